@@ -1,0 +1,8 @@
+"""pdreport: the Pudong carbon-peak notice as data, and its quarterly reporting cycle."""
+
+__version__ = "0.1.0"
+
+from .errors import PdreportError  # noqa: E402
+from .plan import load_plan  # noqa: E402
+
+__all__ = ["PdreportError", "__version__", "load_plan"]

@@ -1,0 +1,619 @@
+"""YAML plan file → ``Plan``, with every problem located by YAML path and line.
+
+A coordinator editing next year's file must get a list of plain messages, never a
+traceback: all checks run and are collected before ``PlanError`` is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import PdreportError
+from .model import (
+    Accumulation,
+    Alias,
+    Annex,
+    AnnexUnit,
+    Combine,
+    Comparison,
+    Contact,
+    ContextNumber,
+    Footnote,
+    Group,
+    HeadlineTarget,
+    Indicator,
+    Period,
+    Plan,
+    Respondent,
+    RespondentKind,
+    Section,
+    Task,
+)
+
+DEFAULT_PLAN = "pudong-2024"
+SECTION_NUMERALS = "一二三四五六七八九十"
+
+try:  # the C loader is ~10x faster; fall back quietly where libyaml is missing
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    path: str  # e.g. "sections[1].tasks[0].departments[2]"
+    line: int | None  # 1-based line in the YAML file
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        return f"{where}  {self.path}：{self.message}"
+
+
+class PlanError(PdreportError):
+    def __init__(self, source: str, problems: list[PlanProblem]):
+        self.source = source
+        self.problems = problems
+        lines = [f"计划文件有 {len(problems)} 处问题，请修改后重试："]
+        lines += ["  " + p.render(source) for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def default_plan_path(name: str = DEFAULT_PLAN) -> Path:
+    return Path(str(resources.files("pdreport.plan") / "data" / f"{name}.yaml"))
+
+
+_CACHE: dict[tuple[str, float], Plan] = {}
+
+
+def load_plan(path: str | Path | None = None) -> Plan:
+    """Load and validate a plan file (the bundled 2024 plan when ``path`` is None)."""
+    p = Path(path) if path is not None else default_plan_path()
+    try:
+        key = (str(p.resolve()), p.stat().st_mtime)
+    except OSError:
+        raise PlanError(str(p), [PlanProblem("", None, "找不到计划文件或无法读取")]) from None
+    if key not in _CACHE:
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = PlanProblem("", None, f"无法以 UTF-8 读取：{exc.__class__.__name__}")
+            raise PlanError(str(p), [problem]) from None
+        _CACHE[key] = parse_plan(text, source=str(p))
+    return _CACHE[key]
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{detail}）")]) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _index_lines(node, "", lines)
+    builder = _Builder(lines)
+    plan = builder.build(data)
+    if builder.problems or plan is None:
+        raise PlanError(source, builder.problems)
+    return plan
+
+
+def _index_lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            out[sub] = key.start_mark.line + 1
+            _index_lines(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, f"{path}[{i}]", out)
+
+
+class _Builder:
+    """Walks the plain YAML data, collecting problems instead of stopping at the first."""
+
+    def __init__(self, lines: dict[str, int]):
+        self.lines = lines
+        self.problems: list[PlanProblem] = []
+        self.names: dict[str, tuple[str, ...]] = {}  # name or alias -> respondent ids
+        self.indicator_ids: set[str] = set()
+
+    # -- problem reporting ------------------------------------------------------
+    def problem(self, path: str, message: str) -> None:
+        # a missing key has no line of its own: use the nearest enclosing node's
+        probe = path
+        while probe not in self.lines and probe:
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        self.problems.append(PlanProblem(path, self.lines.get(probe), message))
+
+    # -- typed field access -------------------------------------------------------
+    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str]) -> dict | None:
+        if not isinstance(value, dict):
+            self.problem(path, "应为键值对（映射）")
+            return None
+        for key in value:
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                tip = f"，是否应为“{hint[0]}”？" if hint else ""
+                self.problem(f"{path}.{key}" if path else str(key), f"未知字段“{key}”{tip}")
+        for key in sorted(required):
+            if value.get(key) in (None, ""):
+                self.problem(path, f"缺少必填字段“{key}”")
+        return value
+
+    def text(self, d: dict, key: str, path: str, required: bool = True) -> str:
+        value = d.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            self.problem(f"{path}.{key}", "应为文字")
+            return ""
+        return str(value).strip()
+
+    def number(self, d: dict, key: str, path: str) -> float | None:
+        value = d.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(f"{path}.{key}", f"应为数字，实际为“{value}”")
+            return None
+        return float(value)
+
+    def date(self, d: dict, key: str, path: str) -> dt.date | None:
+        value = d.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.problem(f"{path}.{key}", f"日期应写成 YYYY-MM-DD，实际为“{value}”")
+            return None
+
+    def enum(self, enum_cls, d: dict, key: str, path: str, default=None):
+        value = d.get(key)
+        if value is None:
+            return default
+        try:
+            return enum_cls(value)
+        except ValueError:
+            allowed = " / ".join(e.value for e in enum_cls)
+            self.problem(f"{path}.{key}", f"取值“{value}”无效，可选：{allowed}")
+            return default
+
+    def strings(self, d: dict, key: str, path: str) -> list[tuple[str, str]]:
+        value = d.get(key) or []
+        if not isinstance(value, list):
+            self.problem(f"{path}.{key}", "应为列表")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.problem(f"{path}.{key}[{i}]", "应为非空文字")
+                continue
+            out.append((item.strip(), f"{path}.{key}[{i}]"))
+        return out
+
+    def resolve(self, name: str, path: str) -> tuple[str, ...]:
+        ids = self.names.get(name)
+        if ids is None:
+            hint = difflib.get_close_matches(name, sorted(self.names), n=1, cutoff=0.5)
+            tip = f"，是否应为“{hint[0]}”？" if hint else "；请先在 respondents 或 groups 中登记"
+            self.problem(path, f"未知的部门或单位“{name}”{tip}")
+            return ()
+        return ids
+
+    def resolve_all(self, items: list[tuple[str, str]]) -> tuple[str, ...]:
+        out: list[str] = []
+        for name, path in items:
+            for rid in self.resolve(name, path):
+                if rid not in out:
+                    out.append(rid)
+        return tuple(out)
+
+    # -- the plan ------------------------------------------------------------------
+    def build(self, data: Any) -> Plan | None:
+        top = self.mapping(
+            data,
+            "",
+            {"plan", "periods", "respondents", "groups", "headline", "sections", "annex"},
+            {"plan", "periods", "respondents", "headline", "sections", "annex"},
+        )
+        if top is None:
+            return None
+        respondents = self.respondents(top.get("respondents"), "respondents")
+        groups = self.groups(top.get("groups") or [], "groups", respondents)
+        meta = self.meta(top.get("plan"), "plan")
+        periods = self.periods(top.get("periods"), "periods")
+        indicators: list[Indicator] = []
+        aliases: list[Alias] = []
+        headline_title, headline = self.headline(top.get("headline"), "headline", indicators)
+        sections, tasks = self.sections(top.get("sections"), "sections", indicators, aliases)
+        annex = self.annex(top.get("annex"), "annex")
+        if meta is None or annex is None:
+            return None
+        self.cross_checks(respondents, indicators, aliases, tasks, headline, annex)
+        if self.problems:
+            return None
+        coordinator = self.resolve(meta["coordinator"], "plan.coordinator")
+        return Plan(
+            **{k: v for k, v in meta.items() if k != "coordinator"},
+            coordinator=coordinator[0] if coordinator else "",
+            periods=tuple(periods),
+            respondents=tuple(respondents),
+            groups=tuple(groups),
+            headline_title=headline_title,
+            headline=tuple(headline),
+            sections=tuple(sections),
+            tasks=tuple(tasks),
+            indicators=tuple(indicators),
+            aliases=tuple(aliases),
+            annex=annex,
+        )
+
+    def meta(self, value: Any, path: str) -> dict | None:
+        keys = {
+            "id", "version", "year", "title", "notice_title", "recipients", "issuer",
+            "issuer_seal", "date", "printed_by", "coordinator", "contact", "overview", "footnotes",
+        }  # fmt: skip
+        d = self.mapping(value, path, keys, {"id", "version", "year", "title", "date", "coordinator"})
+        if d is None:
+            return None
+        contact = self.mapping(d.get("contact") or {}, f"{path}.contact",
+                               {"office", "person", "phone", "email"}, set())  # fmt: skip
+        overview = self.mapping(d.get("overview") or {}, f"{path}.overview",
+                                {"considerations", "goal"}, set())  # fmt: skip
+        footnotes = []
+        for i, f in enumerate(d.get("footnotes") or []):
+            fp = f"{path}.footnotes[{i}]"
+            f = self.mapping(f, fp, {"id", "ref", "text", "items"}, {"id", "text"})
+            if f is not None:
+                items = tuple(s for s, _ in self.strings(f, "items", fp))
+                footnotes.append(Footnote(self.text(f, "id", fp), self.text(f, "ref", fp),
+                                          self.text(f, "text", fp), items))  # fmt: skip
+        year = d.get("year")
+        if not isinstance(year, int) or isinstance(year, bool):
+            self.problem(f"{path}.year", "年度应为整数，如 2024")
+            year = 0
+        return dict(
+            id=self.text(d, "id", path),
+            version=self.text(d, "version", path),
+            year=year,
+            title=self.text(d, "title", path),
+            notice_title=self.text(d, "notice_title", path),
+            recipients=self.text(d, "recipients", path),
+            issuer=self.text(d, "issuer", path),
+            issuer_seal=self.text(d, "issuer_seal", path),
+            date=self.date(d, "date", path) or dt.date(year or 2000, 1, 1),
+            printed_by=self.text(d, "printed_by", path),
+            coordinator=self.text(d, "coordinator", path),
+            contact=Contact(**{k: str(v or "") for k, v in (contact or {}).items()})
+            if contact and contact.get("office")
+            else Contact(office=self.text(d, "issuer", path)),
+            considerations=str((overview or {}).get("considerations") or ""),
+            goal=str((overview or {}).get("goal") or ""),
+            footnotes=tuple(footnotes),
+        )
+
+    def periods(self, value: Any, path: str) -> list[Period]:
+        out: list[Period] = []
+        if not isinstance(value, list) or not value:
+            self.problem(path, "至少需要一个报送期")
+            return out
+        seen: set[str] = set()
+        for i, p in enumerate(value):
+            pp = f"{path}[{i}]"
+            keys = {"id", "label", "start", "end", "deadline", "elapsed"}
+            p = self.mapping(p, pp, keys, keys)
+            if p is None:
+                continue
+            pid = self.text(p, "id", pp)
+            if pid in seen:
+                self.problem(f"{pp}.id", f"报送期编号“{pid}”重复")
+            seen.add(pid)
+            start, end = self.date(p, "start", pp), self.date(p, "end", pp)
+            deadline, elapsed = self.date(p, "deadline", pp), self.number(p, "elapsed", pp)
+            if elapsed is not None and not 0 < elapsed <= 1:
+                self.problem(f"{pp}.elapsed", "序时进度应在 0 到 1 之间（如上半年 0.5）")
+            if start and end and start > end:
+                self.problem(f"{pp}.end", "结束日期早于开始日期")
+            if end and deadline and deadline < end:
+                self.problem(f"{pp}.deadline", "报送截止日期早于报送期结束日期")
+            if None not in (start, end, deadline, elapsed):
+                out.append(Period(pid, self.text(p, "label", pp), start, end, deadline, elapsed))
+        return out
+
+    def respondents(self, value: Any, path: str) -> list[Respondent]:
+        out: list[Respondent] = []
+        if not isinstance(value, list) or not value:
+            self.problem(path, "至少需要一个填报单位")
+            return out
+        ids: set[str] = set()
+        for i, r in enumerate(value):
+            rp = f"{path}[{i}]"
+            r = self.mapping(r, rp, {"id", "name", "kind", "full_name", "aliases"}, {"id", "name", "kind"})
+            if r is None:
+                continue
+            rid, name = self.text(r, "id", rp), self.text(r, "name", rp)
+            kind = self.enum(RespondentKind, r, "kind", rp)
+            if rid and not rid.replace("_", "").isascii():
+                self.problem(f"{rp}.id", "编号只能用英文字母、数字和下划线（用于文件内部标识）")
+            if rid in ids:
+                self.problem(f"{rp}.id", f"填报单位编号“{rid}”重复")
+            ids.add(rid)
+            aliases = tuple(a for a, _ in self.strings(r, "aliases", rp))
+            for n in (name, *aliases):
+                if n in self.names:
+                    self.problem(f"{rp}.name", f"名称“{n}”与其他单位重复")
+                self.names[n] = (rid,)
+            if kind is not None:
+                out.append(Respondent(rid, name, kind, self.text(r, "full_name", rp), aliases))
+        return out
+
+    def groups(self, value: Any, path: str, respondents: list[Respondent]) -> list[Group]:
+        out: list[Group] = []
+        if not isinstance(value, list):
+            self.problem(path, "应为列表")
+            return out
+        for i, g in enumerate(value):
+            gp = f"{path}[{i}]"
+            keys = {"id", "name", "aliases", "members", "members_kind", "note"}
+            g = self.mapping(g, gp, keys, {"id", "name"})
+            if g is None:
+                continue
+            members = list(self.resolve_all(self.strings(g, "members", gp)))
+            for kind, kp in self.strings(g, "members_kind", gp):
+                try:
+                    k = RespondentKind(kind)
+                except ValueError:
+                    self.problem(kp, f"单位类别“{kind}”无效，可选：bureau / authority / town / street")
+                    continue
+                members += [r.id for r in respondents if r.kind is k and r.id not in members]
+            if not members:
+                self.problem(gp, "该组没有任何成员（members 或 members_kind）")
+            name = self.text(g, "name", gp)
+            aliases = tuple(a for a, _ in self.strings(g, "aliases", gp))
+            for n in (name, *aliases):
+                if n in self.names:
+                    self.problem(f"{gp}.name", f"名称“{n}”与其他单位或组重复")
+                self.names[n] = tuple(members)
+            out.append(Group(self.text(g, "id", gp), name, tuple(members), aliases,
+                             self.text(g, "note", gp)))  # fmt: skip
+        return out
+
+    _INDICATOR_KEYS = {
+        "id", "name", "quote", "target", "unit", "comparison", "accumulation", "lead",
+        "contributors", "reporters", "combine", "tolerance", "cross_check_tolerance",
+        "deadline", "note", "same_as",
+    }  # fmt: skip
+
+    def indicator(self, d: Any, path: str, owner: str, milestone: bool) -> Indicator | None:
+        required = {"id", "name", "lead"} if milestone else {"id", "name", "target", "unit"}
+        d = self.mapping(d, path, self._INDICATOR_KEYS, required)
+        if d is None:
+            return None
+        iid = self.text(d, "id", path)
+        self.unique_indicator_id(iid, f"{path}.id")
+        default_cmp = Comparison.DONE if milestone else Comparison.AT_LEAST
+        default_acc = Accumulation.MILESTONE if milestone else Accumulation.CUMULATIVE
+        comparison = self.enum(Comparison, d, "comparison", path, default_cmp)
+        accumulation = self.enum(Accumulation, d, "accumulation", path, default_acc)
+        combine = self.enum(Combine, d, "combine", path, Combine.LEAD)
+        target = self.number(d, "target", path)
+        tolerance = self.number(d, "tolerance", path)
+        if milestone != (accumulation is Accumulation.MILESTONE):
+            self.problem(f"{path}.accumulation", "里程碑写在 milestones 下，数值指标写在 indicators 下")
+        if comparison is Comparison.AROUND and tolerance is None:
+            self.problem(path, "“左右”类指标需写明允许偏差 tolerance")
+        if comparison is Comparison.DONE and not milestone:
+            self.problem(f"{path}.comparison", "done 只用于里程碑")
+        lead_name = self.text(d, "lead", path)
+        lead_ids = self.resolve(lead_name, f"{path}.lead") if lead_name else ()
+        if len(lead_ids) > 1:
+            self.problem(f"{path}.lead", "牵头单位应为单个单位，不能是一组单位")
+        contributors = self.resolve_all(self.strings(d, "contributors", path))
+        listed = self.resolve_all(self.strings(d, "reporters", path))
+        lead = lead_ids[0] if len(lead_ids) == 1 else None
+        if combine is Combine.LEAD and lead is None and "lead" not in d:
+            self.problem(path, "combine 为 lead 时须写明牵头单位 lead")
+        reporters = tuple(dict.fromkeys(((lead,) if lead else ()) + listed + contributors))
+        if not reporters:
+            self.problem(path, "没有任何单位填报该指标（lead / reporters / contributors）")
+        return Indicator(
+            id=iid,
+            owner=owner,
+            name=self.text(d, "name", path),
+            quote=self.text(d, "quote", path),
+            target=target,
+            unit=self.text(d, "unit", path),
+            comparison=comparison,
+            accumulation=accumulation,
+            lead=lead,
+            contributors=tuple(c for c in contributors if c != lead),
+            reporters=reporters,
+            combine=combine,
+            tolerance=tolerance,
+            cross_check_tolerance=self.number(d, "cross_check_tolerance", path) or 0.05,
+            deadline=self.date(d, "deadline", path),
+            note=self.text(d, "note", path),
+        )
+
+    def headline(self, value: Any, path: str, indicators: list[Indicator]):
+        d = self.mapping(value, path, {"title", "rows"}, {"rows"})
+        rows: list[HeadlineTarget] = []
+        if d is None:
+            return "", rows
+        for i, r in enumerate(d.get("rows") or []):
+            rp = f"{path}.rows[{i}]"
+            keys = {"id", "field", "label", "target_text", "departments_text", "departments", "indicator"}
+            r = self.mapping(r, rp, keys, keys - {"label"})
+            if r is None:
+                continue
+            hid = self.text(r, "id", rp)
+            ind = self.indicator(dict(r.get("indicator") or {}, id=hid), f"{rp}.indicator", hid, False)
+            if ind is None:
+                continue
+            indicators.append(ind)
+            departments = self.strings(r, "departments", rp)
+            rows.append(HeadlineTarget(
+                id=hid,
+                field=self.text(r, "field", rp),
+                label=self.text(r, "label", rp) or self.text(r, "field", rp),
+                target_text=self.text(r, "target_text", rp),
+                departments_text=self.text(r, "departments_text", rp),
+                departments=tuple(n for n, _ in departments),
+                respondents=self.resolve_all(departments),
+                indicator=hid,
+            ))  # fmt: skip
+        return self.text(d, "title", path), rows
+
+    def sections(self, value: Any, path: str, indicators: list[Indicator], aliases: list[Alias]):
+        sections: list[Section] = []
+        tasks: list[Task] = []
+        if not isinstance(value, list) or not value:
+            self.problem(path, "至少需要一个工作板块（sections）")
+            return sections, tasks
+        for i, s in enumerate(value):
+            sp = f"{path}[{i}]"
+            s = self.mapping(s, sp, {"number", "title", "tasks"}, {"number", "title", "tasks"})
+            if s is None:
+                continue
+            number = self.text(s, "number", sp)
+            if len(number) != 1 or number not in SECTION_NUMERALS:
+                self.problem(f"{sp}.number", "板块序号应为汉字一、二、三……")
+            numbers = []
+            for j, t in enumerate(s.get("tasks") or []):
+                task = self.task(t, f"{sp}.tasks[{j}]", number, indicators, aliases)
+                if task is not None:
+                    tasks.append(task)
+                    numbers.append(task.number)
+            sections.append(Section(number, i + 1, self.text(s, "title", sp), tuple(numbers)))
+        expected = list(range(1, len(tasks) + 1))
+        if [t.number for t in tasks] != expected:
+            self.problem(path, "任务编号应从 1 开始连续、按顺序排列")
+        return sections, tasks
+
+    def task(self, t: Any, path: str, section: str, indicators: list[Indicator], aliases: list[Alias]):
+        keys = {"number", "title", "text", "departments_text", "departments", "indicators",
+                "milestones", "context"}  # fmt: skip
+        t = self.mapping(t, path, keys, {"number", "title", "text", "departments"})
+        if t is None:
+            return None
+        number = t.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            self.problem(f"{path}.number", "任务编号应为整数")
+            return None
+        owner = f"T{number:02d}"
+        own: list[str] = []
+        own_aliases: list[str] = []
+        for j, d in enumerate(t.get("indicators") or []):
+            ip = f"{path}.indicators[{j}]"
+            if isinstance(d, dict) and "same_as" in d:
+                d = self.mapping(d, ip, {"id", "name", "quote", "same_as"}, {"id", "same_as"})
+                if d is not None:
+                    self.unique_indicator_id(self.text(d, "id", ip), f"{ip}.id")
+                    aliases.append(Alias(self.text(d, "id", ip), owner, self.text(d, "name", ip),
+                                         self.text(d, "quote", ip), self.text(d, "same_as", ip)))  # fmt: skip
+                    own_aliases.append(aliases[-1].id)
+                continue
+            ind = self.indicator(d, ip, owner, False)
+            if ind is not None:
+                indicators.append(ind)
+                own.append(ind.id)
+        for j, d in enumerate(t.get("milestones") or []):
+            ind = self.indicator(d, f"{path}.milestones[{j}]", owner, True)
+            if ind is not None:
+                indicators.append(ind)
+                own.append(ind.id)
+        context = []
+        for j, c in enumerate(t.get("context") or []):
+            cp = f"{path}.context[{j}]"
+            c = self.mapping(c, cp, {"number", "reason"}, {"number", "reason"})
+            if c is not None:
+                context.append(ContextNumber(self.text(c, "number", cp), self.text(c, "reason", cp)))
+        departments = self.strings(t, "departments", path)
+        return Task(
+            number=number,
+            section=section,
+            title=self.text(t, "title", path),
+            text=self.text(t, "text", path),
+            departments_text=self.text(t, "departments_text", path),
+            departments=tuple(n for n, _ in departments),
+            respondents=self.resolve_all(departments),
+            indicators=tuple(own),
+            aliases=tuple(own_aliases),
+            context=tuple(context),
+        )
+
+    def annex(self, value: Any, path: str) -> Annex | None:
+        keys = {"title", "indicator", "note", "base_year", "units"}
+        d = self.mapping(value, path, keys, {"title", "indicator", "units"})
+        if d is None:
+            return None
+        ind = self.mapping(d.get("indicator"), f"{path}.indicator", {"name", "unit", "comparison"},
+                           {"name", "unit"}) or {}  # fmt: skip
+        units: list[AnnexUnit] = []
+        for i, u in enumerate(d.get("units") or []):
+            up = f"{path}.units[{i}]"
+            u = self.mapping(u, up, {"seq", "unit", "target", "includes"}, {"unit"})
+            if u is None:
+                continue
+            ids = self.resolve(self.text(u, "unit", up), f"{up}.unit")
+            if len(ids) != 1:
+                continue
+            raw = u.get("target")
+            target = None if raw in (None, "/") else self.number(u, "target", up)
+            includes = self.strings(u, "includes", up)
+            rolls_in = tuple(self.names[n][0] for n, _ in includes if len(self.names.get(n, ())) == 1)
+            units.append(AnnexUnit(int(u.get("seq") or i + 1), ids[0], target,
+                                   tuple(n for n, _ in includes), rolls_in))  # fmt: skip
+        base_year = d.get("base_year")
+        return Annex(
+            title=self.text(d, "title", path),
+            indicator_name=self.text(ind, "name", f"{path}.indicator"),
+            unit=self.text(ind, "unit", f"{path}.indicator"),
+            comparison=self.enum(Comparison, ind, "comparison", f"{path}.indicator",
+                                 Comparison.REDUCTION_AT_LEAST),  # fmt: skip
+            note=self.text(d, "note", path),
+            base_year=base_year if isinstance(base_year, int) else 0,
+            units=tuple(units),
+        )
+
+    def unique_indicator_id(self, iid: str, path: str) -> None:
+        if iid in self.indicator_ids:
+            self.problem(path, f"指标编号“{iid}”重复")
+        self.indicator_ids.add(iid)
+
+    def cross_checks(self, respondents, indicators, aliases, tasks, headline, annex) -> None:
+        known = {ind.id for ind in indicators}
+        for a in aliases:
+            if a.same_as not in known:
+                self.problem(f"sections", f"指标“{a.id}”的 same_as 指向不存在的指标“{a.same_as}”")
+        annex_ids = [u.respondent for u in annex.units]
+        for rid in set(annex_ids):
+            if annex_ids.count(rid) > 1:
+                self.problem("annex.units", f"附件中单位“{rid}”出现多次")
+        assigned: set[str] = set(annex_ids)
+        for t in tasks:
+            assigned.update(t.respondents)
+        for h in headline:
+            assigned.update(h.respondents)
+        for ind in indicators:
+            assigned.update(ind.reporters)
+        for i, r in enumerate(respondents):
+            if r.id not in assigned:
+                self.problem(f"respondents[{i}]", f"单位“{r.name}”没有任何任务、指标或附件指标，请删除或分配")

@@ -1,0 +1,350 @@
+"""The plan as typed values: what the notice asks, of whom, and by when.
+
+Everything here is immutable and free of I/O; ``load.py`` builds it from YAML and
+checks it. Names that appear in the notice (departments, units) are resolved to
+respondent ids at load time, so later stages only deal with ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class RespondentKind(str, Enum):
+    BUREAU = "bureau"  # 区政府委办局
+    AUTHORITY = "authority"  # 管理局 / 管委会
+    TOWN = "town"  # 镇
+    STREET = "street"  # 街道
+
+    @property
+    def label(self) -> str:
+        return {"bureau": "委办局", "authority": "管理局（管委会）", "town": "镇", "street": "街道"}[
+            self.value
+        ]
+
+
+class Comparison(str, Enum):
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    AROUND = "around"
+    REDUCTION_AT_LEAST = "reduction_at_least"
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return {
+            "at_least": "不低于",
+            "at_most": "不高于",
+            "around": "左右",
+            "reduction_at_least": "下降不少于",
+            "done": "完成",
+        }[self.value]
+
+
+class Accumulation(str, Enum):
+    CUMULATIVE = "cumulative"  # counts/amounts that add up over the year: 序时 applies
+    LEVEL = "level"  # a level or ratio observed at the period end
+    RATE = "rate"  # year-on-year rate of change for the period
+    MILESTONE = "milestone"  # done or not by a deadline
+
+    @property
+    def label(self) -> str:
+        return {"cumulative": "累计数", "level": "水平值", "rate": "同比变化率", "milestone": "里程碑"}[
+            self.value
+        ]
+
+
+class Combine(str, Enum):
+    LEAD = "lead"  # the lead respondent's figure is the district figure
+    SUM = "sum"  # the district figure is the sum of all reporters
+    EACH = "each"  # each reporter is assessed on its own against the target
+
+
+@dataclass(frozen=True)
+class Respondent:
+    id: str
+    name: str
+    kind: RespondentKind
+    full_name: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """A collective phrase of the notice (各镇, 相关管理局（管委会）…) and who it means."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]  # respondent ids
+    aliases: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    owner: str  # "H1".."H8" for headline rows, "T05" style for tasks
+    name: str
+    quote: str  # the words of the notice this indicator encodes
+    target: float | None
+    unit: str
+    comparison: Comparison
+    accumulation: Accumulation
+    lead: str | None  # respondent id
+    contributors: tuple[str, ...] = ()  # respondent ids; figures only cross-check the lead
+    reporters: tuple[str, ...] = ()  # everyone who reports it, lead first
+    combine: Combine = Combine.LEAD
+    tolerance: float | None = None  # for AROUND, in the indicator's unit
+    cross_check_tolerance: float = 0.05  # relative gap lead vs contributors' sum that is flagged
+    deadline: dt.date | None = None  # milestones
+    note: str = ""
+
+    @property
+    def is_milestone(self) -> bool:
+        return self.accumulation is Accumulation.MILESTONE
+
+    @property
+    def task_number(self) -> int | None:
+        return int(self.owner[1:]) if self.owner.startswith("T") else None
+
+    def target_text(self) -> str:
+        """The target as the notice states it, e.g. '≥ 15 万千瓦', '下降 5.3%'."""
+        if self.is_milestone:
+            return f"{chinese_date(self.deadline)}前完成" if self.deadline else "完成"
+        value = format_number(self.target)
+        unit = self.unit
+        if self.comparison is Comparison.REDUCTION_AT_LEAST:
+            return f"下降{value}{unit}以上"
+        if self.comparison is Comparison.AROUND:
+            return f"{value}{unit}左右（±{format_number(self.tolerance)}）"
+        if self.comparison is Comparison.AT_MOST:
+            return f"不高于{value}{unit}"
+        return f"不少于{value}{unit}"
+
+
+@dataclass(frozen=True)
+class Alias:
+    """An indicator stated twice in the notice: collected once, under ``same_as``."""
+
+    id: str
+    owner: str
+    name: str
+    quote: str
+    same_as: str
+
+
+@dataclass(frozen=True)
+class ContextNumber:
+    """A number in a task's text that is not a target (a year, a threshold, a line number)."""
+
+    number: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HeadlineTarget:
+    id: str
+    field: str  # 全区 / 工业 / 公共建筑 / 公共机构
+    label: str  # what the table's first column shows
+    target_text: str
+    departments_text: str
+    departments: tuple[str, ...]  # names as written, resolved below
+    respondents: tuple[str, ...]
+    indicator: str  # indicator id
+
+
+@dataclass(frozen=True)
+class Task:
+    number: int
+    section: str  # 一 .. 九
+    title: str
+    text: str
+    departments_text: str
+    departments: tuple[str, ...]
+    respondents: tuple[str, ...]
+    indicators: tuple[str, ...] = ()  # ids, milestones included
+    aliases: tuple[str, ...] = ()
+    context: tuple[ContextNumber, ...] = ()
+
+    @property
+    def code(self) -> str:
+        return f"T{self.number:02d}"
+
+
+@dataclass(frozen=True)
+class Section:
+    number: str  # 一 .. 九
+    index: int
+    title: str
+    tasks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AnnexUnit:
+    seq: int
+    respondent: str  # id
+    target: float | None  # None = "/" (not assessed)
+    includes: tuple[str, ...] = ()  # names as the note writes them
+    rolls_in: tuple[str, ...] = ()  # respondent ids whose figures add into this unit
+
+    @property
+    def assessed(self) -> bool:
+        return self.target is not None
+
+
+@dataclass(frozen=True)
+class Annex:
+    title: str
+    indicator_name: str
+    unit: str
+    comparison: Comparison
+    note: str
+    base_year: int
+    units: tuple[AnnexUnit, ...]
+
+    def unit_for(self, respondent_id: str) -> AnnexUnit | None:
+        for unit in self.units:
+            if unit.respondent == respondent_id:
+                return unit
+        return None
+
+    def rolls_into(self, respondent_id: str) -> str | None:
+        for unit in self.units:
+            if respondent_id in unit.rolls_in:
+                return unit.respondent
+        return None
+
+
+@dataclass(frozen=True)
+class Period:
+    id: str
+    label: str
+    start: dt.date
+    end: dt.date
+    deadline: dt.date
+    elapsed: float  # share of the year for 序时进度
+
+    @property
+    def is_year_end(self) -> bool:
+        return self.elapsed >= 1.0
+
+
+@dataclass(frozen=True)
+class Footnote:
+    id: str
+    ref: str
+    text: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Contact:
+    office: str
+    person: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    version: str
+    year: int
+    title: str
+    notice_title: str
+    recipients: str
+    issuer: str
+    issuer_seal: str
+    date: dt.date
+    printed_by: str
+    coordinator: str  # respondent id
+    contact: Contact
+    considerations: str
+    goal: str
+    footnotes: tuple[Footnote, ...]
+    periods: tuple[Period, ...]
+    respondents: tuple[Respondent, ...]
+    groups: tuple[Group, ...]
+    headline_title: str
+    headline: tuple[HeadlineTarget, ...]
+    sections: tuple[Section, ...]
+    tasks: tuple[Task, ...]
+    indicators: tuple[Indicator, ...]
+    aliases: tuple[Alias, ...]
+    annex: Annex
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        idx = self._index
+        idx["respondent"] = {r.id: r for r in self.respondents}
+        idx["indicator"] = {i.id: i for i in self.indicators}
+        idx["task"] = {t.number: t for t in self.tasks}
+        idx["period"] = {p.id: p for p in self.periods}
+
+    # -- lookups ---------------------------------------------------------------
+    def respondent(self, respondent_id: str) -> Respondent:
+        return self._index["respondent"][respondent_id]
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        return self._index["indicator"][indicator_id]
+
+    def task(self, number: int) -> Task:
+        return self._index["task"][number]
+
+    def period(self, period_id: str) -> Period:
+        try:
+            return self._index["period"][period_id]
+        except KeyError:
+            from ..errors import UsageError
+
+            known = "、".join(p.id for p in self.periods)
+            raise UsageError(f"报送期“{period_id}”不在计划中，可选：{known}") from None
+
+    def find_respondent(self, name: str) -> Respondent | None:
+        """By id, name or alias (exact, after trimming)."""
+        name = name.strip()
+        for r in self.respondents:
+            if name in (r.id, r.name, *r.aliases):
+                return r
+        return None
+
+    def resolve(self, name: str) -> tuple[str, ...]:
+        """Respondent ids a name of the notice stands for: one unit, or a group (各镇 …)."""
+        name = name.strip()
+        r = self.find_respondent(name)
+        if r is not None:
+            return (r.id,)
+        for g in self.groups:
+            if name in (g.id, g.name, *g.aliases):
+                return g.members
+        return ()
+
+    # -- who reports what --------------------------------------------------------
+    def indicators_for(self, respondent_id: str) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if respondent_id in i.reporters)
+
+    def tasks_for(self, respondent_id: str) -> tuple[Task, ...]:
+        return tuple(t for t in self.tasks if respondent_id in t.respondents)
+
+    def headline_for(self, indicator_id: str) -> HeadlineTarget | None:
+        for row in self.headline:
+            if row.indicator == indicator_id:
+                return row
+        return None
+
+    def section(self, number: str) -> Section:
+        return next(s for s in self.sections if s.number == number)
+
+
+def format_number(value: float | None) -> str:
+    """15.0 -> '15', 5.3 -> '5.3'; None -> '/'."""
+    if value is None:
+        return "/"
+    return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def chinese_date(d: dt.date) -> str:
+    """2024-06-30 -> '2024年6月30日' (no zero padding, as official documents write it)."""
+    return f"{d.year}年{d.month}月{d.day}日"

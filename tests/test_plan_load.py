@@ -1,0 +1,99 @@
+"""A broken plan file gets a located, plain-Chinese error list — never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from pdreport.plan import PlanError
+from pdreport.plan.load import parse_plan
+
+
+def _line_of(text: str, needle: str, nth: int = 1) -> int:
+    pos = -1
+    for _ in range(nth):
+        pos = text.index(needle, pos + 1)
+    return text.count("\n", 0, pos) + 1
+
+
+def _problems(text: str):
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, source="broken.yaml")
+    return info.value.problems, str(info.value)
+
+
+def test_bundled_plan_parses(plan_text):
+    assert parse_plan(plan_text).id == "pudong-2024"
+
+
+def test_unknown_department_is_located_with_suggestion(plan_text):
+    needle = "departments: [区科经委, 区发改委, 张江管理局, 康桥镇, 合庆镇]"
+    broken = plan_text.replace(needle, needle.replace("区发改委", "区发该委"))
+    problems, message = _problems(broken)
+    (p,) = problems
+    assert "未知的部门或单位“区发该委”" in p.message and "区发改委" in p.message
+    assert p.line == _line_of(broken, "区发该委")
+    assert p.path.endswith(".departments[1]")
+    assert f"broken.yaml:{p.line}" in message
+
+
+def test_duplicate_indicator_id(plan_text):
+    broken = plan_text.replace("id: T07-2", "id: T07-1")
+    (p,) = _problems(broken)[0]
+    assert "指标编号“T07-1”重复" in p.message
+    assert p.line == _line_of(broken, "id: T07-1", 2)
+
+
+def test_target_without_unit(plan_text):
+    broken = plan_text.replace("      unit: 万千瓦\n", "", 1)
+    (p,) = _problems(broken)[0]
+    assert "缺少必填字段“unit”" in p.message
+    assert p.line == _line_of(broken, "id: T05-1")
+
+
+def test_respondent_assigned_nothing(plan_text):
+    broken = plan_text.replace(
+        "- {id: tjj, name: 区统计局",
+        "- {id: xyz, name: 区某某局, kind: bureau}\n- {id: tjj, name: 区统计局",
+    )
+    broken = broken.replace("members_kind: [bureau]", "members: [区发改委]", 1)
+    problems, _ = _problems(broken)
+    assert any("区某某局" in p.message and "没有任何任务" in p.message for p in problems)
+    p = next(p for p in problems if "区某某局" in p.message)
+    assert p.line == _line_of(broken, "id: xyz")
+
+
+def test_indicator_nobody_reports(plan_text):
+    broken = plan_text.replace(
+        "      lead: 区市场监管局\n", "      combine: sum\n", 1
+    )
+    (p,) = _problems(broken)[0]
+    assert "没有任何单位填报该指标" in p.message
+    assert p.line == _line_of(broken, "id: T29-1")
+
+
+def test_bad_values_all_reported_at_once(plan_text):
+    broken = (
+        plan_text.replace("elapsed: 0.5}", "elapsed: 50}")
+        .replace("comparison: reduction_at_least\n", "comparison: less\n", 1)
+        .replace("- number: 三\n", "- number: 3x\n")
+        .replace("  title: 2024年全区节能降碳主要目标\n", "  titel: 2024年全区节能降碳主要目标\n")
+    )
+    problems, message = _problems(broken)
+    text = "\n".join(p.message for p in problems)
+    assert "序时进度应在 0 到 1 之间" in text
+    assert "取值“less”无效" in text
+    assert "板块序号应为汉字" in text
+    assert "未知字段“titel”，是否应为“title”？" in text
+    assert all(p.line for p in problems)
+    assert message.startswith(f"计划文件有 {len(problems)} 处问题")
+
+
+def test_yaml_syntax_error_has_line():
+    (p,) = _problems("plan:\n  id: x\n  title: [unclosed\n")[0]
+    assert "YAML 格式错误" in p.message and p.line is not None
+
+
+@pytest.mark.parametrize("text", ["", "just a string", "[1, 2]", "plan: 3\n"])
+def test_nonsense_documents(text):
+    problems, message = _problems(text)
+    assert problems and "计划文件有" in message
