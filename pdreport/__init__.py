@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .errors import PdreportError  # noqa: E402
-from .plan import load_plan  # noqa: E402
+from .errors import PdreportError
+from .plan import load_plan
 
 __all__ = ["PdreportError", "__version__", "load_plan"]

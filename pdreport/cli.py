@@ -83,6 +83,46 @@ def plan_cmd(plan_file: Path | None, fmt: str, check_file: Path | None) -> None:
         click.echo(plan_outline(plan))
 
 
+@cli.command("templates", context_settings=CONTEXT)
+@PLAN_OPTION
+@click.option("--period", "period_id", required=True, help="报送期编号：2024Q1 / 2024H1 / 2024Q3 / 2024FY。")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="只生成这些单位（单位名称或“各街道”等集合名称，可多次使用，也可在后面连写多个名称）。",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="输出目录（不存在时自动创建）。",
+)
+@click.argument("more_names", nargs=-1)
+def templates_cmd(plan_file, period_id, only, out_dir, more_names) -> None:
+    """为每个填报单位生成本期填报表（.xlsx），并生成分发清单.xlsx。
+
+    \b
+    示例：
+      pdreport templates --period 2024H1 -o 填报表
+      pdreport templates --period 2024Q3 --only 区建交委 康桥镇 -o 填报表
+      pdreport templates --period 2024H1 --only 各街道 -o 街道填报表
+    """
+    from .template import DISTRIBUTION_LIST, generate_templates
+
+    plan = _load(plan_file)
+    period = plan.period(period_id)
+    names = list(only) + list(more_names)
+    if more_names and not only:
+        raise click.UsageError(f"多余的参数：{' '.join(more_names)}（单位名称请放在 --only 后面）")
+    files = generate_templates(plan, period, out_dir, names or None)
+    click.echo(f"已生成 {period.label} 填报表 {len(files)} 份，保存在：{out_dir}")
+    click.echo(f"分发清单：{out_dir / DISTRIBUTION_LIST}")
+    click.echo(f"报送截止：{period.deadline:%Y-%m-%d}。工作表保护密码（仅供汇总人员）：pdreport")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a PdreportError becomes a Chinese message and an exit code, never a traceback."""
     try:

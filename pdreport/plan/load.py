@@ -602,7 +602,7 @@ class _Builder:
         known = {ind.id for ind in indicators}
         for a in aliases:
             if a.same_as not in known:
-                self.problem(f"sections", f"指标“{a.id}”的 same_as 指向不存在的指标“{a.same_as}”")
+                self.problem("sections", f"指标“{a.id}”的 same_as 指向不存在的指标“{a.same_as}”")
         annex_ids = [u.respondent for u in annex.units]
         for rid in set(annex_ids):
             if annex_ids.count(rid) > 1:

@@ -1,0 +1,100 @@
+"""Findings: everything wrong with an input, as data (never an exception).
+
+A ``Finding`` is a typed record — code, severity, where (file, sheet, cell, field),
+what was seen, a plain-Chinese message and a hint of what to do. Codes are stable:
+they are documented in docs/findings.md and users quote them on the phone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+    @property
+    def label(self) -> str:
+        return "错误" if self is Severity.ERROR else "提醒"
+
+
+class Code(Enum):
+    """(code, short Chinese title, default severity)."""
+
+    # -- the file itself (guard) ------------------------------------------------
+    NOT_A_WORKBOOK = ("E001", "不是表格文件", Severity.ERROR)
+    FILE_TOO_LARGE = ("E002", "文件过大", Severity.ERROR)
+    ZIP_UNSAFE = ("E003", "压缩结构异常", Severity.ERROR)
+    ENCRYPTED = ("E004", "文件已加密", Severity.ERROR)
+    CORRUPT = ("E005", "文件损坏", Severity.ERROR)
+    UNREADABLE = ("E006", "文件无法打开", Severity.ERROR)
+    XML_UNSAFE = ("E007", "文件内容结构异常", Severity.ERROR)
+    NOT_A_FILE = ("E008", "不是普通文件", Severity.ERROR)
+    # -- which template it is (identify) ---------------------------------------------
+    NO_METADATA = ("E101", "不是本系统下发的填报表", Severity.ERROR)
+    METADATA_ALTERED = ("E102", "填报表标识信息被改动", Severity.ERROR)
+    PLAN_MISMATCH = ("E103", "计划不符", Severity.ERROR)
+    PERIOD_MISMATCH = ("E104", "报送期不符", Severity.ERROR)
+    UNKNOWN_RESPONDENT = ("E105", "填报单位不在计划中", Severity.ERROR)
+    TEMPLATE_VERSION = ("W106", "模板版本不同", Severity.WARNING)
+    DUPLICATE = ("W107", "重复报送（已采用较新的一份）", Severity.WARNING)
+    MISSING_SUBMISSION = ("E108", "未报送", Severity.ERROR)
+    SHEET_MISSING = ("E109", "工作表缺失", Severity.ERROR)
+    # -- the values ------------------------------------------------------------------
+    REQUIRED_MISSING = ("E201", "缺少必填项", Severity.ERROR)
+    WRONG_TYPE = ("E202", "格式不对", Severity.ERROR)
+    OUT_OF_RANGE = ("E203", "超出合理范围", Severity.ERROR)
+    PERCENT_NORMALISED = ("W204", "百分数写法已自动换算", Severity.WARNING)
+    UNIT_MAGNITUDE = ("W205", "数量级可疑（单位可能填错）", Severity.WARNING)
+    DONE_BELOW_TARGET = ("W206", "标为已完成但未达目标", Severity.WARNING)
+    PROGRESS_NOT_STARTED = ("W207", "已有进展但标为未启动", Severity.WARNING)
+    LABEL_CHANGED = ("E208", "表格标题或项目名称被改动", Severity.ERROR)
+    INVALID_CHOICE = ("E209", "选项不在下拉列表中", Severity.ERROR)
+    BAD_DATE = ("E210", "日期无法识别", Severity.ERROR)
+    TEXT_CLEANED = ("W211", "文字中含非法字符，已清除", Severity.WARNING)
+    TEXT_TRUNCATED = ("W212", "文字过长，已截断", Severity.WARNING)
+
+    def __init__(self, code: str, title: str, severity: Severity):
+        self.code = code
+        self.title = title
+        self.severity = severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: Code
+    message: str  # plain Chinese: what is wrong, in the user's terms
+    hint: str = ""  # plain Chinese: what to do about it
+    file: str = ""  # as given on the command line / relative to the input folder
+    sheet: str = ""
+    cell: str = ""  # A1 reference
+    respondent: str = ""  # respondent id, once known
+    field: str = ""  # stable field key from the template map
+    label: str = ""  # the field's Chinese label
+    value: str = ""  # what was seen, as text (already sanitised)
+    severity: Severity | None = None  # None: the code's default
+
+    @property
+    def level(self) -> Severity:
+        return self.severity or self.code.severity
+
+    @property
+    def is_error(self) -> bool:
+        return self.level is Severity.ERROR
+
+    def located(self, **where: str) -> Finding:
+        """The same finding with more of its location filled in."""
+        return replace(self, **where)
+
+    def where(self) -> str:
+        parts = [p for p in (self.file, self.sheet, self.cell) if p]
+        return " / ".join(parts)
+
+    def render(self) -> str:
+        """One line for a terminal: '[E201 缺少必填项] file / 指标 / F7：message（hint）'."""
+        head = f"[{self.code.code} {self.code.title}]"
+        where = self.where()
+        text = f"{head} {where}：{self.message}" if where else f"{head} {self.message}"
+        return f"{text}（{self.hint}）" if self.hint else text

@@ -1,0 +1,129 @@
+"""The hidden ``_pdreport`` sheet: who the workbook is for, and where every input lives.
+
+Written by ``workbook.py``; parsed by intake from plain cell values (any reader), so
+positions are never guessed from labels. A digest over the map detects edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .layout import META, TEMPLATE_VERSION, Field, LabelCell, Layout
+
+MAGIC = "pdreport 模板标识（请勿修改本工作表）"
+HEAD_KEYS = ("plan_id", "plan_version", "template_version", "respondent_id", "respondent_name",
+             "period_id", "generated_at", "digest")  # fmt: skip
+FIELDS_MARK, LABELS_MARK = "[fields]", "[labels]"
+
+
+@dataclass(frozen=True)
+class TemplateMap:
+    plan_id: str
+    plan_version: str
+    template_version: str
+    respondent_id: str
+    respondent_name: str
+    period_id: str
+    generated_at: str
+    fields: tuple[Field, ...]
+    labels: tuple[LabelCell, ...]
+
+
+class MetadataError(ValueError):
+    """The metadata sheet is missing or does not parse; the message is Chinese."""
+
+
+def _digest(head: dict[str, str], fields, labels) -> str:
+    payload = json.dumps(
+        [
+            [head[k] for k in HEAD_KEYS if k not in ("digest", "generated_at")],
+            [[f.key, f.sheet, f.cell, f.kind, f.required, f.label, f.ref] for f in fields],
+            [[lb.sheet, lb.cell, lb.text] for lb in labels],
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def metadata_rows(layout: Layout, generated_at: str) -> list[list[str]]:
+    head = {
+        "plan_id": layout.plan.id,
+        "plan_version": layout.plan.version,
+        "template_version": TEMPLATE_VERSION,
+        "respondent_id": layout.respondent.id,
+        "respondent_name": layout.respondent.name,
+        "period_id": layout.period.id,
+        "generated_at": generated_at,
+    }
+    head["digest"] = _digest(head, layout.fields, layout.labels)
+    rows: list[list[str]] = [[MAGIC]]
+    rows += [[k, head[k]] for k in HEAD_KEYS]
+    rows.append([FIELDS_MARK, "sheet", "cell", "kind", "required", "label", "ref", "unit", "min",
+                 "max", "choices"])  # fmt: skip
+    for f in layout.fields:
+        rows.append([f.key, f.sheet, f.cell, f.kind, "1" if f.required else "0", f.label, f.ref,
+                     f.unit,
+                     "" if f.minimum is None else repr(f.minimum),
+                     "" if f.maximum is None else repr(f.maximum), "|".join(f.choices)])  # fmt: skip
+    rows.append([LABELS_MARK, "cell", "text"])
+    rows += [[lb.sheet, lb.cell, lb.text] for lb in layout.labels]
+    return rows
+
+
+def write_metadata(wb, layout: Layout, generated_at: str) -> None:
+    ws = wb.add_worksheet(META)
+    for r, row in enumerate(metadata_rows(layout, generated_at)):
+        for c, value in enumerate(row):
+            ws.write_string(r, c, value)
+    ws.protect("pdreport")
+    ws.very_hidden()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_metadata(rows: list[list]) -> TemplateMap:
+    """Rows of cell values (as any reader returns them) → ``TemplateMap``; MetadataError if bad."""
+    rows = [[_text(v) for v in row] for row in rows]
+    if not rows or not rows[0] or rows[0][0] != MAGIC:
+        raise MetadataError("标识工作表的首行内容不对")
+    head: dict[str, str] = {}
+    i = 1
+    while i < len(rows) and rows[i] and rows[i][0] != FIELDS_MARK:
+        if len(rows[i]) >= 2 and rows[i][0] in HEAD_KEYS:
+            head[rows[i][0]] = rows[i][1]
+        i += 1
+    missing = [k for k in HEAD_KEYS if not head.get(k)]
+    if missing:
+        raise MetadataError(f"标识信息缺少：{'、'.join(missing)}")
+    fields: list[Field] = []
+    i += 1
+    while i < len(rows) and (not rows[i] or rows[i][0] != LABELS_MARK):
+        r = rows[i] + [""] * (11 - len(rows[i]))
+        if r[0]:
+            try:
+                fields.append(Field(
+                    key=r[0], sheet=r[1], cell=r[2], kind=r[3], required=r[4] == "1", label=r[5],
+                    ref=r[6], unit=r[7], minimum=float(r[8]) if r[8] else None,
+                    maximum=float(r[9]) if r[9] else None,
+                    choices=tuple(c for c in r[10].split("|") if c),
+                ))  # fmt: skip
+            except ValueError:
+                raise MetadataError(f"字段映射第 {i + 1} 行无法解析") from None
+        i += 1
+    labels = [LabelCell(*(r + ["", "", ""])[:3]) for r in rows[i + 1:] if r and r[0]]
+    if _digest(head, fields, labels) != head["digest"]:
+        raise MetadataError("字段映射与校验码不符（标识工作表被改动过）")
+    return TemplateMap(
+        plan_id=head["plan_id"], plan_version=head["plan_version"],
+        template_version=head["template_version"], respondent_id=head["respondent_id"],
+        respondent_name=head["respondent_name"], period_id=head["period_id"],
+        generated_at=head["generated_at"], fields=tuple(fields), labels=tuple(labels),
+    )  # fmt: skip

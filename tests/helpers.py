@@ -1,0 +1,55 @@
+"""Test helpers shared by several test modules (no fixtures here: see conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from pdreport.template.layout import META
+from pdreport.template.metadata import parse_metadata
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
+
+
+def read_map_and_values(path: Path):
+    """(TemplateMap, {field key: raw value}) read back with calamine through the metadata map."""
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
+    wb = CalamineWorkbook.from_path(str(path))
+    tmap = parse_metadata(grid(wb, META))
+    sheets = {}
+    values = {}
+    for f in tmap.fields:
+        if f.sheet not in sheets:
+            sheets[f.sheet] = grid(wb, f.sheet)
+        r, c = xl_cell_to_rowcol(f.cell)
+        rows = sheets[f.sheet]
+        values[f.key] = rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
+    return tmap, values
+
+
+def grid(wb, name):
+    """A sheet's values as rows anchored at A1 (calamine starts at the first used cell)."""
+    sheet = wb.get_sheet_by_name(name)
+    r0, c0 = sheet.start or (0, 0)
+    rows = sheet.to_python()
+    return [[""] * r0 for _ in range(r0)] + [[""] * c0 + row for row in rows]
+
+
+def soffice_convert(src: Path, fmt: str, outdir: Path) -> Path:
+    """Re-save ``src`` through LibreOffice (headless) as ``fmt`` (xlsx/ods/xls/pdf)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / ".lo-profile"
+    subprocess.run(
+        [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
+         "--outdir", str(outdir), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    out = outdir / (src.stem + "." + fmt.split(":")[0])
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out

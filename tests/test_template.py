@@ -1,0 +1,183 @@
+"""Templates: generated for every respondent and period, then read back as a user's tools would."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+from helpers import read_map_and_values
+from python_calamine import CalamineWorkbook
+
+from pdreport.plan import RespondentKind
+from pdreport.template import (
+    DISTRIBUTION_LIST,
+    build_layout,
+    generate_templates,
+    render_workbook,
+    template_filename,
+)
+from pdreport.template.formats import INPUT_FILL
+from pdreport.template.layout import ANNEX, COVER, INDICATORS, META, TASKS
+
+STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def h1_files(plan, tmp_path_factory):
+    out = tmp_path_factory.mktemp("h1")
+    return generate_templates(plan, plan.period("2024H1"), out, generated_at=STAMP)
+
+
+def expected_keys(plan, rid):
+    keys = {"header.filler", "header.phone", "header.date", "header.reviewer"}
+    for ind in plan.indicators_for(rid):
+        if ind.is_milestone:
+            keys |= {f"ind.{ind.id}.done", f"ind.{ind.id}.date", f"ind.{ind.id}.note"}
+        else:
+            keys |= {f"ind.{ind.id}.value", f"ind.{ind.id}.note"}
+    for t in plan.tasks_for(rid):
+        keys |= {f"task.{t.number}.{k}" for k in ("status", "progress", "problems", "next")}
+    if plan.annex.unit_for(rid):
+        keys |= {"annex.energy_base", "annex.energy_current", "annex.output_base",
+                 "annex.output_current", "annex.note"}  # fmt: skip
+    return keys
+
+
+@pytest.mark.parametrize("period_id", ["2024Q1", "2024H1", "2024Q3", "2024FY"])
+def test_every_period_every_respondent_maps_exactly_its_content(plan, tmp_path, period_id):
+    period = plan.period(period_id)
+    files = generate_templates(plan, period, tmp_path, generated_at=STAMP)
+    assert len(files) == 58
+    assert (tmp_path / DISTRIBUTION_LIST).exists()
+    for tf in files:
+        assert tf.path.name == template_filename(period, tf.respondent)
+        tmap, values = read_map_and_values(tf.path)
+        assert (tmap.plan_id, tmap.period_id, tmap.respondent_id) == (plan.id, period_id, tf.respondent.id)
+        assert {f.key for f in tmap.fields} == expected_keys(plan, tf.respondent.id)
+        assert all(v == "" for v in values.values()), "a fresh template has empty inputs"
+
+
+def test_visible_content_matches_the_plan(plan, h1_files):
+    for tf in h1_files:
+        rid = tf.respondent.id
+        wb = CalamineWorkbook.from_path(str(tf.path))
+        names = wb.sheet_names
+        numeric = [i for i in plan.indicators_for(rid) if not i.is_milestone]
+        assert (INDICATORS in names) == bool(numeric)
+        assert (ANNEX in names) == (plan.annex.unit_for(rid) is not None)
+        if numeric:
+            rows = wb.get_sheet_by_name(INDICATORS).to_python()
+            shown = [r[2] for r in rows[4:4 + len(numeric)]]
+            assert shown == [i.name for i in numeric]
+        tasks = plan.tasks_for(rid)
+        if tasks:
+            rows = wb.get_sheet_by_name(TASKS).to_python()
+            assert [int(r[0]) for r in rows[4:4 + len(tasks)]] == [t.number for t in tasks]
+            assert [r[2] for r in rows[4:4 + len(tasks)]] == [t.text for t in tasks]
+
+
+def test_streets_and_towns_get_only_what_they_owe(plan, h1_files):
+    by_name = {tf.respondent.name: tf for tf in h1_files}
+    street = by_name["花木街道"]
+    assert street.layout.sheets == [COVER, TASKS]
+    assert [t.task.number for t in street.layout.tasks] == [21, 23, 24, 34]
+    town = by_name["康桥镇"]
+    assert town.layout.sheets == [COVER, INDICATORS, ANNEX, TASKS]
+    assert [r.indicator.id for r in town.layout.indicators] == ["T05-1"]
+    assert town.layout.indicators[0].role == "contributor"
+    assert town.layout.annex_target == 3.5
+    assert by_name["金桥镇"].layout.annex_target is None
+
+
+def test_protection_validation_and_styles(plan, h1_files):
+    for tf in h1_files:
+        wb = openpyxl.load_workbook(tf.path)
+        assert wb[META].sheet_state == "veryHidden" and wb[META].protection.sheet
+        fields = tf.layout.fields
+        for name in tf.layout.sheets:
+            ws = wb[name]
+            assert ws.protection.sheet, name
+            assert ws.page_setup.paperSize in (9, "9")
+            assert ws.sheet_properties.pageSetUpPr.fitToPage
+        for field in fields:
+            ws = wb[field.sheet]
+            c = ws[field.cell]
+            assert c.protection.locked is False, field.key
+            assert c.fill.fgColor.rgb.endswith(INPUT_FILL[1:]), field.key
+            dvs = [dv for dv in ws.data_validations.dataValidation if field.cell in dv.sqref]
+            assert len(dvs) == 1, field.key
+            dv = dvs[0]
+            assert dv.prompt and dv.error and dv.showErrorMessage, field.key
+            expected = {"number": "decimal", "text": "textLength", "choice": "list", "date": "date"}
+            assert dv.type == expected[field.kind], field.key
+            if field.kind == "choice":
+                assert len(dv.formula1) < 255
+        for lb in tf.layout.labels:
+            c = wb[lb.sheet][lb.cell]
+            assert str(c.value) == lb.text and c.protection.locked is not False
+
+
+def test_required_blanks_are_highlighted(plan, h1_files):
+    tf = next(t for t in h1_files if t.respondent.name == "区建交委")
+    wb = openpyxl.load_workbook(tf.path)
+    ws = wb[INDICATORS]
+    ranges = {str(cf.sqref) for cf in ws.conditional_formatting}
+    for f in tf.layout.required_fields():
+        if f.sheet == INDICATORS:
+            assert f.cell in ranges
+
+
+def test_cached_formula_values(plan, h1_files):
+    """Readers that do not recalculate (calamine, pandas) must see the right values, not 0."""
+    for tf in h1_files:
+        formulas = openpyxl.load_workbook(tf.path)
+        cached = openpyxl.load_workbook(tf.path, data_only=True)
+        check = formulas[COVER]
+        required = len(tf.layout.required_fields())
+        found = False
+        for row in check.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("=COUNTBLANK("):
+                    assert cached[COVER][c.coordinate].value == required
+                    assert c.value.count("COUNTBLANK(") == required
+                    found = True
+        assert found
+        for name in tf.layout.sheets:
+            for row in formulas[name].iter_rows():
+                for c in row:
+                    if isinstance(c.value, str) and c.value.startswith("="):
+                        assert cached[name][c.coordinate].value not in (0, "0"), (name, c.coordinate)
+
+
+def test_print_setup(plan, h1_files):
+    tf = next(t for t in h1_files if t.respondent.name == "区建交委")
+    wb = openpyxl.load_workbook(tf.path)
+    for name in (INDICATORS, TASKS):
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.print_title_rows.replace("$", "") == "4:4"
+        assert ws.freeze_panes is not None
+    assert wb[COVER].page_setup.orientation in (None, "portrait")
+
+
+def test_deterministic(plan):
+    r = plan.find_respondent("区建交委")
+    lay = build_layout(plan, r, plan.period("2024H1"))
+    assert render_workbook(lay, STAMP) == render_workbook(lay, STAMP)
+
+
+def test_distribution_list(plan, h1_files):
+    path = h1_files[0].path.parent / DISTRIBUTION_LIST
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("分发清单").to_python()
+    body = [r for r in rows[2:] if r[0] != ""]
+    assert len(body) == 58
+    assert {r[1] for r in body} == {r.name for r in plan.respondents}
+    assert all(r[8] == "2025年1月15日" or r[8] == "2024年7月15日" for r in body)
+    kinds = {r[2] for r in body}
+    assert kinds == {k.label for k in RespondentKind}
+
+
+def test_only_selects_units_and_groups(plan, tmp_path):
+    files = generate_templates(plan, plan.period("2024Q1"), tmp_path, ["区建交委", "各街道"], STAMP)
+    assert len(files) == 13
