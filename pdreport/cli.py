@@ -123,6 +123,96 @@ def templates_cmd(plan_file, period_id, only, out_dir, more_names) -> None:
     click.echo(f"报送截止：{period.deadline:%Y-%m-%d}。工作表保护密码（仅供汇总人员）：pdreport")
 
 
+def _summary(col) -> str:
+    c = col.counts
+    lines = [
+        "",
+        f"报送期：{col.period.label}（截止 {col.period.deadline:%Y-%m-%d}）",
+        f"  收到文件      {c['received']:>4}",
+        f"  采用          {c['accepted']:>4}   （其中有错误需退回 {c['with_errors']}）",
+        f"  无法采用      {c['rejected']:>4}",
+        f"  重复报送      {c['superseded']:>4}",
+        f"  未报送单位    {c['missing']:>4} / {c['respondents']}",
+        f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
+        f"提醒 {sum(not f.is_error for f in col.findings)} 条",
+    ]
+    return "\n".join(lines)
+
+
+def _collect(plan, folder: Path, period_id, out_dir: Path | None):
+    from .collect import collect, scan
+
+    total = len(scan(folder, (out_dir,) if out_dir else ()))
+    with click.progressbar(length=total, label="读取填报表", file=sys.stderr,
+                           show_pos=True) as bar:  # fmt: skip
+        col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (),
+                      progress=lambda _f: bar.update(1))  # fmt: skip
+    return col
+
+
+@cli.command("intake", context_settings=CONTEXT)
+@PLAN_OPTION
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--period", "period_id", default=None, help="报送期编号；不指定时按文件中的标识判断。")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="输出目录，默认为“FOLDER_汇总”。")  # fmt: skip
+def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
+    """读取文件夹中所有回收的填报表，校验并输出问题清单、退回修改表和数据明细。
+
+    \b
+    输出：
+      问题清单.xlsx       每个问题一行（文件、工作表、单元格、说明、处理建议），含催报名单
+      退回修改/           有错误的单位各一份标注了问题单元格的副本
+      数据明细.csv/.xlsx   所有采用的数据，一行一项
+    \b
+    示例：
+      pdreport intake 回收表 --period 2024H1 -o 汇总结果
+    """
+    from .datatable import DATA_CSV, DATA_XLSX, render_csv, render_xlsx
+    from .feedback import write_feedback
+    from .outputs import atomic_write_bytes
+    from .problems import PROBLEM_LIST, render_problem_list
+
+    plan = _load(plan_file)
+    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    col = _collect(plan, folder, period_id, out_dir)
+    atomic_write_bytes(out_dir / PROBLEM_LIST, render_problem_list(col))
+    atomic_write_bytes(out_dir / DATA_CSV, render_csv(col))
+    atomic_write_bytes(out_dir / DATA_XLSX, render_xlsx(col))
+    copies = write_feedback(col, out_dir)
+    click.echo(_summary(col))
+    click.echo(f"\n问题清单：{out_dir / PROBLEM_LIST}")
+    click.echo(f"数据明细：{out_dir / DATA_XLSX}")
+    click.echo(f"退回修改：{len(copies)} 份，在 {out_dir / '退回修改'}")
+
+
+@cli.command("check", context_settings=CONTEXT)
+@PLAN_OPTION
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--period", "period_id", default=None, help="报送期编号；不指定时按表内标识。")
+def check_cmd(plan_file, file: Path, period_id) -> None:
+    """检查一份填报表（报送前自查）。退出码：0 无问题，1 只有提醒，2 有错误。
+
+    \b
+    示例：
+      pdreport check 2024年上半年_区建交委_碳达峰碳中和及节能工作进展填报表.xlsx
+    """
+    from .collect import check_one
+
+    plan = _load(plan_file)
+    sub, findings = check_one(plan, file, period_id)
+    for f in findings:
+        click.echo(f.render())
+    errors = sum(f.is_error for f in findings)
+    warnings = len(findings) - errors
+    if sub is not None:
+        name = plan.respondent(sub.respondent).name
+        click.echo(f"\n{name}：数值 {len(sub.figures)} 项，里程碑 {len(sub.milestones)} 项，"
+                   f"重点任务 {len(sub.tasks)} 项已读取。")  # fmt: skip
+    click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。" + ("可以报送。" if not errors else "请修改后再报送。"))
+    sys.exit(2 if errors else 1 if warnings else 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a PdreportError becomes a Chinese message and an exit code, never a traceback."""
     try:

@@ -35,10 +35,7 @@ def read_map_and_values(path: Path):
 
 def grid(wb, name):
     """A sheet's values as rows anchored at A1 (calamine starts at the first used cell)."""
-    sheet = wb.get_sheet_by_name(name)
-    r0, c0 = sheet.start or (0, 0)
-    rows = sheet.to_python()
-    return [[""] * r0 for _ in range(r0)] + [[""] * c0 + row for row in rows]
+    return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def soffice_convert(src: Path, fmt: str, outdir: Path) -> Path:
@@ -53,3 +50,20 @@ def soffice_convert(src: Path, fmt: str, outdir: Path) -> Path:
     out = outdir / (src.stem + "." + fmt.split(":")[0])
     assert out.exists(), f"LibreOffice did not write {out}"
     return out
+
+
+def replace_in_zip(data: bytes, old: str, new: str) -> bytes:
+    """Rewrite every XML member of an .xlsx, replacing ``old`` by ``new`` (for raw-XML cases
+    no writer will produce, e.g. control characters as ``_x0001_`` escapes)."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.endswith(".xml"):
+                body = body.replace(old.encode(), new.encode())
+            dst.writestr(info, body)
+    return buf.getvalue()

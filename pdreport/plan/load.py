@@ -129,6 +129,7 @@ class _Builder:
         self.problems: list[PlanProblem] = []
         self.names: dict[str, tuple[str, ...]] = {}  # name or alias -> respondent ids
         self.indicator_ids: set[str] = set()
+        self.alias_paths: dict[str, str] = {}
 
     # -- problem reporting ------------------------------------------------------
     def problem(self, path: str, message: str) -> None:
@@ -239,6 +240,10 @@ class _Builder:
         groups = self.groups(top.get("groups") or [], "groups", respondents)
         meta = self.meta(top.get("plan"), "plan")
         periods = self.periods(top.get("periods"), "periods")
+        if meta is not None and meta["year"]:
+            for i, p in enumerate(periods):
+                if p.start.year != meta["year"]:
+                    self.problem(f"periods[{i}].start", f"报送期“{p.id}”不在计划年度 {meta['year']} 内")
         indicators: list[Indicator] = []
         aliases: list[Alias] = []
         headline_title, headline = self.headline(top.get("headline"), "headline", indicators)
@@ -291,7 +296,7 @@ class _Builder:
             year = 0
         return dict(
             id=self.text(d, "id", path),
-            version=self.text(d, "version", path),
+            version=self.version(d, path),
             year=year,
             title=self.text(d, "title", path),
             notice_title=self.text(d, "notice_title", path),
@@ -308,6 +313,11 @@ class _Builder:
             goal=str((overview or {}).get("goal") or ""),
             footnotes=tuple(footnotes),
         )
+
+    def version(self, d: dict, path: str) -> str:
+        if isinstance(d.get("version"), float):  # 2024.10 would silently read as 2024.1
+            self.problem(f"{path}.version", "版本号请加引号写成文字，如 '2024.1'")
+        return self.text(d, "version", path)
 
     def periods(self, value: Any, path: str) -> list[Period]:
         out: list[Period] = []
@@ -447,7 +457,7 @@ class _Builder:
             reporters=reporters,
             combine=combine,
             tolerance=tolerance,
-            cross_check_tolerance=self.number(d, "cross_check_tolerance", path) or 0.05,
+            cross_check_tolerance=_default(self.number(d, "cross_check_tolerance", path), 0.05),
             deadline=self.date(d, "deadline", path),
             note=self.text(d, "note", path),
         )
@@ -526,6 +536,7 @@ class _Builder:
                 d = self.mapping(d, ip, {"id", "name", "quote", "same_as"}, {"id", "same_as"})
                 if d is not None:
                     self.unique_indicator_id(self.text(d, "id", ip), f"{ip}.id")
+                    self.alias_paths[self.text(d, "id", ip)] = f"{ip}.same_as"
                     aliases.append(Alias(self.text(d, "id", ip), owner, self.text(d, "name", ip),
                                          self.text(d, "quote", ip), self.text(d, "same_as", ip)))  # fmt: skip
                     own_aliases.append(aliases[-1].id)
@@ -573,6 +584,8 @@ class _Builder:
             if u is None:
                 continue
             ids = self.resolve(self.text(u, "unit", up), f"{up}.unit")
+            if len(ids) > 1:
+                self.problem(f"{up}.unit", "附件中每行应为单个管理局或镇，不能是一组单位")
             if len(ids) != 1:
                 continue
             raw = u.get("target")
@@ -617,3 +630,7 @@ class _Builder:
         for i, r in enumerate(respondents):
             if r.id not in assigned:
                 self.problem(f"respondents[{i}]", f"单位“{r.name}”没有任何任务、指标或附件指标，请删除或分配")
+
+
+def _default(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -26,8 +26,7 @@ IND_VALUE, IND_RATIO, IND_NOTE = 7, 8, 9
 TASK_COLUMNS = ("任务序号", "重点任务", "通知要求（原文）", "责任部门", "推进状态", "主要进展",
                 "存在问题", "下一步工作")  # fmt: skip
 TASK_STATUS, TASK_PROGRESS, TASK_PROBLEMS, TASK_NEXT = 4, 5, 6, 7
-MS_COLUMNS = ("序号", "里程碑事项", "所属任务", "计划完成时间", "是否完成", "完成日期", "情况说明",
-              "")  # fmt: skip
+MS_COLUMNS = ("序号", "所属任务", "里程碑事项", "计划完成时间", "是否完成", "完成日期", "情况说明")
 MS_DONE, MS_DATE, MS_NOTE = 4, 5, 6
 HEADER_ROW = 3  # rows 0-2: title, respondent/period line, units line
 FIRST_ROW = HEADER_ROW + 1
@@ -225,7 +224,7 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
                       "date", False, ind.id))  # fmt: skip
             add(Field(f"ind.{ind.id}.note", TASKS, cell(row, MS_NOTE), f"{name}·情况说明",
                       "text", False, ind.id))  # fmt: skip
-            label(LabelCell(TASKS, cell(row, 1), ind.name))
+            label(LabelCell(TASKS, cell(row, 2), ind.name))
             row += 1
     return lay
 

@@ -363,21 +363,21 @@ class _Renderer:
         if self.lay.milestones:
             hr = self.lay.milestone_header_row
             ws.merge_range(hr - 1, 0, hr - 1, last, "里程碑事项（通知明确的具体成果）", f.section)
-            ws.write_row(hr, 0, MS_COLUMNS[:-1], f.header)
+            ws.write_row(hr, 0, MS_COLUMNS, f.header)
             for n, mr in enumerate(self.lay.milestones, 1):
                 ind, r = mr.indicator, mr.row
                 ws.write_number(r, 0, n, f.label_center)
-                ws.write_string(r, 1, ind.name, f.label)
                 owner = f"任务{ind.task_number}" if ind.task_number else ind.owner
                 if mr.role != "lead":
                     owner += "（参与单位，报本单位情况）"
-                ws.write_string(r, 2, owner, f.label_center)
+                ws.write_string(r, 1, owner, f.label_center)
+                ws.write_string(r, 2, ind.name, f.label)
                 ws.write_string(r, 3, chinese_date(ind.deadline) if ind.deadline else "年内",
                                 f.label_center)  # fmt: skip
                 self.input(ws, self.fields[f"ind.{ind.id}.done"], f.input_choice)
                 self.input(ws, self.fields[f"ind.{ind.id}.date"], f.input_date)
                 self.input(ws, self.fields[f"ind.{ind.id}.note"], f.input_text)
-                ws.set_row(r, 15 * max(2, _rows_needed(ind.name, 8)) + 4)
+                ws.set_row(r, 15 * max(2, _rows_needed(owner, 8)) + 4)
             last_row = self.lay.milestones[-1].row
         self.signature(ws, last_row + 2, last)
 

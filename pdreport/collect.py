@@ -1,0 +1,227 @@
+"""Collect a folder of returned workbooks: guard → read → identify → validate → de-duplicate.
+
+One bad file never stops the others: every per-file step turns problems into
+findings. Reading runs in threads (calamine releases the GIL); validation is pure
+Python and cheap. Inputs are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .findings import Code, Finding
+from .intake.guard import guard_file
+from .intake.identify import identify
+from .intake.read import ReadError, open_workbook
+from .intake.records import RawSubmission, Submission, extract
+from .plan.model import Period, Plan
+from .validate import validate_submission
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
+
+ACCEPTED, SUPERSEDED, REJECTED = "已采用", "重复（未采用）", "无法采用"
+
+
+@dataclass
+class FileOutcome:
+    file: str
+    status: str
+    respondent: str = ""
+    kind: str = ""
+    errors: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class Collection:
+    plan: Plan
+    period: Period
+    folder: Path
+    submissions: dict[str, Submission] = field(default_factory=dict)  # respondent id → accepted
+    raws: dict[str, RawSubmission] = field(default_factory=dict)  # file → raw (for feedback)
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # respondent ids with no usable return
+
+    def findings_for(self, file: str) -> list[Finding]:
+        return [f for f in self.findings if f.file == file]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        files = self.outcomes
+        return {
+            "received": len(files),
+            "accepted": sum(o.status == ACCEPTED for o in files),
+            "with_errors": sum(o.status == ACCEPTED and o.errors > 0 for o in files),
+            "rejected": sum(o.status == REJECTED for o in files),
+            "superseded": sum(o.status == SUPERSEDED for o in files),
+            "missing": len(self.missing),
+            "respondents": len(self.plan.respondents),
+        }
+
+
+@dataclass
+class _Read:
+    """Pass 1 result for one file."""
+
+    file: str
+    kind: str = ""
+    raw: RawSubmission | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def scan(folder: Path, exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
+    """Every entry to look at, sorted; symlinks and special files included (the guard refuses them)."""
+    folder = Path(folder)
+    skip = {p.resolve() for p in exclude if p.exists()}
+    out: list[tuple[str, Path]] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        root_path = Path(root)
+        keep = []
+        for d in sorted(dirs):
+            p = root_path / d
+            if d.startswith(".") or p.resolve() in skip:
+                continue
+            if p.is_symlink() or Path(d).suffix.lower() in WORKBOOK_SUFFIXES:
+                out.append((str(p.relative_to(folder)), p))  # not descended into: reported
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        for name in files:
+            if name.startswith((".", "~$")):  # hidden files and Office lock files
+                continue
+            p = root_path / name
+            out.append((str(p.relative_to(folder)), p))
+    return sorted(out)
+
+
+def _read_one(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
+    result = _Read(rel)
+    try:
+        guarded = guard_file(path)
+        result.kind = guarded.kind
+        if guarded.findings:
+            result.findings = [f.located(file=rel) for f in guarded.findings]
+            return result
+        wb = open_workbook(path)
+        tmap, found = identify(wb, plan, period_id, rel)
+        result.findings = found
+        if tmap is None:
+            return result
+        mtime = path.stat().st_mtime
+        result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
+    except ReadError as exc:
+        result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
+                                       "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel))  # fmt: skip
+    except OSError as exc:
+        result.findings.append(Finding(Code.UNREADABLE, f"文件无法打开（{exc.strerror or exc}）",
+                                       "请检查文件权限或重新拷贝", file=rel))  # fmt: skip
+    return result
+
+
+def collect(
+    plan: Plan,
+    folder: Path,
+    period_id: str | None = None,
+    exclude: tuple[Path, ...] = (),
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> Collection:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"找不到文件夹：{folder}")
+    entries = scan(folder, exclude)
+    with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2) * 2)) as pool:
+        futures = [pool.submit(_read_one, rel, p, plan, period_id) for rel, p in entries]
+        reads = []
+        for fut in futures:
+            reads.append(fut.result())
+            if progress:
+                progress(reads[-1].file)
+    period = plan.period(period_id) if period_id else _majority_period(plan, reads)
+    col = Collection(plan, period, folder)
+    candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
+    for r in reads:
+        findings = list(r.findings)
+        if r.raw is not None and r.raw.tmap.period_id != period.id:
+            findings.append(Finding(Code.PERIOD_MISMATCH, f"这是报送期“{r.raw.tmap.period_id}”的填报表，"
+                                    f"本次汇总的是“{period.label}”", f"请使用{period.label}下发的填报表重新填写",
+                                    file=r.file, respondent=r.raw.tmap.respondent_id))  # fmt: skip
+            r.raw = None
+        if r.raw is None:
+            col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
+            col.findings += findings
+            continue
+        sub, found = validate_submission(r.raw, plan, period)
+        col.raws[r.file] = r.raw
+        candidates.setdefault(sub.respondent, []).append((sub, findings + found))
+    for rid, subs in candidates.items():
+        subs.sort(key=lambda s: (s[0].filled_on or _EPOCH, s[0].mtime, s[0].file))
+        kept, kept_findings = subs[-1]
+        col.submissions[rid] = kept
+        col.findings += kept_findings
+        col.outcomes.append(_outcome(kept, kept_findings, ACCEPTED))
+        for sub, _found in subs[:-1]:
+            note = Finding(Code.DUPLICATE, f"{plan.respondent(rid).name}报送了多份，已采用较新的一份：{kept.file}",
+                           "如需采用本份，请删除较新的一份后重新汇总", file=sub.file,
+                           respondent=rid)  # fmt: skip
+            col.findings.append(note)
+            col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
+    for r in plan.respondents:
+        if r.id not in col.submissions:
+            col.missing.append(r.id)
+            col.findings.append(Finding(Code.MISSING_SUBMISSION, f"未收到{r.name}的有效填报表",
+                                        "请联系该单位报送（见“催报名单”）", respondent=r.id))  # fmt: skip
+    order = {r.id: i for i, r in enumerate(plan.respondents)}
+    col.outcomes.sort(key=lambda o: o.file)
+    col.findings.sort(key=lambda f: (order.get(f.respondent, -1), f.file, f.sheet, _cell_key(f.cell),
+                                     f.code.code))  # fmt: skip
+    return col
+
+
+_EPOCH = dt.date(1900, 1, 1)
+
+
+def _outcome(sub: Submission, findings: list[Finding], status: str) -> FileOutcome:
+    errors = sum(f.is_error for f in findings)
+    return FileOutcome(sub.file, status, sub.respondent, sub.kind, errors, len(findings) - errors)
+
+
+def _cell_key(a1: str) -> tuple[int, int]:
+    if not a1:
+        return (-1, -1)
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
+    try:
+        return xl_cell_to_rowcol(a1)
+    except Exception:
+        return (-1, -1)
+
+
+def _majority_period(plan: Plan, reads: list[_Read]) -> Period:
+    seen = Counter(r.raw.tmap.period_id for r in reads if r.raw is not None)
+    known = [p for p, _ in seen.most_common() if any(x.id == p for x in plan.periods)]
+    if not known:
+        ids = "、".join(p.id for p in plan.periods)
+        raise UsageError(f"文件夹中没有可识别的填报表，无法判断报送期；请用 --period 指定（{ids}）")
+    return plan.period(known[0])
+
+
+def check_one(plan: Plan, path: Path, period_id: str | None = None) -> tuple[Submission | None, list[Finding]]:
+    """The whole validation for one workbook (an office's self-check before sending)."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"找不到文件：{path}")
+    r = _read_one(path.name, path, plan, period_id)
+    if r.raw is None:
+        return None, r.findings
+    period = plan.period(period_id or r.raw.tmap.period_id)
+    sub, found = validate_submission(r.raw, plan, period)
+    return sub, r.findings + found

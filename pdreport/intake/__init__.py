@@ -1,0 +1,1 @@
+"""Intake: returned workbooks → records."""

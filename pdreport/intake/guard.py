@@ -1,0 +1,1154 @@
+"""Security at the door: decide, cheaply and in bounded time and memory, whether a returned file
+is safe and plausible to hand to a parser (python-calamine, openpyxl).
+
+Returned workbooks are untrusted. ``guard_file`` never raises for any input; everything wrong is a
+:class:`~pdreport.findings.Finding` (any error finding means: do not parse). The kind of file is
+taken from its content (magic bytes, zip members, container streams), never from its name.
+
+What is read, and why it stays bounded
+--------------------------------------
+* Nothing is followed: symlinks are refused (``lstat`` first, then ``O_NOFOLLOW``), as are
+  directories and special files. The file is opened once and never read past the size seen by
+  ``fstat``, which is capped by :attr:`Limits.max_file_bytes`.
+* **Zip (xlsx/xlsm/ods)**: the end-of-central-directory record is read first and the member
+  count and directory size are checked *before* ``zipfile`` builds its member list. Declared
+  sizes are then checked (count, total, ratio, stored sizes, overlapping or out-of-range members,
+  duplicate names, compression methods). Only then is each member inflated, as a stream in
+  small chunks that are scanned and dropped: inflation of a member stops as soon as it produces
+  more than it declared (headers that lie), so the total work is bounded by
+  :attr:`Limits.max_total_uncompressed` and memory by the chunk size. The CRC of each member is
+  checked. Nothing is extracted or kept.
+* **XML parts** (any member whose content starts like XML, whatever its name): the first
+  :attr:`Limits.xml_head_bytes` are checked for ``<!DOCTYPE``/``<!ENTITY``, a prolog that never
+  ends, UTF-16/32 encodings (which would blind the byte scans below) and nesting depth. The rest
+  is scanned, chunk by chunk, with a few byte regexes chosen by the part's root element:
+  ``worksheet`` (declared ``<dimension>`` and the furthest cell reference — a single far-away
+  cell makes calamine allocate the whole rectangle), ``workbook`` (number of sheets), ``sst``
+  (shared strings declared and present), ODS ``document-content`` (tables, and the extent of
+  non-empty repeated rows and cells).
+* **CFB/OLE (xls, password-protected OOXML)**: the 512-byte header, the FAT, and the directory
+  are parsed here (no dependency). ``EncryptionInfo``/``EncryptedPackage`` streams mean a
+  password-protected xlsx. For xls the ``Workbook`` stream (at most the file's size) is walked
+  record by record: ``FILEPASS`` means encrypted; ``BOUNDSHEET`` records are counted; cell
+  records give each sheet's extent.
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import os
+import re
+import stat
+import struct
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..findings import Code, Finding
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps applied before any parser sees a file. Templates are small: the defaults are generous
+    for a filled-in template and still far below what would hurt a reader."""
+
+    max_file_bytes: int = 20 * MiB
+    """Largest file accepted at all (a filled template is well under 1 MiB)."""
+    max_members: int = 2_000
+    """Most members (parts) in a zip container (a template has about 15–40)."""
+    max_total_uncompressed: int = 200 * MiB
+    """Largest sum of the members' uncompressed sizes."""
+    max_ratio: int = 100
+    """Largest compression ratio (uncompressed : compressed) of one member …"""
+    ratio_min_bytes: int = 1 * MiB
+    """… applied only to members that uncompress to more than this (small parts compress well)."""
+    max_sheets: int = 200
+    """Most sheets in a workbook."""
+    max_rows: int = 100_000
+    """Furthest row a sheet may declare or use (1-based)."""
+    max_cols: int = 1_000
+    """Furthest column a sheet may declare or use (1-based; column ALL = 1000)."""
+    max_cells: int = 4_000_000
+    """Largest rows × columns rectangle of one sheet: calamine allocates the whole rectangle
+    (about 32 bytes a cell), so this bounds the memory a reader needs for one sheet (~128 MB)."""
+    max_shared_strings: int = 200_000
+    """Most shared strings declared (``count``/``uniqueCount``) or present."""
+    xml_head_bytes: int = 64 * KiB
+    """Bytes at the start of each XML part checked for DOCTYPE/ENTITY, encoding and depth; the
+    prolog (everything before the root element) must end within them."""
+    max_xml_depth: int = 64
+    """Deepest element nesting seen in an XML part's head (workbook parts nest less than 20)."""
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """``kind``: "xlsx", "xlsm", "xls", "ods", or "" when the content is not a known workbook.
+    ``findings``: errors mean do not parse. ``bytes_read``/``bytes_inflated`` say how much of
+    the file was read and how much was decompressed (for tests and benchmarks)."""
+
+    kind: str
+    findings: list[Finding] = field(default_factory=list)
+    bytes_read: int = 0
+    bytes_inflated: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.is_error for f in self.findings)
+
+
+KINDS = ("xlsx", "xlsm", "xls", "ods")
+
+# -- hints ---------------------------------------------------------------------------------------
+RESAVE = "请用 Excel 或 WPS 打开后另存为 .xlsx 再发送"
+SEND_TEMPLATE = "请发送下发的 Excel 填报表（.xlsx），填写后直接保存发送"
+TAMPERED = "该文件可能被篡改或由非常规软件生成。" + RESAVE
+DECRYPT = "请取消打开密码后重新发送（Excel：文件→信息→保护工作簿→用密码进行加密，清空密码；WPS：文件→文档加密→密码加密，清空密码）"
+TRIM = "请删除表格下方和右侧多余的行列（包括只设置了格式的区域）后另存为 .xlsx 再发送"
+
+# Tests set this to True so that a bug in the guard surfaces instead of becoming a finding.
+_RAISE_UNEXPECTED = False
+
+
+def guard_file(path: Path | str, limits: Limits = Limits()) -> GuardResult:  # noqa: B008
+    """Check one returned file before any parser touches it. Never raises."""
+    file = str(path)
+    g = _Guard(Path(path), file, limits)
+    try:
+        kind = g.run()
+    except _Stop:
+        kind = g.kind
+    except _IOFail as exc:
+        g.findings.append(_finding(Code.UNREADABLE, f"读取文件时出错（{exc.reason}）",
+                                   "请重新拷贝该文件后重试", file))  # fmt: skip
+        kind = g.kind
+    except Exception as exc:  # noqa: BLE001 - the guard must never raise on input
+        if _RAISE_UNEXPECTED:
+            raise
+        g.findings.append(_finding(Code.CORRUPT, "检查文件时遇到无法识别的内部结构，文件可能已损坏",
+                                   RESAVE, file, value=type(exc).__name__))  # fmt: skip
+        kind = ""
+    reader = g.reader
+    return GuardResult(
+        kind=kind if kind in KINDS else "",
+        findings=g.findings,
+        bytes_read=reader.bytes_read if reader else 0,
+        bytes_inflated=g.inflated,
+    )
+
+
+# -- internals -------------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """A finding was recorded that ends the check."""
+
+
+class _IOFail(Exception):
+    """The operating system failed a read (not a problem of the file's structure)."""
+
+    def __init__(self, exc: OSError):
+        super().__init__(str(exc))
+        self.reason = exc.strerror or type(exc).__name__
+
+
+def _finding(code: Code, message: str, hint: str, file: str, **more: str) -> Finding:
+    return Finding(code, message, hint, file=file, **more)
+
+
+class _Reader:
+    """A seekable view of the open file that never reads past ``size`` and counts what it reads.
+    Used directly and as the file object handed to ``zipfile``."""
+
+    def __init__(self, f, size: int):
+        self._f = f
+        self.size = size
+        self._pos = 0
+        self.bytes_read = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self.size}[whence]
+        new = base + offset
+        if new < 0:
+            raise OSError(errno.EINVAL, "negative seek")
+        self._pos = new
+        return new
+
+    def read(self, n: int | None = -1) -> bytes:
+        left = max(0, self.size - self._pos)
+        n = left if n is None or n < 0 else min(n, left)
+        if n == 0:
+            return b""
+        try:
+            self._f.seek(self._pos)
+            data = self._f.read(n)
+        except OSError as exc:
+            raise _IOFail(exc) from exc
+        self._pos += len(data)
+        self.bytes_read += len(data)
+        return data
+
+    def pread(self, offset: int, n: int) -> bytes:
+        self.seek(offset)
+        return self.read(n)
+
+
+def _mb(n: int) -> str:
+    return f"{n / MiB:.1f}"
+
+
+_CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+class _Guard:
+    def __init__(self, path: Path, file: str, limits: Limits):
+        self.path = path
+        self.file = file
+        self.limits = limits
+        self.findings: list[Finding] = []
+        self.kind = ""
+        self.reader: _Reader | None = None
+        self.inflated = 0
+
+    # findings -----------------------------------------------------------------------------------
+    def add(self, code: Code, message: str, hint: str, **more: str) -> None:
+        self.findings.append(_finding(code, message, hint, self.file, **more))
+
+    def stop(self, code: Code, message: str, hint: str, **more: str) -> _Stop:
+        self.add(code, message, hint, **more)
+        return _Stop()
+
+    def corrupt(self, message: str = "文件已损坏或不完整（可能下载或拷贝时中断）") -> _Stop:
+        return self.stop(Code.CORRUPT, message, "请用 Excel 或 WPS 确认能正常打开，另存为 .xlsx 后重新发送")
+
+    def unsafe_zip(self, message: str) -> _Stop:
+        return self.stop(Code.ZIP_UNSAFE, message, TAMPERED)
+
+    # the file itself ----------------------------------------------------------------------------
+    def run(self) -> str:
+        lim = self.limits
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            raise self.stop(Code.NOT_A_FILE, "文件不存在（可能已被移动或删除）", "请确认文件位置后重试") from None
+        except PermissionError:
+            raise self.stop(Code.UNREADABLE, "没有读取该文件的权限", "请检查文件权限（或请管理员开放读取权限）后重试") from None
+        except (OSError, ValueError) as exc:
+            raise self.stop(Code.UNREADABLE, f"无法访问该文件（{type(exc).__name__}）", "请检查文件名和位置后重试") from None
+        self._check_stat(st)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        flags |= getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(self.path, flags)
+        except PermissionError:
+            raise self.stop(Code.UNREADABLE, "没有读取该文件的权限", "请检查文件权限（或请管理员开放读取权限）后重试") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a symlink after lstat
+                raise self.stop(Code.NOT_A_FILE, "这是一个快捷方式（符号链接），为安全起见不予读取",
+                                "请放入填报表文件本身，而不是快捷方式") from None  # fmt: skip
+            raise self.stop(Code.UNREADABLE, f"无法打开该文件（{exc.strerror or type(exc).__name__}）",
+                            "请重新拷贝该文件后重试") from None  # fmt: skip
+        with os.fdopen(fd, "rb") as f:
+            st2 = os.fstat(fd)
+            if (st2.st_dev, st2.st_ino) != (st.st_dev, st.st_ino):
+                raise self.stop(Code.NOT_A_FILE, "文件在检查过程中被替换", "请确认文件未被其他程序改动后重试")
+            self._check_stat(st2)
+            size = st2.st_size
+            self.reader = _Reader(f, min(size, lim.max_file_bytes))
+            return self._dispatch()
+
+    def _check_stat(self, st: os.stat_result) -> None:
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            raise self.stop(Code.NOT_A_FILE, "这是一个快捷方式（符号链接），为安全起见不予读取",
+                            "请放入填报表文件本身，而不是快捷方式")  # fmt: skip
+        if stat.S_ISDIR(mode):
+            raise self.stop(Code.NOT_A_FILE, "这是一个文件夹，不是表格文件",
+                            "请把文件夹中的填报表取出，单独放入收集目录")  # fmt: skip
+        if not stat.S_ISREG(mode):
+            raise self.stop(Code.NOT_A_FILE, "这不是普通文件（可能是设备、管道等特殊文件）",
+                            "请放入填报表文件本身")  # fmt: skip
+        if st.st_size > self.limits.max_file_bytes:
+            raise self.stop(Code.FILE_TOO_LARGE,
+                            f"文件大小为 {_mb(st.st_size)} MB，超过上限 {_mb(self.limits.max_file_bytes)} MB，远大于正常的填报表",
+                            "请删除表中无关的图片、附件和多余工作表后另存为 .xlsx 再发送",
+                            value=str(st.st_size))  # fmt: skip
+        if st.st_size == 0:
+            raise self.stop(Code.NOT_A_WORKBOOK, "文件是空的（0 字节）", "请重新保存填报表后发送完整的文件")
+
+    def _dispatch(self) -> str:
+        r = self.reader
+        assert r is not None
+        head = r.pread(0, 8)
+        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"PK00"):
+            return _Zip(self).run()
+        if head == _CFB_MAGIC:
+            return _Cfb(self).run()
+        raise self._not_zip_or_cfb(r.pread(0, 1024))
+
+    def _not_zip_or_cfb(self, head: bytes) -> _Stop:
+        not_wb = Code.NOT_A_WORKBOOK
+        if head.startswith(b"%PDF"):
+            return self.stop(not_wb, "这是 PDF 文件，不是 Excel 表格（只是扩展名被改成了表格）", SEND_TEMPLATE)
+        if head.startswith(b"{\\rtf"):
+            return self.stop(not_wb, "这是 RTF 文档，不是 Excel 表格", SEND_TEMPLATE)
+        if head[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04") and len(head) >= 4:
+            return self.stop(not_wb, "这是很旧的 Excel 格式（Excel 4.0 或更早），系统无法读取", RESAVE)
+        text = _decode_text(head)
+        if text is not None:
+            low = text.lstrip("\ufeff \t\r\n").lower()
+            if "urn:schemas-microsoft-com:office:spreadsheet" in low:
+                return self.stop(not_wb, "这是“XML 表格 2003”格式，系统无法读取", RESAVE)
+            if low.startswith(("<html", "<!doctype html", "<table", "<meta", "<head", "<body")) or "<html" in low:
+                return self.stop(not_wb, "这是网页（HTML）格式的文件，只是扩展名被改成了表格", RESAVE)
+            if low.startswith("<"):
+                return self.stop(not_wb, "这是 XML 文本文件，不是 Excel 表格", RESAVE)
+            return self.stop(not_wb, "这是纯文本文件（如 CSV 或 TXT），不是 Excel 表格", RESAVE)
+        return self.stop(not_wb, "文件内容不是 Excel 表格（无法识别的格式）", RESAVE)
+
+
+def _decode_text(head: bytes) -> str | None:
+    """The head as text if it plausibly is text (UTF-8/16 or GB18030), else None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return head[2:].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be", errors="ignore")
+        except UnicodeError:  # pragma: no cover - errors="ignore"
+            return None
+    for enc in ("utf-8", "gb18030"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # allow a character cut at the end of the head
+                continue
+            text = head[: exc.start].decode(enc)
+        controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+        if text and controls <= len(text) // 100:
+            return text
+    return None
+
+
+# -- zip containers ----------------------------------------------------------------------------------
+
+_IN_CHUNK = 64 * KiB
+_OUT_CHUNK = 256 * KiB
+_CD_ENTRY_MAX = 1024  # bytes a central-directory entry may take on average (46 + name + extra)
+
+_XML_START = re.compile(rb"\s*<")
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
+_ATTR = r"""\b{}\s*=\s*["']([^"']*)["']"""
+
+
+def _attr(name: str) -> re.Pattern[bytes]:
+    return re.compile(_ATTR.format(re.escape(name)).encode())
+
+
+_ATTR_REF = _attr("ref")
+_ATTR_COUNT = _attr("count")
+_ATTR_UNIQUE = _attr("uniqueCount")
+_ATTR_PARTNAME = _attr("PartName")
+_ATTR_CTYPE = _attr("ContentType")
+_CELL_REF = re.compile(rb"<" + _PREFIX + rb"""c\s[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)""")
+_ROW_REF = re.compile(rb"<" + _PREFIX + rb"""row\s[^<>]*?\br\s*=\s*["']([0-9]*)["'][^<>]*?(/?)>""")
+_SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"sheet[\s/>]")
+_SI_TAG = re.compile(rb"<" + _PREFIX + rb"si[\s/>]")
+_OVERRIDE = re.compile(rb"<" + _PREFIX + rb"Override\b([^<>]*)")
+_ODS_TABLE = re.compile(rb"<" + _PREFIX + rb"table[\s/>]")
+_ODS_TAG = re.compile(
+    rb"<(/?)" + _PREFIX + rb"(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^<>]*)"
+)
+_ODS_ROWS_REP = _attr("number-rows-repeated")
+_ODS_COLS_REP = _attr("number-columns-repeated")
+_ODS_VALUE = re.compile(rb"\b(?:office:)?value-type\s*=|\btable:formula\s*=")
+_TAG = re.compile(rb"<(/?)([A-Za-z_][^\s/<>]*)[^<>]*?(/?)>")
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
+_DANGER = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+# main-part content types → kind (or a Chinese description of what the file is instead)
+_MAIN_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": "xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.template.macroenabled.main+xml": "xlsm",
+    "application/vnd.ms-excel.addin.macroenabled.main+xml": "xlsm",
+}
+_OTHER_MAIN = (
+    ("application/vnd.ms-excel.sheet.binary.macroenabled.main", "这是 Excel 二进制工作簿（.xlsb），系统无法读取", RESAVE),
+    ("wordprocessingml", "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）", SEND_TEMPLATE),
+    ("application/vnd.ms-word", "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）", SEND_TEMPLATE),
+    ("presentationml", "这是 PowerPoint 演示文稿，不是 Excel 表格", SEND_TEMPLATE),
+    ("application/vnd.ms-powerpoint", "这是 PowerPoint 演示文稿，不是 Excel 表格", SEND_TEMPLATE),
+)
+_ODF_SHEET = ("application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.spreadsheet-template")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper()[:8]:
+        n = n * 26 + (ch - 64)
+    return n if len(letters) <= 8 else 1 << 62
+
+
+def _col_letters(n: int) -> str:
+    s = ""
+    while n > 0 and len(s) < 8:
+        n, rem = divmod(n - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def _int(b: bytes, default: int = 0) -> int:
+    b = b.strip()
+    if not b.isdigit():
+        return default
+    return int(b[:19]) if len(b) <= 19 else 1 << 62
+
+
+class _Scan:
+    """Feeds a part's decompressed chunks to byte regexes without keeping more than one chunk
+    (plus an unfinished tag) in memory. ``handle(buf)`` sees complete tags only."""
+
+    CARRY_MAX = 4 * KiB
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self.carry + chunk if self.carry else chunk
+        cut = buf.rfind(b"<")
+        if cut >= 0 and buf.find(b">", cut) < 0 and len(buf) - cut <= self.CARRY_MAX:
+            self.carry, buf = buf[cut:], buf[:cut]  # an unfinished tag: wait for the rest
+        else:
+            self.carry = b""  # (a tag longer than CARRY_MAX is scanned as far as it goes)
+        if buf:
+            self.handle(buf)
+
+    def close(self) -> None:
+        if self.carry:
+            self.handle(self.carry)
+            self.carry = b""
+
+
+class _PartState:
+    """What the scans of one XML part found."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.root = ""
+        self.max_row = 0
+        self.max_col = 0
+        self.declared_rows = 0
+        self.declared_cols = 0
+        self.sheets = 0
+        self.strings = 0
+        self.declared_strings = 0
+        self.overrides: list[tuple[str, str]] = []  # (content type lower-cased, part name)
+        self.ods_tables: list[tuple[int, int]] = []  # (rows, cols) of non-empty extent per table
+        # ODS walk state
+        self.ods_row = 0
+        self.ods_col = 0
+        self.ods_rep = 1
+        self.ods_row_has_value = False
+        self.ods_max = (0, 0)
+        self.ods_open = False
+
+
+class _Zip:
+    def __init__(self, g: _Guard):
+        self.g = g
+        self.r = g.reader
+        self.lim = g.limits
+
+    def run(self) -> str:
+        g, lim = self.g, self.lim
+        self._precheck_eocd()
+        try:
+            zf = zipfile.ZipFile(self.r)  # type: ignore[arg-type]
+            infos = zf.infolist()
+            start_dir = zf.start_dir
+        except _IOFail:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
+                ValueError, UnicodeDecodeError, struct.error, IndexError, KeyError, OverflowError):  # fmt: skip
+            raise g.corrupt() from None
+        self._check_directory(infos, start_dir)
+        # each member must end before the next one starts (overlapping members = "better zip bomb")
+        offsets = sorted({i.header_offset for i in infos})
+        self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
+        names = {i.filename for i in infos}
+        by_name = {i.filename: i for i in infos}
+
+        if "mimetype" in names:
+            mime = self._read_small(by_name["mimetype"], 256).decode("ascii", "replace").strip()
+            if mime.startswith("application/vnd.oasis.opendocument."):
+                if mime not in _ODF_SHEET:
+                    what = "文字文档" if ".text" in mime else "演示文稿" if ".presentation" in mime else "文档"
+                    raise g.stop(Code.NOT_A_WORKBOOK, f"这是 OpenDocument {what}，不是表格", SEND_TEMPLATE)
+                g.kind = "ods"
+                manifest = by_name.get("META-INF/manifest.xml")
+                if manifest is not None:
+                    text = self._read_small(manifest, lim.xml_head_bytes)
+                    if b"encryption-data" in text:
+                        raise g.stop(Code.ENCRYPTED, "文件设置了打开密码（已加密），系统无法读取", DECRYPT)
+        if g.kind != "ods" and "[Content_Types].xml" not in names:
+            if any(n.startswith(("word/", "ppt/")) for n in names):
+                raise g.stop(Code.NOT_A_WORKBOOK, "这是 Word 或 PowerPoint 文件，不是 Excel 表格", SEND_TEMPLATE)
+            raise g.stop(Code.NOT_A_WORKBOOK, "这是一个压缩包，不是 Excel 表格",
+                         "请解压后发送其中的填报表，或直接发送 .xlsx 文件")  # fmt: skip
+
+        # stream every member; [Content_Types].xml first, so that a Word file stops there
+        if g.kind != "ods":
+            types = self._scan_member(by_name["[Content_Types].xml"])
+            g.kind = self._ooxml_kind(types, names)
+        for info in sorted(infos, key=lambda i: i.header_offset):
+            if info.filename == "[Content_Types].xml" and g.kind != "ods":
+                continue
+            if info.is_dir() and info.file_size == 0:
+                continue
+            self._scan_member(info)
+        return g.kind
+
+    # -- the central directory ------------------------------------------------------------------
+    def _precheck_eocd(self) -> None:
+        """Read the end record ourselves so that a huge directory is refused before ``zipfile``
+        builds one object per entry."""
+        r, lim = self.r, self.lim
+        tail_len = min(r.size, 22 + 65535)
+        tail = r.pread(r.size - tail_len, tail_len)
+        pos = tail.rfind(b"PK\x05\x06")
+        if pos < 0 or len(tail) - pos < 22:
+            raise self.g.corrupt()
+        entries, cd_size = struct.unpack_from("<HI", tail, pos + 10)
+        loc = pos - 20
+        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+            (z64_off,) = struct.unpack_from("<Q", tail, loc + 8)
+            rec = r.pread(z64_off, 56) if z64_off < r.size else b""
+            if len(rec) == 56 and rec[:4] == b"PK\x06\x06":
+                entries, cd_size = struct.unpack_from("<QQ", rec, 32)
+        if entries > lim.max_members:
+            raise self.g.unsafe_zip(f"文件内部包含 {entries} 个部件，超过上限 {lim.max_members} 个")
+        if cd_size > lim.max_members * _CD_ENTRY_MAX:
+            raise self.g.unsafe_zip("文件内部目录异常庞大")
+        if cd_size > r.size:
+            raise self.g.corrupt()
+
+    def _check_directory(self, infos: list[zipfile.ZipInfo], start_dir: int) -> None:
+        g, lim = self.g, self.lim
+        if len(infos) > lim.max_members:
+            raise g.unsafe_zip(f"文件内部包含 {len(infos)} 个部件，超过上限 {lim.max_members} 个")
+        seen: set[str] = set()
+        total = 0
+        for i in infos:
+            key = i.filename.replace("\\", "/").lower()
+            if key in seen:
+                raise g.unsafe_zip(f"文件内部有重名的部件（{i.filename}）")
+            seen.add(key)
+            if i.flag_bits & 0x1:
+                raise g.stop(Code.ENCRYPTED, "文件内容被加密压缩，系统无法读取", DECRYPT)
+            if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise g.unsafe_zip(f"文件内部部件 {i.filename} 使用了不常见的压缩方式")
+            if i.compress_type == zipfile.ZIP_STORED and i.compress_size != i.file_size:
+                raise g.unsafe_zip(f"文件内部部件 {i.filename} 记录的大小前后不一致")
+            # deflate never grows data by more than ~0.1 % (+ a few bytes)
+            if i.compress_size > i.file_size + i.file_size // 100 + 1024:
+                raise g.unsafe_zip(f"文件内部部件 {i.filename} 记录的大小前后不一致")
+            if i.header_offset < 0 or i.header_offset + 30 + i.compress_size > start_dir:
+                raise g.unsafe_zip(f"文件内部部件 {i.filename} 的位置超出范围")
+            total += i.file_size
+            if i.file_size > lim.ratio_min_bytes and i.file_size > lim.max_ratio * max(i.compress_size, 1):
+                ratio = i.file_size // max(i.compress_size, 1)
+                raise g.unsafe_zip(f"文件内部部件 {i.filename} 压缩比异常（约 {ratio}:1，上限 {lim.max_ratio}:1），"
+                                   "可能是“压缩炸弹”")  # fmt: skip
+        if total > lim.max_total_uncompressed:
+            raise g.unsafe_zip(f"文件解压后约 {_mb(total)} MB，超过上限 {_mb(lim.max_total_uncompressed)} MB")
+
+    # -- members ------------------------------------------------------------------------------------
+    def _data_start(self, info: zipfile.ZipInfo) -> int:
+        g, r = self.g, self.r
+        lh = r.pread(info.header_offset, 30)
+        if len(lh) < 30 or lh[:4] != b"PK\x03\x04":
+            raise g.corrupt()
+        flags, method = struct.unpack_from("<HH", lh, 6)
+        name_len, extra_len = struct.unpack_from("<HH", lh, 26)
+        name = r.pread(info.header_offset + 30, name_len)
+        enc = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        try:
+            central = info.orig_filename.encode(enc)
+        except UnicodeEncodeError:
+            central = b""
+        if name != central:
+            raise g.unsafe_zip(f"文件内部部件 {info.filename} 的前后记录名称不一致")
+        if method != info.compress_type or (flags & 0x1):
+            raise g.unsafe_zip(f"文件内部部件 {info.filename} 的前后记录不一致")
+        start = info.header_offset + 30 + name_len + extra_len
+        end = start + info.compress_size
+        if end > self._next_offset.get(info.header_offset, self.r.size):
+            raise g.unsafe_zip(f"文件内部部件 {info.filename} 与其他部件重叠或超出范围")
+        return start
+
+    def _chunks(self, info: zipfile.ZipInfo, limit: int | None = None) -> Iterator[bytes]:
+        """The member's data, decompressed, in bounded chunks; checks size and CRC when read
+        to the end. ``limit``: stop after about this many bytes (no end checks)."""
+        g, r = self.g, self.r
+        pos = self._data_start(info)
+        remaining = info.compress_size
+        produced = 0
+        crc = 0
+        if info.compress_type == zipfile.ZIP_STORED:
+            while remaining:
+                n = min(_IN_CHUNK, remaining)
+                data = r.pread(pos, n)
+                if len(data) < n:
+                    raise g.corrupt()
+                pos += n
+                remaining -= n
+                produced += n
+                g.inflated += n
+                crc = zlib.crc32(data, crc)
+                yield data
+                if limit is not None and produced >= limit:
+                    return
+        elif remaining == 0 and info.file_size == 0:
+            pass  # an empty member written without a deflate stream
+        else:
+            d = zlib.decompressobj(-15)
+            buf = b""
+            while not d.eof:
+                if not buf and remaining:
+                    n = min(_IN_CHUNK, remaining)
+                    buf = r.pread(pos, n)
+                    if len(buf) < n:
+                        raise g.corrupt()
+                    pos += n
+                    remaining -= n
+                try:
+                    out = d.decompress(buf, _OUT_CHUNK)
+                except zlib.error:
+                    raise g.corrupt() from None
+                buf = d.unconsumed_tail
+                if out:
+                    produced += len(out)
+                    g.inflated += len(out)
+                    if produced > info.file_size:
+                        raise g.unsafe_zip(f"文件内部部件 {info.filename} 解压后比记录的大小更大（记录 {info.file_size} 字节），"
+                                           "可能是“压缩炸弹”")  # fmt: skip
+                    crc = zlib.crc32(out, crc)
+                    yield out
+                    if limit is not None and produced >= limit:
+                        return
+                elif not buf and not remaining and not d.eof:
+                    raise g.corrupt()
+        if produced != info.file_size:
+            raise g.unsafe_zip(f"文件内部部件 {info.filename} 解压后的大小与记录不符")
+        if crc != info.CRC:
+            raise g.corrupt("文件内容已损坏（校验不符），可能下载或拷贝时出错")
+
+    def _read_small(self, info: zipfile.ZipInfo, n: int) -> bytes:
+        out = b""
+        for chunk in self._chunks(info, limit=n):
+            out += chunk
+            if len(out) >= n:
+                break
+        return out[:n]
+
+    def _scan_member(self, info: zipfile.ZipInfo) -> _PartState | None:
+        lim = self.lim
+        it = self._chunks(info)
+        head = b""
+        for chunk in it:
+            head += chunk
+            if len(head) >= lim.xml_head_bytes:
+                break
+        rest_head, head = head[lim.xml_head_bytes:], head[: lim.xml_head_bytes]
+        if not _looks_like_xml(head):
+            for _ in it:  # still verify size and CRC of binary members
+                pass
+            return None
+        state = _PartState(info.filename)
+        complete = info.file_size <= lim.xml_head_bytes
+        self._check_head(state, head, complete)
+        handle = self._handler(state)
+        if handle is None:
+            for _ in it:
+                pass
+            return state
+        scan = _Scan(handle)
+        scan.feed(head)
+        if rest_head:
+            scan.feed(rest_head)
+        for chunk in it:
+            scan.feed(chunk)
+        scan.close()
+        self._finish_part(state)
+        return state
+
+    def _check_head(self, state: _PartState, head: bytes, complete: bool) -> None:
+        g, lim = self.g, self.lim
+        name = state.name
+        unusual = head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or (
+            len(head) >= 2 and (head[0] == 0 or head[1] == 0)
+        )
+        if unusual or re.match(rb"<\?xml[^>]*encoding\s*=\s*[\"']\s*(utf-?16|utf-?32|ucs)", head, re.I):
+            raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 使用了不常见的文字编码（UTF-16/32）", TAMPERED)
+        if _DANGER.search(head):
+            raise g.stop(Code.XML_UNSAFE, "文件中含有文档类型声明（DOCTYPE/ENTITY），正常的表格不会有，可能是恶意构造",
+                         RESAVE, value=name)  # fmt: skip
+        root, root_at = _prolog_root(head)
+        if root is None:
+            if not complete:
+                raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 的开头部分异常冗长", TAMPERED, value=name)
+            return  # a short part that is not XML after all: the parser will say so
+        state.root = root
+        depth = 0
+        deepest = 0
+        for m in _TAG.finditer(head, root_at):
+            if m.group(1):
+                depth -= 1
+            elif not m.group(3):
+                depth += 1
+                deepest = max(deepest, depth)
+        if deepest > lim.max_xml_depth:
+            raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 的层级嵌套过深（超过 {lim.max_xml_depth} 层）",
+                         TAMPERED, value=name)  # fmt: skip
+        if root in ("worksheet", "dialogsheet"):
+            m = re.search(rb"<" + _PREFIX + rb"dimension\s[^<>]*", head)
+            if m:
+                ref = _ATTR_REF.search(m.group(0))
+                if ref:
+                    state.declared_rows, state.declared_cols = _ref_extent(ref.group(1))
+        elif root == "sst":
+            m = re.search(rb"<" + _PREFIX + rb"sst\b[^<>]*", head)
+            if m:
+                for pat in (_ATTR_COUNT, _ATTR_UNIQUE):
+                    a = pat.search(m.group(0))
+                    if a:
+                        state.declared_strings = max(state.declared_strings, _int(a.group(1)))
+
+    def _handler(self, state: _PartState):
+        root = state.root
+        if root in ("worksheet", "dialogsheet"):
+
+            def sheet(buf: bytes) -> None:
+                for letters, digits in _CELL_REF.findall(buf):
+                    if letters:
+                        c = _col_number(letters)
+                        if c > state.max_col:
+                            state.max_col = c
+                    if digits:
+                        n = _int(digits)
+                        if n > state.max_row:
+                            state.max_row = n
+                for digits, closed in _ROW_REF.findall(buf):
+                    if not closed and digits:
+                        n = _int(digits)
+                        if n > state.max_row:
+                            state.max_row = n
+
+            return sheet
+        if root == "workbook":
+
+            def workbook(buf: bytes) -> None:
+                state.sheets += len(_SHEET_TAG.findall(buf))
+
+            return workbook
+        if root == "sst":
+
+            def sst(buf: bytes) -> None:
+                state.strings += len(_SI_TAG.findall(buf))
+
+            return sst
+        if root == "Types":
+
+            def types(buf: bytes) -> None:
+                for attrs in _OVERRIDE.findall(buf):
+                    ct = _ATTR_CTYPE.search(attrs)
+                    pn = _ATTR_PARTNAME.search(attrs)
+                    if ct and pn:
+                        ctype = ct.group(1).decode("ascii", "replace").strip().lower()
+                        if "main" in ctype and len(state.overrides) < 16:
+                            state.overrides.append((ctype, pn.group(1).decode("utf-8", "replace")))
+
+            return types
+        if root == "document-content":
+            return lambda buf: _ods_walk(state, buf)
+        return None
+
+    def _finish_part(self, state: _PartState) -> None:
+        g, lim = self.g, self.lim
+        name = state.name
+        if state.root in ("worksheet", "dialogsheet"):
+            self._check_extent(name, state.declared_rows, state.declared_cols, "声明的范围")
+            self._check_extent(name, state.max_row, state.max_col, "实际使用的范围")
+        elif state.root == "workbook" and state.sheets > lim.max_sheets:
+            raise g.stop(Code.XML_UNSAFE, f"工作簿包含 {state.sheets} 个工作表，超过上限 {lim.max_sheets} 个",
+                         "请删除多余的工作表后另存为 .xlsx 再发送", value=str(state.sheets))  # fmt: skip
+        elif state.root == "sst":
+            n = max(state.strings, state.declared_strings)
+            if n > lim.max_shared_strings:
+                raise g.stop(Code.XML_UNSAFE, f"文件中的文字条目达 {n} 条，超过上限 {lim.max_shared_strings} 条",
+                             TAMPERED, value=str(n))  # fmt: skip
+        elif state.root == "document-content":
+            _ods_end_table(state)  # an unclosed table still counts
+            if len(state.ods_tables) > lim.max_sheets:
+                raise g.stop(Code.XML_UNSAFE, f"工作簿包含 {len(state.ods_tables)} 个工作表，超过上限 {lim.max_sheets} 个",
+                             "请删除多余的工作表后另存为 .xlsx 再发送")  # fmt: skip
+            for rows, cols in state.ods_tables:
+                self._check_extent(name, rows, cols, "实际使用的范围")
+
+    def _check_extent(self, name: str, rows: int, cols: int, what: str) -> None:
+        lim = self.lim
+        if rows > lim.max_rows or cols > lim.max_cols or rows * cols > lim.max_cells:
+            size = f"{rows} 行 × {cols} 列" if cols <= 16384 * 26 else f"{rows} 行 × 超长列号"
+            end = f"{_col_letters(cols) or 'A'}{rows}" if cols <= 16384 * 26 else ""
+            raise self.g.stop(Code.XML_UNSAFE,
+                              f"某个工作表（文件内部部件 {name}）{what}达 {size}，超过上限"
+                              f"（{lim.max_rows} 行、{lim.max_cols} 列、共 {lim.max_cells} 格）",
+                              TRIM, cell=end if len(end) <= 16 else "", value=name)  # fmt: skip
+
+    def _ooxml_kind(self, types: _PartState | None, names: set[str]) -> str:
+        g = self.g
+        overrides = types.overrides if types and types.root == "Types" else []
+        for ctype, part in overrides:
+            kind = _MAIN_TYPES.get(ctype)
+            if kind:
+                if part.lstrip("/") not in names:
+                    raise g.corrupt("文件不完整：缺少工作簿主体部分")
+                return kind
+        for ctype, _part in overrides:
+            for needle, message, hint in _OTHER_MAIN:
+                if needle in ctype:
+                    raise g.stop(Code.NOT_A_WORKBOOK, message, hint)
+        if any(n.startswith("word/") for n in names):
+            raise g.stop(Code.NOT_A_WORKBOOK, "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）", SEND_TEMPLATE)
+        if any(n.startswith("ppt/") for n in names):
+            raise g.stop(Code.NOT_A_WORKBOOK, "这是 PowerPoint 演示文稿，不是 Excel 表格", SEND_TEMPLATE)
+        raise g.stop(Code.NOT_A_WORKBOOK, "文件是 Office 格式的压缩包，但不是 Excel 表格", RESAVE)
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    if head.startswith((b"\xef\xbb\xbf",)):
+        head = head[3:]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"<\x00", b"\x00<")):
+        return True
+    return bool(_XML_START.match(head))
+
+
+def _prolog_root(head: bytes) -> tuple[str | None, int]:
+    """The root element's local name and where it starts, skipping the XML declaration,
+    processing instructions, comments and white space; (None, 0) if not found in ``head``."""
+    i = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    n = len(head)
+    while i < n:
+        ch = head[i : i + 1]
+        if ch in (b" ", b"\t", b"\r", b"\n"):
+            i += 1
+            continue
+        if ch != b"<":
+            return None, 0
+        if head.startswith(b"<?", i):
+            j = head.find(b"?>", i + 2)
+            if j < 0:
+                return None, 0
+            i = j + 2
+            continue
+        if head.startswith(b"<!--", i):
+            j = head.find(b"-->", i + 4)
+            if j < 0:
+                return None, 0
+            i = j + 3
+            continue
+        m = _ROOT.match(head, i)
+        if not m:
+            return None, 0
+        return m.group(1).decode("ascii", "replace"), i
+    return None, 0
+
+
+def _ref_extent(ref: bytes) -> tuple[int, int]:
+    """(rows, cols) up to the bottom-right corner of a ref like ``A1:XFD1048576``."""
+    end = ref.split(b":")[-1].replace(b"$", b"").strip()
+    m = re.fullmatch(rb"([A-Za-z]*)([0-9]*)", end)
+    if not m:
+        return 0, 0
+    return _int(m.group(2)), (_col_number(m.group(1)) if m.group(1) else 0)
+
+
+def _ods_walk(state: _PartState, buf: bytes) -> None:
+    """Track the extent of non-empty cells in ODS tables, honouring repeat counts."""
+    for m in _ODS_TAG.finditer(buf):
+        closing, tag, attrs = m.group(1), m.group(2), m.group(3) or b""
+        selfclosing = attrs.rstrip().endswith(b"/")
+        if tag == b"table":
+            if closing:
+                _ods_end_table(state)
+            else:
+                _ods_end_table(state)  # a table inside a table is not valid: count it anyway
+                state.ods_tables.append((0, 0))
+                state.ods_open = True
+                state.ods_row = 0
+                state.ods_max = (0, 0)
+                if selfclosing:
+                    _ods_end_table(state)
+        elif tag == b"table-row":
+            if closing:
+                _ods_end_row(state)
+            else:
+                rep = _ODS_ROWS_REP.search(attrs)
+                state.ods_rep = max(1, _int(rep.group(1), 1)) if rep else 1
+                state.ods_col = 0
+                state.ods_row_has_value = False
+                if selfclosing:
+                    _ods_end_row(state)
+        elif not closing:  # table-cell / covered-table-cell
+            rep = _ODS_COLS_REP.search(attrs)
+            n = max(1, _int(rep.group(1), 1)) if rep else 1
+            if _ODS_VALUE.search(attrs):
+                rows, cols = state.ods_max
+                state.ods_max = (rows, max(cols, state.ods_col + n))
+                state.ods_row_has_value = True
+            state.ods_col += n
+
+
+def _ods_end_row(state: _PartState) -> None:
+    if state.ods_row_has_value:
+        rows, cols = state.ods_max
+        state.ods_max = (max(rows, state.ods_row + state.ods_rep), cols)
+    state.ods_row += state.ods_rep
+    state.ods_rep = 1
+    state.ods_row_has_value = False
+
+
+def _ods_end_table(state: _PartState) -> None:
+    if state.ods_open and state.ods_tables:
+        state.ods_tables[-1] = state.ods_max
+        state.ods_open = False
+
+
+# -- CFB / OLE2 containers (xls, password-protected OOXML) -----------------------------------------
+
+_ENDOFCHAIN = 0xFFFFFFFE
+_FREESECT = 0xFFFFFFFF
+_BIFF_BOF = 0x0809
+_BIFF_EOF = 0x000A
+_BIFF_FILEPASS = 0x002F
+_BIFF_BOUNDSHEET = 0x0085
+_BIFF_DIMENSIONS = 0x0200
+_BIFF_CELLS = {0x0203, 0x027E, 0x00FD, 0x0204, 0x0201, 0x0205, 0x0006, 0x00D6, 0x00BD, 0x00BE}
+_BIFF_MULTI = {0x00BD, 0x00BE}  # MULRK, MULBLANK: last column in the last two bytes
+
+
+@dataclass
+class _DirEntry:
+    name: str
+    kind: int  # 1 storage, 2 stream, 5 root
+    start: int
+    size: int
+
+
+class _Cfb:
+    def __init__(self, g: _Guard):
+        self.g = g
+        self.r = g.reader
+        self.lim = g.limits
+
+    def bad(self) -> _Stop:
+        return self.g.corrupt("文件已损坏（Excel 97-2003 格式的内部结构不完整）")
+
+    def run(self) -> str:
+        g = self.g
+        self._header()
+        entries = self._directory()
+        names = {e.name.lower(): e for e in entries if e.kind in (1, 2, 5)}
+        if "encryptedpackage" in names or "encryptioninfo" in names:
+            raise g.stop(Code.ENCRYPTED, "文件设置了打开密码（已加密），系统无法读取", DECRYPT)
+        book = names.get("workbook") or names.get("book")
+        if book is None or book.kind != 2:
+            if "worddocument" in names:
+                raise g.stop(Code.NOT_A_WORKBOOK, "这是 Word 97-2003 文档（.doc），不是 Excel 表格", SEND_TEMPLATE)
+            if "powerpoint document" in names:
+                raise g.stop(Code.NOT_A_WORKBOOK, "这是 PowerPoint 97-2003 演示文稿，不是 Excel 表格", SEND_TEMPLATE)
+            raise g.stop(Code.NOT_A_WORKBOOK, "这是 Office 旧格式文件，但不是 Excel 表格", RESAVE)
+        g.kind = "xls"
+        self._biff(self._stream(book, entries[0] if entries else None))
+        return "xls"
+
+    def _header(self) -> None:
+        r = self.r
+        h = r.pread(0, 512)
+        if len(h) < 512:
+            raise self.bad()
+        _minor, major, bom, shift, mshift = struct.unpack_from("<HHHHH", h, 24)
+        if bom != 0xFFFE or (major, shift) not in ((3, 9), (4, 12)) or mshift != 6:
+            raise self.bad()
+        self.ssz = ssz = 1 << shift
+        (n_fat, self.dir_start, _tx, cutoff, self.minifat_start, self.n_minifat,
+         difat_start, n_difat) = struct.unpack_from("<8I", h, 44)  # fmt: skip
+        if cutoff != 4096:
+            raise self.bad()
+        self.cutoff = cutoff
+        self.n_sect = max(0, (r.size - ssz + ssz - 1) // ssz)
+        if n_fat > self.n_sect or n_difat > self.n_sect:
+            raise self.bad()
+        fat_secs = [s for s in struct.unpack_from("<109I", h, 76)[: min(n_fat, 109)]]
+        s = difat_start
+        seen: set[int] = set()
+        per = ssz // 4 - 1
+        while len(fat_secs) < n_fat:
+            if s in (_ENDOFCHAIN, _FREESECT) or s >= self.n_sect or s in seen:
+                raise self.bad()
+            seen.add(s)
+            vals = struct.unpack(f"<{per + 1}I", self._sector(s))
+            fat_secs.extend(vals[:per])
+            s = vals[per]
+        fat = array.array("I")
+        for s in fat_secs[:n_fat]:
+            if s >= self.n_sect:
+                raise self.bad()
+            fat.frombytes(self._sector(s))
+        if sys.byteorder == "big":  # pragma: no cover
+            fat.byteswap()
+        self.fat = fat
+
+    def _sector(self, s: int) -> bytes:
+        data = self.r.pread((s + 1) * self.ssz, self.ssz)
+        if len(data) < self.ssz:
+            if len(data) == 0:
+                raise self.bad()
+            data += b"\0" * (self.ssz - len(data))  # the last sector may be cut short
+        return data
+
+    def _chain(self, start: int, fat: array.array, limit: int, count: int | None = None) -> list[int]:
+        out: list[int] = []
+        seen: set[int] = set()
+        s = start
+        while s != _ENDOFCHAIN and (count is None or len(out) < count):
+            if s >= len(fat) or s >= limit or s in seen:
+                raise self.bad()
+            seen.add(s)
+            out.append(s)
+            s = fat[s]
+        if count is not None and len(out) < count:
+            raise self.bad()
+        return out
+
+    def _directory(self) -> list[_DirEntry]:
+        entries: list[_DirEntry] = []
+        for s in self._chain(self.dir_start, self.fat, self.n_sect):
+            data = self._sector(s)
+            for off in range(0, self.ssz, 128):
+                raw = data[off : off + 128]
+                name_len = struct.unpack_from("<H", raw, 64)[0]
+                kind = raw[66]
+                start, size = struct.unpack_from("<IQ", raw, 116)
+                if self.ssz == 512:
+                    size &= 0xFFFFFFFF
+                name = raw[: max(0, min(name_len, 64) - 2)].decode("utf-16-le", "replace")
+                entries.append(_DirEntry(name, kind, start, size))
+        if not entries or entries[0].kind != 5:
+            raise self.bad()
+        return entries
+
+    def _stream(self, entry: _DirEntry, root: _DirEntry | None) -> bytes:
+        """A stream's bytes (at most the file's size, which is capped)."""
+        size = entry.size
+        if size > self.r.size:
+            raise self.bad()
+        if size >= self.cutoff:
+            n = -(-size // self.ssz)
+            sectors = self._chain(entry.start, self.fat, self.n_sect, count=n)
+            return self._read_sectors(sectors, self.ssz)[:size]
+        # small streams live in the mini stream (the root entry's data) in 64-byte sectors
+        if root is None or root.size > self.r.size:
+            raise self.bad()
+        minifat = array.array("I")
+        if self.n_minifat:
+            secs = self._chain(self.minifat_start, self.fat, self.n_sect, count=self.n_minifat)
+            minifat.frombytes(self._read_sectors(secs, self.ssz))
+            if sys.byteorder == "big":  # pragma: no cover
+                minifat.byteswap()
+        mini = self._read_sectors(self._chain(root.start, self.fat, self.n_sect, count=-(-root.size // self.ssz)), self.ssz)
+        n = -(-size // 64)
+        chain = self._chain(entry.start, minifat, len(mini) // 64, count=n)
+        return b"".join(mini[m * 64 : m * 64 + 64] for m in chain)[:size]
+
+    def _read_sectors(self, sectors: list[int], ssz: int) -> bytes:
+        parts: list[bytes] = []
+        i = 0
+        while i < len(sectors):  # coalesce contiguous runs into one read
+            j = i
+            while j + 1 < len(sectors) and sectors[j + 1] == sectors[j] + 1:
+                j += 1
+            data = self.r.pread((sectors[i] + 1) * ssz, (j - i + 1) * ssz)
+            parts.append(data.ljust((j - i + 1) * ssz, b"\0"))
+            i = j + 1
+        return b"".join(parts)
+
+    def _biff(self, data: bytes) -> None:
+        g, lim = self.g, self.lim
+        if len(data) < 8:
+            raise self.bad()
+        rtype, rlen = struct.unpack_from("<HH", data, 0)
+        if rtype != _BIFF_BOF:
+            raise self.bad()
+        pos = 0
+        n = len(data)
+        globals_ = True
+        sheets = 0
+        sheet_no = 0
+        max_row = max_col = 0
+        dim_rows = dim_cols = 0
+        while pos + 4 <= n:
+            rtype, rlen = struct.unpack_from("<HH", data, pos)
+            body = pos + 4
+            end = body + rlen
+            if end > n:
+                break  # a cut record at the end: leave it to the parser
+            if rtype == _BIFF_FILEPASS and globals_:
+                raise g.stop(Code.ENCRYPTED, "文件设置了密码保护（已加密），系统无法读取",
+                             "请取消密码后另存为 .xlsx 再发送（Excel：文件→信息→保护工作簿；WPS：文件→文档加密）")  # fmt: skip
+            if rtype == _BIFF_BOUNDSHEET:
+                sheets += 1
+                if sheets > lim.max_sheets:
+                    raise g.stop(Code.XML_UNSAFE, f"工作簿包含超过 {lim.max_sheets} 个工作表",
+                                 "请删除多余的工作表后另存为 .xlsx 再发送")  # fmt: skip
+            elif rtype == _BIFF_BOF:
+                max_row = max_col = dim_rows = dim_cols = 0
+            elif rtype == _BIFF_EOF:
+                if not globals_:
+                    sheet_no += 1
+                    self._extent(sheet_no, dim_rows, dim_cols, "声明的范围")
+                    self._extent(sheet_no, max_row, max_col, "实际使用的范围")
+                globals_ = False
+            elif rtype in _BIFF_CELLS and rlen >= 4:
+                row, col = struct.unpack_from("<HH", data, body)
+                if rtype in _BIFF_MULTI and rlen >= 6:
+                    col = max(col, struct.unpack_from("<H", data, end - 2)[0])
+                max_row = max(max_row, row + 1)
+                max_col = max(max_col, col + 1)
+            elif rtype == _BIFF_DIMENSIONS and rlen >= 14:
+                _rw_first, rw_last, _c_first, c_last = struct.unpack_from("<IIHH", data, body)
+                dim_rows, dim_cols = rw_last, c_last  # both one past the last used
+            pos = end
+
+    def _extent(self, sheet_no: int, rows: int, cols: int, what: str) -> None:
+        lim = self.lim
+        if rows > lim.max_rows or cols > lim.max_cols or rows * cols > lim.max_cells:
+            raise self.g.stop(Code.XML_UNSAFE,
+                              f"第 {sheet_no} 个工作表{what}达 {rows} 行 × {cols} 列，超过上限"
+                              f"（{lim.max_rows} 行、{lim.max_cols} 列、共 {lim.max_cells} 格）",
+                              TRIM, value=str(sheet_no))  # fmt: skip

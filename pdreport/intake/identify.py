@@ -1,0 +1,56 @@
+"""Which respondent and period a returned workbook is for — from its metadata sheet only.
+
+The file name is never trusted: staff rename files, and one office may send another's.
+"""
+
+from __future__ import annotations
+
+from ..findings import Code, Finding
+from ..plan.model import Plan
+from ..template.layout import COVER, META, TEMPLATE_VERSION
+from ..template.metadata import MetadataError, TemplateMap, parse_metadata
+from .read import ReadError, Workbook
+
+RESEND = "请使用本期下发的填报表重新填写后报送"
+
+
+def identify(
+    wb: Workbook, plan: Plan, period_id: str | None, file: str
+) -> tuple[TemplateMap | None, list[Finding]]:
+    """The workbook's map, or None with the reason as findings."""
+    if not wb.has(META):
+        if wb.has(COVER):
+            return None, [Finding(Code.METADATA_ALTERED, "填报表中隐藏的标识工作表被删除，无法确定填报单位和各项位置",
+                                  RESEND + "（不要删除或重建工作表）", file=file)]  # fmt: skip
+        return None, [Finding(Code.NO_METADATA, "这不是本系统下发的填报表（缺少标识信息）",
+                              RESEND + "；不要把内容复制到新建的表格中", file=file)]  # fmt: skip
+    try:
+        tmap = parse_metadata(wb.grid(META))
+    except (MetadataError, ReadError) as exc:
+        return None, [Finding(Code.METADATA_ALTERED, f"填报表标识信息已被改动：{exc}", RESEND,
+                              file=file, sheet=META)]  # fmt: skip
+    where = {"file": file, "sheet": META}
+    if tmap.plan_id != plan.id:
+        return None, [Finding(Code.PLAN_MISMATCH,
+                              f"该表属于计划“{tmap.plan_id}”，不是本次汇总的“{plan.id}”",
+                              RESEND, value=tmap.plan_id, **where)]  # fmt: skip
+    respondent = plan.find_respondent(tmap.respondent_id)
+    if respondent is None or respondent.id != tmap.respondent_id:
+        return None, [Finding(Code.UNKNOWN_RESPONDENT,
+                              f"填报单位“{tmap.respondent_name}”（{tmap.respondent_id}）不在计划中",
+                              "请与汇总部门联系，确认填报单位名单", value=tmap.respondent_id,
+                              **where)]  # fmt: skip
+    findings: list[Finding] = []
+    if period_id and tmap.period_id != period_id:
+        label = next((p.label for p in plan.periods if p.id == tmap.period_id), tmap.period_id)
+        want = next((p.label for p in plan.periods if p.id == period_id), period_id)
+        return None, [Finding(Code.PERIOD_MISMATCH,
+                              f"这是“{label}”的填报表，本次汇总的是“{want}”",
+                              f"请使用{want}下发的填报表重新填写", respondent=respondent.id,
+                              value=tmap.period_id, **where)]  # fmt: skip
+    if tmap.template_version != TEMPLATE_VERSION:
+        findings.append(Finding(Code.TEMPLATE_VERSION,
+                                f"填报表模板版本为 {tmap.template_version}，当前为 {TEMPLATE_VERSION}；已按表内标识读取",
+                                "下次请使用新下发的模板", respondent=respondent.id,
+                                value=tmap.template_version, **where))  # fmt: skip
+    return tmap, findings

@@ -1,0 +1,62 @@
+"""Read cell values with python-calamine (.xlsx/.xlsm/.xls/.ods), anchored at A1.
+
+Calamine gives numbers as floats and dates as ``datetime`` values; this module is the one place
+that knows that. Formulas are never evaluated: only cached values are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+MAX_GRID_ROWS = 5000  # templates are small; a bigger used range is not ours to read whole
+MAX_GRID_COLS = 200
+
+
+class ReadError(Exception):
+    """The file could not be read as a workbook; ``str()`` is a Chinese reason."""
+
+
+@dataclass
+class Workbook:
+    path: Path
+    sheet_names: list[str]
+    visibility: dict[str, str]
+    _book: Any = field(repr=False, default=None)
+    _grids: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+
+    def has(self, name: str) -> bool:
+        return name in self.sheet_names
+
+    def grid(self, name: str) -> list[list[Any]]:
+        """Rows of values with row 0 / column 0 being A1; '' for empty cells."""
+        if name not in self._grids:
+            try:
+                sheet = self._book.get_sheet_by_name(name)
+                # skip_empty_area=False anchors the rows at A1 (the default starts at the first used cell)
+                rows = sheet.to_python(skip_empty_area=False, nrows=MAX_GRID_ROWS)
+            except Exception as exc:  # calamine raises its own error types
+                raise ReadError(f"工作表“{name}”无法读取（{type(exc).__name__}）") from None
+            rows = [row[:MAX_GRID_COLS] for row in rows]
+            self._grids[name] = rows
+        return self._grids[name]
+
+    def value(self, name: str, row: int, col: int) -> Any:
+        grid = self.grid(name)
+        if row < len(grid) and col < len(grid[row]):
+            return grid[row][col]
+        return ""
+
+
+def open_workbook(path: Path) -> Workbook:
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        metas = book.sheets_metadata
+    except Exception as exc:
+        raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
+    names = [m.name for m in metas]
+    visibility = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in metas}
+    return Workbook(Path(path), names, visibility, book)

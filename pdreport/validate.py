@@ -1,0 +1,297 @@
+"""Validation rules: a raw submission + the plan → a typed submission and findings.
+
+Each rule is a small function; none raises for any cell content. A value that cannot
+be used is reported and left out; a value read with an adjustment is taken in and
+reported as a warning, so every input is either accepted or explained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlsxwriter.utility import xl_cell_to_rowcol
+
+from .findings import Code, Finding
+from .intake.clean import (
+    Parsed,
+    clean_text,
+    format_plain,
+    is_blank,
+    normalise_name,
+    parse_choice,
+    parse_date,
+    parse_number,
+    parse_yes_no,
+)
+from .intake.records import (
+    AnnexReport,
+    Figure,
+    MilestoneReport,
+    RawSubmission,
+    Source,
+    Submission,
+    TaskReport,
+)
+from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
+from .template.layout import Field
+from .template.workbook import TEXT_LIMIT
+
+MAGNITUDE_FACTOR = 100  # a figure this many times its annual target is probably in the wrong unit
+
+
+@dataclass
+class _Ctx:
+    raw: RawSubmission
+    plan: Plan
+    period: Period
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def respondent(self) -> str:
+        return self.raw.tmap.respondent_id
+
+    def report(self, code: Code, f: Field | None, message: str, hint: str = "", value: Any = "",
+               **extra) -> None:  # fmt: skip
+        where = {"sheet": f.sheet, "cell": f.cell, "field": f.key, "label": f.label} if f else {}
+        where.update(extra)
+        shown = clean_text(value, 200).text if not is_blank(value) else ""
+        self.findings.append(Finding(code, message, hint, file=self.raw.file,
+                                     respondent=self.respondent, value=shown, **where))  # fmt: skip
+
+    def source(self, f: Field) -> Source:
+        return Source(self.raw.file, f.sheet, f.cell)
+
+
+def validate_submission(raw: RawSubmission, plan: Plan, period: Period) -> tuple[Submission, list[Finding]]:
+    ctx = _Ctx(raw, plan, period)
+    usable = check_structure(ctx)
+    values = {rv.field.key: rv for rv in raw.values if rv.field.key in usable}
+    sub = Submission(
+        respondent=ctx.respondent, file=raw.file, kind=raw.kind, period=raw.tmap.period_id,
+        template_version=raw.tmap.template_version, mtime=raw.mtime,
+    )  # fmt: skip
+    read_header(ctx, sub, values)
+    read_indicators(ctx, sub, values)
+    read_annex(ctx, sub, values)
+    read_tasks(ctx, sub, values)
+    check_consistency(ctx, sub)
+    sub.has_errors = any(f.is_error for f in ctx.findings)
+    return sub, ctx.findings
+
+
+# -- structure ---------------------------------------------------------------------------
+
+
+def check_structure(ctx: _Ctx) -> set[str]:
+    """Report deleted sheets and edited labels; return the keys of fields that can be trusted."""
+    present = {rv.field.sheet for rv in ctx.raw.values if rv.value is not None}
+    missing_sheets = sorted({rv.field.sheet for rv in ctx.raw.values} - present)
+    for sheet in missing_sheets:
+        ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
+                   "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
+    tainted: set[tuple[str, int]] = set()
+    for lb, seen in ctx.raw.labels_seen:
+        if lb.sheet in missing_sheets:
+            continue
+        if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
+            row, _ = xl_cell_to_rowcol(lb.cell)
+            tainted.add((lb.sheet, row))
+            ctx.findings.append(Finding(
+                Code.LABEL_CHANGED, f"此处应为“{lb.text}”，现为“{clean_text(seen, 60).text}”；"
+                "表格可能被插入/删除行或改动，本行填报内容未采用",
+                "请使用下发的填报表重新填写，不要增删行列或修改项目名称",
+                file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
+                label=lb.text, value=clean_text(seen, 200).text,
+            ))  # fmt: skip
+    usable = set()
+    for rv in ctx.raw.values:
+        f = rv.field
+        if f.sheet in missing_sheets or (f.sheet, xl_cell_to_rowcol(f.cell)[0]) in tainted:
+            continue
+        usable.add(f.key)
+    return usable
+
+
+# -- generic field readers ----------------------------------------------------------------
+
+
+def read_text(ctx: _Ctx, f: Field, value: Any) -> str:
+    cleaned = clean_text(value, TEXT_LIMIT)
+    if cleaned.removed:
+        ctx.report(Code.TEXT_CLEANED, f, f"文字中有 {cleaned.removed} 个不可见的控制字符，已清除",
+                   "一般由复制粘贴带入，无需处理", value)  # fmt: skip
+    if cleaned.truncated:
+        ctx.report(Code.TEXT_TRUNCATED, f, f"文字超过 {TEXT_LIMIT} 字，已截取前 {TEXT_LIMIT} 字",
+                   "请精简后填写，详细材料可另附", cleaned.text[:40] + "…")  # fmt: skip
+    if f.required and not cleaned.text:
+        ctx.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
+    return cleaned.text
+
+
+def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRONG_TYPE) -> Any:
+    if parsed.error:
+        ctx.report(wrong, f, f"“{f.label}”{parsed.error}", "请按填报说明修改", value)
+        return None
+    if parsed.empty:
+        if f.required:
+            ctx.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
+        return None
+    return parsed.value
+
+
+def _raw(values: dict, key: str) -> tuple[Field | None, Any]:
+    rv = values.get(key)
+    return (rv.field, rv.value) if rv else (None, None)
+
+
+# -- header --------------------------------------------------------------------------------
+
+
+def read_header(ctx: _Ctx, sub: Submission, values: dict) -> None:
+    for key, attr in (("header.filler", "filler"), ("header.phone", "phone"),
+                      ("header.reviewer", "reviewer")):  # fmt: skip
+        f, v = _raw(values, key)
+        if f is not None:
+            setattr(sub, attr, read_text(ctx, f, v))
+    f, v = _raw(values, "header.date")
+    if f is not None:
+        parsed = parse_date(v)
+        sub.filled_on = _use(ctx, f, v, parsed, Code.BAD_DATE)
+
+
+# -- indicators -----------------------------------------------------------------------------
+
+
+def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = None) -> float | None:
+    parsed = parse_number(value)
+    number = _use(ctx, f, value, parsed)
+    if number is None:
+        return None
+    if parsed.note and isinstance(value, str) and value.strip().endswith(("%", "％")):
+        ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
+    if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
+        if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) / 5:
+            ctx.report(Code.PERCENT_NORMALISED, f,
+                       f"填报值 {format_plain(number)} 像是小数形式的百分比，已按 {format_plain(number * 100)}% 读取",
+                       "本表百分数只填数字（如 5.3% 填 5.3）；如原值确为 "
+                       f"{format_plain(number)}%，请在情况说明中注明", value)  # fmt: skip
+            number = round(number * 100, 10)
+    if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
+        lo = "" if f.minimum is None else format_plain(f.minimum)
+        hi = "" if f.maximum is None else format_plain(f.maximum)
+        rng = f"{lo}～{hi}" if hi else f"不小于{lo}"
+        ctx.report(Code.OUT_OF_RANGE, f, f"填报值 {format_plain(number)} 超出合理范围（{rng}）",
+                   "请核实后修改", value)  # fmt: skip
+        return None
+    if (indicator is not None and indicator.target and f.unit != "%"
+            and indicator.accumulation in (Accumulation.CUMULATIVE, Accumulation.LEVEL)
+            and number > MAGNITUDE_FACTOR * indicator.target):  # fmt: skip
+        ctx.report(Code.UNIT_MAGNITUDE, f,
+                   f"填报值 {format_plain(number)} 是年度目标（{format_plain(indicator.target)}{indicator.unit}）的 "
+                   f"{number / indicator.target:.0f} 倍，可能按其他单位填报",
+                   f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
+    return number
+
+
+def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
+    for key, rv in values.items():
+        if not key.startswith("ind."):
+            continue
+        _, iid, part = key.split(".", 2)
+        try:
+            ind = ctx.plan.indicator(iid)
+        except KeyError:
+            continue  # the plan no longer has it: nothing to assess it against
+        note_f, note_v = _raw(values, f"ind.{iid}.note")
+        if part == "value":
+            number = read_number(ctx, rv.field, rv.value, ind)
+            note = read_text(ctx, note_f, note_v) if note_f else ""
+            if number is not None:
+                sub.figures.append(Figure(ctx.respondent, iid, number, note, ctx.source(rv.field)))
+        elif part == "done":
+            done = _use(ctx, rv.field, rv.value, parse_yes_no(rv.value), Code.INVALID_CHOICE)
+            date_f, date_v = _raw(values, f"ind.{iid}.date")
+            date = _use(ctx, date_f, date_v, parse_date(date_v), Code.BAD_DATE) if date_f else None
+            note = read_text(ctx, note_f, note_v) if note_f else ""
+            if done is not None:
+                sub.milestones.append(MilestoneReport(ctx.respondent, iid, done, date, note,
+                                                      ctx.source(rv.field)))  # fmt: skip
+
+
+def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
+    keys = ("annex.energy_base", "annex.energy_current", "annex.output_base", "annex.output_current")
+    if not any(k in values for k in keys):
+        return
+    numbers = []
+    for key in keys:
+        f, v = _raw(values, key)
+        numbers.append(read_number(ctx, f, v) if f else None)
+    note_f, note_v = _raw(values, "annex.note")
+    note = read_text(ctx, note_f, note_v) if note_f else ""
+    first = next(rv.field for k, rv in values.items() if k in keys)
+    sub.annex = AnnexReport(ctx.respondent, *numbers, note, ctx.source(first))
+
+
+def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:
+    numbers = sorted({int(k.split(".")[1]) for k in values if k.startswith("task.")})
+    for n in numbers:
+        status_f, status_v = _raw(values, f"task.{n}.status")
+        status = ""
+        if status_f is not None:
+            status = _use(ctx, status_f, status_v, parse_choice(status_v, status_f.choices),
+                          Code.INVALID_CHOICE) or ""  # fmt: skip
+        texts = {}
+        for part in ("progress", "problems", "next"):
+            f, v = _raw(values, f"task.{n}.{part}")
+            texts[part] = read_text(ctx, f, v) if f else ""
+        anchor = status_f or next(rv.field for k, rv in values.items() if k.startswith(f"task.{n}."))
+        sub.tasks.append(TaskReport(ctx.respondent, n, status, texts["progress"], texts["problems"],
+                                    texts["next"], ctx.source(anchor)))  # fmt: skip
+
+
+# -- consistency between what a respondent says --------------------------------------------
+
+
+def check_consistency(ctx: _Ctx, sub: Submission) -> None:
+    figures = {f.indicator: f for f in sub.figures}
+    milestones = {m.indicator: m for m in sub.milestones}
+    for task in sub.tasks:
+        own = [ctx.plan.indicator(i) for i in ctx.plan.task(task.task).indicators
+               if ctx.respondent in ctx.plan.indicator(i).reporters]  # fmt: skip
+        if task.status == "已完成":
+            for reason in _shortfalls(own, figures, milestones, ctx.respondent):
+                ctx.findings.append(Finding(
+                    Code.DONE_BELOW_TARGET, f"任务{task.task}标为“已完成”，但{reason}",
+                    "请核实推进状态或填报数", file=sub.file, sheet=task.source.sheet,
+                    cell=task.source.cell, respondent=ctx.respondent, field=f"task.{task.task}.status",
+                    label=f"任务{task.task}·推进状态", value=task.status,
+                ))  # fmt: skip
+        if task.status == "未启动":
+            started = [figures[i.id] for i in own if i.id in figures and figures[i.id].value > 0]
+            started += [milestones[i.id] for i in own if i.id in milestones and milestones[i.id].done]
+            if started:
+                ctx.findings.append(Finding(
+                    Code.PROGRESS_NOT_STARTED,
+                    f"任务{task.task}标为“未启动”，但已填报完成数或已完成事项",
+                    "请核实推进状态", file=sub.file, sheet=task.source.sheet, cell=task.source.cell,
+                    respondent=ctx.respondent, field=f"task.{task.task}.status",
+                    label=f"任务{task.task}·推进状态", value=task.status,
+                ))  # fmt: skip
+
+
+def _shortfalls(indicators: Iterable[Indicator], figures: dict, milestones: dict, rid: str):
+    for ind in indicators:
+        if ind.is_milestone:
+            m = milestones.get(ind.id)
+            if m is not None and not m.done and ind.lead == rid:
+                yield f"里程碑“{ind.name}”填为未完成"
+            continue
+        fig = figures.get(ind.id)
+        if fig is None or ind.target is None or (ind.combine.value == "lead" and ind.lead != rid):
+            continue
+        if ind.comparison in (Comparison.AT_LEAST, Comparison.REDUCTION_AT_LEAST) and fig.value < ind.target:
+            yield (f"“{ind.name}”填报 {format_plain(fig.value)}{ind.unit}，"
+                        f"未达到年度目标 {format_plain(ind.target)}{ind.unit}")  # fmt: skip
+

@@ -1,0 +1,211 @@
+"""Intake + validation over real workbook files built in the test (filled with openpyxl)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, check_one, collect
+from pdreport.demo import STAMP, demo_values, fill_template
+from pdreport.findings import Code
+from pdreport.plan.load import parse_plan
+from pdreport.template import build_layout, render_workbook
+from pdreport.template.layout import INDICATORS, META, TASKS
+
+NAMES = ["区建交委", "康桥镇", "金桥镇", "花木街道", "区发改委"]
+
+
+@pytest.fixture(scope="module")
+def h1(plan):
+    return plan.period("2024H1")
+
+
+@pytest.fixture(scope="module")
+def demo(plan, h1):
+    return demo_values(plan, h1)
+
+
+def rid(plan, name):
+    return plan.find_respondent(name).id
+
+
+def write(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder / name
+    p.write_bytes(data)
+    return p
+
+
+def returns(plan, demo, folder, names=NAMES, change=None):
+    """Write filled returns; ``change`` maps respondent name → {field key: value} overrides."""
+    paths = {}
+    for name in names:
+        filled = demo[rid(plan, name)]
+        values = dict(filled.values)
+        values.update((change or {}).get(name, {}))
+        paths[name] = write(folder, f"{name}.xlsx", fill_template(filled, values=values))
+    return paths
+
+
+def codes_at(col, code):
+    return [f for f in col.findings if f.code is code]
+
+
+def test_clean_returns_are_taken_in_exactly(plan, h1, demo, tmp_path):
+    returns(plan, demo, tmp_path)
+    col = collect(plan, tmp_path, "2024H1")
+    assert {o.status for o in col.outcomes} == {ACCEPTED}
+    assert [f for f in col.findings if f.code is not Code.MISSING_SUBMISSION] == []
+    assert len(col.missing) == 58 - len(NAMES)
+    for name in NAMES:
+        r = rid(plan, name)
+        sub, typed = col.submissions[r], demo[r].values
+        for fig in sub.figures:
+            assert fig.value == pytest.approx(typed[f"ind.{fig.indicator}.value"])
+        for t in sub.tasks:
+            assert t.status == typed[f"task.{t.task}.status"]
+            assert t.progress == typed[f"task.{t.task}.progress"]
+        assert sub.filler == typed["header.filler"]
+        assert sub.filled_on == typed["header.date"].date()
+    kq = col.submissions[rid(plan, "康桥镇")].annex
+    assert kq.energy_base == demo[rid(plan, "康桥镇")].values["annex.energy_base"]
+
+
+def test_value_problems_are_located(plan, h1, demo, tmp_path):
+    change = {"区建交委": {
+        "ind.T17-1.value": None,                # E201 required
+        "ind.T18-3.value": "约1300个",           # E202 text in a number cell
+        "ind.T12-1.value": -3,                  # E203 below 0
+        "ind.T17-2.value": "92.5%",             # W204 percent sign
+        "ind.H6.value": 0.011,                  # W204 fraction for a rate of 1%
+        "ind.T13-1.value": 750000,              # W205 平方米 instead of 万平方米
+        "task.17.status": "未启动",              # W207: figures reported
+        "task.15.status": "已完成",              # W206: 10栋 not reached
+        "task.12.status": "进行中",              # E209 not in the list
+        "header.date": "六月底",                 # E210
+    }}  # fmt: skip
+    returns(plan, demo, tmp_path, ["区建交委"], change)
+    col = collect(plan, tmp_path, "2024H1")
+    lay = build_layout(plan, plan.find_respondent("区建交委"), h1)
+    by_code = {f.code: f for f in col.findings if f.respondent == "jjw"}
+    expect = {
+        Code.REQUIRED_MISSING: "ind.T17-1.value", Code.WRONG_TYPE: "ind.T18-3.value",
+        Code.OUT_OF_RANGE: "ind.T12-1.value", Code.UNIT_MAGNITUDE: "ind.T13-1.value",
+        Code.PROGRESS_NOT_STARTED: "task.17.status", Code.DONE_BELOW_TARGET: "task.15.status",
+        Code.INVALID_CHOICE: "task.12.status", Code.BAD_DATE: "header.date",
+    }  # fmt: skip
+    for code, key in expect.items():
+        f = by_code[code]
+        assert (f.sheet, f.cell) == (lay.field(key).sheet, lay.field(key).cell), code
+        assert f.file == "区建交委.xlsx" and f.message and f.hint
+    pct = {f.field: f for f in codes_at(col, Code.PERCENT_NORMALISED)}
+    assert set(pct) == {"ind.T17-2.value", "ind.H6.value"}
+    figures = {f.indicator: f.value for f in col.submissions["jjw"].figures}
+    assert figures["T17-2"] == 92.5 and figures["H6"] == pytest.approx(1.1)
+    assert "T17-1" not in figures and "T18-3" not in figures and "T12-1" not in figures
+    assert figures["T13-1"] == 750000  # taken in, with a warning
+    assert col.submissions["jjw"].has_errors
+    assert "约1300个" in by_code[Code.WRONG_TYPE].value
+
+
+def _edit(path: Path, fn) -> None:
+    wb = openpyxl.load_workbook(path)
+    fn(wb)
+    wb.save(path)
+
+
+def test_structure_problems(plan, h1, demo, tmp_path):
+    paths = returns(plan, demo, tmp_path, ["区建交委", "康桥镇", "花木街道", "金桥镇"])
+    lay = build_layout(plan, plan.find_respondent("区建交委"), h1)
+    label = next(lb for lb in lay.labels if lb.sheet == INDICATORS and lb.text == "新能源公交车辆更新数")
+    _edit(paths["区建交委"], lambda wb: wb[INDICATORS].__setitem__(label.cell, "新能源公交车辆更新数（辆）"))
+    _edit(paths["康桥镇"], lambda wb: wb.remove(wb[META]))
+    _edit(paths["花木街道"], lambda wb: wb[META].__setitem__("C12", "重点任务"))
+    _edit(paths["金桥镇"], lambda wb: wb.remove(wb[TASKS]))
+    plain = openpyxl.Workbook()
+    plain.active["A1"] = "进展情况"
+    plain.save(tmp_path / "自制表格.xlsx")
+    (tmp_path / "说明.txt").write_text("见附件", encoding="utf-8")
+    col = collect(plan, tmp_path, "2024H1")
+    files = {o.file: o.status for o in col.outcomes}
+    assert files["区建交委.xlsx"] == ACCEPTED and files["金桥镇.xlsx"] == ACCEPTED
+    assert files["康桥镇.xlsx"] == REJECTED and files["花木街道.xlsx"] == REJECTED
+    assert files["自制表格.xlsx"] == REJECTED and files["说明.txt"] == REJECTED
+    (changed,) = codes_at(col, Code.LABEL_CHANGED)
+    assert (changed.file, changed.cell) == ("区建交委.xlsx", label.cell)
+    assert "T17-1" not in {f.indicator for f in col.submissions["jjw"].figures}
+    assert {f.file for f in codes_at(col, Code.METADATA_ALTERED)} == {"康桥镇.xlsx", "花木街道.xlsx"}
+    assert [f.file for f in codes_at(col, Code.NO_METADATA)] == ["自制表格.xlsx"]
+    assert [f.file for f in codes_at(col, Code.NOT_A_WORKBOOK)] == ["说明.txt"]
+    (gone,) = codes_at(col, Code.SHEET_MISSING)
+    assert gone.file == "金桥镇.xlsx" and gone.sheet == TASKS
+    assert col.submissions["jinqiao_zhen"].tasks == []
+    assert "kangqiao_zhen" in col.missing
+
+
+def test_identity_checks(plan, h1, demo, tmp_path, plan_text, monkeypatch):
+    filled = demo["jjw"]
+    q1 = build_layout(plan, plan.find_respondent("区建交委"), plan.period("2024Q1"))
+    write(tmp_path, "q1.xlsx", render_workbook(q1, STAMP))
+    other = parse_plan(plan_text.replace("id: pudong-2024", "id: pudong-2025", 1))
+    lay = build_layout(other, other.find_respondent("区建交委"), other.period("2024H1"))
+    write(tmp_path, "other-plan.xlsx", render_workbook(lay, STAMP))
+    extra = parse_plan(plan_text.replace(
+        "- {id: tjj, name: 区统计局", "- {id: xyz, name: 区某某办, kind: bureau}\n- {id: tjj, name: 区统计局"))
+    lay = build_layout(extra, extra.find_respondent("区某某办"), extra.period("2024H1"))
+    write(tmp_path, "unknown.xlsx", render_workbook(lay, STAMP))
+    monkeypatch.setattr("pdreport.template.metadata.TEMPLATE_VERSION", "0")
+    write(tmp_path, "old-version.xlsx", fill_template(filled))
+    col = collect(plan, tmp_path, "2024H1")
+    assert [f.file for f in codes_at(col, Code.PERIOD_MISMATCH)] == ["q1.xlsx"]
+    assert [f.file for f in codes_at(col, Code.PLAN_MISMATCH)] == ["other-plan.xlsx"]
+    assert [f.file for f in codes_at(col, Code.UNKNOWN_RESPONDENT)] == ["unknown.xlsx"]
+    assert [f.file for f in codes_at(col, Code.TEMPLATE_VERSION)] == ["old-version.xlsx"]
+    assert col.submissions["jjw"].file == "old-version.xlsx"
+
+
+def test_duplicates_keep_the_newest(plan, h1, demo, tmp_path):
+    filled = demo["jjw"]
+    older = dict(filled.values, **{"header.date": dt.datetime(2024, 7, 1), "ind.T17-1.value": 100})
+    newer = dict(filled.values, **{"header.date": dt.datetime(2024, 7, 9), "ind.T17-1.value": 230})
+    write(tmp_path / "a", "第二次.xlsx", fill_template(filled, values=older))
+    write(tmp_path / "b", "第一次.xlsx", fill_template(filled, values=newer))
+    col = collect(plan, tmp_path, "2024H1")
+    sub = col.submissions["jjw"]
+    assert sub.file == str(Path("b") / "第一次.xlsx")
+    assert {f.indicator: f.value for f in sub.figures}["T17-1"] == 230
+    (dup,) = codes_at(col, Code.DUPLICATE)
+    assert dup.file == str(Path("a") / "第二次.xlsx")
+    assert {o.file: o.status for o in col.outcomes}[dup.file] == SUPERSEDED
+
+
+def test_inputs_are_byte_identical_and_period_is_inferred(plan, h1, demo, tmp_path):
+    returns(plan, demo, tmp_path)
+    (tmp_path / "坏文件.xlsx").write_bytes(b"PK\x03\x04broken")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.rglob("*") if p.is_file()}
+    stat = {p: p.stat().st_mtime_ns for p in before}
+    col = collect(plan, tmp_path)
+    assert col.period.id == "2024H1"
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.rglob("*") if p.is_file()}
+    assert before == after and stat == {p: p.stat().st_mtime_ns for p in before}
+
+
+def test_check_one(plan, demo, tmp_path):
+    p = write(tmp_path, "x.xlsx", fill_template(demo["jjw"]))
+    sub, findings = check_one(plan, p)
+    assert sub is not None and findings == []
+    bad = write(tmp_path, "y.xlsx", fill_template(demo["jjw"], values={}))
+    sub, findings = check_one(plan, bad)
+    assert sub is not None and all(f.code is Code.REQUIRED_MISSING for f in findings)
+    assert len(findings) == len(build_layout(plan, plan.find_respondent("区建交委"), plan.period("2024H1")).required_fields())
+
+
+def test_openpyxl_reads_feedback_inputs(plan, demo):
+    data = fill_template(demo["kangqiao_zhen"])
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb[META].sheet_state == "veryHidden"

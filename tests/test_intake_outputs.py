@@ -1,0 +1,120 @@
+"""Intake outputs: 问题清单, feedback copies, data table; LibreOffice-saved returns; the CLI."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+from helpers import needs_soffice, replace_in_zip, soffice_convert
+
+from pdreport.collect import collect
+from pdreport.datatable import render_csv, render_xlsx
+from pdreport.demo import demo_values, fill_template
+from pdreport.feedback import FEEDBACK_DIR, NOTE_SHEET, write_feedback
+from pdreport.findings import Code
+from pdreport.problems import render_problem_list
+from pdreport.template import build_layout
+
+
+@pytest.fixture(scope="module")
+def demo(plan):
+    return demo_values(plan, plan.period("2024H1"))
+
+
+@pytest.fixture()
+def folder(plan, demo, tmp_path):
+    d = tmp_path / "回收"
+    d.mkdir()
+    bad = dict(demo["jjw"].values, **{"ind.T18-3.value": "=HYPERLINK(\"http://x\")", "ind.T17-1.value": None})
+    (d / "jjw.xlsx").write_bytes(fill_template(demo["jjw"], values=bad))
+    (d / "kq.xlsx").write_bytes(fill_template(demo["kangqiao_zhen"]))
+    (d / "hm.xlsx").write_bytes(fill_template(demo["huamu_jd"]))
+    return d
+
+
+def test_problem_list_and_feedback(plan, folder, tmp_path):
+    col = collect(plan, folder, "2024H1")
+    data = render_problem_list(col)
+    xl = openpyxl.load_workbook(io.BytesIO(data))
+    ws = xl["问题清单"]
+    rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None]
+    assert len(rows) == len(col.findings)
+    injected = next(r for r in rows if r[7] == "E202")
+    assert injected[6].startswith("=HYPERLINK")  # kept as text
+    assert ws.cell(row=rows.index(injected) + 4, column=7).data_type == "s"
+    assert xl["催报名单"].max_row == 2 + len(col.missing)
+
+    out = tmp_path / "out"
+    (copy,) = write_feedback(col, out)
+    assert copy.parent.name == FEEDBACK_DIR and copy.name == "区建交委_退回修改.xlsx"
+    fb = openpyxl.load_workbook(copy)
+    assert fb.sheetnames[0] == NOTE_SHEET
+    lay = build_layout(plan, plan.find_respondent("区建交委"), col.period)
+    cell = fb[lay.field("ind.T17-1.value").sheet][lay.field("ind.T17-1.value").cell]
+    assert cell.comment is not None and "E201" in cell.comment.text
+    assert cell.fill.fgColor.rgb.endswith("FF8080")
+
+
+def test_data_table(plan, folder, demo):
+    col = collect(plan, folder, "2024H1")
+    rows = list(csv.reader(io.StringIO(render_csv(col).decode("utf-8-sig"))))
+    figures = [r for r in rows[1:] if r[2] == "指标" and r[0] == "kangqiao_zhen"]
+    assert [float(r[5]) for r in figures] == [demo["kangqiao_zhen"].values["ind.T05-1.value"]]
+    texts = [r for r in rows if r[6].startswith(("=", "+", "-", "@"))]
+    assert texts == []  # defused for spreadsheets opening the CSV
+    xl = openpyxl.load_workbook(io.BytesIO(render_xlsx(col)))
+    assert xl.active.max_row == len(rows)
+
+
+@needs_soffice
+def test_libreoffice_saved_returns(plan, demo, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for rid in ("jjw", "kangqiao_zhen", "huamu_jd"):
+        (src / f"{rid}.xlsx").write_bytes(fill_template(demo[rid]))
+    got = tmp_path / "returned"
+    for i, p in enumerate(sorted(src.iterdir())):
+        soffice_convert(p, ("xls", "ods", "xlsx")[i], got)
+    col = collect(plan, got, "2024H1")
+    assert sorted(col.submissions) == ["huamu_jd", "jjw", "kangqiao_zhen"]
+    assert [f for f in col.findings if f.code is not Code.MISSING_SUBMISSION] == []
+    for rid, sub in col.submissions.items():
+        typed = demo[rid].values
+        for fig in sub.figures:
+            assert fig.value == pytest.approx(typed[f"ind.{fig.indicator}.value"])
+        assert [t.progress for t in sub.tasks] == [typed[f"task.{t.task}.progress"] for t in sub.tasks]
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "pdreport", *args], capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+
+
+def test_cli_intake_and_check(plan, folder, tmp_path, demo):
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    out = tmp_path / "结果"
+    r = _run("intake", str(folder), "--period", "2024H1", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "收到文件         3" in r.stdout and "未报送单位      55 / 58" in r.stdout
+    for name in ("问题清单.xlsx", "数据明细.csv", "数据明细.xlsx", "退回修改/区建交委_退回修改.xlsx"):
+        assert (out / name).exists(), name
+    assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    assert "Traceback" not in r.stderr
+
+    clean = _run("check", str(folder / "kq.xlsx"))
+    assert clean.returncode == 0 and "可以报送" in clean.stdout
+    bad = _run("check", str(folder / "jjw.xlsx"))
+    assert bad.returncode == 2 and "E201" in bad.stdout and "E202" in bad.stdout
+    warn = tmp_path / "warn.xlsx"
+    data = fill_template(demo["huamu_jd"], values=dict(demo["huamu_jd"].values,
+                                                       **{"task.21.progress": "进展CTRL顺利"}))
+    warn.write_bytes(replace_in_zip(data, "CTRL", "_x0001_"))
+    w = _run("check", str(warn))
+    assert w.returncode == 1 and "W211" in w.stdout
+    missing = _run("check", str(tmp_path / "nope.xlsx"))
+    assert missing.returncode == 2 and "找不到文件" in missing.stderr
