@@ -490,6 +490,7 @@ class _Zip:
         # each member must end before the next one starts (overlapping members = "better zip bomb")
         offsets = sorted({i.header_offset for i in infos})
         self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
+        self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
         names = {i.filename for i in infos}
         by_name = {i.filename: i for i in infos}
 
@@ -605,7 +606,7 @@ class _Zip:
         """The member's data, decompressed, in bounded chunks; checks size and CRC when read
         to the end. ``limit``: stop after about this many bytes (no end checks)."""
         g, r = self.g, self.r
-        pos = self._data_start(info)
+        pos = self._starts[info.filename]
         remaining = info.compress_size
         produced = 0
         crc = 0
