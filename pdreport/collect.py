@@ -7,7 +7,6 @@ Python and cheap. Inputs are only ever opened for reading.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from .intake.identify import identify
 from .intake.read import ReadError, open_workbook
 from .intake.records import RawSubmission, Submission, extract
 from .plan.model import Period, Plan
+from .template.layout import META
 from .validate import validate_submission
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
@@ -151,9 +151,11 @@ def collect(
     for r in reads:
         findings = list(r.findings)
         if r.raw is not None and r.raw.tmap.period_id != period.id:
-            findings.append(Finding(Code.PERIOD_MISMATCH, f"这是报送期“{r.raw.tmap.period_id}”的填报表，"
+            seen = next((p.label for p in plan.periods if p.id == r.raw.tmap.period_id), r.raw.tmap.period_id)
+            findings.append(Finding(Code.PERIOD_MISMATCH, f"这是报送期“{seen}”的填报表，"
                                     f"本次汇总的是“{period.label}”", f"请使用{period.label}下发的填报表重新填写",
-                                    file=r.file, respondent=r.raw.tmap.respondent_id))  # fmt: skip
+                                    file=r.file, sheet=META, cell=r.raw.tmap.cells.get("period_id", ""),
+                                    respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
             r.raw = None
         if r.raw is None:
             col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
@@ -163,7 +165,7 @@ def collect(
         col.raws[r.file] = r.raw
         candidates.setdefault(sub.respondent, []).append((sub, findings + found))
     for rid, subs in candidates.items():
-        subs.sort(key=lambda s: (s[0].filled_on or _EPOCH, s[0].mtime, s[0].file))
+        subs.sort(key=lambda s: s[0].recency_key())
         kept, kept_findings = subs[-1]
         col.submissions[rid] = kept
         col.findings += kept_findings
@@ -185,8 +187,6 @@ def collect(
                                      f.code.code))  # fmt: skip
     return col
 
-
-_EPOCH = dt.date(1900, 1, 1)
 
 
 def _outcome(sub: Submission, findings: list[Finding], status: str) -> FileOutcome:

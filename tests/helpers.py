@@ -40,16 +40,23 @@ def grid(wb, name):
 
 def soffice_convert(src: Path, fmt: str, outdir: Path) -> Path:
     """Re-save ``src`` through LibreOffice (headless) as ``fmt`` (xlsx/ods/xls/pdf)."""
+    return soffice_convert_many([src], fmt, outdir)[0]
+
+
+def soffice_convert_many(srcs: list[Path], fmt: str, outdir: Path) -> list[Path]:
+    """Re-save every file in ``srcs`` as ``fmt`` with ONE LibreOffice start (it takes a few
+    seconds to start; converting a file is fast). Returns the outputs in the order of ``srcs``."""
     outdir.mkdir(parents=True, exist_ok=True)
     profile = outdir / ".lo-profile"
     subprocess.run(
         [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
-         "--outdir", str(outdir), str(src)],
-        check=True, capture_output=True, timeout=180,
+         "--outdir", str(outdir), *map(str, srcs)],
+        check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    out = outdir / (src.stem + "." + fmt.split(":")[0])
-    assert out.exists(), f"LibreOffice did not write {out}"
-    return out
+    outs = [outdir / (Path(src).stem + "." + fmt.split(":")[0]) for src in srcs]
+    for out in outs:
+        assert out.exists(), f"LibreOffice did not write {out}"
+    return outs
 
 
 def replace_in_zip(data: bytes, old: str, new: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -102,3 +103,100 @@ def test_parsers_never_raise(value):
 def test_number_text_round_trip(x):
     assert parse_number(repr(x)).value == pytest.approx(x)
     assert parse_number(x).value == x
+
+
+# -- properties: never raise, and what people type reads back as what they meant -------------
+
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# any text, with the characters that break writers well represented: controls, lone surrogates,
+# U+FFFE/U+FFFF, full-width forms, ideographic space
+ANY_TEXT = st.text(alphabet=st.one_of(
+    st.characters(),
+    st.characters(min_codepoint=0, max_codepoint=0x1F),
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"]),
+    st.sampled_from("\ufffe\uffff\u3000\u00a0\uff10\uff05\uff0c\r\n\t"),
+))  # fmt: skip
+FULL_WIDTH = str.maketrans("0123456789.,-+%", "０１２３４５６７８９．，－＋％")
+FINITE = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+CHOICES = st.lists(st.text(min_size=1, max_size=5), max_size=5).map(tuple)
+
+
+@given(st.one_of(CELL_VALUES, ANY_TEXT), CHOICES)
+def test_no_parser_raises_for_any_cell_value(value, choices):
+    for p in (parse_number(value), parse_date(value), parse_yes_no(value), parse_choice(value, choices)):
+        assert not (p.value is not None and p.error)
+        assert isinstance(p.error, str) and isinstance(p.note, str)
+    assert isinstance(normalise_name(value), str)
+    assert isinstance(clean_text(value, 10).text, str)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_every_float_is_a_number_or_a_reason(x):
+    p = parse_number(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        assert p.value is None and p.error
+    else:
+        assert p.value == x and not p.error
+    parse_date(x)  # NaN/inf are not dates either; no exception
+    assert clean_text(x, 100).text
+
+
+@given(FINITE)
+def test_thousands_separators_read_back(x):
+    text = f"{x:,.2f}"
+    assert parse_number(text).value == pytest.approx(round(x, 2), abs=1e-9)
+    assert parse_number(f"{int(x):,}").value == int(x)
+
+
+@given(FINITE)
+def test_full_width_digits_read_back(x):
+    for text in (f"{x:.4f}", f"{x:,.2f}", f"{int(x)}"):
+        wide = text.translate(FULL_WIDTH)
+        assert wide != text or not any(ch.isdigit() for ch in text)
+        assert parse_number(wide).value == pytest.approx(parse_number(text).value, abs=1e-9)
+        assert parse_number(wide).value == pytest.approx(float(text.replace(",", "")), abs=1e-9)
+
+
+@given(st.floats(min_value=-1000, max_value=1000, allow_nan=False), st.sampled_from(["%", "％", " %"]))
+def test_trailing_percent_reads_the_number_with_a_note(x, sign):
+    p = parse_number(f"{x}{sign}")
+    assert p.value == pytest.approx(x) and not p.error
+    assert "百分号" in p.note
+
+
+@given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31)))
+def test_dates_read_back_in_every_written_form(d):
+    forms = [d, dt.datetime.combine(d, dt.time(13, 5)), d.isoformat(), f"{d.year}/{d.month}/{d.day}",
+             f"{d.year}年{d.month}月{d.day}日", f"{d.year}.{d.month:02d}.{d.day:02d}", d.strftime("%Y%m%d"),
+             float((d - dt.date(1899, 12, 30)).days)]  # fmt: skip
+    for form in forms:
+        if isinstance(form, str) and d.year < 1000:
+            continue
+        assert parse_date(form).value == d, form
+    assert parse_date(d.isoformat().translate(FULL_WIDTH)).value == d
+
+
+@given(ANY_TEXT, st.integers(min_value=0, max_value=300))
+def test_clean_text_is_always_safe_and_bounded(text, limit):
+    c = clean_text(text, limit)
+    assert len(c.text) <= limit
+    assert not ILLEGAL_XML.search(c.text)
+    c.text.encode("utf-8")
+    assert c.truncated == (len(c.text) == limit and c.text != clean_text(text, 10**6).text)
+    if text.strip():  # a cell of only spaces/control characters is blank: nothing to remove
+        assert c.removed == len(ILLEGAL_XML.findall(text))
+
+
+@given(ANY_TEXT)
+def test_normalise_name_is_idempotent_and_ignores_spacing_and_width(text):
+    n = normalise_name(text)
+    assert normalise_name(n) == n
+    assert not re.search(r"\s", n)
+    assert normalise_name(" " + text + "\u3000") == n
+
+
+@given(st.sampled_from(["是", "否", " 是 ", "√", "×", "Yes", "NO", "已完成"]), st.booleans())
+def test_yes_no(text, b):
+    p = parse_yes_no(text)
+    assert p.value in (True, False) and not p.error
+    assert parse_yes_no(b).value is b

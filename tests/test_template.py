@@ -6,8 +6,9 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from helpers import read_map_and_values
+from helpers import grid, read_map_and_values
 from python_calamine import CalamineWorkbook
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 from pdreport.plan import RespondentKind
 from pdreport.template import (
@@ -56,6 +57,12 @@ def test_every_period_every_respondent_maps_exactly_its_content(plan, tmp_path, 
         assert (tmap.plan_id, tmap.period_id, tmap.respondent_id) == (plan.id, period_id, tf.respondent.id)
         assert {f.key for f in tmap.fields} == expected_keys(plan, tf.respondent.id)
         assert all(v == "" for v in values.values()), "a fresh template has empty inputs"
+        book = CalamineWorkbook.from_path(str(tf.path))
+        shown = {name: grid(book, name) for name in tf.layout.sheets}
+        for lb in tmap.labels:  # what staff see is what the map says (names, numbers, headings)
+            r, c = xl_cell_to_rowcol(lb.cell)
+            seen = shown[lb.sheet][r][c]
+            assert (str(int(seen)) if isinstance(seen, float) else seen) == lb.text, (tf.path.name, lb)
 
 
 def test_visible_content_matches_the_plan(plan, h1_files):

@@ -65,9 +65,16 @@ def clean_text(value: Any, limit: int) -> CleanText:
     return CleanText(text, removed, truncated)
 
 
-def normalise_name(text: str) -> str:
-    """Names compare after NFKC (full-width brackets, digits) and without spaces."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+def normalise_name(text: Any) -> str:
+    """Names compare after NFKC (full-width brackets, digits) and without spaces.
+
+    Any cell value is accepted (a number or date where a name was expected compares as its text).
+    """
+    if is_blank(text):
+        return ""
+    if isinstance(text, float) and text.is_integer():
+        text = int(text)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
 
 
 def parse_number(value: Any) -> Parsed:

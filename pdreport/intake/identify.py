@@ -29,17 +29,19 @@ def identify(
     except (MetadataError, ReadError) as exc:
         return None, [Finding(Code.METADATA_ALTERED, f"填报表标识信息已被改动：{exc}", RESEND,
                               file=file, sheet=META)]  # fmt: skip
-    where = {"file": file, "sheet": META}
+    def where(key: str) -> dict[str, str]:  # the hidden sheet's cell that says it
+        return {"file": file, "sheet": META, "cell": tmap.cells.get(key, "")}
+
     if tmap.plan_id != plan.id:
         return None, [Finding(Code.PLAN_MISMATCH,
                               f"该表属于计划“{tmap.plan_id}”，不是本次汇总的“{plan.id}”",
-                              RESEND, value=tmap.plan_id, **where)]  # fmt: skip
+                              RESEND, value=tmap.plan_id, **where("plan_id"))]  # fmt: skip
     respondent = plan.find_respondent(tmap.respondent_id)
     if respondent is None or respondent.id != tmap.respondent_id:
         return None, [Finding(Code.UNKNOWN_RESPONDENT,
                               f"填报单位“{tmap.respondent_name}”（{tmap.respondent_id}）不在计划中",
                               "请与汇总部门联系，确认填报单位名单", value=tmap.respondent_id,
-                              **where)]  # fmt: skip
+                              **where("respondent_id"))]  # fmt: skip
     findings: list[Finding] = []
     if period_id and tmap.period_id != period_id:
         label = next((p.label for p in plan.periods if p.id == tmap.period_id), tmap.period_id)
@@ -47,10 +49,10 @@ def identify(
         return None, [Finding(Code.PERIOD_MISMATCH,
                               f"这是“{label}”的填报表，本次汇总的是“{want}”",
                               f"请使用{want}下发的填报表重新填写", respondent=respondent.id,
-                              value=tmap.period_id, **where)]  # fmt: skip
+                              value=tmap.period_id, **where("period_id"))]  # fmt: skip
     if tmap.template_version != TEMPLATE_VERSION:
         findings.append(Finding(Code.TEMPLATE_VERSION,
                                 f"填报表模板版本为 {tmap.template_version}，当前为 {TEMPLATE_VERSION}；已按表内标识读取",
                                 "下次请使用新下发的模板", respondent=respondent.id,
-                                value=tmap.template_version, **where))  # fmt: skip
+                                value=tmap.template_version, **where("template_version")))  # fmt: skip
     return tmap, findings

@@ -123,3 +123,8 @@ class Submission:
     tasks: list[TaskReport] = field(default_factory=list)
     annex: AnnexReport | None = None
     has_errors: bool = False
+
+    def recency_key(self) -> tuple:
+        """Which of several returns of one respondent counts: the latest 填报日期, then file time,
+        then file name (so the choice never depends on the order files were read in)."""
+        return (self.filled_on or dt.date(1900, 1, 1), self.mtime, self.file)

@@ -69,7 +69,7 @@ def make_formats(wb) -> Formats:
         input_date=f(num_format="yyyy-mm-dd", align="center", **inp),
         formula_number=f(num_format="#,##0.0000", **calc),
         formula_percent=f(num_format="0.0%", align="right", **calc),
-        formula_text=f(text_wrap=True, **calc),
+        formula_text=f(text_wrap=True, align="center", **calc),
         missing=wb.add_format({"bg_color": MISSING_FILL}),
         check_ok=f(bold=True, font_color="#C00000", text_wrap=True),
         section=f(bold=True, font_size=12),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .layout import META, TEMPLATE_VERSION, Field, LabelCell, Layout
 
@@ -29,6 +29,7 @@ class TemplateMap:
     generated_at: str
     fields: tuple[Field, ...]
     labels: tuple[LabelCell, ...]
+    cells: dict[str, str] = field(default_factory=dict, compare=False)  # head key → A1 on the sheet
 
 
 class MetadataError(ValueError):
@@ -95,10 +96,12 @@ def parse_metadata(rows: list[list]) -> TemplateMap:
     if not rows or not rows[0] or rows[0][0] != MAGIC:
         raise MetadataError("标识工作表的首行内容不对")
     head: dict[str, str] = {}
+    cells: dict[str, str] = {}
     i = 1
     while i < len(rows) and rows[i] and rows[i][0] != FIELDS_MARK:
         if len(rows[i]) >= 2 and rows[i][0] in HEAD_KEYS:
             head[rows[i][0]] = rows[i][1]
+            cells[rows[i][0]] = f"B{i + 1}"
         i += 1
     missing = [k for k in HEAD_KEYS if not head.get(k)]
     if missing:
@@ -125,5 +128,5 @@ def parse_metadata(rows: list[list]) -> TemplateMap:
         plan_id=head["plan_id"], plan_version=head["plan_version"],
         template_version=head["template_version"], respondent_id=head["respondent_id"],
         respondent_name=head["respondent_name"], period_id=head["period_id"],
-        generated_at=head["generated_at"], fields=tuple(fields), labels=tuple(labels),
+        generated_at=head["generated_at"], fields=tuple(fields), labels=tuple(labels), cells=cells,
     )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import unicodedata
 
 import xlsxwriter
 
@@ -60,10 +61,23 @@ def render_workbook(layout: Layout, generated_at: dt.datetime) -> bytes:
     return buf.getvalue()
 
 
-def _rows_needed(text: str, chars_per_line: int) -> int:
+MIN_TASK_LINES = 5  # a task row leaves room to type a few lines of progress
+
+
+def _text_width(text: str) -> float:
+    """Width in Chinese characters: a CJK or full-width character is 1, anything else about half."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
+
+
+def _rows_needed(text: str, chars_per_line: float) -> int:
+    """Wrapped lines ``text`` needs in a column holding ``chars_per_line`` Chinese characters.
+
+    Row heights are set explicitly (Excel does not auto-fit wrapped text in merged cells, and
+    LibreOffice/WPS differ), so this estimate decides whether text is clipped when printed.
+    """
     lines = 0
     for part in (text or "").split("\n"):
-        lines += max(1, math.ceil(len(part) / max(chars_per_line, 1)))
+        lines += max(1, math.ceil(_text_width(part) / max(chars_per_line, 1)))
     return lines
 
 
@@ -72,6 +86,7 @@ class _Renderer:
         self.wb, self.f, self.lay = wb, fmt, layout
         self.p, self.r, self.period = layout.plan, layout.respondent, layout.period
         self.fields = {f.key: f for f in layout.fields}
+        self.widths: dict[str, list[float]] = {}
 
     # -- shared helpers -------------------------------------------------------------
     def render(self) -> None:
@@ -95,6 +110,7 @@ class _Renderer:
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         ws.protect(SHEET_PASSWORD, PROTECT_OPTIONS)
+        self.widths[name] = widths
         return ws
 
     def heading(self, ws, title: str, last_col: int, note: str) -> None:
@@ -103,7 +119,9 @@ class _Renderer:
         line = f"填报单位：{self.r.name}    报送期：{self.period.label}（{period_span(self.period)}）"
         ws.merge_range(1, 0, 1, last_col, line, self.f.info_value)
         ws.merge_range(2, 0, 2, last_col, note, self.f.note)
-        ws.set_row(2, 15 * _rows_needed(note, 12 * (last_col + 1)) + 4)
+        # a 10-pt Chinese character takes about 1.8 width units of the 11-pt default font
+        span = sum(self.widths.get(ws.name, [10] * (last_col + 1))[: last_col + 1])
+        ws.set_row(2, 14 * _rows_needed(note, span / 1.8 - 2) + 4)
 
     def input(self, ws, field: Field, fmt) -> None:
         row, col = _rc(field.cell)
@@ -181,7 +199,7 @@ class _Renderer:
         for i, text in enumerate(self.instructions(), 1):
             row += 1
             ws.merge_range(row, 1, row, 3, f"{i}. {text}", f.info_value)
-            ws.set_row(row, 16 * _rows_needed(text, 44) + 4)
+            ws.set_row(row, 16 * _rows_needed(f"{i}. {text}", 46) + 4)
         ws.activate()
 
     def missing_check(self, ws, row: int) -> None:
@@ -260,7 +278,9 @@ class _Renderer:
             self.input(ws, self.fields[f"ind.{ind.id}.value"], f.input_number)
             self.ratio(ws, row, r)
             self.input(ws, self.fields[f"ind.{ind.id}.note"], f.input_text)
-            ws.set_row(r, 15 * max(_rows_needed(ind.name, 17), _rows_needed(basis, 13), 2) + 4)
+            lines = max(_rows_needed(ind.name, 16), _rows_needed(basis, 12),
+                        _rows_needed(annual_target_text(row), 7), 2)  # fmt: skip
+            ws.set_row(r, 15 * lines + 4)
         end = self.lay.indicators[-1].row
         self.signature(ws, end + 2, last)
         ws.freeze_panes(FIRST_ROW, 3)
@@ -290,7 +310,7 @@ class _Renderer:
 
     # -- 附件指标 -------------------------------------------------------------------------
     def annex(self) -> None:
-        ws = self.sheet(ANNEX, False, [6, 34, 20, 20, 24])
+        ws = self.sheet(ANNEX, False, [6, 34, 22, 22, 24])
         f, annex, period = self.f, self.p.annex, self.period
         unit = annex.unit_for(self.r.id)
         into = annex.rolls_into(self.r.id)
@@ -308,6 +328,7 @@ class _Renderer:
         head = ["序号", "项目", f"上年同期（{period.start.year - 1}年{months}）",
                 f"本期（{period.start.year}年{months}）", "说明"]  # fmt: skip
         ws.write_row(ANNEX_FIRST_ROW - 1, 0, head, f.header)
+        ws.set_row(ANNEX_FIRST_ROW - 1, 32)  # the period headings wrap onto two lines
         r0 = ANNEX_FIRST_ROW
         items = ["规上工业综合能耗（吨标准煤）", "规上工业总产值（万元）",
                  "万元产值能耗（吨标准煤/万元）", f"{annex.indicator_name}（%）", "情况说明"]  # fmt: skip
@@ -355,7 +376,10 @@ class _Renderer:
             self.input(ws, self.fields[f"task.{t.number}.status"], f.input_choice)
             for key in ("progress", "problems", "next"):
                 self.input(ws, self.fields[f"task.{t.number}.{key}"], f.input_text)
-            ws.set_row(r, min(409, 14 * _rows_needed(t.text, 31) + 6))
+            height = max(14 * _rows_needed(t.text, 30) + 6,  # 通知要求 in 10 pt
+                         15 * max(_rows_needed(t.title, 7), _rows_needed(t.departments_text, 7)) + 4,
+                         14 * MIN_TASK_LINES + 6)  # fmt: skip
+            ws.set_row(r, min(409, height))
         last_row = self.lay.tasks[-1].row if self.lay.tasks else HEADER_ROW
         if self.lay.tasks:
             ws.freeze_panes(FIRST_ROW, 2)
