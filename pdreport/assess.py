@@ -1,0 +1,658 @@
+"""Assessment: the accepted returns + the plan + the period → where every target stands.
+
+Pure functions over typed values: no I/O, no dependence on the order submissions
+arrive in. Each result carries its status, the figures behind it and the reasons in
+plain Chinese, so the summary workbook and the report only lay them out.
+
+Sign conventions (tested): a *reduction rate* is typed as a positive number when the
+quantity fell (下降 5.3% → 5.3) and a negative one when it rose; the annex rate is
+computed here as ``(1 - intensity_now / intensity_base) × 100`` with the same sign.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .findings import Code, Finding
+from .intake.records import AnnexReport, Source, Submission, TaskReport
+from .periods import sequential_target
+from .plan.model import (
+    Accumulation,
+    AnnexUnit,
+    Combine,
+    Comparison,
+    HeadlineTarget,
+    Indicator,
+    Period,
+    Plan,
+    Respondent,
+    Task,
+    chinese_date,
+    format_number,
+)
+from .template.layout import build_layout
+
+
+class Status(Enum):
+    """(Chinese label, severity): a combined status is the most severe of its parts."""
+
+    DONE = ("已完成", 1)
+    ON_TRACK = ("序时推进", 2)
+    MISSING = ("未报送", 3)
+    INVALID = ("数据有误", 4)
+    BEHIND = ("滞后", 5)
+    NOT_ASSESSED = ("不考核", 0)
+
+    def __init__(self, label: str, severity: int):
+        self.label = label
+        self.severity = severity
+
+
+STATUS_ORDER = (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.MISSING, Status.INVALID,
+                Status.NOT_ASSESSED)  # fmt: skip
+REPORTED_STATUS = {"已完成": Status.DONE, "推进中": Status.ON_TRACK, "已滞后": Status.BEHIND}
+
+
+def worst(statuses: Iterable[Status], default: Status = Status.MISSING) -> Status:
+    return max(statuses, key=lambda s: s.severity, default=default)
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one respondent said about one indicator."""
+
+    respondent: str
+    role: str  # lead | contributor | each
+    state: str  # ok | missing (nothing usable typed or no return) | invalid (typed, rejected)
+    value: float | None = None  # figures
+    done: bool | None = None  # milestones
+    done_on: dt.date | None = None
+    note: str = ""
+    source: Source | None = None
+    status: Status | None = None  # set where the respondent is assessed on its own (combine: each)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    indicator: Indicator
+    status: Status
+    value: float | None  # the district figure
+    sequential: float | None  # what the period should show (序时目标)
+    ratio: float | None  # value / annual target, where that means something
+    reports: tuple[Report, ...]
+    reasons: tuple[str, ...] = ()
+    owed_by: tuple[str, ...] = ()  # respondent ids whose figure is missing
+    contributors_sum: float | None = None
+    contributors_reported: int = 0
+    gap: float | None = None  # (lead - contributors' sum) / lead
+    done: bool | None = None
+    done_on: dt.date | None = None
+
+    @property
+    def target(self) -> float | None:
+        return self.indicator.target
+
+    @property
+    def cross_check_flagged(self) -> bool:
+        return self.gap is not None and abs(self.gap) > self.indicator.cross_check_tolerance
+
+    @property
+    def reason(self) -> str:
+        return "；".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class HeadlineResult:
+    row: HeadlineTarget
+    result: IndicatorResult
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: Task
+    status: Status
+    reports: tuple[TaskReport, ...]  # in the plan's respondent order
+    indicators: tuple[IndicatorResult, ...]
+    owed_by: tuple[str, ...]  # responsible respondents who said nothing about the task
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return "；".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """One annex row: a 管理局/镇's industrial energy-intensity reduction."""
+
+    unit: AnnexUnit
+    status: Status
+    energy_base: float | None
+    energy_current: float | None
+    output_base: float | None
+    output_current: float | None
+    rate: float | None  # reduction in %, positive = fell
+    reasons: tuple[str, ...] = ()
+    included: tuple[str, ...] = ()  # respondent ids whose figures are in the sums
+    rolled_into: str | None = None  # this unit's figures count under that unit
+    source: Source | None = None
+
+    @property
+    def target(self) -> float | None:
+        return self.unit.target
+
+    @property
+    def intensity_base(self) -> float | None:
+        return _ratio(self.energy_base, self.output_base)
+
+    @property
+    def intensity_current(self) -> float | None:
+        return _ratio(self.energy_current, self.output_current)
+
+    @property
+    def reason(self) -> str:
+        return "；".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class RespondentCard:
+    """One office's scorecard: what it owed, what it sent, how it stands."""
+
+    respondent: Respondent
+    submission: Submission | None
+    on_time: bool | None
+    indicators: tuple[tuple[IndicatorResult, Report], ...]
+    tasks: tuple[tuple[Task, TaskReport | None], ...]
+    errors: int
+    warnings: int
+
+    @property
+    def state(self) -> str:
+        if self.submission is None:
+            return "未报送"
+        return "需退回修改" if self.errors else "已报送"
+
+
+@dataclass
+class Assessment:
+    plan: Plan
+    period: Period
+    headline: tuple[HeadlineResult, ...]
+    indicators: dict[str, IndicatorResult]
+    tasks: tuple[TaskResult, ...]
+    annex: tuple[UnitResult, ...]
+    respondents: tuple[RespondentCard, ...]
+    findings: tuple[Finding, ...] = ()
+    previous: dict | None = field(default=None, repr=False)
+
+    def task(self, number: int) -> TaskResult:
+        return next(t for t in self.tasks if t.task.number == number)
+
+    def unit(self, respondent_id: str) -> UnitResult:
+        return next(u for u in self.annex if u.unit.respondent == respondent_id)
+
+    def card(self, respondent_id: str) -> RespondentCard:
+        return next(c for c in self.respondents if c.respondent.id == respondent_id)
+
+    @property
+    def submitted(self) -> list[RespondentCard]:
+        return [c for c in self.respondents if c.submission is not None]
+
+    @property
+    def missing(self) -> list[RespondentCard]:
+        return [c for c in self.respondents if c.submission is None]
+
+    def status_counts(self, results: Iterable) -> dict[Status, int]:
+        counts = {s: 0 for s in STATUS_ORDER}
+        for r in results:
+            counts[r.status] += 1
+        return counts
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def assess(
+    plan: Plan,
+    period: Period,
+    submissions: Iterable[Submission] | Mapping[str, Submission],
+    findings: Iterable[Finding] = (),
+) -> Assessment:
+    """Assess every indicator, task, annex unit and respondent for ``period``.
+
+    ``submissions`` may hold several returns of one respondent: the newest (by 填报日期, then
+    file time, then name) is used, as intake does, so the result does not depend on order.
+    """
+    if isinstance(submissions, Mapping):
+        submissions = submissions.values()
+    subs = _newest(submissions)
+    findings = tuple(findings)
+    rejected = _rejected_fields(plan, period, subs, findings)
+    results = {ind.id: assess_indicator(ind, period, subs, rejected.get(ind.id, {}))
+               for ind in plan.indicators}  # fmt: skip
+    headline = tuple(HeadlineResult(row, results[row.indicator]) for row in plan.headline)
+    tasks = tuple(assess_task(plan, task, period, subs, results) for task in plan.tasks)
+    annex = tuple(assess_unit(plan, unit, period, subs, rejected.get("annex", {}))
+                  for unit in plan.annex.units)  # fmt: skip
+    cards = tuple(_card(plan, r, period, subs.get(r.id), results, findings) for r in plan.respondents)
+    return Assessment(plan, period, headline, results, tasks, annex, cards, findings)
+
+
+def _newest(submissions: Iterable[Submission]) -> dict[str, Submission]:
+    out: dict[str, Submission] = {}
+    for sub in submissions:
+        kept = out.get(sub.respondent)
+        if kept is None or sub.recency_key() > kept.recency_key():
+            out[sub.respondent] = sub
+    return out
+
+
+def _rejected_fields(plan: Plan, period: Period, subs: dict[str, Submission],
+                     findings: tuple[Finding, ...]) -> dict[str, dict[str, str]]:  # fmt: skip
+    """ref (indicator id or "annex") → {respondent id: message} for inputs that were typed but
+    not taken in (wrong type, out of range, edited row, deleted sheet) — "数据有误", not "未报送"."""
+    errors: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.is_error and f.respondent in subs and f.code is not Code.REQUIRED_MISSING:
+            if f.file in ("", subs[f.respondent].file):
+                errors.setdefault(f.respondent, []).append(f)
+    out: dict[str, dict[str, str]] = {}
+    for rid, found in errors.items():
+        layout = build_layout(plan, plan.respondent(rid), period)
+        for fld in layout.fields:
+            if not fld.key.startswith(("ind.", "annex.")):
+                continue
+            row = _row(fld.cell)
+            for f in found:
+                hit = (f.field == fld.key or (f.sheet == fld.sheet and not f.cell and not f.field)
+                       or (f.code is Code.LABEL_CHANGED and f.sheet == fld.sheet and _row(f.cell) == row))  # fmt: skip
+                if hit:
+                    out.setdefault(fld.ref, {}).setdefault(rid, f.message)
+    return out
+
+
+def _row(a1: str) -> int:
+    digits = "".join(ch for ch in a1 if ch.isdigit())
+    return int(digits) if digits else -1
+
+
+# -- indicators ----------------------------------------------------------------------------------
+
+
+def _role(ind: Indicator, rid: str) -> str:
+    if ind.combine is Combine.EACH:
+        return "each"
+    return "lead" if rid == ind.lead else "contributor"
+
+
+def _report(ind: Indicator, rid: str, subs: dict[str, Submission], rejected: dict[str, str]) -> Report:
+    role = _role(ind, rid)
+    sub = subs.get(rid)
+    if sub is None:
+        return Report(rid, role, "missing", reason="未报送")
+    if ind.is_milestone:
+        m = next((m for m in sub.milestones if m.indicator == ind.id), None)
+        if m is not None:
+            return Report(rid, role, "ok", done=m.done, done_on=m.date, note=m.note, source=m.source)
+    else:
+        fig = next((f for f in sub.figures if f.indicator == ind.id), None)
+        if fig is not None:
+            return Report(rid, role, "ok", value=fig.value, note=fig.note, source=fig.source)
+    if rid in rejected:
+        return Report(rid, role, "invalid", reason=f"填报数据有误：{rejected[rid]}")
+    return Report(rid, role, "missing", reason="报表中未填写")
+
+
+def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
+    """One figure against the target for the period, with the reason in Chinese."""
+    t, unit = ind.target, ind.unit
+    v_txt = f"{format_number(value)}{unit}"
+    if t is None:
+        return Status.NOT_ASSESSED, f"完成{v_txt}"
+    year_end = period.is_year_end
+    if ind.accumulation is Accumulation.CUMULATIVE and ind.comparison is Comparison.AT_LEAST:
+        seq = sequential_target(ind, period) or 0.0
+        if value >= t:
+            return Status.DONE, f"完成{v_txt}，已达到年度目标{format_number(t)}{unit}"
+        if value >= seq and not year_end:
+            return Status.ON_TRACK, f"完成{v_txt}，达到序时目标{format_number(seq)}{unit}"
+        bar, what = (t, "年度目标") if year_end else (seq, "序时目标")
+        short = format_number(round(bar - value, 4))
+        return Status.BEHIND, f"完成{v_txt}，低于{what}{format_number(round(bar, 4))}{unit}，差{short}{unit}"
+    if ind.comparison is Comparison.REDUCTION_AT_LEAST:
+        said = f"同比下降{format_number(value)}{unit}" if value >= 0 else f"同比不降反升{format_number(-value)}{unit}"
+        meets = value >= t
+        need = f"目标下降{format_number(t)}{unit}"
+    elif ind.comparison is Comparison.AROUND:
+        tol = ind.tolerance or 0.0
+        said = f"为{v_txt}"
+        meets = value >= t - tol  # above the band is better, not a miss (达标率)
+        need = f"目标{format_number(t)}{unit}左右（不低于{format_number(t - tol)}{unit}）"
+    elif ind.comparison is Comparison.AT_MOST:
+        said, meets, need = f"为{v_txt}", value <= t, f"目标不高于{format_number(t)}{unit}"
+    else:
+        said, meets, need = f"为{v_txt}", value >= t, f"目标{format_number(t)}{unit}"
+    if meets:
+        if year_end:
+            return Status.DONE, f"{said}，达到{need}"
+        return Status.ON_TRACK, f"{said}，已达到年度目标水平（{need}），需保持至年底"
+    floor = t - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else t
+    gap = abs(floor - value)
+    unit_word = "个百分点" if unit == "%" else unit
+    return Status.BEHIND, f"{said}，{need}，尚差{format_number(round(gap, 4))}{unit_word}"
+
+
+def judge_milestone(ind: Indicator, report: Report, period: Period) -> tuple[Status, str]:
+    due = ind.deadline
+    if report.done:
+        when = f"于{chinese_date(report.done_on)}" if report.done_on else ""
+        return Status.DONE, f"已{when}完成"
+    if due is not None and due <= period.end:
+        return Status.BEHIND, f"未完成，已过计划完成时间（{chinese_date(due)}）"
+    return Status.ON_TRACK, f"尚未完成，计划{chinese_date(due)}前完成" if due else "尚未完成"
+
+
+def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission],
+                     rejected: dict[str, str]) -> IndicatorResult:  # fmt: skip
+    reports = tuple(_report(ind, rid, subs, rejected) for rid in ind.reporters)
+    owed = tuple(r.respondent for r in reports if r.state == "missing")
+    seq = sequential_target(ind, period)
+    if ind.is_milestone:
+        return _assess_milestone(ind, period, reports, owed)
+    if ind.combine is Combine.EACH:
+        return _assess_each(ind, period, reports, owed, seq)
+    if ind.combine is Combine.SUM:
+        ok = [r for r in reports if r.state == "ok"]
+        if not ok:
+            return _unreported(ind, reports, owed, seq)
+        value = _total(r.value for r in ok)
+        if value is None:
+            return IndicatorResult(ind, Status.INVALID, None, seq, None, reports, ("填报数值异常，无法合计",), owed)
+        status, reason = judge(ind, value, period)
+        reasons = [f"{len(ok)}个单位合计：{reason}"]
+        if owed:
+            reasons.append(f"{len(owed)}个单位未报送，未计入")
+        return IndicatorResult(ind, status, value, seq, _completion(ind, value), reports,
+                               tuple(reasons), owed)  # fmt: skip
+    lead = next(r for r in reports if r.role == "lead")
+    contributors = [r for r in reports if r.role == "contributor" and r.state == "ok"]
+    csum = _total(r.value for r in contributors) if contributors else None
+    if lead.state != "ok":
+        status = Status.INVALID if lead.state == "invalid" else Status.MISSING
+        reasons = [f"牵头单位{lead.reason}"]
+        if csum is not None:
+            reasons.append(f"参与单位合计{format_number(csum)}{ind.unit}（{len(contributors)}个单位），仅供参考")
+        return IndicatorResult(ind, status, None, seq, None, reports, tuple(reasons), owed, csum,
+                               len(contributors))  # fmt: skip
+    status, reason = judge(ind, lead.value, period)
+    reasons = [reason]
+    gap = None
+    if csum is not None:
+        gap = (lead.value - csum) / lead.value if lead.value else (0.0 if csum == 0 else -1.0)
+        if abs(gap) > ind.cross_check_tolerance:
+            reasons.append(f"牵头单位数{format_number(lead.value)}{ind.unit}与参与单位合计"
+                           f"{format_number(csum)}{ind.unit}（{len(contributors)}个单位）相差{abs(gap) * 100:.1f}%，请核对")  # fmt: skip
+    return IndicatorResult(ind, status, lead.value, seq, _completion(ind, lead.value), reports,
+                           tuple(reasons), owed, csum, len(contributors), gap)  # fmt: skip
+
+
+def _unreported(ind, reports, owed, seq) -> IndicatorResult:
+    invalid = [r for r in reports if r.state == "invalid"]
+    status = Status.INVALID if invalid else Status.MISSING
+    reason = invalid[0].reason if invalid else "未报送"
+    return IndicatorResult(ind, status, None, seq, None, reports, (reason,), owed)
+
+
+def _assess_each(ind, period, reports, owed, seq) -> IndicatorResult:
+    judged = []
+    for r in reports:
+        if r.state == "ok":
+            status, reason = judge(ind, r.value, period)
+            r = Report(**{**r.__dict__, "status": status, "reason": reason})
+        else:
+            r = Report(**{**r.__dict__, "status": Status.INVALID if r.state == "invalid" else Status.MISSING})
+        judged.append(r)
+    ok = [r for r in judged if r.state == "ok"]
+    if not ok:
+        return _unreported(ind, tuple(judged), owed, seq)
+    status = worst(r.status for r in judged)
+    behind = [r for r in ok if r.status is Status.BEHIND]
+    reasons = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
+    if behind:
+        reasons.append(f"{len(behind)}个单位未达到目标")
+    if owed:
+        reasons.append(f"{len(owed)}个单位未报送")
+    low = min(r.value for r in ok)
+    return IndicatorResult(ind, status, None, seq, _completion(ind, low), tuple(judged), tuple(reasons), owed)
+
+
+def _assess_milestone(ind, period, reports, owed) -> IndicatorResult:
+    lead = next((r for r in reports if r.role == "lead"), reports[0])
+    if lead.state != "ok":
+        status = Status.INVALID if lead.state == "invalid" else Status.MISSING
+        return IndicatorResult(ind, status, None, None, None, reports, (f"牵头单位{lead.reason}",), owed)
+    status, reason = judge_milestone(ind, lead, period)
+    return IndicatorResult(ind, status, None, None, None, reports, (reason,), owed,
+                           done=lead.done, done_on=lead.done_on)  # fmt: skip
+
+
+def _completion(ind: Indicator, value: float | None) -> float | None:
+    if value is None or not ind.target or ind.comparison is Comparison.AT_MOST:
+        return None
+    return value / ind.target
+
+
+# -- tasks ---------------------------------------------------------------------------------------
+
+
+def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submission],
+                results: dict[str, IndicatorResult]) -> TaskResult:  # fmt: skip
+    reports, owed = [], []
+    for rid in task.respondents:
+        sub = subs.get(rid)
+        rep = next((t for t in sub.tasks if t.task == task.number), None) if sub else None
+        if rep is None or not (rep.status or rep.progress):
+            owed.append(rid)
+        if rep is not None and (rep.status or rep.progress):
+            reports.append(rep)
+    indicators = tuple(results[i] for i in task.indicators)
+    assessed = [r for r in indicators if r.status not in (Status.MISSING, Status.NOT_ASSESSED)]
+    said = [REPORTED_STATUS.get(r.status, Status.ON_TRACK) for r in reports]
+    not_started = [r for r in reports if r.status == "未启动"]
+    if period.is_year_end:
+        said = [Status.BEHIND if r.status == "未启动" else s for r, s in zip(reports, said, strict=True)]
+    reasons: list[str] = []
+    if not reports and not assessed:
+        status = Status.MISSING
+        reasons.append("责任单位均未报送")
+    else:
+        status = worst([*said, *(r.status for r in assessed)], default=Status.ON_TRACK)
+        if status is Status.DONE and (owed or any(r.status is Status.MISSING for r in indicators)):
+            status = Status.ON_TRACK
+        late = [plan.respondent(r.respondent).name for r in reports if r.status == "已滞后"]
+        if late:
+            reasons.append(f"{'、'.join(late)}报告进度滞后")
+        behind = [r.indicator.name for r in indicators if r.status is Status.BEHIND]
+        if behind:
+            reasons.append(f"未达到序时要求：{'、'.join(behind)}")
+        if not_started:
+            reasons.append(f"{len(not_started)}个单位尚未启动")
+    if owed:
+        names = [plan.respondent(r).name for r in owed]
+        shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
+        reasons.append(f"未报送：{shown}")
+    return TaskResult(task, status, tuple(reports), indicators, tuple(owed), tuple(reasons))
+
+
+# -- annex ---------------------------------------------------------------------------------------
+
+
+def assess_unit(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Submission],
+                rejected: dict[str, str]) -> UnitResult:  # fmt: skip
+    host = plan.annex.rolls_into(unit.respondent)
+    own = _annex(subs.get(unit.respondent))
+    if host is not None:
+        name = plan.respondent(host).name
+        return _unit_result(unit, Status.NOT_ASSESSED, [own] if own else [],
+                            [f"按通知附件注释并入{name}计算"], host)  # fmt: skip
+    parts = [(unit.respondent, own)] + [(rid, _annex(subs.get(rid))) for rid in unit.rolls_in]
+    reasons: list[str] = []
+    for rid, rep in parts[1:]:
+        if rep is None:
+            reasons.append(f"{plan.respondent(rid).name}未报送，未计入")
+        else:
+            reasons.append(f"含{plan.respondent(rid).name}")
+    reports = [rep for _, rep in parts if rep is not None]
+    if own is None:
+        if unit.respondent in rejected:
+            return _unit_result(unit, Status.INVALID, reports, [f"填报数据有误：{rejected[unit.respondent]}"])
+        status = Status.MISSING if unit.assessed else Status.NOT_ASSESSED
+        return _unit_result(unit, status, reports, ["未报送", *reasons])
+    sums = [_sum(getattr(r, k) for r in reports) for k in
+            ("energy_base", "energy_current", "output_base", "output_current")]  # fmt: skip
+    eb, ec, ob, oc = sums
+    rate = None
+    blank = all(getattr(own, k) is None for k in ("energy_base", "energy_current", "output_base", "output_current"))
+    if blank and unit.respondent not in rejected:
+        status, why = (Status.MISSING if unit.assessed else Status.NOT_ASSESSED), "报表中未填写"
+    elif None in sums:
+        status, why = Status.INVALID, "能耗或产值数据不全或数值异常，无法计算下降率"
+    elif eb <= 0 or ob <= 0 or oc <= 0:
+        status, why = Status.INVALID, "上年同期能耗、产值或本期产值为0，无法计算下降率"
+    elif (rate := _rate(eb, ec, ob, oc)) is None:
+        status, why = Status.INVALID, "能耗或产值数据异常，无法计算下降率"
+    else:
+        if unit.assessed:
+            status, why = _judge_rate(rate, unit.target, period)
+        else:
+            status, why = Status.NOT_ASSESSED, f"{_rate_text(rate)}（通知未下达目标，不考核）"
+    if status is Status.INVALID and unit.respondent in rejected:
+        why = f"填报数据有误：{rejected[unit.respondent]}"
+    return _unit_result(unit, status, reports, [why, *reasons], rate=rate, sums=sums)
+
+
+def _judge_rate(rate: float, target: float, period: Period) -> tuple[Status, str]:
+    said = _rate_text(rate)
+    if rate >= target:
+        if period.is_year_end:
+            return Status.DONE, f"{said}，达到目标（下降{format_number(target)}%）"
+        return Status.ON_TRACK, f"{said}，已达到年度目标（下降{format_number(target)}%），需保持至年底"
+    return Status.BEHIND, f"{said}，目标下降{format_number(target)}%，尚差{format_number(round(target - rate, 2))}个百分点"
+
+
+def _rate_text(rate: float) -> str:
+    return f"同比下降{rate:.2f}%" if rate >= 0 else f"同比上升{-rate:.2f}%"
+
+
+def _annex(sub: Submission | None) -> AnnexReport | None:
+    return sub.annex if sub is not None else None
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None
+    return _total(values)
+
+
+def _total(values: Iterable[float]) -> float | None:
+    """The rounded sum, or None when absurdly large figures overflow it (never inf in a result)."""
+    total = round(sum(values), 6)
+    return total if math.isfinite(total) else None
+
+
+def _rate(eb: float, ec: float, ob: float, oc: float) -> float | None:
+    """Reduction of energy per output in %, or None when the ratios over- or underflow."""
+    base, now = eb / ob, ec / oc
+    if not base or not math.isfinite(base) or not math.isfinite(now):
+        return None
+    rate = round((1 - now / base) * 100, 4)
+    return rate if math.isfinite(rate) else None
+
+
+def _unit_result(unit, status, reports, reasons, rolled_into=None, rate=None, sums=None) -> UnitResult:
+    if sums is None:
+        own = next((r for r in reports if r.respondent == unit.respondent), None)
+        sums = [getattr(own, k) if own else None for k in
+                ("energy_base", "energy_current", "output_base", "output_current")]  # fmt: skip
+        if rate is None and own is not None and None not in sums and sums[0] > 0 and sums[2] > 0 and sums[3] > 0:
+            rate = _rate(*sums)
+    first = next((r.source for r in reports if r.respondent == unit.respondent), None)
+    return UnitResult(unit, status, *sums, rate, tuple(reasons), tuple(r.respondent for r in reports),
+                      rolled_into, first)  # fmt: skip
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or not b:
+        return None
+    return a / b
+
+
+# -- respondents ---------------------------------------------------------------------------------
+
+
+def _card(plan: Plan, resp: Respondent, period: Period, sub: Submission | None,
+          results: dict[str, IndicatorResult], findings: tuple[Finding, ...]) -> RespondentCard:  # fmt: skip
+    mine = [f for f in findings if f.respondent == resp.id and (sub is None or f.file in ("", sub.file))]
+    errors = sum(f.is_error for f in mine)
+    indicators = []
+    for ind in plan.indicators_for(resp.id):
+        res = results[ind.id]
+        rep = next(r for r in res.reports if r.respondent == resp.id)
+        indicators.append((res, rep))
+    tasks = []
+    for task in plan.tasks_for(resp.id):
+        rep = next((t for t in sub.tasks if t.task == task.number), None) if sub else None
+        tasks.append((task, rep))
+    on_time = None
+    if sub is not None:
+        day = sub.filled_on or dt.date.fromtimestamp(sub.mtime)
+        on_time = day <= period.deadline
+    return RespondentCard(resp, sub, on_time, tuple(indicators), tuple(tasks), errors, len(mine) - errors)
+
+
+# -- comparison with an earlier period ---------------------------------------------------------------
+
+SNAPSHOT_VERSION = 1
+
+
+def snapshot(a: Assessment) -> dict:
+    """The figures a later period compares with (written as 评估结果.json)."""
+    return {
+        "pdreport_snapshot": SNAPSHOT_VERSION,
+        "plan_id": a.plan.id,
+        "period": a.period.id,
+        "period_label": a.period.label,
+        "indicators": {i: {"value": r.value, "status": r.status.label, "done": r.done}
+                       for i, r in sorted(a.indicators.items())},  # fmt: skip
+        "tasks": {str(t.task.number): t.status.label for t in a.tasks},
+        "annex": {u.unit.respondent: {"rate": u.rate, "status": u.status.label} for u in a.annex},
+        "submitted": sorted(c.respondent.id for c in a.submitted),
+    }
+
+
+def change_text(a: Assessment, kind: str, key: str, value: float | None = None, status: Status | None = None) -> str:
+    """'较上期+3.2', '与上期持平', '上期：滞后' … or '' when there is nothing to compare."""
+    prev = a.previous
+    if not prev:
+        return ""
+    entry = prev.get(kind, {}).get(key)
+    if entry is None:
+        return ""
+    if kind == "tasks":
+        return f"上期：{entry}" if status is not None and entry != status.label else ""
+    old = entry.get("rate" if kind == "annex" else "value")
+    if value is None or old is None:
+        return f"上期：{entry.get('status', '')}" if entry.get("status") else ""
+    diff = round(value - old, 4)
+    if diff == 0:
+        return "与上期持平"
+    return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}"

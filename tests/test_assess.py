@@ -1,0 +1,998 @@
+"""Assessment against the 2024 targets: statuses, numbers and reasons for the edge cases.
+
+Records are built directly (no workbooks): ``sub()`` makes one typed Submission.
+Sign convention under test: a reduction rate is typed positive when the quantity fell
+(下降5.3% → 5.3) and negative when it rose; the annex rate is computed as
+``(1 - (ec/oc) / (eb/ob)) × 100`` with the same sign.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pdreport.assess import (
+    Assessment,
+    Report,
+    Status,
+    assess,
+    change_text,
+    judge,
+    judge_milestone,
+    snapshot,
+)
+from pdreport.findings import Code, Finding, Severity
+from pdreport.intake.records import (
+    AnnexReport,
+    Figure,
+    MilestoneReport,
+    Source,
+    Submission,
+    TaskReport,
+)
+from pdreport.plan import load_plan
+
+DAY = dt.date(2024, 7, 10)
+MTIME = dt.datetime(2024, 7, 10, 12, 0).timestamp()
+
+
+def sub(
+    respondent_id: str,
+    figures: dict[str, float] | None = None,
+    milestones: dict[str, tuple[bool, dt.date | None] | bool] | None = None,
+    tasks: dict[int, str | tuple[str, str]] | None = None,
+    annex: tuple[float | None, float | None, float | None, float | None] | None = None,
+    filled_on: dt.date | None = DAY,
+    mtime: float = MTIME,
+    file: str | None = None,
+    period: str = "2024H1",
+) -> Submission:
+    """One typed return. ``tasks`` values: a status ("推进中") or (status, progress)."""
+    file = file or f"{respondent_id}.xlsx"
+    figs = [Figure(respondent_id, iid, float(v), "", Source(file, "指标", f"H{n + 5}"))
+            for n, (iid, v) in enumerate((figures or {}).items())]  # fmt: skip
+    ms = []
+    for iid, v in (milestones or {}).items():
+        done, date = v if isinstance(v, tuple) else (v, None)
+        ms.append(MilestoneReport(respondent_id, iid, done, date, "", Source(file, "重点任务", "")))
+    ts = []
+    for number, v in (tasks or {}).items():
+        status, progress = v if isinstance(v, tuple) else (v, "已开展相关工作" if v else "")
+        ts.append(TaskReport(respondent_id, number, status, progress, "", "", Source(file, "重点任务", "")))
+    ax = AnnexReport(respondent_id, *annex, "", Source(file, "附件指标", "C6")) if annex is not None else None
+    return Submission(respondent=respondent_id, file=file, kind="xlsx", period=period, template_version="1",
+                      mtime=mtime, filled_on=filled_on, figures=figs, milestones=ms, tasks=ts,
+                      annex=ax)  # fmt: skip
+
+
+def run(plan, period_id: str, *subs: Submission, findings=()) -> Assessment:
+    return assess(plan, plan.period(period_id), list(subs), list(findings))
+
+
+def error(code: Code, respondent: str, file: str, field: str = "", sheet: str = "", cell: str = "",
+          message: str = "填报值格式不对") -> Finding:  # fmt: skip
+    return Finding(code, message, file=file, respondent=respondent, field=field, sheet=sheet, cell=cell)
+
+
+# -- cumulative counts (T05-1 新增光伏 15 万千瓦, lead 区发改委) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period_id", "value", "status", "sequential"),
+    [
+        ("2024H1", 7.5, Status.ON_TRACK, 7.5),  # exactly at 序时进度
+        ("2024H1", 7.49, Status.BEHIND, 7.5),  # just below
+        ("2024H1", 15, Status.DONE, 7.5),  # annual target reached mid-year
+        ("2024H1", 16, Status.DONE, 7.5),
+        ("2024Q1", 3.75, Status.ON_TRACK, 3.75),
+        ("2024Q1", 3.74, Status.BEHIND, 3.75),
+        ("2024Q3", 11.25, Status.ON_TRACK, 11.25),
+        ("2024FY", 14.99, Status.BEHIND, 15),  # no 序时 at year end: the annual target
+        ("2024FY", 15, Status.DONE, 15),
+        ("2024FY", 0, Status.BEHIND, 15),
+    ],
+)
+def test_cumulative_against_sequential_and_annual_target(plan, period_id, value, status, sequential):
+    a = run(plan, period_id, sub("fgw", {"T05-1": value}))
+    r = a.indicators["T05-1"]
+    assert r.status is status
+    assert r.value == value
+    assert r.target == 15
+    assert r.sequential == pytest.approx(sequential)
+    assert r.ratio == pytest.approx(value / 15)
+    assert "fgw" not in r.owed_by
+
+
+def test_cumulative_reasons_name_the_bar_and_the_gap(plan):
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 7.49})).indicators["T05-1"]
+    assert "低于序时目标7.5万千瓦" in r.reason and "差0.01万千瓦" in r.reason
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 7.5})).indicators["T05-1"]
+    assert "达到序时目标7.5万千瓦" in r.reason
+    r = run(plan, "2024FY", sub("fgw", {"T05-1": 14.99})).indicators["T05-1"]
+    assert "低于年度目标15万千瓦" in r.reason and "差0.01万千瓦" in r.reason
+    r = run(plan, "2024FY", sub("fgw", {"T05-1": 15})).indicators["T05-1"]
+    assert "已达到年度目标15万千瓦" in r.reason
+
+
+def test_cumulative_retrofit_area_h5(plan):
+    # 建筑节能改造 10 万平方米 (lead 区建交委): same rule as T05-1
+    a = run(plan, "2024Q3", sub("jjw", {"H5": 7.5}))
+    assert a.indicators["H5"].status is Status.ON_TRACK
+    assert a.indicators["H5"].sequential == pytest.approx(7.5)
+    a = run(plan, "2024Q3", sub("jjw", {"H5": 7.4}))
+    assert a.indicators["H5"].status is Status.BEHIND
+
+
+# -- levels (T17-2 新能源车辆占比 94%) ------------------------------------------------------------
+
+
+def test_level_mid_year_meets_is_on_track_not_done(plan):
+    r = run(plan, "2024H1", sub("jjw", {"T17-2": 94})).indicators["T17-2"]
+    assert r.status is Status.ON_TRACK
+    assert r.sequential == 94  # levels are read against the year-end level
+    assert r.ratio == pytest.approx(1.0)
+    assert "需保持至年底" in r.reason
+
+
+def test_level_mid_year_below_says_how_far(plan):
+    r = run(plan, "2024H1", sub("jjw", {"T17-2": 93.9})).indicators["T17-2"]
+    assert r.status is Status.BEHIND
+    assert "尚差0.1个百分点" in r.reason
+    assert r.ratio == pytest.approx(93.9 / 94)
+
+
+def test_level_year_end(plan):
+    assert run(plan, "2024FY", sub("jjw", {"T17-2": 94})).indicators["T17-2"].status is Status.DONE
+    assert run(plan, "2024FY", sub("jjw", {"T17-2": 93.99})).indicators["T17-2"].status is Status.BEHIND
+
+
+def test_level_with_non_percent_unit_names_the_unit(plan):
+    # T18-2 公交车充电服务能力 2608 辆 (level)
+    r = run(plan, "2024H1", sub("jjw", {"T18-2": 2600})).indicators["T18-2"]
+    assert r.status is Status.BEHIND
+    assert "尚差8辆" in r.reason
+
+
+# -- 左右 (T24-1 分类达标率 95% ±1) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period_id", "value", "status"),
+    [
+        ("2024H1", 95, Status.ON_TRACK),
+        ("2024H1", 94, Status.ON_TRACK),  # the lower edge of 左右 meets
+        ("2024H1", 93.99, Status.BEHIND),
+        ("2024H1", 97, Status.ON_TRACK),  # above the band is better, not a miss
+        ("2024FY", 94, Status.DONE),
+        ("2024FY", 93.99, Status.BEHIND),
+        ("2024FY", 97, Status.DONE),
+        ("2024FY", 96, Status.DONE),
+    ],
+)
+def test_around_uses_the_tolerance(plan, period_id, value, status):
+    r = run(plan, period_id, sub("sthjj", {"T24-1": value})).indicators["T24-1"]
+    assert r.status is status
+    assert r.value == value
+    assert r.indicator.tolerance == 1
+
+
+def test_around_reason_states_the_floor_and_gap(plan):
+    r = run(plan, "2024FY", sub("sthjj", {"T24-1": 93.99})).indicators["T24-1"]
+    assert "95%左右（不低于94%）" in r.reason
+    assert "尚差0.01个百分点" in r.reason  # measured from the floor of the band, not from 95
+
+
+# -- reductions (H1 单位增加值能耗 下降5.3%) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period_id", "value", "status"),
+    [
+        ("2024H1", 5.3, Status.ON_TRACK),
+        ("2024H1", 5.29, Status.BEHIND),
+        ("2024H1", 6.0, Status.ON_TRACK),
+        ("2024H1", 0.0, Status.BEHIND),
+        ("2024H1", -1.0, Status.BEHIND),  # an increase
+        ("2024FY", 5.3, Status.DONE),
+        ("2024FY", 5.29, Status.BEHIND),
+    ],
+)
+def test_reduction_rate_positive_means_fell(plan, period_id, value, status):
+    r = run(plan, period_id, sub("fgw", {"H1": value})).indicators["H1"]
+    assert r.status is status
+    assert r.value == value
+    assert r.sequential == 5.3  # rates are not scaled by the elapsed share
+
+
+def test_reduction_increase_is_said_as_such(plan):
+    r = run(plan, "2024H1", sub("fgw", {"H1": -1.0})).indicators["H1"]
+    assert r.status is Status.BEHIND
+    assert "不降反升1%" in r.reason
+    assert "下降5.3%" in r.reason
+    assert r.ratio == pytest.approx(-1.0 / 5.3)  # negative completion: moved the wrong way
+
+
+def test_reduction_gap_and_wording(plan):
+    r = run(plan, "2024H1", sub("fgw", {"H1": 5.29})).indicators["H1"]
+    assert "同比下降5.29%" in r.reason and "尚差0.01个百分点" in r.reason
+    r = run(plan, "2024FY", sub("fgw", {"H1": 5.3})).indicators["H1"]
+    assert "同比下降5.3%" in r.reason and "达到目标下降5.3%" in r.reason
+
+
+def test_judge_sign_conventions_directly(plan):
+    h1 = plan.indicator("H1")
+    fy = plan.period("2024FY")
+    assert judge(h1, 5.3, fy)[0] is Status.DONE
+    assert judge(h1, -5.3, fy)[0] is Status.BEHIND  # a rise of 5.3% is not a fall of 5.3%
+    status, reason = judge(h1, -0.5, fy)
+    assert status is Status.BEHIND and "不降反升0.5%" in reason and "尚差5.8个百分点" in reason
+
+
+def test_headline_rows_point_at_indicator_results(plan):
+    a = run(plan, "2024H1", sub("fgw", {"H1": 5.3}))
+    assert [h.row.id for h in a.headline] == [f"H{i}" for i in range(1, 9)]
+    assert a.headline[0].result is a.indicators["H1"]
+    assert a.headline[0].result.status is Status.ON_TRACK
+
+
+# -- each (H3 合理值比例 90%, five bureaus assessed on their own) -------------------------------------
+
+H3_BUREAUS = ("sww", "jyj", "wtlyj", "wsjkw", "jrj")
+
+
+def test_each_all_meet(plan):
+    a = run(plan, "2024FY", *(sub(r, {"H3": 90 + i}) for i, r in enumerate(H3_BUREAUS)))
+    r = a.indicators["H3"]
+    assert r.status is Status.DONE
+    assert r.value is None  # no single district figure
+    assert r.ratio == pytest.approx(1.0)  # the lowest reporter
+    assert [rep.respondent for rep in r.reports] == list(H3_BUREAUS)
+    assert all(rep.role == "each" and rep.status is Status.DONE for rep in r.reports)
+    assert r.owed_by == ()
+
+
+def test_each_one_below(plan):
+    values = dict(zip(H3_BUREAUS, (95, 89.9, 90, 92, 91), strict=True))
+    a = run(plan, "2024FY", *(sub(r, {"H3": v}) for r, v in values.items()))
+    r = a.indicators["H3"]
+    assert r.status is Status.BEHIND
+    by = {rep.respondent: rep for rep in r.reports}
+    assert by["jyj"].status is Status.BEHIND
+    assert "尚差0.1个百分点" in by["jyj"].reason
+    assert all(by[x].status is Status.DONE for x in ("sww", "wtlyj", "wsjkw", "jrj"))
+    assert "1个单位未达到目标" in r.reason
+    assert r.ratio == pytest.approx(89.9 / 90)
+
+
+def test_each_one_missing(plan):
+    a = run(plan, "2024FY", *(sub(r, {"H3": 95}) for r in H3_BUREAUS[:-1]))
+    r = a.indicators["H3"]
+    assert r.status is Status.MISSING
+    assert r.owed_by == ("jrj",)
+    by = {rep.respondent: rep for rep in r.reports}
+    assert by["jrj"].status is Status.MISSING and by["jrj"].state == "missing"
+    assert by["sww"].status is Status.DONE
+    assert "1个单位未报送" in r.reason
+
+
+def test_each_one_missing_one_behind_is_behind(plan):
+    subs = [sub("sww", {"H3": 80}), sub("jyj", {"H3": 95}), sub("wtlyj", {"H3": 95}), sub("wsjkw", {"H3": 95})]
+    r = run(plan, "2024FY", *subs).indicators["H3"]
+    assert r.status is Status.BEHIND
+    assert r.owed_by == ("jrj",)
+
+
+def test_each_mid_year_meets_is_on_track(plan):
+    r = run(plan, "2024H1", *(sub(x, {"H3": 90}) for x in H3_BUREAUS)).indicators["H3"]
+    assert r.status is Status.ON_TRACK
+    assert all(rep.status is Status.ON_TRACK for rep in r.reports)
+
+
+def test_each_nobody_reports(plan):
+    r = run(plan, "2024FY").indicators["H3"]
+    assert r.status is Status.MISSING
+    assert r.owed_by == H3_BUREAUS
+
+
+# -- lead vs contributors (T05-1: lead fgw, 34 contributors) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def contributors(plan):
+    c = plan.indicator("T05-1").contributors
+    assert len(c) == 34
+    town = next(r for r in c if plan.respondent(r).kind.value == "town")
+    authority = next(r for r in c if plan.respondent(r).kind.value == "authority")
+    return c[0], authority, town
+
+
+def test_lead_is_the_district_figure_contributors_agree(plan, contributors):
+    bureau, authority, town = contributors
+    a = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 6}), sub(town, {"T05-1": 4}))
+    r = a.indicators["T05-1"]
+    assert r.value == 10
+    assert r.status is Status.ON_TRACK  # 10 ≥ 7.5
+    assert r.contributors_sum == 10
+    assert r.contributors_reported == 2
+    assert r.gap == 0
+    assert not r.cross_check_flagged
+    assert "请核对" not in r.reason
+    roles = {rep.respondent: rep.role for rep in r.reports}
+    assert roles["fgw"] == "lead" and roles[bureau] == "contributor" and roles[town] == "contributor"
+    assert authority in r.owed_by and "fgw" not in r.owed_by
+
+
+def test_lead_vs_contributors_disagree(plan, contributors):
+    bureau, authority, town = contributors
+    a = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 5}), sub(authority, {"T05-1": 3}))
+    r = a.indicators["T05-1"]
+    assert r.value == 10  # the lead's figure stands; the sum is a cross-check only
+    assert r.status is Status.ON_TRACK
+    assert r.contributors_sum == 8
+    assert r.gap == pytest.approx(0.2)
+    assert r.cross_check_flagged
+    assert "请核对" in r.reason and "相差20.0%" in r.reason
+
+
+def test_cross_check_tolerance_edge(plan, contributors):
+    bureau, _, _ = contributors
+    # exactly 5 % apart: not beyond the tolerance
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.5})).indicators["T05-1"]
+    assert r.gap == pytest.approx(0.05) and not r.cross_check_flagged
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.4})).indicators["T05-1"]
+    assert r.cross_check_flagged
+    # contributors above the lead: negative gap, flagged on its size
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 12})).indicators["T05-1"]
+    assert r.gap == pytest.approx(-0.2) and r.cross_check_flagged
+
+
+def test_lead_zero_contributors_nonzero(plan, contributors):
+    bureau, _, _ = contributors
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 3})).indicators["T05-1"]
+    assert r.status is Status.BEHIND
+    assert r.cross_check_flagged
+    r = run(plan, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 0})).indicators["T05-1"]
+    assert r.gap == 0 and not r.cross_check_flagged
+
+
+def test_lead_missing_contributors_present(plan, contributors):
+    bureau, authority, town = contributors
+    a = run(plan, "2024H1", sub(bureau, {"T05-1": 5}), sub(town, {"T05-1": 2.5}))
+    r = a.indicators["T05-1"]
+    assert r.status is Status.MISSING
+    assert r.value is None and r.ratio is None
+    assert r.contributors_sum == 7.5
+    assert r.contributors_reported == 2
+    assert "fgw" in r.owed_by
+    assert "牵头单位未报送" in r.reason and "仅供参考" in r.reason
+    assert r.sequential == 7.5
+
+
+def test_lead_submitted_but_left_the_figure_blank(plan):
+    r = run(plan, "2024H1", sub("fgw", {"H1": 5.3})).indicators["T05-1"]
+    assert r.status is Status.MISSING
+    assert "报表中未填写" in r.reason
+    assert "fgw" in r.owed_by
+
+
+def test_lead_figure_rejected_is_invalid(plan, contributors):
+    bureau, _, _ = contributors
+    s = sub("fgw", {"H1": 5.3}, file="发改委.xlsx")
+    f = error(Code.WRONG_TYPE, "fgw", s.file, field="ind.T05-1.value", message="“新增光伏装机容量”不是数字")
+    assert f.is_error
+    a = run(plan, "2024H1", s, sub(bureau, {"T05-1": 4}), findings=[f])
+    r = a.indicators["T05-1"]
+    assert r.status is Status.INVALID
+    assert "填报数据有误" in r.reason and "不是数字" in r.reason
+    assert r.contributors_sum == 4
+    assert "fgw" not in r.owed_by  # typed but rejected: not "not sent"
+    lead = next(rep for rep in r.reports if rep.respondent == "fgw")
+    assert lead.state == "invalid"
+    assert a.indicators["H1"].status is Status.ON_TRACK  # only the rejected field is affected
+
+
+def test_rejection_needs_the_file_actually_used(plan):
+    # an error in an older, superseded file does not taint the newer return
+    s = sub("fgw", {"H1": 5.3}, file="新.xlsx")
+    f = error(Code.WRONG_TYPE, "fgw", "旧.xlsx", field="ind.T05-1.value")
+    assert run(plan, "2024H1", s, findings=[f]).indicators["T05-1"].status is Status.MISSING
+    # a finding without a file (e.g. folder-level) counts for the respondent's return
+    f = error(Code.WRONG_TYPE, "fgw", "", field="ind.T05-1.value")
+    assert run(plan, "2024H1", s, findings=[f]).indicators["T05-1"].status is Status.INVALID
+
+
+def test_rejection_ignores_warnings_and_required_missing(plan):
+    s = sub("fgw", {"H1": 5.3})
+    warn = Finding(Code.UNIT_MAGNITUDE, "数量级可疑", file=s.file, respondent="fgw", field="ind.T05-1.value")
+    req = error(Code.REQUIRED_MISSING, "fgw", s.file, field="ind.T05-1.value")
+    r = run(plan, "2024H1", s, findings=[warn, req]).indicators["T05-1"]
+    assert r.status is Status.MISSING  # blank is 未报送, not 数据有误
+
+
+def test_deleted_sheet_and_edited_row_are_invalid(plan):
+    s = sub("fgw", {}, milestones={"T01-M1": (True, dt.date(2024, 5, 1))})
+    gone = error(Code.SHEET_MISSING, "fgw", s.file, sheet="指标")
+    a = run(plan, "2024H1", s, findings=[gone])
+    assert a.indicators["H1"].status is Status.INVALID
+    assert a.indicators["T05-1"].status is Status.INVALID
+    assert a.indicators["T01-M1"].status is Status.DONE  # other sheet, unaffected
+    # the T05-1 value sits in row 6 of 指标: an edited label on that row rejects only that row
+    edited = error(Code.LABEL_CHANGED, "fgw", s.file, sheet="指标", cell="B6")
+    a = run(plan, "2024H1", s, findings=[edited])
+    assert a.indicators["T05-1"].status is Status.INVALID
+    assert a.indicators["H1"].status is Status.MISSING
+
+
+# -- milestones ------------------------------------------------------------------------------------
+
+
+def test_milestone_done_with_date(plan):
+    r = run(plan, "2024H1", sub("fgw", milestones={"T01-M1": (True, dt.date(2024, 5, 20))})).indicators["T01-M1"]
+    assert r.status is Status.DONE
+    assert r.done is True and r.done_on == dt.date(2024, 5, 20)
+    assert "2024年5月20日" in r.reason
+    assert r.value is None and r.sequential is None and r.ratio is None
+
+
+def test_milestone_done_without_date(plan):
+    r = run(plan, "2024H1", sub("fgw", milestones={"T01-M1": (True, None)})).indicators["T01-M1"]
+    assert r.status is Status.DONE and r.reason == "已完成"
+
+
+def test_milestone_not_done_before_deadline(plan):
+    r = run(plan, "2024H1", sub("fgw", milestones={"T01-M1": (False, None)})).indicators["T01-M1"]
+    assert r.status is Status.ON_TRACK
+    assert r.done is False
+    assert "2024年12月31日前完成" in r.reason
+
+
+def test_milestone_not_done_after_deadline(plan):
+    # T05-M1 is due 2024-06-30, the last day of the H1 period
+    r = run(plan, "2024H1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
+    assert r.status is Status.BEHIND
+    assert "已过计划完成时间（2024年6月30日）" in r.reason
+    # in Q1 the deadline is still ahead
+    r = run(plan, "2024Q1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
+    assert r.status is Status.ON_TRACK
+    # at year end every 12-31 milestone not done is behind
+    r = run(plan, "2024FY", sub("fgw", milestones={"T01-M1": (False, None)})).indicators["T01-M1"]
+    assert r.status is Status.BEHIND
+
+
+def test_milestone_no_report(plan):
+    r = run(plan, "2024H1").indicators["T01-M1"]
+    assert r.status is Status.MISSING and r.owed_by == ("fgw",)
+    r = run(plan, "2024H1", sub("fgw", {"H1": 5.3})).indicators["T01-M1"]
+    assert r.status is Status.MISSING and "报表中未填写" in r.reason
+
+
+def test_judge_milestone_directly(plan):
+    ind = plan.indicator("T05-M1")
+    rep = Report("fgw", "lead", "ok", done=False)
+    assert judge_milestone(ind, rep, plan.period("2024Q1"))[0] is Status.ON_TRACK
+    assert judge_milestone(ind, rep, plan.period("2024H1"))[0] is Status.BEHIND
+    done = Report("fgw", "lead", "ok", done=True, done_on=dt.date(2024, 8, 1))
+    assert judge_milestone(ind, done, plan.period("2024FY"))[0] is Status.DONE
+
+
+# -- annex: 工业万元产值能耗下降率 -------------------------------------------------------------------
+
+
+def annex_rate(eb, ec, ob, oc):
+    return (1 - (ec / oc) / (eb / ob)) * 100
+
+
+@pytest.mark.parametrize(
+    ("period_id", "parts", "status"),
+    [
+        ("2024H1", (100, 96.5, 100, 100), Status.ON_TRACK),  # exactly 3.5
+        ("2024FY", (100, 96.5, 100, 100), Status.DONE),
+        ("2024FY", (100, 96.51, 100, 100), Status.BEHIND),  # 3.49
+        ("2024FY", (200, 193, 100, 100), Status.DONE),  # same intensity ratio, other scale
+        ("2024FY", (100, 110, 100, 100), Status.BEHIND),  # energy up, output flat: rising
+        ("2024FY", (100, 100, 100, 120), Status.DONE),  # output up 20 %: intensity fell 16.67 %
+    ],
+)
+def test_annex_rate_against_target(plan, period_id, parts, status):
+    u = run(plan, period_id, sub("baoshuiqu_glj", annex=parts)).unit("baoshuiqu_glj")
+    assert u.target == 3.5
+    assert u.status is status
+    assert u.rate == pytest.approx(annex_rate(*parts), abs=1e-4)
+    assert (u.energy_base, u.energy_current, u.output_base, u.output_current) == parts
+    assert u.intensity_base == pytest.approx(parts[0] / parts[2])
+    assert u.included == ("baoshuiqu_glj",)
+    assert u.rolled_into is None
+
+
+def test_annex_exactly_at_target_rate_is_exact(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(100, 96.5, 100, 100))).unit("baoshuiqu_glj")
+    assert u.rate == 3.5
+    assert "同比下降3.50%" in u.reason and "达到目标" in u.reason
+
+
+def test_annex_rising_intensity_is_negative_and_behind(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(100, 110, 100, 100))).unit("baoshuiqu_glj")
+    assert u.rate == pytest.approx(-10)
+    assert u.status is Status.BEHIND
+    assert "上升" in u.reason and "同比上升10.00%" in u.reason
+
+
+def test_annex_just_below_reason(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(100, 96.51, 100, 100))).unit("baoshuiqu_glj")
+    assert u.status is Status.BEHIND
+    assert "尚差0.01个百分点" in u.reason
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        (0, 10, 100, 100),  # zero energy base
+        (100, 10, 0, 100),  # zero output base
+        (100, 10, 100, 0),  # zero current output
+        (0, 0, 0, 0),
+    ],
+)
+def test_annex_zero_base_is_invalid(plan, parts):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=parts)).unit("baoshuiqu_glj")
+    assert u.status is Status.INVALID
+    assert u.rate is None
+    assert "为0" in u.reason
+
+
+def test_annex_zero_current_energy_is_a_full_reduction(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(100, 0, 100, 100))).unit("baoshuiqu_glj")
+    assert u.status is Status.DONE and u.rate == 100
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [(None, 96.5, 100, 100), (100, 96.5, None, 100), (100, None, 100, 100)],
+)
+def test_annex_missing_part_is_invalid(plan, parts):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=parts)).unit("baoshuiqu_glj")
+    assert u.status is Status.INVALID
+    assert u.rate is None
+    assert "数据不全" in u.reason
+
+
+def test_annex_left_blank_is_not_reported(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(None, None, None, None))).unit("baoshuiqu_glj")
+    assert u.status is Status.MISSING and u.rate is None and "未填写" in u.reason
+
+
+def test_annex_rejected_field_names_the_finding(plan):
+    s = sub("baoshuiqu_glj", annex=(None, 96.5, 100, 100))
+    f = error(Code.OUT_OF_RANGE, "baoshuiqu_glj", s.file, field="annex.energy_base", message="填报值 -5 超出合理范围")
+    u = run(plan, "2024FY", s, findings=[f]).unit("baoshuiqu_glj")
+    assert u.status is Status.INVALID and "超出合理范围" in u.reason
+    # no annex at all (sheet deleted) but a finding for it: 数据有误, not 未报送
+    s = sub("baoshuiqu_glj", {"T05-1": 1})
+    f = error(Code.SHEET_MISSING, "baoshuiqu_glj", s.file, sheet="附件指标")
+    u = run(plan, "2024FY", s, findings=[f]).unit("baoshuiqu_glj")
+    assert u.status is Status.INVALID and "填报数据有误" in u.reason
+
+
+def test_annex_no_submission(plan):
+    u = run(plan, "2024FY").unit("baoshuiqu_glj")
+    assert u.status is Status.MISSING
+    assert u.rate is None and u.energy_base is None
+    assert "未报送" in u.reason
+
+
+def test_annex_slash_unit_is_reported_not_assessed(plan):
+    unit = plan.annex.unit_for("lujiazui_glj")
+    assert unit.target is None and not unit.assessed
+    u = run(plan, "2024FY", sub("lujiazui_glj", annex=(100, 90, 100, 100))).unit("lujiazui_glj")
+    assert u.status is Status.NOT_ASSESSED
+    assert u.rate == pytest.approx(10)
+    assert u.target is None
+    assert "不考核" in u.reason
+    # even a rise is only reported
+    u = run(plan, "2024FY", sub("lujiazui_glj", annex=(100, 120, 100, 100))).unit("lujiazui_glj")
+    assert u.status is Status.NOT_ASSESSED and u.rate == pytest.approx(-20)
+    # and not sending it is not 未报送 either
+    assert run(plan, "2024FY").unit("lujiazui_glj").status is Status.NOT_ASSESSED
+
+
+def test_annex_town_rolls_into_authority(plan):
+    glj = (100, 95, 100, 100)
+    zhen = (50, 50, 50, 60)
+    a = run(plan, "2024FY", sub("jinqiao_glj", annex=glj), sub("jinqiao_zhen", annex=zhen))
+    town = a.unit("jinqiao_zhen")
+    assert town.status is Status.NOT_ASSESSED
+    assert town.rolled_into == "jinqiao_glj"
+    assert "金桥管理局" in town.reason
+    assert town.rate == pytest.approx(annex_rate(*zhen), abs=1e-4)  # shown for information
+    host = a.unit("jinqiao_glj")
+    assert host.included == ("jinqiao_glj", "jinqiao_zhen")
+    assert host.energy_base == 150 and host.energy_current == 145
+    assert host.output_base == 150 and host.output_current == 160
+    assert host.rate == pytest.approx(annex_rate(150, 145, 150, 160), abs=1e-4)
+    assert host.rate == pytest.approx(9.375)
+    assert host.status is Status.DONE
+    assert "含金桥镇" in host.reason
+    # the combined rate differs from the authority's own rate (5 %): the sums, not the rates, are combined
+    assert host.rate != pytest.approx(annex_rate(*glj))
+
+
+def test_annex_zhangjiang_rolls_in_too(plan):
+    a = run(plan, "2024FY", sub("zhangjiang_glj", annex=(100, 99, 100, 100)),
+            sub("zhangjiang_zhen", annex=(100, 90, 100, 100)))  # fmt: skip
+    assert a.unit("zhangjiang_zhen").rolled_into == "zhangjiang_glj"
+    host = a.unit("zhangjiang_glj")
+    assert host.energy_base == 200 and host.energy_current == 189
+    assert host.rate == pytest.approx(5.5)
+    assert host.status is Status.DONE  # target 4; alone (1 %) it would be behind
+
+
+def test_annex_town_missing_is_said_under_the_authority(plan):
+    a = run(plan, "2024FY", sub("jinqiao_glj", annex=(100, 95, 100, 100)))
+    host = a.unit("jinqiao_glj")
+    assert host.status is Status.DONE
+    assert host.included == ("jinqiao_glj",)
+    assert host.energy_base == 100
+    assert "金桥镇未报送" in host.reason
+    town = a.unit("jinqiao_zhen")
+    assert town.status is Status.NOT_ASSESSED and town.rolled_into == "jinqiao_glj"
+    assert town.rate is None
+
+
+def test_annex_authority_missing_town_present(plan):
+    a = run(plan, "2024FY", sub("jinqiao_zhen", annex=(50, 50, 50, 60)))
+    host = a.unit("jinqiao_glj")
+    assert host.status is Status.MISSING
+    assert host.rate is None
+
+
+# -- tasks -----------------------------------------------------------------------------------------
+
+
+def test_task_done_when_everyone_says_done_and_indicators_done(plan):
+    # task 17: 区建交委 only; T17-1 442 辆 (cumulative), T17-2 94 % (level)
+    a = run(plan, "2024FY", sub("jjw", {"T17-1": 442, "T17-2": 94}, tasks={17: "已完成"}, period="2024FY"))
+    t = a.task(17)
+    assert t.status is Status.DONE
+    assert t.owed_by == ()
+    assert [r.respondent for r in t.reports] == ["jjw"]
+    assert {r.indicator.id for r in t.indicators} == {"T17-1", "T17-2"}
+
+
+def test_task_said_done_but_indicator_behind(plan):
+    a = run(plan, "2024FY", sub("jjw", {"T17-1": 400, "T17-2": 94}, tasks={17: "已完成"}))
+    t = a.task(17)
+    assert t.status is Status.BEHIND
+    assert "新能源公交车辆更新数" in t.reason
+
+
+def test_task_reported_behind(plan):
+    a = run(plan, "2024H1", sub("jjw", {"T17-1": 300, "T17-2": 94}, tasks={17: "已滞后"}))
+    t = a.task(17)
+    assert t.status is Status.BEHIND
+    assert "区建交委报告进度滞后" in t.reason
+
+
+def test_task_nobody_reports(plan):
+    a = run(plan, "2024H1")
+    t = a.task(5)
+    assert t.status is Status.MISSING
+    assert t.owed_by == plan.task(5).respondents
+    assert "责任单位均未报送" in t.reason
+    assert f"等{len(plan.task(5).respondents)}个单位" in t.reason
+
+
+def test_task_partial_reporting_lists_owed(plan):
+    # task 3: 区发改委 + 区科经委; 区科经委 says nothing
+    s = sub("fgw", tasks={3: "推进中"})
+    t = run(plan, "2024H1", s).task(3)
+    assert t.status is Status.ON_TRACK
+    assert t.owed_by == ("kjw",)
+    assert "未报送：区科经委" in t.reason
+
+
+def test_task_all_said_done_but_someone_owed_is_not_done(plan):
+    ms = {m: (True, dt.date(2024, 5, 1)) for m in ("T03-M1", "T03-M2", "T03-M3")}
+    t = run(plan, "2024FY", sub("fgw", milestones=ms, tasks={3: "已完成"})).task(3)
+    assert t.status is Status.ON_TRACK
+    assert t.owed_by == ("kjw",)
+    t = run(plan, "2024FY", sub("fgw", milestones=ms, tasks={3: "已完成"}), sub("kjw", tasks={3: "已完成"})).task(3)
+    assert t.status is Status.DONE and t.owed_by == ()
+
+
+def test_task_blank_row_counts_as_owed(plan):
+    # a TaskReport with neither status nor progress text is not a report
+    t = run(plan, "2024H1", sub("fgw", tasks={2: ("", "")})).task(2)
+    assert t.status is Status.MISSING and t.owed_by == ("fgw",)
+    # progress text without a status is a report
+    t = run(plan, "2024H1", sub("fgw", tasks={2: ("", "已部署")})).task(2)
+    assert t.status is Status.ON_TRACK and t.owed_by == ()
+
+
+def test_task_not_started(plan):
+    t = run(plan, "2024H1", sub("fgw", tasks={2: "未启动"})).task(2)
+    assert t.status is Status.ON_TRACK and "1个单位尚未启动" in t.reason
+    t = run(plan, "2024FY", sub("fgw", tasks={2: "未启动"})).task(2)
+    assert t.status is Status.BEHIND
+
+
+def test_task_long_owed_list_is_shortened(plan):
+    t = run(plan, "2024H1", sub("fgw", tasks={1: "推进中"})).task(1)
+    n = len(plan.task(1).respondents) - 1
+    assert len(t.owed_by) == n
+    assert f"等{n}个单位" in t.reason
+
+
+# -- respondent cards ------------------------------------------------------------------------------
+
+
+def test_card_on_time_and_late(plan):
+    h1 = plan.period("2024H1")
+    a = run(plan, "2024H1", sub("fgw", {"H1": 5.3}, filled_on=h1.deadline),
+            sub("kjw", {"H2": 4}, filled_on=h1.deadline + dt.timedelta(days=1)))  # fmt: skip
+    assert a.card("fgw").on_time is True
+    assert a.card("kjw").on_time is False
+    assert a.card("jjw").on_time is None
+    # no 填报日期: the file time decides
+    late = dt.datetime(2024, 7, 20, 12).timestamp()
+    a = run(plan, "2024H1", sub("fgw", {"H1": 5.3}, filled_on=None, mtime=late))
+    assert a.card("fgw").on_time is False
+
+
+def test_card_states(plan):
+    ok = sub("fgw", {"H1": 5.3}, file="fgw.xlsx")
+    bad = sub("kjw", {"H2": 4}, file="kjw.xlsx")
+    findings = [
+        error(Code.WRONG_TYPE, "kjw", "kjw.xlsx", field="ind.H2.note"),
+        Finding(Code.TEXT_CLEANED, "已清除", file="fgw.xlsx", respondent="fgw"),
+        error(Code.WRONG_TYPE, "fgw", "fgw-旧.xlsx", field="ind.H1.value"),  # superseded file
+    ]
+    a = run(plan, "2024H1", ok, bad, findings=findings)
+    fgw, kjw, jjw = a.card("fgw"), a.card("kjw"), a.card("jjw")
+    assert jjw.state == "未报送" and jjw.submission is None
+    assert fgw.state == "已报送" and fgw.errors == 0 and fgw.warnings == 1
+    assert kjw.state == "需退回修改" and kjw.errors == 1
+    assert {c.respondent.id for c in a.submitted} == {"fgw", "kjw"}
+    assert len(a.missing) == len(plan.respondents) - 2
+    assert Finding(Code.TEXT_CLEANED, "x", severity=Severity.ERROR).is_error  # severity override honoured
+
+
+def test_card_lists_own_indicators_and_tasks(plan):
+    a = run(plan, "2024H1", sub("fgw", {"H1": 5.3, "T05-1": 8}, tasks={5: "推进中"}))
+    card = a.card("fgw")
+    ids = [res.indicator.id for res, _ in card.indicators]
+    assert ids == [i.id for i in plan.indicators_for("fgw")]
+    by = {res.indicator.id: (res, rep) for res, rep in card.indicators}
+    res, rep = by["T05-1"]
+    assert rep.respondent == "fgw" and rep.value == 8 and rep.role == "lead"
+    assert res.status is Status.ON_TRACK
+    assert by["T01-M1"][1].state == "missing"
+    tasks = {task.number: rep for task, rep in card.tasks}
+    assert tasks[5] is not None and tasks[5].status == "推进中"
+    assert tasks[2] is None
+    # a contributor's card shows its own figure next to the district result
+    c = a.card("jjw")
+    res, rep = next((res, rep) for res, rep in c.indicators if res.indicator.id == "T05-1")
+    assert rep.role == "contributor" and rep.state == "missing" and res.value == 8
+
+
+def test_card_for_each_indicator_carries_own_status(plan):
+    a = run(plan, "2024FY", sub("sww", {"H3": 80}), sub("jyj", {"H3": 95}))
+    rep = next(rep for res, rep in a.card("sww").indicators if res.indicator.id == "H3")
+    assert rep.status is Status.BEHIND
+    rep = next(rep for res, rep in a.card("jyj").indicators if res.indicator.id == "H3")
+    assert rep.status is Status.DONE
+
+
+# -- status vocabulary, counts ----------------------------------------------------------------------
+
+
+def test_status_labels_and_counts(plan):
+    assert [s.label for s in Status] == ["已完成", "序时推进", "未报送", "数据有误", "滞后", "不考核"]
+    a = run(plan, "2024H1", sub("fgw", {"H1": 5.3, "T05-1": 1}))
+    counts = a.status_counts(a.indicators.values())
+    assert sum(counts.values()) == len(plan.indicators)
+    assert counts[Status.ON_TRACK] >= 1 and counts[Status.BEHIND] >= 1
+
+
+# -- snapshot / change_text -------------------------------------------------------------------------
+
+
+def test_snapshot_is_json_and_change_text(plan):
+    first = run(plan, "2024H1", sub("fgw", {"T05-1": 7.5, "H1": 5.0}, tasks={5: "推进中"}),
+                sub("baoshuiqu_glj", annex=(100, 97, 100, 100)))  # fmt: skip
+    snap = snapshot(first)
+    text = json.dumps(snap, ensure_ascii=False, sort_keys=True)
+    prev = json.loads(text)
+    assert prev["period"] == "2024H1"
+    assert prev["indicators"]["T05-1"] == {"value": 7.5, "status": "序时推进", "done": None}
+    assert prev["submitted"] == ["baoshuiqu_glj", "fgw"]
+
+    second = run(plan, "2024Q3", sub("fgw", {"T05-1": 10, "H1": 4.8}, tasks={5: "已滞后"}),
+                 sub("baoshuiqu_glj", annex=(100, 96, 100, 100)))  # fmt: skip
+    assert change_text(second, "indicators", "T05-1", 10.0) == ""  # no previous period given
+    second.previous = prev
+    assert change_text(second, "indicators", "T05-1", 10.0) == "较上期+2.5"
+    assert change_text(second, "indicators", "H1", 4.8) == "较上期-0.2"
+    assert change_text(second, "indicators", "T05-1", 7.5) == "与上期持平"
+    assert change_text(second, "tasks", "5", status=Status.BEHIND) == "上期：序时推进"
+    assert change_text(second, "tasks", "5", status=Status.ON_TRACK) == ""
+    assert change_text(second, "annex", "baoshuiqu_glj", second.unit("baoshuiqu_glj").rate) == "较上期+1"
+    # the previous period had no figure: its status is shown instead
+    assert change_text(second, "indicators", "T17-2", 94) == "上期：未报送"
+    assert change_text(second, "indicators", "no-such-id", 1.0) == ""
+
+
+# -- order independence and robustness (property tests) ---------------------------------------------
+
+PLAN = load_plan()
+RESPONDENTS = tuple(r.id for r in PLAN.respondents)
+TASK_STATUSES = ("已完成", "推进中", "已滞后", "未启动", "")
+SHEETS = ("指标", "重点任务", "附件指标")
+finite = st.floats(0, 1e4, allow_nan=False)
+
+
+@st.composite
+def return_of(draw, rid: str, version: int, values=finite, annex_part=finite):
+    """One random return of ``rid``: a random subset of its figures, milestones and tasks."""
+    figs, ms = {}, {}
+    for ind in PLAN.indicators_for(rid):
+        if not draw(st.booleans()):
+            continue
+        if ind.is_milestone:
+            ms[ind.id] = (draw(st.booleans()), draw(st.none() | st.dates(dt.date(2024, 1, 1), dt.date(2024, 12, 31))))
+        else:
+            figs[ind.id] = draw(values)
+    tasks = {t.number: draw(st.sampled_from(TASK_STATUSES)) for t in PLAN.tasks_for(rid) if draw(st.booleans())}
+    annex = None
+    if PLAN.annex.unit_for(rid) is not None and draw(st.booleans()):
+        annex = tuple(draw(annex_part) for _ in range(4))
+    return sub(rid, figs, ms, tasks, annex, file=f"{rid}-{version}.xlsx")
+
+
+@st.composite
+def returns(draw, values=finite, annex_part=finite):
+    """(newest return per respondent, every return incl. older duplicates, shuffled, and
+    error findings on the superseded files only)."""
+    chosen = draw(st.lists(st.sampled_from(RESPONDENTS), unique=True, max_size=14))
+    newest, everything, stale = [], [], []
+    for rid in chosen:
+        final = draw(return_of(rid, 0, values, annex_part))
+        final.filled_on = DAY
+        final.mtime = MTIME
+        newest.append(final)
+        everything.append(final)
+        for v in range(1, draw(st.integers(0, 2)) + 1):
+            old = draw(return_of(rid, v, values, annex_part))
+            if draw(st.booleans()):
+                old.filled_on = DAY - dt.timedelta(days=draw(st.integers(1, 30)))  # older 填报日期
+                old.mtime = MTIME + draw(st.integers(0, 10**6))  # even if the file is newer
+            else:
+                old.filled_on = DAY
+                old.mtime = MTIME - draw(st.integers(1, 10**6))  # same date, older file
+            everything.append(old)
+            if draw(st.booleans()):
+                stale.append(error(Code.SHEET_MISSING, rid, old.file, sheet=draw(st.sampled_from(SHEETS))))
+    everything = draw(st.permutations(everything))
+    return sorted(newest, key=lambda s: s.respondent), everything, draw(st.permutations(stale))
+
+
+def fingerprint(a: Assessment) -> tuple:
+    """Everything a reader sees, beyond the snapshot: statuses, numbers, reasons, who owes what."""
+    return (
+        tuple((i, r.status, r.value, r.contributors_sum, r.gap, r.reason, r.owed_by,
+               tuple((rep.respondent, rep.state, rep.value, rep.done, rep.status) for rep in r.reports))
+              for i, r in sorted(a.indicators.items())),
+        tuple((t.task.number, t.status, t.reason, t.owed_by, t.reports) for t in a.tasks),
+        tuple((u.unit.respondent, u.status, u.rate, u.reason, u.included,
+               u.energy_base, u.energy_current, u.output_base, u.output_current) for u in a.annex),
+        tuple((c.respondent.id, c.submission.file if c.submission else None, c.on_time, c.state) for c in a.respondents),
+    )  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=returns(), period_id=st.sampled_from([p.id for p in PLAN.periods]))
+def test_assessment_independent_of_order_and_resubmissions(data, period_id):
+    newest, everything, stale = data
+    period = PLAN.period(period_id)
+    expected = assess(PLAN, period, newest)
+    got = assess(PLAN, period, everything, stale)  # findings on superseded files change nothing
+    assert snapshot(got) == snapshot(expected)
+    assert fingerprint(got) == fingerprint(expected)
+    assert json.loads(json.dumps(snapshot(got))) == snapshot(got)
+    # a mapping of respondent → return is accepted as well
+    assert snapshot(assess(PLAN, period, {s.respondent: s for s in newest})) == snapshot(expected)
+
+
+annex_part = st.none() | st.just(0.0) | st.floats(0, 1e4, allow_nan=False)
+any_figure = st.just(0.0) | st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=returns(values=any_figure, annex_part=annex_part), period_id=st.sampled_from([p.id for p in PLAN.periods]))
+def test_assess_never_raises(data, period_id):
+    _, everything, stale = data
+    a = assess(PLAN, PLAN.period(period_id), everything, stale)
+    json.dumps(snapshot(a), allow_nan=False)
+    for r in a.indicators.values():
+        assert isinstance(r.status, Status) and r.reason
+    for u in a.annex:
+        assert isinstance(u.status, Status) and u.reason
+        if u.rate is not None:
+            assert math.isfinite(u.rate)
+        if u.status is Status.INVALID:
+            assert u.rate is None or not u.unit.assessed
+    for t in a.tasks:
+        assert isinstance(t.status, Status)
+    for c in a.respondents:
+        assert c.state in ("未报送", "已报送", "需退回修改")
+
+
+@settings(max_examples=40, deadline=None)
+@given(eb=finite, ec=finite, ob=finite, oc=finite)
+def test_annex_rate_formula_and_sign(eb, ec, ob, oc):
+    u = assess(PLAN, PLAN.period("2024FY"), [sub("baoshuiqu_glj", annex=(eb, ec, ob, oc))]).unit("baoshuiqu_glj")
+    reb, rec, rob, roc = (round(x, 6) for x in (eb, ec, ob, oc))
+    if reb <= 0 or rob <= 0 or roc <= 0:
+        assert u.status is Status.INVALID and u.rate is None
+        return
+    expected = annex_rate(reb, rec, rob, roc)
+    assert u.rate == pytest.approx(expected, abs=1e-4)
+    assert (u.rate >= 3.5) == (u.status is Status.DONE)
+    assert u.status in (Status.DONE, Status.BEHIND)
+    rising = rec / roc > reb / rob
+    if rising and u.rate < 0:
+        assert "上升" in u.reason
+
+
+# regression: sums/ratios of huge but finite figures overflowed to inf/nan and crashed the wording
+# (format_number(inf) raises); the issue asks that assess never raises for arbitrary finite figures
+
+
+def test_huge_finite_figures_do_not_crash(plan):
+    big = 1e308
+    a = run(plan, "2024H1", sub("fgw", {"T05-1": big}), sub("jjw", {"T05-1": big}), sub("gzw", {"T05-1": big}))
+    r = a.indicators["T05-1"]
+    assert r.value == big and r.status is Status.DONE
+    assert r.contributors_sum is None or math.isfinite(r.contributors_sum)
+    a = run(plan, "2024H1", sub("jjw", {"T05-1": big}), sub("gzw", {"T05-1": big}))
+    assert a.indicators["T05-1"].status is Status.MISSING
+    json.dumps(snapshot(a), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        (1e-6, 1e308, 1e308, 1e-6),  # current intensity overflows to inf
+        (1e308, 1e308, 1e-6, 1e-6),  # both intensities overflow: inf/inf = nan
+    ],
+)
+def test_annex_overflow_is_invalid_not_a_crash(plan, parts):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=parts)).unit("baoshuiqu_glj")
+    assert u.status is Status.INVALID and u.rate is None
+    assert "异常" in u.reason
+
+
+def test_annex_rolled_in_sum_overflow_is_invalid(plan):
+    a = run(plan, "2024FY", sub("jinqiao_glj", annex=(1e308, 1, 1, 1)), sub("jinqiao_zhen", annex=(1e308, 1, 1, 1)))
+    host = a.unit("jinqiao_glj")
+    assert host.status is Status.INVALID and host.rate is None
+    assert host.energy_base is None or math.isfinite(host.energy_base)
+    json.dumps(snapshot(a), allow_nan=False)
+
+
+big_figure = st.just(0.0) | st.floats(allow_nan=False, allow_infinity=False)
+big_part = st.none() | st.just(0.0) | st.floats(0, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=returns(values=big_figure, annex_part=big_part), period_id=st.sampled_from([p.id for p in PLAN.periods]))
+def test_assess_never_raises_for_any_finite_figure(data, period_id):
+    _, everything, stale = data
+    a = assess(PLAN, PLAN.period(period_id), everything, stale)
+    json.dumps(snapshot(a), allow_nan=False)
+    for u in a.annex:
+        assert u.rate is None or math.isfinite(u.rate)
