@@ -25,3 +25,25 @@ def plan_text() -> str:
 def notice() -> str:
     """The notice with all white space removed (the text file carries PDF line breaks)."""
     return re.sub(r"\s+", "", (DATA / "notice-2024.txt").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_returns(tmp_path_factory, plan):
+    """A folder with every respondent's 2024H1 template filled with the demo values, and the values."""
+    from pdreport.demo import demo_values, fill_template
+
+    folder = tmp_path_factory.mktemp("returns")
+    values = demo_values(plan, plan.period("2024H1"))
+    for rid, filled in values.items():
+        (folder / f"{rid}.xlsx").write_bytes(fill_template(filled))
+    return folder, values
+
+
+@pytest.fixture(scope="session")
+def demo_assessment(plan, demo_returns):
+    """The assessment of the demo returns (every respondent, no defects)."""
+    from pdreport.assess import assess
+    from pdreport.collect import collect
+
+    col = collect(plan, demo_returns[0], "2024H1")
+    return assess(plan, col.period, col.submissions, col.findings)

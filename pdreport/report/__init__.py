@@ -1,0 +1,1 @@
+"""The Word report: official-document formatting, charts and rendering."""

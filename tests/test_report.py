@@ -1,0 +1,178 @@
+"""The Word report: structure mirrors the notice, official format, editable wording, inert user text."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import re
+import shutil
+
+import docx
+import pytest
+from docx.oxml.ns import qn
+
+from pdreport.assess import Status, assess
+from pdreport.report.render import (
+    PARTS,
+    ReportTemplateError,
+    default_templates_dir,
+    render_markup,
+    render_report,
+    report_filename,
+)
+
+DATE = dt.date(2024, 7, 20)
+
+
+@pytest.fixture(scope="module")
+def report(demo_assessment):
+    return docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE)))
+
+
+def texts(doc) -> list[str]:
+    return [p.text for p in doc.paragraphs]
+
+
+def styled(doc, style: str) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.style.name == style]
+
+
+def test_file_name(demo_assessment):
+    assert report_filename(demo_assessment) == "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）.docx"
+
+
+def test_title_issuer_and_date(report, plan):
+    assert styled(report, "公文标题") == ["浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）"]
+    assert styled(report, "署名") == [plan.issuer]
+    assert styled(report, "日期") == ["2024年7月20日"]
+
+
+def test_headings_mirror_the_notice(report, plan):
+    assert styled(report, "一级标题") == ["一、总体目标完成情况", "二、重点工作推进情况", "三、存在问题及下一步工作"]
+    level2 = styled(report, "二级标题")
+    assert level2[:9] == [f"（{s.number}）{s.title}" for s in plan.sections]
+    assert level2[9:] == ["（一）存在问题", "（二）下一步工作"]
+    assert styled(report, "三级标题") == [f"{t.number}. {t.title}" for t in plan.tasks]
+
+
+def test_headline_table(report, demo_assessment, plan):
+    table = report.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["序号", "领域", "目标", "责任部门", "完成情况", "状态"]
+    body = table.rows[1:]
+    assert len(body) == 8
+    for row, h in zip(body, demo_assessment.headline, strict=True):
+        cells = [c.text for c in row.cells]
+        assert cells[1] == h.row.field and cells[2] == h.row.target_text
+        assert cells[3] == h.row.departments_text and cells[5] == h.result.status.label
+    # the figure typed by 区发改委 for H1 is the one shown
+    h1 = demo_assessment.headline[0].result
+    assert body[0].cells[4].text == f"同比下降{h1.value:g}%"
+
+
+def test_every_task_shows_status_and_figures(report, demo_assessment):
+    body = "\n".join(texts(report))
+    for t in demo_assessment.tasks:
+        assert f"【{t.status.label}】责任部门：{t.task.departments_text}" in body
+    pv = demo_assessment.indicators["T05-1"]
+    assert f"新增光伏装机容量：{pv.value:g}万千瓦，年度目标不少于15万千瓦，序时目标7.5万千瓦" in body
+
+
+def test_annex_tables(report, plan, demo_assessment):
+    annex = next(t for t in report.tables if t.rows[0].cells[1].text == "单位名称")
+    rows = annex.rows[1:]
+    assert len(rows) == 30
+    for row, unit in zip(rows, plan.annex.units, strict=True):
+        cells = [c.text for c in row.cells]
+        assert cells[1] == plan.respondent(unit.respondent).name
+        assert cells[2] == ("/" if unit.target is None else f"{unit.target:g}")
+    assert sum(r.cells[2].text == "/" for r in rows) == 5
+    result = demo_assessment.unit("baoshuiqu_glj")
+    assert rows[3].cells[5].text == f"{result.rate:.2f}"
+    submissions = next(t for t in report.tables if t.rows[0].cells[1].text == "单位" and len(t.columns) == 7)
+    assert len(submissions.rows) == 1 + 58
+    assert styled(report, "附件标识") == ["附件1", "附件2"]
+
+
+def test_page_setup_and_fonts(report):
+    s = report.sections[0]
+    mm = lambda v: round(v.mm)  # noqa: E731
+    assert (mm(s.page_width), mm(s.page_height)) == (210, 297)
+    assert (mm(s.top_margin), mm(s.bottom_margin), mm(s.left_margin), mm(s.right_margin)) == (37, 35, 28, 26)
+    fonts = {}
+    for name in ("公文标题", "公文正文", "一级标题", "二级标题", "三级标题"):
+        rfonts = report.styles[name].element.rPr.find(qn("w:rFonts"))
+        fonts[name] = rfonts.get(qn("w:eastAsia"))
+        assert rfonts.get(qn("w:eastAsiaTheme")) is None
+    assert fonts == {"公文标题": "方正小标宋简体", "公文正文": "仿宋_GB2312", "一级标题": "黑体",
+                     "二级标题": "楷体_GB2312", "三级标题": "仿宋_GB2312"}
+    footer = s.footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and "—" in footer
+    for table in report.tables:
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+        assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows)
+
+
+def test_deterministic(demo_assessment):
+    assert render_report(demo_assessment, report_date=DATE) == render_report(demo_assessment, report_date=DATE)
+
+
+def test_missing_data_is_stated(plan, demo_assessment):
+    # nobody responsible for task 2 (区发改委 only) reported: the report says so and names who owes it
+    subs = [c.submission for c in demo_assessment.respondents if c.submission and c.respondent.id != "fgw"]
+    a = assess(plan, demo_assessment.period, subs)
+    assert a.task(2).status is Status.MISSING
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    body = "\n".join(texts(doc))
+    assert "【未报送】责任部门：区发改委。责任单位均未报送；未报送：区发改委。" in body
+    assert "请区发改委尽快报送2024年上半年推进情况" in body
+
+
+def test_user_text_is_never_markup_or_template_code(plan, demo_assessment):
+    hostile = "# 一、假标题\n@表格 总体目标\n{{ plan.issuer }}{% for x in range(3) %}x{% endfor %}"
+    subs = []
+    for c in demo_assessment.respondents:
+        sub = c.submission
+        if c.respondent.id == "fgw":
+            sub = dataclasses.replace(sub, tasks=[dataclasses.replace(t, progress=hostile) for t in sub.tasks])
+        subs.append(sub)
+    a = assess(plan, demo_assessment.period, subs)
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    assert "假标题" not in "".join(styled(doc, "一级标题"))
+    shown = [p.text for p in doc.paragraphs if "假标题" in p.text]
+    assert shown and all(re.fullmatch(
+        r"区发改委（\w+）：一、假标题；@表格 总体目标；\{\{ plan\.issuer \}\}\{% for x in range\(3\) %\}x\{% endfor %\}", t)
+        for t in shown)  # fmt: skip
+    assert len(doc.tables) == len(docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE,
+                                                                         with_charts=False))).tables)
+
+
+def test_wording_is_edited_in_one_template_file(tmp_path, demo_assessment):
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    path = folder / "03_tasks.md.j2"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("通知明确的", "今年以来，通知明确的"), encoding="utf-8")
+    doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
+    assert any(p.text.startswith("今年以来，通知明确的34项重点任务中") for p in doc.paragraphs)
+
+
+def test_template_errors_are_clear(tmp_path, demo_assessment):
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    (folder / "02_overall.md.j2").write_text("{{ no_such_thing }}", encoding="utf-8")
+    with pytest.raises(ReportTemplateError, match="02_overall.md.j2.*不存在的变量"):
+        render_markup(demo_assessment, folder)
+    (folder / "02_overall.md.j2").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(ReportTemplateError, match="第 1 行语法错误"):
+        render_markup(demo_assessment, folder)
+    (folder / "02_overall.md.j2").write_text("@表格 不存在", encoding="utf-8")
+    with pytest.raises(ReportTemplateError, match="无法识别"):
+        render_report(demo_assessment, folder, with_charts=False)
+    (folder / "02_overall.md.j2").unlink()
+    with pytest.raises(ReportTemplateError, match="缺少文件"):
+        render_markup(demo_assessment, folder)
+
+
+def test_every_part_has_a_template():
+    assert sorted(p.name for p in default_templates_dir().glob("*.md.j2")) == sorted(PARTS)
