@@ -506,10 +506,13 @@ def assess_unit(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Sub
     parts = [(unit.respondent, own)] + [(rid, _annex(subs.get(rid))) for rid in unit.rolls_in]
     reasons: list[str] = []
     for rid, rep in parts[1:]:
+        name = plan.respondent(rid).name
         if rep is None:
-            reasons.append(f"{plan.respondent(rid).name}未报送，未计入")
+            reasons.append(f"{name}未报送，未计入")
+        elif own is None:
+            reasons.append(f"{name}已报送，待本单位报送后合并计算")
         else:
-            reasons.append(f"含{plan.respondent(rid).name}")
+            reasons.append(f"含{name}")
     reports = [rep for _, rep in parts if rep is not None]
     if own is None:
         if unit.respondent in rejected:
@@ -612,10 +615,8 @@ def _card(plan: Plan, resp: Respondent, period: Period, sub: Submission | None,
     for task in plan.tasks_for(resp.id):
         rep = next((t for t in sub.tasks if t.task == task.number), None) if sub else None
         tasks.append((task, rep))
-    on_time = None
-    if sub is not None:
-        day = sub.filled_on or dt.date.fromtimestamp(sub.mtime)
-        on_time = day <= period.deadline
+    # judged by the 填报日期 the office typed: file times change with every copy and time zone
+    on_time = None if sub is None or sub.filled_on is None else sub.filled_on <= period.deadline
     return RespondentCard(resp, sub, on_time, tuple(indicators), tuple(tasks), errors, len(mine) - errors)
 
 

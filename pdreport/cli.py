@@ -32,11 +32,52 @@ def cli() -> None:
     """pdreport：浦东新区碳达峰碳中和及节能重点工作填报、汇总与报告工具。
 
     \b
+    一个报送期的流程：
+      1. pdreport templates --period 2024H1 -o 填报表        生成各单位填报表和分发清单
+      2. （把填报表发给各单位，收回后放进同一个文件夹，如 回收表/）
+      3. pdreport consolidate 回收表 --period 2024H1 -o 汇总结果
+         一键输出：汇总表、问题清单（含催报名单）、退回修改表、Word 报告
+    \b
     常用命令：
       pdreport plan                      查看计划（通知的数据化内容）
       pdreport plan --check 新计划.yaml    检查计划文件
-      pdreport templates --period 2024H1 -o 填报表   生成各单位填报表
+      pdreport check 某单位填报表.xlsx     报送前自查一份填报表
+      pdreport demo-data -o 示例           生成示例回收表（演示用）
     """
+
+
+FOLDER = click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+PERIOD = click.option("--period", "period_id", default=None,
+                      help="报送期编号（2024Q1 / 2024H1 / 2024Q3 / 2024FY）；不指定时按表内标识判断。")
+OUT = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                   default=None, help="输出目录，默认为“FOLDER_汇总”。")
+PREVIOUS = click.option("--previous", type=click.Path(path_type=Path), default=None,
+                        help="上期输出目录（含 评估结果.json），用于列出较上期变化。")
+TEMPLATES = click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path),
+                         default=None, help="报告措辞模板文件夹，默认为项目的 templates/。")
+DATE = click.option("--date", "report_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                    help="报告成文日期（如 2024-07-20），默认为本期报送截止日。")  # fmt: skip
+
+
+def _progress_bar(plan, folder: Path, out_dir: Path):
+    from .collect import scan
+
+    total = len(scan(folder, (out_dir,)))
+    return click.progressbar(length=total, label="读取填报表", file=sys.stderr, show_pos=True)
+
+
+def _assess(plan, folder, period_id, out_dir, previous):
+    from .consolidate import assess_folder
+
+    with _progress_bar(plan, folder, out_dir) as bar:
+        return assess_folder(plan, folder, period_id, out_dir, previous, lambda _f: bar.update(1))
+
+
+def _written(outputs) -> None:
+    for label, path in outputs.files.items():
+        click.echo(f"  {label}：{path}")
+    if outputs.feedback:
+        click.echo(f"  退回修改：{len(outputs.feedback)} 份，在 {outputs.feedback[0].parent}")
 
 
 @cli.command("plan", context_settings=CONTEXT)
@@ -139,17 +180,6 @@ def _summary(col) -> str:
     return "\n".join(lines)
 
 
-def _collect(plan, folder: Path, period_id, out_dir: Path | None):
-    from .collect import collect, scan
-
-    total = len(scan(folder, (out_dir,) if out_dir else ()))
-    with click.progressbar(length=total, label="读取填报表", file=sys.stderr,
-                           show_pos=True) as bar:  # fmt: skip
-        col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (),
-                      progress=lambda _f: bar.update(1))  # fmt: skip
-    return col
-
-
 @cli.command("intake", context_settings=CONTEXT)
 @PLAN_OPTION
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
@@ -168,22 +198,18 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
     示例：
       pdreport intake 回收表 --period 2024H1 -o 汇总结果
     """
-    from .datatable import DATA_CSV, DATA_XLSX, render_csv, render_xlsx
-    from .feedback import write_feedback
-    from .outputs import atomic_write_bytes
-    from .problems import PROBLEM_LIST, render_problem_list
+    from .collect import collect
+    from .consolidate import Outputs, write_intake_outputs
 
     plan = _load(plan_file)
     out_dir = out_dir or folder.with_name(folder.name + "_汇总")
-    col = _collect(plan, folder, period_id, out_dir)
-    atomic_write_bytes(out_dir / PROBLEM_LIST, render_problem_list(col))
-    atomic_write_bytes(out_dir / DATA_CSV, render_csv(col))
-    atomic_write_bytes(out_dir / DATA_XLSX, render_xlsx(col))
-    copies = write_feedback(col, out_dir)
+    with _progress_bar(plan, folder, out_dir) as bar:
+        col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
+    outputs = Outputs(out_dir)
+    write_intake_outputs(col, out_dir, outputs)
     click.echo(_summary(col))
-    click.echo(f"\n问题清单：{out_dir / PROBLEM_LIST}")
-    click.echo(f"数据明细：{out_dir / DATA_XLSX}")
-    click.echo(f"退回修改：{len(copies)} 份，在 {out_dir / '退回修改'}")
+    click.echo("\n输出文件：")
+    _written(outputs)
 
 
 @cli.command("check", context_settings=CONTEXT)
@@ -211,6 +237,131 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
                    f"重点任务 {len(sub.tasks)} 项已读取。")  # fmt: skip
     click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。" + ("可以报送。" if not errors else "请修改后再报送。"))
     sys.exit(2 if errors else 1 if warnings else 0)
+
+
+@cli.command("assess", context_settings=CONTEXT)
+@PLAN_OPTION
+@FOLDER
+@PERIOD
+@OUT
+@PREVIOUS
+def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
+    """对照2024年目标评估各项指标和任务，输出 汇总表.xlsx 和 评估结果.json。
+
+    \b
+    示例：
+      pdreport assess 回收表 --period 2024H1 -o 汇总结果
+      pdreport assess 回收表 --period 2024Q3 -o 三季度 --previous 上半年
+    """
+    from .consolidate import Outputs, write_assessment_outputs
+
+    plan = _load(plan_file)
+    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    col, a = _assess(plan, folder, period_id, out_dir, previous)
+    outputs = Outputs(out_dir)
+    write_assessment_outputs(col, a, out_dir, outputs)
+    click.echo(_summary(col))
+    click.echo(_status_line(a))
+    click.echo("\n输出文件：")
+    _written(outputs)
+
+
+@cli.command("report", context_settings=CONTEXT)
+@PLAN_OPTION
+@FOLDER
+@PERIOD
+@OUT
+@PREVIOUS
+@TEMPLATES
+@DATE
+def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date) -> None:
+    """生成 Word 报告《……推进情况（报送期）》（公文格式）。
+
+    \b
+    报告措辞来自 templates/ 中的模板文件，可直接修改（见 templates/README.md）。
+    示例：
+      pdreport report 回收表 --period 2024H1 -o 汇总结果
+      pdreport report 回收表 --period 2024H1 -o 汇总结果 --templates 我的模板 --date 2024-07-20
+    """
+    from .consolidate import Outputs, write_report
+
+    plan = _load(plan_file)
+    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    col, a = _assess(plan, folder, period_id, out_dir, previous)
+    outputs = Outputs(out_dir)
+    write_report(a, out_dir, outputs, templates_dir, report_date.date() if report_date else None)
+    click.echo(_summary(col))
+    click.echo("\n输出文件：")
+    _written(outputs)
+
+
+@cli.command("consolidate", context_settings=CONTEXT)
+@PLAN_OPTION
+@FOLDER
+@PERIOD
+@OUT
+@PREVIOUS
+@TEMPLATES
+@DATE
+def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date) -> None:
+    """一键汇总：读取、校验、评估，输出汇总表、问题清单（含催报名单）、退回修改表和 Word 报告。
+
+    \b
+    退出码：0 表示输出已全部生成（发现的问题写在问题清单中，不算失败）；
+            2 表示没有任何可采用的填报表或参数有误；3 表示输出无法写入。
+    示例：
+      pdreport consolidate sample_workbooks --period 2024H1 -o 汇总结果
+      pdreport consolidate 三季度回收表 --period 2024Q3 -o 三季度汇总 --previous 汇总结果
+    """
+    from .consolidate import consolidate
+
+    plan = _load(plan_file)
+    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    with _progress_bar(plan, folder, out_dir) as bar:
+        run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
+                          report_date.date() if report_date else None, lambda _f: bar.update(1))  # fmt: skip
+    col = run.collection
+    click.echo(_summary(col))
+    if run.assessment is not None:
+        click.echo(_status_line(run.assessment))
+    if col.missing:
+        names = "、".join(plan.respondent(r).name for r in col.missing)
+        click.echo(f"  催报名单：{names}")
+    click.echo("\n输出文件：")
+    _written(run.outputs)
+    if run.assessment is None:
+        raise PdreportError("没有可采用的填报表，未生成汇总表和报告；各文件的问题见问题清单。")
+
+
+@cli.command("demo-data", context_settings=CONTEXT)
+@PLAN_OPTION
+@click.option("--period", "period_id", default="2024H1", show_default=True, help="报送期编号。")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("sample_workbooks"), show_default=True, help="输出目录。")  # fmt: skip
+def demo_data_cmd(plan_file, period_id, out_dir: Path) -> None:
+    """生成示例回收表（用真实模板填写，含若干故意设置的常见问题，见 docs/sample-workbooks.md）。
+
+    \b
+    示例：
+      pdreport demo-data -o sample_workbooks
+    """
+    from .demo import write_samples
+
+    plan = _load(plan_file)
+    files = write_samples(plan, plan.period(period_id), out_dir)
+    click.echo(f"已生成示例回收表 {len(files)} 份：{out_dir}")
+
+
+def _status_line(a) -> str:
+    from .assess import Status
+
+    def line(title, results):
+        counts = a.status_counts(results)
+        parts = [f"{s.label} {n}" for s, n in counts.items() if n and s is not Status.NOT_ASSESSED]
+        return f"  {title}：" + "，".join(parts)
+
+    return "\n".join(["", "评估结果：", line("总体目标", [h.result for h in a.headline]),
+                      line("重点任务", a.tasks), line("附件单位", [u for u in a.annex if u.unit.assessed])])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

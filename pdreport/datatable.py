@@ -8,7 +8,7 @@ import io
 import xlsxwriter
 
 from .collect import Collection
-from .template.formats import WORKBOOK_OPTIONS, make_formats
+from .template.formats import make_formats, workbook_options
 
 DATA_CSV, DATA_XLSX = "数据明细.csv", "数据明细.xlsx"
 COLUMNS = ("respondent_id", "单位", "类型", "编号", "项目", "数值", "文字", "文件", "工作表", "单元格")
@@ -61,7 +61,7 @@ def render_csv(col: Collection) -> bytes:
 
 def render_xlsx(col: Collection) -> bytes:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    wb = xlsxwriter.Workbook(buf, workbook_options())
     f = make_formats(wb)
     ws = wb.add_worksheet("数据明细")
     ws.write_row(0, 0, COLUMNS, f.header)

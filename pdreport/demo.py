@@ -18,8 +18,9 @@ import openpyxl
 from .periods import sequential_target
 from .plan.model import Accumulation, Period, Plan
 from .template import build_layout, render_workbook
-from .template.layout import Layout
+from .template.layout import ANNEX, Layout
 
+COUNTED = ("家", "个", "栋", "辆", "台", "处", "项", "座", "所")  # whole things: no fractions
 STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
 FILLERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷", "徐磊", "孙丽")
 REVIEWERS = ("王建国", "李明华", "陈志强", "张慧敏", "刘德胜", "周文斌")
@@ -114,6 +115,8 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
 def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:
     if ind.accumulation is Accumulation.CUMULATIVE:
         value = (sequential_target(ind, period) or 0) * pace * rng.uniform(0.9, 1.1)
+        if ind.unit in COUNTED:
+            return float(round(value))
         return round(value, 2) if ind.target < 50 else float(round(value))
     if ind.accumulation is Accumulation.RATE:
         return round(ind.target * pace * rng.uniform(0.85, 1.1), 2)
@@ -123,8 +126,10 @@ def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:
     return round(value, 1)
 
 
-def fill_template(filled: Filled, generated_at: dt.datetime = STAMP, values: dict | None = None) -> bytes:
-    """The respondent's real template with ``values`` (default: its demo values) typed in."""
+def fill_template(filled: Filled, generated_at: dt.datetime = STAMP, values: dict | None = None,
+                  edits: dict[tuple[str, str], Any] | None = None) -> bytes:
+    """The respondent's real template with ``values`` (default: its demo values) typed in, and
+    ``edits`` ({(sheet, A1): value}) typed over any other cell, as a careless office might."""
     blank = render_workbook(filled.layout, generated_at)
     wb = openpyxl.load_workbook(io.BytesIO(blank))
     for f in filled.layout.fields:
@@ -134,6 +139,169 @@ def fill_template(filled: Filled, generated_at: dt.datetime = STAMP, values: dic
             cell.value = value
             if isinstance(value, str):
                 cell.data_type = "s"  # typed text stays text, even if it starts with "="
+    for (sheet, a1), value in (edits or {}).items():
+        wb[sheet][a1].value = value
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+# -- the bundled sample returns (sample_workbooks/) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Defect:
+    """A deliberate, documented problem in the samples, and the finding it must produce."""
+
+    respondent: str  # name as the plan writes it
+    file: str  # "" when the defect is a missing file
+    code: str  # the finding code intake reports (docs/findings.md)
+    what: str  # Chinese, for docs/sample-workbooks.md
+
+
+SAMPLE_MTIME = dt.datetime(2024, 7, 12, 17, 30).timestamp()
+
+
+def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = None) -> list:
+    """Fill every respondent's real template, then plant the defects of ``sample_defects``.
+
+    Conversions to .xls/.ods go through LibreOffice when it is installed (``soffice``);
+    without it those two returns stay .xlsx and their defects are left out.
+    """
+    import os
+    import shutil
+    from pathlib import Path
+
+    from .template import template_filename
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():  # a re-run starts clean; only files this generator writes
+        if old.is_file() and old.suffix in (".xlsx", ".xls", ".ods", ".docx"):
+            old.unlink()
+    values = demo_values(plan, period)
+    by_name = {plan.respondent(rid).name: filled for rid, filled in values.items()}
+    skip = {d.respondent for d in sample_defects(plan) if d.code == "E108"}
+    written = []
+
+    def save(name: str, data: bytes) -> Path:
+        path = out / name
+        path.write_bytes(data)
+        os.utime(path, (SAMPLE_MTIME, SAMPLE_MTIME))
+        written.append(path)
+        return path
+
+    plant = _planters(plan)
+    for rid, filled in values.items():
+        resp = plan.respondent(rid)
+        if resp.name in skip:
+            continue
+        v = dict(filled.values)
+        edits = plant.get(resp.name, lambda _v: None)(v)
+        save(template_filename(period, resp), fill_template(filled, values=v, edits=edits))
+
+    # a resubmission: the first send (older 填报日期) and a corrected one
+    jjw = by_name["区建交委"]
+    first = dict(jjw.values)
+    first["header.date"] = dt.datetime.combine(period.deadline - dt.timedelta(days=12), dt.time())
+    first["ind.T13-1.value"] = 41.0
+    first["task.13.progress"] = "（初稿）既有建筑节能改造项目正在梳理，数据待核实。"
+    save(f"{period.label}_区建交委_碳达峰碳中和及节能工作进展填报表（第一次报送）.xlsx",
+         fill_template(jjw, values=first))  # fmt: skip
+
+    # a Word file sent instead of (alongside) the workbook
+    save("区统计局_情况说明.docx", _word_note())
+
+    soffice = soffice or shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice:
+        for name, fmt in (("高桥镇", "xls"), ("花木街道", "ods")):
+            src = out / template_filename(period, plan.respondent(plan.resolve(name)[0]))
+            converted = _convert(soffice, src, fmt)
+            if converted is not None:
+                src.unlink()
+                written.remove(src)
+                os.utime(converted, (SAMPLE_MTIME, SAMPLE_MTIME))
+                written.append(converted)
+    return sorted(written)
+
+
+def sample_defects(plan: Plan) -> tuple[Defect, ...]:
+    """What is wrong in sample_workbooks/ on purpose (docs/sample-workbooks.md lists the same)."""
+    return (
+        Defect("东明路街道", "", "E108", "未报送：文件夹中没有该街道的填报表，出现在催报名单中。"),
+        Defect("区建交委", "（第一次报送）", "W107",
+               "重复报送：先后报送两份，按填报日期采用较新的一份，较早的一份列为重复。"),
+        Defect("区教育局", "区教育局", "W204",
+               "百分数按小数填写：合理值比例填为 0.92，按 92% 读取并提醒。"),
+        Defect("区商务委", "区商务委", "W204", "百分数带百分号：先进值比例填为“43.5%”，按 43.5 读取并提醒。"),
+        Defect("区科经委", "区科经委", "E202",
+               "数字单元格填了文字：清洁生产企业数填为“约6家”，不能采用，生成退回修改表。"),
+        Defect("康桥镇", "康桥镇", "E208",
+               "改动了表中的项目名称：“规上工业综合能耗（吨标准煤）”被改写，该行数据不予采用，生成退回修改表。"),
+        Defect("祝桥镇", "祝桥镇", "W205",
+               "按千瓦而不是万千瓦填报：新增光伏装机填为 3000（应为 0.3），提醒核实；全区数以牵头单位区发改委为准，"
+               "各参与单位合计与之相差过大，在汇总表和报告中标出请核对。"),
+        Defect("航头镇", "航头镇", "E201", "漏填必填项：填报人和主要进展未填写，生成退回修改表。"),
+        Defect("区统计局", "区统计局_情况说明.docx", "E001", "发来的是 Word 文档而不是填报表，列为无法采用的文件。"),
+        Defect("高桥镇", "高桥镇", "", "用 WPS/旧版 Excel 另存为 .xls（97-2003）格式，可以正常读取。"),
+        Defect("花木街道", "花木街道", "", "用 LibreOffice 另存为 .ods 格式，可以正常读取。"),
+        Defect("各单位", "", "",
+               "所有示例表均由程序填写保存，表内公式没有缓存值（与 WPS、LibreOffice 部分保存方式相同），汇总时不受影响。"),
+    )
+
+
+def _planters(plan: Plan) -> dict:
+    """Respondent name → a function that plants that respondent's defect into its values."""
+
+    def edu(v):
+        v["ind.H3.value"] = 0.92
+
+    def commerce(v):
+        v["ind.H4.value"] = "43.5%"
+
+    def kjw(v):
+        v["ind.T07-1.value"] = "约6家"
+
+    def zhuqiao(v):
+        v["ind.T05-1.value"] = 3000.0
+
+    def hangtou(v):
+        v.pop("header.filler", None)
+        for key in [k for k in v if k.startswith("task.") and k.endswith(".progress")][:1]:
+            v.pop(key)
+
+    return {"区教育局": edu, "区商务委": commerce, "区科经委": kjw, "祝桥镇": zhuqiao, "航头镇": hangtou,
+            "康桥镇": _relabel}  # fmt: skip
+
+
+def _relabel(_v):
+    return {(ANNEX, "B6"): "规上工业能耗（万吨）"}
+
+
+def _word_note() -> bytes:
+    import docx
+
+    doc = docx.Document()
+    doc.add_paragraph("区统计局关于2024年上半年能耗数据的情况说明")
+    doc.add_paragraph("上半年全区规上工业能耗数据已按月报送区发改委，详见统计月报。")
+    doc.core_properties.created = STAMP
+    doc.core_properties.modified = STAMP
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _convert(soffice: str, src, fmt: str):
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            subprocess.run([soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
+                            "--convert-to", fmt, "--outdir", str(src.parent), str(src)],
+                           check=True, capture_output=True, timeout=180)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+    out = Path(src).with_suffix("." + fmt)
+    return out if out.exists() else None

@@ -13,7 +13,7 @@ import xlsxwriter
 from .collect import Collection
 from .findings import Severity
 from .plan.model import chinese_date
-from .template.formats import WORKBOOK_OPTIONS, make_formats
+from .template.formats import make_formats, workbook_options
 
 PROBLEM_LIST = "问题清单.xlsx"
 COLUMNS = ("序号", "填报单位", "文件", "工作表", "单元格", "项目", "填报内容", "问题代码", "级别",
@@ -25,7 +25,7 @@ def render_problem_list(col: Collection) -> bytes:
     plan = col.plan
     names = {r.id: r.name for r in plan.respondents}
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    wb = xlsxwriter.Workbook(buf, workbook_options())
     f = make_formats(wb)
     err = wb.add_format({"font_color": "#C00000", "bold": True, "border": 1, "align": "center"})
     warn = wb.add_format({"font_color": "#9C5700", "border": 1, "align": "center"})

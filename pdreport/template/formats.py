@@ -11,13 +11,19 @@ FORMULA_FILL = "#DDEBF7"  # light blue: computed, locked
 HEADER_FILL = "#D9D9D9"
 MISSING_FILL = "#F8CBAD"  # conditional: a required input still empty
 BORDER = {"border": 1, "border_color": "#808080"}
-WORKBOOK_OPTIONS = {
+_WORKBOOK_OPTIONS = {
     "in_memory": True,
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
-    "default_format_properties": {"font_name": BODY_FONT, "font_size": 11},
 }
+
+
+def workbook_options() -> dict:
+    """Options for every xlsxwriter workbook pdreport writes: no string becomes a formula, link or
+    number. A fresh dict each call: xlsxwriter writes into ``default_format_properties``, so a
+    shared dict would make every workbook after the first in a process differ."""
+    return {**_WORKBOOK_OPTIONS, "default_format_properties": {"font_name": BODY_FONT, "font_size": 11}}
 
 
 @dataclass

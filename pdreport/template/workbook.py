@@ -11,7 +11,7 @@ import xlsxwriter
 
 from ..periods import period_span, reporting_basis
 from ..plan.model import Comparison, chinese_date, format_number
-from .formats import WORKBOOK_OPTIONS, Formats, make_formats
+from .formats import Formats, make_formats, workbook_options
 from .layout import (
     ANNEX,
     ANNEX_FIRST_ROW,
@@ -45,7 +45,7 @@ DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 def render_workbook(layout: Layout, generated_at: dt.datetime) -> bytes:
     """The .xlsx bytes for one respondent; deterministic for a given ``generated_at``."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, WORKBOOK_OPTIONS)
+    wb = xlsxwriter.Workbook(buf, workbook_options())
     wb.set_properties({
         "title": f"{layout.plan.title}落实情况填报表",
         "subject": f"{layout.period.label} {layout.respondent.name}",

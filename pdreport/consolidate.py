@@ -1,0 +1,119 @@
+"""The coordinator's whole run: a folder of returns → every output, in one call.
+
+collect (guard, read, identify, validate, de-duplicate) → assess → write 问题清单, 数据明细,
+退回修改 copies, 汇总表, the Word report and 评估结果.json (the next period's ``--previous``).
+Every file is written atomically; re-running on the same folder gives the same outputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assess import Assessment, assess, snapshot
+from .collect import Collection, collect
+from .errors import UsageError
+from .outputs import atomic_write_bytes
+from .plan.model import Plan
+
+SNAPSHOT_FILE = "评估结果.json"
+
+
+@dataclass
+class Outputs:
+    """Where each output went (for the closing summary and for tests)."""
+
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)  # label → path
+    feedback: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    collection: Collection
+    assessment: Assessment | None
+    outputs: Outputs
+
+
+def load_snapshot(path: Path, plan: Plan) -> dict:
+    """An earlier period's 评估结果.json (or the folder holding it), checked against the plan."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SNAPSHOT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"找不到上期评估结果：{path}（--previous 应指向上期的输出文件夹）") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"上期评估结果无法读取：{path}") from None
+    if not isinstance(data, dict) or "pdreport_snapshot" not in data:
+        raise UsageError(f"{path} 不是 pdreport 生成的评估结果文件")
+    if data.get("plan_id") != plan.id:
+        raise UsageError(f"上期评估结果属于计划“{data.get('plan_id')}”，与本次的“{plan.id}”不同")
+    return data
+
+
+def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path | None = None,
+                  previous: Path | None = None, progress: Callable[[str], None] | None = None,
+                  ) -> tuple[Collection, Assessment]:  # fmt: skip
+    prev = load_snapshot(previous, plan) if previous else None  # fail before the long part
+    col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (), progress=progress)
+    a = assess(plan, col.period, col.submissions, col.findings)
+    a.previous = prev
+    return col, a
+
+
+def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> None:
+    from .datatable import DATA_CSV, DATA_XLSX, render_csv, render_xlsx
+    from .feedback import FEEDBACK_DIR, write_feedback
+    from .problems import PROBLEM_LIST, render_problem_list
+
+    outputs.files["问题清单（含催报名单）"] = atomic_write_bytes(out_dir / PROBLEM_LIST, render_problem_list(col))
+    outputs.files["数据明细（CSV）"] = atomic_write_bytes(out_dir / DATA_CSV, render_csv(col))
+    outputs.files["数据明细"] = atomic_write_bytes(out_dir / DATA_XLSX, render_xlsx(col))
+    outputs.feedback = write_feedback(col, out_dir)
+    _remove_stale(out_dir / FEEDBACK_DIR, outputs.feedback)
+
+
+def write_assessment_outputs(col: Collection, a: Assessment, out_dir: Path, outputs: Outputs) -> None:
+    from .summary import SUMMARY_FILE, render_summary
+
+    outputs.files["汇总表"] = atomic_write_bytes(out_dir / SUMMARY_FILE, render_summary(a, col.outcomes))
+    data = json.dumps(snapshot(a), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    outputs.files["评估结果（供下期 --previous 使用）"] = atomic_write_bytes(out_dir / SNAPSHOT_FILE, data)
+
+
+def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path | None = None,
+                 report_date: dt.date | None = None) -> None:  # fmt: skip
+    from .report.render import render_report, report_filename
+
+    data = render_report(a, templates, report_date)
+    outputs.files["Word 报告"] = atomic_write_bytes(out_dir / report_filename(a), data)
+
+
+def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None = None,
+                previous: Path | None = None, templates: Path | None = None,
+                report_date: dt.date | None = None,
+                progress: Callable[[str], None] | None = None) -> Run:  # fmt: skip
+    """Everything: intake outputs always; summary, snapshot and report when anything was accepted."""
+    col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
+    outputs = Outputs(Path(out_dir))
+    write_intake_outputs(col, Path(out_dir), outputs)
+    if not col.submissions:
+        return Run(col, None, outputs)
+    write_assessment_outputs(col, a, Path(out_dir), outputs)
+    write_report(a, Path(out_dir), outputs, templates, report_date)
+    return Run(col, a, outputs)
+
+
+def _remove_stale(folder: Path, keep: list[Path]) -> None:
+    """Feedback copies from an earlier run whose office has since sent a clean return."""
+    if not folder.is_dir():
+        return
+    current = {p.name for p in keep}
+    for p in folder.glob("*_退回修改.xlsx"):
+        if p.name not in current and p.is_file() and not p.is_symlink():
+            p.unlink()

@@ -1,0 +1,354 @@
+"""汇总表.xlsx: every sheet read back with openpyxl and compared with the assessment."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from helpers import needs_soffice, soffice_convert
+
+from pdreport.assess import Status, assess, snapshot
+from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, collect
+from pdreport.demo import demo_values, fill_template
+from pdreport.summary import (
+    CELL_LIMIT,
+    FIRST_ROW,
+    SHEET_ANNEX,
+    SHEET_CHARTS,
+    SHEET_FILES,
+    SHEET_FINDINGS,
+    SHEET_HEADLINE,
+    SHEET_INDICATORS,
+    SHEET_PROGRESS,
+    SHEET_RESPONDENTS,
+    SHEET_TASKS,
+    SHEETS,
+    SUMMARY_FILE,
+    render_summary,
+)
+
+PERIOD = "2024H1"
+MISSING = "wanxiang_zhen"  # sends nothing: 未报送 everywhere
+INVALID = "kjw"  # types text into the H2 figure: 数据有误
+HOSTILE = "jjw"  # types formula-looking text everywhere it can
+OVERRIDES = {("gzw", "T05-1"): 50.0}  # a contributor far above the lead: cross-check flagged
+HOSTILE_TEXT = {
+    "progress": "=1+2",
+    "problems": "@SUM(A1)",
+    "next": "+1",
+    "note": '=HYPERLINK("http://example.invalid","点我")',
+}
+
+
+@dataclasses.dataclass
+class Fixture:
+    plan: object
+    period: object
+    filled: dict
+    col: object
+    a: object
+    data: bytes
+    wb: openpyxl.Workbook
+
+
+@pytest.fixture(scope="session")
+def fx(plan, tmp_path_factory) -> Fixture:
+    folder = tmp_path_factory.mktemp("returns")
+    period = plan.period(PERIOD)
+    filled = demo_values(plan, period)
+    for rid, f in filled.items():
+        if rid == MISSING:
+            continue
+        values = dict(f.values)
+        for (who, ind), v in OVERRIDES.items():
+            if who == rid:
+                values[f"ind.{ind}.value"] = v
+        if rid == INVALID:
+            values["ind.H2.value"] = "约百分之四"
+        if rid == HOSTILE:
+            for t in f.layout.tasks:
+                n = t.task.number
+                values[f"task.{n}.progress"] = HOSTILE_TEXT["progress"]
+                values[f"task.{n}.problems"] = HOSTILE_TEXT["problems"]
+                values[f"task.{n}.next"] = HOSTILE_TEXT["next"]
+            for row in f.layout.indicators:
+                values[f"ind.{row.indicator.id}.note"] = HOSTILE_TEXT["note"]
+        (folder / f"{rid}.xlsx").write_bytes(fill_template(f, values=values))
+    # an older second return of one office (superseded) and a file that is no workbook (rejected)
+    older = dict(filled["fgw"].values)
+    older["header.date"] = dt.datetime.combine(period.deadline - dt.timedelta(days=20), dt.time())
+    (folder / "fgw_初稿.xlsx").write_bytes(fill_template(filled["fgw"], values=older))
+    (folder / "=cmd.xlsx").write_bytes(b"not a workbook at all")
+    col = collect(plan, folder, PERIOD)
+    a = assess(plan, period, col.submissions, col.findings)
+    data = render_summary(a, col.outcomes)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    return Fixture(plan, period, filled, col, a, data, wb)
+
+
+def rows(ws, first: int = FIRST_ROW + 1):
+    """Data rows (1-based openpyxl rows) until the first empty 序号/编号 cell."""
+    out = []
+    r = first
+    while ws.cell(r, 1).value not in (None, ""):
+        out.append([c.value for c in ws[r]])
+        r += 1
+    return out
+
+
+def column(ws, title: str) -> int:
+    """0-based index of a header column."""
+    heads = [c.value for c in ws[FIRST_ROW]]
+    return heads.index(title)
+
+
+def test_file_constant_and_sheets(fx):
+    assert SUMMARY_FILE == "汇总表.xlsx"
+    assert fx.wb.sheetnames == list(SHEETS)
+    for name in fx.wb.sheetnames:
+        ws = fx.wb[name]
+        assert fx.plan.title in ws["A1"].value and fx.period.label in ws["A1"].value
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage  # one page wide (the default), any height
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
+        if name != SHEET_CHARTS:
+            assert ws.freeze_panes is not None and ws.auto_filter.ref
+            assert ws.print_title_rows == f"${FIRST_ROW}:${FIRST_ROW}"
+
+
+def test_summary_without_outcomes_has_no_file_sheet(fx):
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(fx.a)))
+    assert wb.sheetnames == [s for s in SHEETS if s != SHEET_FILES]
+
+
+def test_headline(fx):
+    ws = fx.wb[SHEET_HEADLINE]
+    data = rows(ws)
+    assert len(data) == 8
+    target, status, value = column(ws, "目标"), column(ws, "状态"), column(ws, "本期完成")
+    for row, h in zip(data, fx.a.headline, strict=True):
+        assert row[target] == h.row.target_text
+        assert row[status] == h.result.status.label
+        if h.result.value is not None:
+            assert row[value] == pytest.approx(h.result.value)
+    h2 = next(h for h in fx.a.headline if h.row.indicator == "H2")
+    assert h2.result.status is Status.INVALID  # the typed text was refused
+    # combine: each (H3/H4) lists every department in 说明
+    h3 = next(i for i, h in enumerate(fx.a.headline) if h.result.indicator.combine.value == "each")
+    note = data[h3][column(ws, "说明")]
+    for rep in fx.a.headline[h3].result.reports:
+        assert fx.plan.respondent(rep.respondent).name in note
+
+
+def test_status_colours(fx):
+    ws = fx.wb[SHEET_HEADLINE]
+    col = column(ws, "状态") + 1
+    fills = {}
+    for r in range(FIRST_ROW + 1, FIRST_ROW + 9):
+        cell = ws.cell(r, col)
+        fills[cell.value] = (cell.fill.fgColor.rgb[-6:], cell.font.color.rgb[-6:] if cell.font.color else None,
+                             cell.font.bold)  # fmt: skip
+    assert fills["滞后"] == ("FFC7CE", "9C0006", True)
+    assert fills["数据有误"][:2] == ("FCE4D6", "C65911")
+    if "序时推进" in fills:
+        assert fills["序时推进"][:2] == ("DDEBF7", "1F4E78")
+
+
+def test_tasks_in_order(fx):
+    ws = fx.wb[SHEET_TASKS]
+    data = rows(ws)
+    assert [r[0] for r in data] == list(range(1, 35))
+    status, progress, owed = column(ws, "状态"), column(ws, "各单位进展"), column(ws, "未报送单位")
+    missing = fx.plan.respondent(MISSING).name
+    for row, t in zip(data, fx.a.tasks, strict=True):
+        assert row[2] == t.task.title
+        assert row[status] == t.status.label
+        assert len(row[progress] or "") <= CELL_LIMIT
+        if MISSING in t.owed_by:
+            assert missing in row[owed]
+    first = fx.a.tasks[0]
+    name = fx.plan.respondent(first.reports[0].respondent).name
+    assert data[0][progress].startswith(f"【{name}】{first.reports[0].status}：")
+
+
+def test_progress_detail_rows(fx):
+    ws = fx.wb[SHEET_PROGRESS]
+    data = rows(ws)
+    expected = sum(len(t.reports) + len(t.owed_by) for t in fx.a.tasks)
+    assert len(data) == expected
+
+
+def test_indicator_values_equal_typed_figures(fx):
+    ws = fx.wb[SHEET_INDICATORS]
+    data = rows(ws)
+    who, value, status = column(ws, "填报单位"), column(ws, "填报值"), column(ws, "状态")
+    names = {r.name: r.id for r in fx.plan.respondents}
+    seen = 0
+    for row in data:
+        if row[who] == "全区（汇总）":
+            r = fx.a.indicators[row[0]]
+            assert row[status] == r.status.label
+            if r.value is not None:
+                assert row[value] == pytest.approx(r.value)
+            continue
+        rid = names[row[who]]
+        typed = OVERRIDES.get((rid, row[0]), fx.filled[rid].values.get(f"ind.{row[0]}.value"))
+        if isinstance(typed, float) and rid != MISSING and (rid, row[0]) != (INVALID, "H2"):
+            assert row[value] == pytest.approx(typed), (row[0], rid)
+            seen += 1
+    assert seen > 60
+    h2 = next(r for r in data if r[0] == "H2" and r[who] == fx.plan.respondent(INVALID).name)
+    assert h2[value] in (None, "") and h2[status] == "数据有误"
+    expected_rows = sum(1 + len(r.reports) for r in fx.a.indicators.values())
+    assert len(data) == expected_rows
+
+
+def test_indicator_cross_check_and_milestones(fx):
+    ws = fx.wb[SHEET_INDICATORS]
+    data = rows(ws)
+    done, csum = column(ws, "是否完成"), column(ws, "参与单位合计")
+    for row in data:
+        if row[column(ws, "填报单位")] != "全区（汇总）":
+            continue
+        r = fx.a.indicators[row[0]]
+        if r.indicator.is_milestone and r.done is not None:
+            assert row[done] == ("是" if r.done else "否")
+        if r.contributors_sum is not None:
+            assert row[csum] == pytest.approx(r.contributors_sum)
+    t05 = fx.a.indicators["T05-1"]
+    assert t05.cross_check_flagged
+    r = next(i for i, row in enumerate(data, FIRST_ROW + 1) if row[0] == "T05-1")
+    gap = ws.cell(r, column(ws, "差异") + 1)
+    assert gap.value == pytest.approx(t05.gap) and gap.fill.fgColor.rgb.endswith("FCE4D6")
+    assert "请核对" in ws.cell(r, column(ws, "评估说明") + 1).value
+
+
+def test_annex(fx):
+    ws = fx.wb[SHEET_ANNEX]
+    data = rows(ws)
+    assert len(data) == 30
+    names = [fx.plan.respondent(u.unit.respondent).name for u in fx.a.annex]
+    assert [r[1] for r in data] == names
+    target, rate = column(ws, "目标下降率（%）"), column(ws, "下降率（%）")
+    slashed = {r[1] for r in data if r[target] == "/"}
+    assert slashed == {"度假区管委会", "陆家嘴管理局", "世博管理局", "金桥镇", "张江镇"}
+    for row, u in zip(data, fx.a.annex, strict=True):
+        if u.target is not None:
+            assert row[target] == pytest.approx(u.target)
+        if u.rate is None:
+            assert row[rate] in (None, "")
+        else:
+            assert row[rate] == pytest.approx(round(u.rate, 2))
+        assert row[column(ws, "状态")] == u.status.label
+    assert any("含金桥镇" in (r[column(ws, "说明")] or "") for r in data)
+    assert fx.a.unit(MISSING).status is Status.MISSING
+    note_row = FIRST_ROW + 1 + 30 + 1
+    assert fx.plan.annex.note in ws.cell(note_row, 1).value
+
+
+def test_charts(fx):
+    ws = fx.wb[SHEET_CHARTS]
+    assert len(ws._charts) == 2
+
+
+def test_respondents_and_files(fx):
+    ws = fx.wb[SHEET_RESPONDENTS]
+    data = rows(ws)
+    assert len(data) == len(fx.plan.respondents)
+    state = column(ws, "报送状态")
+    by_name = {r[1]: r[state] for r in data}
+    assert by_name[fx.plan.respondent(MISSING).name] == "未报送"
+    assert by_name[fx.plan.respondent(INVALID).name] == "需退回修改"
+    files = rows(fx.wb[SHEET_FILES])
+    assert len(files) == len(fx.col.outcomes)
+    results = {r[1]: r[3] for r in files}
+    assert results["fgw_初稿.xlsx"] == SUPERSEDED
+    assert results["=cmd.xlsx"] == REJECTED
+    assert results["fgw.xlsx"] == ACCEPTED
+
+
+def test_findings(fx):
+    ws = fx.wb[SHEET_FINDINGS]
+    data = rows(ws)
+    assert len(data) == len(fx.a.findings) > 0
+    code = column(ws, "问题代码")
+    assert [r[code] for r in data] == [f.code.code for f in fx.a.findings]
+
+
+def test_hostile_text_stays_text(fx):
+    hits = {k: 0 for k in HOSTILE_TEXT}
+    for ws in fx.wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                for k, text in HOSTILE_TEXT.items():
+                    if cell.value == text:
+                        assert cell.data_type == "s"
+                        hits[k] += 1
+    assert all(hits.values()), hits
+    assert fx.wb[SHEET_FILES]["B4"].value == "=cmd.xlsx"  # a file name is text too
+    with zipfile.ZipFile(io.BytesIO(fx.data)) as z:
+        sheets = b"".join(z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        assert b"<f>" not in sheets and b"<f " not in sheets
+
+
+def test_long_text_is_capped(fx):
+    a = copy.copy(fx.a)
+    t0 = fx.a.tasks[0]
+    long = dataclasses.replace(t0.reports[0], progress="长" * 40_000)
+    a.tasks = (dataclasses.replace(t0, reports=(long, *t0.reports[1:])), *fx.a.tasks[1:])
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
+    merged = wb[SHEET_TASKS].cell(FIRST_ROW + 1, column(wb[SHEET_TASKS], "各单位进展") + 1).value
+    assert CELL_LIMIT - 100 < len(merged) <= CELL_LIMIT
+    detail = wb[SHEET_PROGRESS].cell(FIRST_ROW + 1, 5).value
+    assert len(detail) <= CELL_LIMIT and detail.endswith("（内容过长，已截断）")
+
+
+def test_deterministic(fx):
+    assert render_summary(fx.a, fx.col.outcomes) == fx.data
+    # xlsxwriter writes into the options it is given: other outputs made in the same process
+    # (templates, 问题清单) must not change this one
+    from pdreport.problems import render_problem_list
+
+    render_problem_list(fx.col)
+    assert render_summary(fx.a, fx.col.outcomes) == fx.data
+
+
+def test_previous_period_column(fx):
+    prev = snapshot(fx.a)
+    prev["period_label"] = "2024年一季度"
+    h1 = fx.a.indicators["H1"]
+    prev["indicators"]["H1"]["value"] = h1.value - 1.5
+    prev["tasks"]["1"] = "已完成"
+    unit = next(u for u in fx.a.annex if u.rate is not None and u.target is not None)
+    prev["annex"][unit.unit.respondent]["rate"] = unit.rate - 0.5
+    a = copy.copy(fx.a)
+    a.previous = prev
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
+    for name in (SHEET_HEADLINE, SHEET_TASKS, SHEET_INDICATORS, SHEET_ANNEX):
+        assert "较上期" in [c.value for c in wb[name][FIRST_ROW]], name
+    head = wb[SHEET_HEADLINE]
+    h1_row = next(r for r in rows(head) if r[2] == fx.a.headline[0].row.label)
+    assert h1_row[column(head, "较上期")] == "较上期+1.5"
+    tasks = rows(wb[SHEET_TASKS])
+    if fx.a.tasks[0].status is not Status.DONE:
+        assert tasks[0][column(wb[SHEET_TASKS], "较上期")] == "上期：已完成"
+    annex = wb[SHEET_ANNEX]
+    row = next(r for r in rows(annex) if r[0] == unit.unit.seq)
+    assert row[column(annex, "较上期")] == "较上期+0.5"
+    assert "2024年一季度" in head["A2"].value
+    # without a previous period there is no such column
+    assert "较上期" not in [c.value for c in fx.wb[SHEET_HEADLINE][FIRST_ROW]]
+
+
+@needs_soffice
+def test_libreoffice_converts_to_pdf(fx, tmp_path):
+    src = tmp_path / SUMMARY_FILE
+    src.write_bytes(fx.data)
+    pdf = soffice_convert(src, "pdf", tmp_path / "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
