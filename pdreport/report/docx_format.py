@@ -72,6 +72,7 @@ MARGIN_BOTTOM_MM = 35.0
 MARGIN_LEFT_MM = 28.0
 MARGIN_RIGHT_MM = 26.0
 TEXT_WIDTH_MM = PAGE_WIDTH_MM - MARGIN_LEFT_MM - MARGIN_RIGHT_MM  # 156 mm
+KEEP_TOGETHER_ROWS = 12  # tables this short are kept on one page
 # The page number's dash sits 7 mm below the text block: a 14 pt line is ~6 mm high.
 FOOTER_DISTANCE_MM = 22.0
 HEADER_DISTANCE_MM = 15.0
@@ -360,6 +361,9 @@ def table(
             _set_paragraph_style_id(paragraph._p, header_id if r == 0 else text_id)
             if r > 0:
                 paragraph.alignment = aligns[c]
+            # the header never sits alone at a page foot, and a short table is not split at all
+            if r == 0 or (len(rows) <= KEEP_TOGETHER_ROWS and r < len(rows)):
+                paragraph.paragraph_format.keep_with_next = True
             text = "" if values[c] is None else str(values[c])
             if not text:
                 continue

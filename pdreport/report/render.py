@@ -156,10 +156,10 @@ def _submission_table(doc, a: Assessment) -> None:
     rows = []
     for n, c in enumerate(a.respondents, 1):
         sub = c.submission
-        day = sub.filled_on.isoformat() if sub and sub.filled_on else "—"
+        day = f"{sub.filled_on.month}月{sub.filled_on.day}日" if sub and sub.filled_on else "—"
         state = c.state + ("（逾期）" if c.on_time is False else "")
         rows.append([str(n), c.respondent.name, c.respondent.kind.label, state, day, str(c.errors), str(c.warnings)])
-    fmt.table(doc, header, rows, [10, 40, 26, 24, 28, 14, 14], align=["center", "left", "center", "center", "center", "center", "center"])
+    fmt.table(doc, header, rows, [10, 38, 28, 28, 22, 15, 15], align=["center", "left", "center", "center", "center", "center", "center"])
 
 
 def _findings_table(doc, a: Assessment) -> None:
