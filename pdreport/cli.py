@@ -11,6 +11,57 @@ import click
 from .errors import PdreportError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# click's own words (section titles, usage errors), in the users' language. click looks each one
+# up through gettext at call time, so replacing its ``_`` is enough; unknown strings stay as is.
+_CLICK_ZH = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本号并退出。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "运行“{command} {option}”查看帮助。",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing {param_type}": "缺少{param_type}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有命令 {name!r}。",
+    "No such option {name!r}.": "没有选项 {name!r}。",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "Option {name!r} does not take a value.": "选项 {name!r} 不需要值。",
+    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是文件夹，不是文件。",
+    "{name} {filename!r} is a file.": "{name} {filename!r} 是文件，不是文件夹。",
+    "directory": "文件夹",
+    "file": "文件",
+    "path": "路径",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "{value!r} is not one of {choices}.": "{value!r} 不在可选范围内：{choices}。",
+    "Aborted!": "已取消。",
+}
+
+
+def _speak_chinese() -> None:
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.types
+
+    def zh(text: str) -> str:
+        return _CLICK_ZH.get(text, text)
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
+        if hasattr(module, "_"):
+            module._ = zh
+
+
+_speak_chinese()
 PLAN_OPTION = click.option(
     "--plan",
     "plan_file",
@@ -61,7 +112,10 @@ DATE = click.option("--date", "report_date", type=click.DateTime(["%Y-%m-%d"]), 
 
 def _progress_bar(plan, folder: Path, out_dir: Path):
     from .collect import scan
+    from .errors import UsageError
 
+    if not folder.is_dir():
+        raise UsageError(f"找不到文件夹：{folder}")
     total = len(scan(folder, (out_dir,)))
     return click.progressbar(length=total, label="读取填报表", file=sys.stderr, show_pos=True)
 
