@@ -50,6 +50,7 @@ __all__ = [
     "STYLE_IDS",
     "TEXT_WIDTH_MM",
     "attachment",
+    "attachment_note",
     "heading",
     "new_document",
     "page_break",
@@ -294,6 +295,19 @@ def attachment(doc: Document, number: int, title: str) -> Paragraph:
     mark = para(doc, f"附件{number}", style="附件标识")
     mark.paragraph_format.page_break_before = True
     return para(doc, title, style="附件标题")
+
+
+def attachment_note(doc: Document, titles: Sequence[str]) -> list[Paragraph]:
+    """附件说明 (GB/T 9704 §7.3.4): "附件：1. 名称" two characters in; further attachments on
+    their own lines, aligned under the first name (after "附件：")."""
+    out = []
+    for i, name in enumerate(titles, 1):
+        number = f"{i}. " if len(titles) > 1 else ""
+        p = para(doc, f"{'附件：' if i == 1 else ''}{number}{name}")
+        if i > 1:
+            _set_indent_chars(p._p.get_or_add_pPr(), SIZE_3HAO, left=500)
+        out.append(p)
+    return out
 
 
 def signature(doc: Document, issuer: str, date_text: str) -> tuple[Paragraph, Paragraph]:

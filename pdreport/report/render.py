@@ -8,6 +8,7 @@ not prose. The markup, one directive per line (a plain line is a body paragraph)
     @表格 名称        a table (总体目标, 附件1, 报送情况, 问题统计)
     @图表 名称        a chart (任务状态, 附件下降率)
     @附件 N 标题      a new page with 附件N and its title
+    @附件说明 名称｜名称   "附件：1. …" with further names aligned under the first
     @落款             issuer and date                @分页  a page break
 """
 
@@ -104,6 +105,8 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
         fmt.title(doc, arg)
     elif word == "落款":
         fmt.signature(doc, a.plan.issuer, context["date"])
+    elif word == "附件说明":
+        fmt.attachment_note(doc, [t.strip() for t in arg.split("｜") if t.strip()])
     elif word == "分页":
         fmt.page_break(doc)
     elif word == "附件":
@@ -118,7 +121,7 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
             figures[arg](doc, a)
     else:
         known = "、".join([f"@表格 {t}" for t in tables] + [f"@图表 {f}" for f in figures])
-        raise ReportTemplateError(f"{where}：无法识别“{line[:30]}”。可用：@标题 @落款 @分页 @附件 {known}")
+        raise ReportTemplateError(f"{where}：无法识别“{line[:30]}”。可用：@标题 @落款 @分页 @附件 @附件说明 {known}")
 
 
 # -- tables ------------------------------------------------------------------------------------
