@@ -253,14 +253,14 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
       pdreport intake 回收表 --period 2024H1 -o 汇总结果
     """
     from .collect import collect
-    from .consolidate import Outputs, write_intake_outputs
+    from .consolidate import write_intake_outputs, writing
 
     plan = _load(plan_file)
     out_dir = out_dir or folder.with_name(folder.name + "_汇总")
-    with _progress_bar(plan, folder, out_dir) as bar:
-        col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
-    outputs = Outputs(out_dir)
-    write_intake_outputs(col, out_dir, outputs)
+    with writing(out_dir) as outputs:
+        with _progress_bar(plan, folder, out_dir) as bar:
+            col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
+        write_intake_outputs(col, out_dir, outputs)
     click.echo(_summary(col))
     click.echo("\n输出文件：")
     _written(outputs)
@@ -307,13 +307,13 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
       pdreport assess 回收表 --period 2024H1 -o 汇总结果
       pdreport assess 回收表 --period 2024Q3 -o 三季度 --previous 上半年
     """
-    from .consolidate import Outputs, write_assessment_outputs
+    from .consolidate import write_assessment_outputs, writing
 
     plan = _load(plan_file)
     out_dir = out_dir or folder.with_name(folder.name + "_汇总")
-    col, a = _assess(plan, folder, period_id, out_dir, previous)
-    outputs = Outputs(out_dir)
-    write_assessment_outputs(col, a, out_dir, outputs)
+    with writing(out_dir) as outputs:
+        col, a = _assess(plan, folder, period_id, out_dir, previous)
+        write_assessment_outputs(col, a, out_dir, outputs)
     click.echo(_summary(col))
     click.echo(_status_line(a))
     click.echo("\n输出文件：")
@@ -337,13 +337,13 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
       pdreport report 回收表 --period 2024H1 -o 汇总结果
       pdreport report 回收表 --period 2024H1 -o 汇总结果 --templates 我的模板 --date 2024-07-20
     """
-    from .consolidate import Outputs, write_report
+    from .consolidate import write_report, writing
 
     plan = _load(plan_file)
     out_dir = out_dir or folder.with_name(folder.name + "_汇总")
-    col, a = _assess(plan, folder, period_id, out_dir, previous)
-    outputs = Outputs(out_dir)
-    write_report(a, out_dir, outputs, templates_dir, report_date.date() if report_date else None)
+    with writing(out_dir) as outputs:
+        col, a = _assess(plan, folder, period_id, out_dir, previous)
+        write_report(a, out_dir, outputs, templates_dir, report_date.date() if report_date else None)
     click.echo(_summary(col))
     click.echo("\n输出文件：")
     _written(outputs)
@@ -362,7 +362,8 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
 
     \b
     退出码：0 表示输出已全部生成（发现的问题写在问题清单中，不算失败）；
-            2 表示没有任何可采用的填报表或参数有误；3 表示输出无法写入。
+            2 表示没有任何可采用的填报表、参数有误，或另一个运行正在使用同一输出目录；
+            3 表示输出无法写入（之前的输出保持原样）。
     示例：
       pdreport consolidate sample_workbooks --period 2024H1 -o 汇总结果
       pdreport consolidate 三季度回收表 --period 2024Q3 -o 三季度汇总 --previous 汇总结果

@@ -2,21 +2,24 @@
 
 collect (guard, read, identify, validate, de-duplicate) → assess → write 问题清单, 数据明细,
 退回修改 copies, 汇总表, the Word report and 评估结果.json (the next period's ``--previous``).
-Every file is written atomically; re-running on the same folder gives the same outputs.
+Every file is written atomically and the whole set is staged (see ``outputs.py``): a run that
+fails or is killed leaves the previous outputs; one run at a time holds the output folder's lock.
+Re-running on the same folder gives the same outputs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
 from .collect import Collection, collect
 from .errors import UsageError
-from .outputs import atomic_write_bytes
+from .outputs import OutputStage, atomic_write_bytes, output_lock
 from .plan.model import Plan
 
 SNAPSHOT_FILE = "评估结果.json"
@@ -29,6 +32,21 @@ class Outputs:
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)  # label → path
     feedback: list[Path] = field(default_factory=list)
+    stage: OutputStage | None = field(default=None, repr=False)
+
+    def write(self, path: Path, data: bytes) -> Path:
+        """Stage ``data`` for ``path`` (moved into place when the run completes), or write it
+        atomically at once when there is no stage."""
+        return self.stage.write(path, data) if self.stage is not None else atomic_write_bytes(path, data)
+
+
+@contextlib.contextmanager
+def writing(out_dir: Path) -> Iterator[Outputs]:
+    """The output folder locked for this run, and an ``Outputs`` whose files are committed together
+    when the block ends normally (and discarded, leaving the previous outputs, when it does not)."""
+    out_dir = Path(out_dir)
+    with output_lock(out_dir), OutputStage() as stage:
+        yield Outputs(out_dir, stage=stage)
 
 
 @dataclass
@@ -71,19 +89,23 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> No
     from .feedback import FEEDBACK_DIR, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
-    outputs.files["问题清单（含催报名单）"] = atomic_write_bytes(out_dir / PROBLEM_LIST, render_problem_list(col))
-    outputs.files["数据明细（CSV）"] = atomic_write_bytes(out_dir / DATA_CSV, render_csv(col))
-    outputs.files["数据明细"] = atomic_write_bytes(out_dir / DATA_XLSX, render_xlsx(col))
-    outputs.feedback = write_feedback(col, out_dir)
-    _remove_stale(out_dir / FEEDBACK_DIR, outputs.feedback)
+    outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
+    outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col))
+    outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col))
+    outputs.feedback = write_feedback(col, out_dir, outputs.write)
+    for stale in _stale_feedback(out_dir / FEEDBACK_DIR, outputs.feedback):
+        if outputs.stage is not None:
+            outputs.stage.remove_on_commit(stale)
+        else:
+            stale.unlink()
 
 
 def write_assessment_outputs(col: Collection, a: Assessment, out_dir: Path, outputs: Outputs) -> None:
     from .summary import SUMMARY_FILE, render_summary
 
-    outputs.files["汇总表"] = atomic_write_bytes(out_dir / SUMMARY_FILE, render_summary(a, col.outcomes))
+    outputs.files["汇总表"] = outputs.write(out_dir / SUMMARY_FILE, render_summary(a, col.outcomes))
     data = json.dumps(snapshot(a), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-    outputs.files["评估结果（供下期 --previous 使用）"] = atomic_write_bytes(out_dir / SNAPSHOT_FILE, data)
+    outputs.files["评估结果（供下期 --previous 使用）"] = outputs.write(out_dir / SNAPSHOT_FILE, data)
 
 
 def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path | None = None,
@@ -91,29 +113,32 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
     from .report.render import render_report, report_filename
 
     data = render_report(a, templates, report_date)
-    outputs.files["Word 报告"] = atomic_write_bytes(out_dir / report_filename(a), data)
+    outputs.files["Word 报告"] = outputs.write(out_dir / report_filename(a), data)
 
 
 def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None = None,
                 previous: Path | None = None, templates: Path | None = None,
                 report_date: dt.date | None = None,
                 progress: Callable[[str], None] | None = None) -> Run:  # fmt: skip
-    """Everything: intake outputs always; summary, snapshot and report when anything was accepted."""
-    col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
-    outputs = Outputs(Path(out_dir))
-    write_intake_outputs(col, Path(out_dir), outputs)
-    if not col.submissions:
-        return Run(col, None, outputs)
-    write_assessment_outputs(col, a, Path(out_dir), outputs)
-    write_report(a, Path(out_dir), outputs, templates, report_date)
+    """Everything: intake outputs always; summary, snapshot and report when anything was accepted.
+
+    The output folder is locked for the run, and the outputs are committed together at the end:
+    if anything fails, the previous outputs stay as they were."""
+    out_dir = Path(out_dir)
+    with writing(out_dir) as outputs:
+        col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
+        write_intake_outputs(col, out_dir, outputs)
+        if not col.submissions:
+            return Run(col, None, outputs)
+        write_assessment_outputs(col, a, out_dir, outputs)
+        write_report(a, out_dir, outputs, templates, report_date)
     return Run(col, a, outputs)
 
 
-def _remove_stale(folder: Path, keep: list[Path]) -> None:
+def _stale_feedback(folder: Path, keep: list[Path]) -> list[Path]:
     """Feedback copies from an earlier run whose office has since sent a clean return."""
     if not folder.is_dir():
-        return
+        return []
     current = {p.name for p in keep}
-    for p in folder.glob("*_退回修改.xlsx"):
-        if p.name not in current and p.is_file() and not p.is_symlink():
-            p.unlink()
+    return [p for p in sorted(folder.glob("*_退回修改.xlsx"))
+            if p.name not in current and p.is_file() and not p.is_symlink()]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import xlsxwriter
@@ -62,6 +63,7 @@ def render_csv(col: Collection) -> bytes:
 def render_xlsx(col: Collection) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb.set_properties({"author": "pdreport", "created": dt.datetime.combine(col.period.deadline, dt.time())})
     f = make_formats(wb)
     ws = wb.add_worksheet("数据明细")
     ws.write_row(0, 0, COLUMNS, f.header)

@@ -7,7 +7,11 @@ is generated and the office's values are put back in, so every office gets an .x
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import warnings
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -31,8 +35,10 @@ def feedback_name(respondent_name: str) -> str:
     return f"{respondent_name}_退回修改.xlsx"
 
 
-def write_feedback(col: Collection, out_dir: Path) -> list[Path]:
-    """One copy per respondent whose accepted return has errors; returns the paths written."""
+def write_feedback(col: Collection, out_dir: Path,
+                   write: Callable[[Path, bytes], Path] = atomic_write_bytes) -> list[Path]:  # fmt: skip
+    """One copy per respondent whose accepted return has errors; returns the paths written
+    (``write`` may stage them instead, see ``outputs.OutputStage``)."""
     written = []
     for rid, sub in sorted(col.submissions.items()):
         if not sub.has_errors:
@@ -40,36 +46,91 @@ def write_feedback(col: Collection, out_dir: Path) -> list[Path]:
         findings = col.findings_for(sub.file)
         data = build_copy(col, sub.file, findings)
         name = col.plan.respondent(rid).name
-        written.append(atomic_write_bytes(Path(out_dir) / FEEDBACK_DIR / feedback_name(name), data))
+        written.append(write(Path(out_dir) / FEEDBACK_DIR / feedback_name(name), data))
     return written
 
 
 def build_copy(col: Collection, file: str, findings: list[Finding]) -> bytes:
+    """The marked copy as .xlsx bytes: the office's own workbook when openpyxl can load and save
+    it, otherwise the template rebuilt with the office's values (.xls, .ods, strict OOXML, and any
+    workbook openpyxl fails on)."""
     raw = col.raws[file]
     if raw.kind in ("xlsx", "xlsm"):
-        wb = openpyxl.load_workbook(raw.path, keep_vba=False, keep_links=False)
-    else:
-        plan = col.plan
-        layout = build_layout(plan, plan.respondent(raw.tmap.respondent_id), col.period)
-        blank = render_workbook(layout, _stamp(raw.tmap.generated_at))
-        wb = openpyxl.load_workbook(io.BytesIO(blank))
-        for rv in raw.values:
-            if rv.field.sheet in wb.sheetnames and rv.value not in (None, ""):
-                value = rv.value
-                if isinstance(value, str):
-                    value = clean_text(value, 32000).text
-                wb[rv.field.sheet][rv.field.cell].value = value
+        wb = _load_own(raw)
+        if wb is not None:
+            try:
+                return _save(wb, findings)
+            except Exception:  # noqa: BLE001 - openpyxl could not write it back: rebuild
+                pass
+    return _save(_rebuilt(col, raw), findings)
+
+
+def _save(wb, findings: list[Finding]) -> bytes:
     _mark(wb, findings)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _deterministic(wb)
+
+
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def _deterministic(wb) -> bytes:
+    """Save without the clock: openpyxl stamps the save time into docProps/core.xml and every zip
+    member; the same inputs must give the same bytes (re-runs, and the kill test's
+    "previous or new, never anything else")."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb.properties.modified = wb.properties.created = dt.datetime(*FIXED_TIME)
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            fixed = zipfile.ZipInfo(info.filename, FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            zout.writestr(fixed, zin.read(info.filename))
+    return out.getvalue()
+
+
+def _rebuilt(col: Collection, raw):
+    plan = col.plan
+    layout = build_layout(plan, plan.respondent(raw.tmap.respondent_id), col.period)
+    blank = render_workbook(layout, _stamp(raw.tmap.generated_at))
+    wb = openpyxl.load_workbook(io.BytesIO(blank))
+    for rv in raw.values:
+        if rv.field.sheet in wb.sheetnames and rv.value not in (None, ""):
+            value = rv.value
+            cell = wb[rv.field.sheet][rv.field.cell]
+            if isinstance(value, str):
+                cell.value = clean_text(value, 32000).text
+                cell.data_type = "s"  # typed text stays text: "=…" is never a formula here
+            else:
+                cell.value = value
+    return wb
+
+
+def _load_own(raw):
+    """The office's own workbook in openpyxl, or None when openpyxl cannot use it (strict OOXML
+    and other forms calamine reads but openpyxl does not)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(raw.path, keep_vba=False, keep_links=False)
+    except Exception:  # noqa: BLE001 - any reader failure: fall back to a rebuilt copy
+        return None
+    if not {rv.field.sheet for rv in raw.values} & set(wb.sheetnames):
+        return None
+    return wb
 
 
 def _mark(wb, findings: list[Finding]) -> None:
     note = wb.create_sheet(NOTE_SHEET, 0)
     note.append(["序号", "工作表", "单元格", "级别", "问题说明", "处理建议"])
     for n, f in enumerate(findings, 1):
-        note.append([n, f.sheet, f.cell, f.level.label, _text(f.message), _text(f.hint)])
+        note.append([n, _text(f.sheet), _text(f.cell), f.level.label, _text(f.message), _text(f.hint)])
+        for cell in note[note.max_row][1:]:
+            cell.data_type = "s"  # never a formula, whatever the text starts with
         if f.sheet in wb.sheetnames and f.cell:
             cell = wb[f.sheet][f.cell]
             cell.fill = ERROR_FILL if f.is_error else WARNING_FILL
@@ -89,8 +150,6 @@ def _text(s: str) -> str:
 
 
 def _stamp(text: str):
-    import datetime as dt
-
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:

@@ -7,8 +7,21 @@ they are documented in docs/findings.md and users quote them on the phone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+
+# Characters no XML writer accepts (XML 1.0: C0 controls except tab/newline/CR, surrogates,
+# U+FFFE/U+FFFF). Text from returned workbooks is cleaned in intake; a finding cleans its own text
+# once more, so that no writer (openpyxl, xlsxwriter, python-docx, a terminal) can fail on it.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+TEXT_CAP = 4000  # characters per text field of a finding (a cell holds 32,767)
+
+
+def safe_text(text: str, cap: int = TEXT_CAP) -> str:
+    """``text`` without characters illegal in XML, at most ``cap`` characters."""
+    text = _ILLEGAL_XML.sub("\ufffd", text) if _ILLEGAL_XML.search(text) else text
+    return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
 class Severity(str, Enum):
@@ -75,6 +88,16 @@ class Finding:
     label: str = ""  # the field's Chinese label
     value: str = ""  # what was seen, as text (already sanitised)
     severity: Severity | None = None  # None: the code's default
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                clean = safe_text(value)
+                if clean is not value:
+                    object.__setattr__(self, f.name, clean)
+            elif f.type == "str":
+                object.__setattr__(self, f.name, "" if value is None else safe_text(str(value)))
 
     @property
     def level(self) -> Severity:

@@ -1,46 +1,354 @@
-"""Atomic output writes: a temp file in the target folder, then ``os.replace``.
+"""Atomic output writes, staged as one set, under a lock on the output folder.
 
-A reader (or a run killed half-way) sees either the previous file or the new one,
-never a truncated file. Failures become ``OutputError`` with a Chinese message.
+* **One file**: ``atomic_write_bytes`` writes a temp file in the target folder (``.~…tmp``,
+  hidden, so it is never mistaken for an input), flushes and fsyncs it, then ``os.replace``\\ s it
+  over the target. A reader, or a run killed at any instant, sees the previous file or the new
+  one, never a truncated file.
+* **A set of files** (:class:`OutputStage`): every output of a run is first written and fsynced
+  as a temp file; only when all of them exist are they moved into place, one ``os.replace`` each.
+  A failure while writing (disk full, no permission, a bug in a renderer) deletes the temp files
+  and leaves every previous output untouched; the replace phase needs no disk space and takes
+  milliseconds.
+* **One run per output folder** (:func:`output_lock`): ``OUT/.pdreport.lock`` is created
+  exclusively and holds the owner's pid and host. A second run on the same folder refuses at once
+  with a Chinese message (exit code 2). A lock left by a run that was killed (its pid is no longer
+  running on this host) is taken over. While holding the lock, temp files left by a killed run
+  are removed.
+
+Failures become ``OutputError`` (exit code 3) with a Chinese message that says the inputs were
+not touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
+import socket
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, PdreportError
+
+TEMP_PREFIX, TEMP_SUFFIX = ".~", ".tmp"
+LOCK_NAME = ".pdreport.lock"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_current_umask()  # what open() would give: mkstemp alone makes files 0600
+
+
+class OutputLockedError(PdreportError):
+    """Another run is writing to the same output folder (exit code 2: nothing was done)."""
+
+
+# -- one file ----------------------------------------------------------------------------------
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    """``data`` in a fsynced temp file next to ``path``; the temp file's name. OutputError on failure
+    (the temp file is removed)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise OutputError(_message(path, exc)) from None
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _MODE)
+        with os.fdopen(fd, "wb") as fh:
+            _write_all(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        _unlink(tmp)
+        raise OutputError(_message(path, exc)) from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_all(fh, data: bytes) -> None:
+    """The one place output bytes are written (tests make it fail as a full disk would)."""
+    fh.write(data)
+
+
+def _replace(tmp: str, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise OutputError(_message(path, exc)) from None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(_message(path, exc)) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise OutputError(_message(path, exc)) from None
+    _replace(_write_temp(path, data), path)
+    _fsync_dir(path.parent)
     return path
 
 
+# -- a set of files ------------------------------------------------------------------------------
+
+
+class OutputStage:
+    """Collect a run's outputs as fsynced temp files; move them all into place on ``commit``.
+
+    Use as a context manager: leaving the block with an exception deletes every temp file (the
+    previous outputs stay as they were); leaving it normally commits. ``write`` has the signature of
+    :func:`atomic_write_bytes`, so writers take either.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[Path, str] = {}
+        self._removals: list[Path] = []
+
+    def write(self, path: Path, data: bytes) -> Path:
+        path = Path(path)
+        try:
+            tmp = _write_temp(path, data)
+        except OutputError as exc:
+            raise OutputError(f"{exc}本次运行的输出文件都没有更新，之前的输出保持原样。") from None
+        old = self._pending.pop(path, None)
+        if old is not None:
+            _unlink(old)
+        self._pending[path] = tmp
+        return path
+
+    def remove_on_commit(self, path: Path) -> None:
+        """Delete ``path`` (an output of an earlier run that no longer applies) when committing."""
+        self._removals.append(Path(path))
+
+    def pending(self) -> list[Path]:
+        return list(self._pending)
+
+    def commit(self) -> None:
+        folders = set()
+        while self._pending:
+            path, tmp = next(iter(self._pending.items()))
+            del self._pending[path]
+            _replace(tmp, path)
+            folders.add(path.parent)
+        for path in self._removals:
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+            folders.add(path.parent)
+        self._removals.clear()
+        for folder in sorted(folders):
+            _fsync_dir(folder)
+
+    def abort(self) -> None:
+        for tmp in self._pending.values():
+            _unlink(tmp)
+        self._pending.clear()
+        self._removals.clear()
+
+    def __enter__(self) -> OutputStage:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.commit()
+        finally:
+            self.abort()  # whatever a failed commit left
+
+
+# -- one run per output folder ---------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (True when it cannot be told)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # pragma: no cover - Windows: os.kill(pid, 0) would terminate the process
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.GetLastError() == 5  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def _lock_info() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+
+
+def _read_lock(path: Path) -> dict | None:
+    """The lock's owner, {} when the file is unreadable or garbled, None when it is gone."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return {}
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+GARBLED_LOCK_GRACE = 10.0  # seconds: an unreadable lock younger than this may still be being written
+
+
+def _is_stale(path: Path, info: dict) -> bool:
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            return True
+        return age > GARBLED_LOCK_GRACE
+    if info.get("host") != socket.gethostname():
+        return False  # another machine's run (a shared drive): it cannot be checked from here
+    return not _pid_alive(pid)
+
+
+def _create_lock(path: Path, info: dict) -> bool:
+    """Create the lock file with its content in one step; False if it already exists."""
+    data = json.dumps(info, ensure_ascii=False).encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _locked_message(out_dir: Path, info: dict) -> str:
+    who = ""
+    if info.get("pid"):
+        started = info.get("started")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "未知时间"
+        who = f"（进程 {info['pid']}，{info.get('host') or '未知计算机'}，开始于 {when}）"
+    return (f"输出目录 {out_dir} 正在被另一个 pdreport 运行使用{who}。为避免输出文件互相覆盖，本次未运行。"
+            f"请等它结束后再运行；如确认没有其他运行，删除 {out_dir / LOCK_NAME} 后重试。输入文件未受影响。")
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[Path]:
+    """Hold ``OUT/.pdreport.lock`` for the duration of the block (creating OUT if needed).
+
+    A live owner → :class:`OutputLockedError` at once (the run does not wait). A stale lock (owner
+    no longer running on this host, or an unreadable lock older than ``GARBLED_LOCK_GRACE``) is
+    replaced. Temp files of a killed run are removed once the lock is held.
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / LOCK_NAME
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        info = _lock_info()
+        for _attempt in range(5):
+            if _create_lock(path, info):
+                break
+            seen = _read_lock(path)
+            if seen is None:
+                continue  # released in between: try again
+            if not _is_stale(path, seen):
+                raise OutputLockedError(_locked_message(out_dir, seen))
+            # stale: remove it only if it is still the lock that was judged stale
+            if _read_lock(path) == seen:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        else:
+            raise OutputLockedError(_locked_message(out_dir, _read_lock(path) or {}))
+    except OSError as exc:
+        raise OutputError(_message(out_dir, exc)) from None
+    try:
+        remove_temp_files(out_dir)
+        yield path
+    finally:
+        if _read_lock(path) == info:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def remove_temp_files(out_dir: Path) -> list[Path]:
+    """Delete ``.~*.tmp`` files left in OUT (and its subfolders) by a run that was killed.
+    Only called while holding the lock, so no running writer owns them."""
+    removed = []
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return removed
+    for folder, dirs, files in os.walk(out_dir, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                p = Path(folder) / name
+                with contextlib.suppress(OSError):
+                    if p.is_file() and not p.is_symlink():
+                        p.unlink()
+                        removed.append(p)
+    return removed
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _unlink(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable (POSIX); a no-op where folders cannot be opened."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _message(path: Path, exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
+    if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
         reason = "磁盘空间不足"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         reason = "没有写入权限"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        reason = "该路径已被一个文件占用，不是文件夹"
+    elif exc.errno == errno.ENAMETOOLONG:
+        reason = "路径过长"
     else:
         reason = exc.strerror or exc.__class__.__name__
-    return f"无法写入输出文件 {path}：{reason}。请换一个输出目录（-o）或清理空间后重试；输入文件未受影响。"
+    return (f"无法写入输出文件 {path}：{reason}。没有留下不完整的文件，输入文件未受影响。"
+            "请换一个输出目录（-o）或清理空间后重试。")

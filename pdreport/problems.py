@@ -6,6 +6,7 @@ opened with ``strings_to_formulas=False``: it can never become a formula or a li
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import xlsxwriter
@@ -26,6 +27,7 @@ def render_problem_list(col: Collection) -> bytes:
     names = {r.id: r.name for r in plan.respondents}
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb.set_properties({"author": "pdreport", "created": dt.datetime.combine(col.period.deadline, dt.time())})
     f = make_formats(wb)
     err = wb.add_format({"font_color": "#C00000", "bold": True, "border": 1, "align": "center"})
     warn = wb.add_format({"font_color": "#9C5700", "border": 1, "align": "center"})

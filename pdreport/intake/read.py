@@ -6,6 +6,7 @@ that knows that. Formulas are never evaluated: only cached values are read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,17 @@ class Workbook:
 
 
 def open_workbook(path: Path) -> Workbook:
+    """Open a workbook the guard has passed. The file is opened here (not by calamine from a path
+    string): names that are not valid UTF-8 work, and a symlink swapped in since the guard looked
+    is refused (``O_NOFOLLOW``)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            book = CalamineWorkbook.from_filelike(fh)
         metas = book.sheets_metadata
     except Exception as exc:
         raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from .layout import META, TEMPLATE_VERSION, Field, LabelCell, Layout
@@ -34,6 +35,28 @@ class TemplateMap:
 
 class MetadataError(ValueError):
     """The metadata sheet is missing or does not parse; the message is Chinese."""
+
+
+# What a map written by ``metadata_rows`` can contain. The digest is not a secret (anyone can
+# recompute it), so a forged map is checked for shape here: later stages index cells and split keys.
+_KEY = re.compile(r"header\.(filler|phone|reviewer|date)|ind\.[A-Za-z0-9_-]{1,40}\.(value|note|done|date)"
+                  r"|annex\.(energy_base|energy_current|output_base|output_current|note)"
+                  r"|task\.[0-9]{1,4}\.(status|progress|problems|next)")
+_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,4}")  # within A1:ZZZ99999 — templates use a few dozen rows
+_KINDS = {"number", "text", "choice", "date"}
+_SHEET_BAD = re.compile(r"[\x00-\x1f\[\]:*?/\\]")
+MAX_MAP_ROWS = 5000
+
+
+def _check_shape(key: str, sheet: str, cell: str, kind: str = "text") -> None:
+    if not _KEY.fullmatch(key) and key != "":
+        raise MetadataError(f"字段映射中的字段“{key[:40]}”无法识别")
+    if not _CELL.fullmatch(cell):
+        raise MetadataError(f"字段映射中的单元格“{cell[:20]}”无效")
+    if not sheet or len(sheet) > 31 or _SHEET_BAD.search(sheet) or sheet.startswith("'"):
+        raise MetadataError(f"字段映射中的工作表名“{sheet[:40]}”无效")
+    if kind not in _KINDS:
+        raise MetadataError(f"字段映射中的类型“{kind[:20]}”无法识别")
 
 
 def _digest(head: dict[str, str], fields, labels) -> str:
@@ -92,6 +115,8 @@ def _text(value) -> str:
 
 def parse_metadata(rows: list[list]) -> TemplateMap:
     """Rows of cell values (as any reader returns them) → ``TemplateMap``; MetadataError if bad."""
+    if len(rows) > MAX_MAP_ROWS:
+        raise MetadataError("标识工作表的行数异常")
     rows = [[_text(v) for v in row] for row in rows]
     if not rows or not rows[0] or rows[0][0] != MAGIC:
         raise MetadataError("标识工作表的首行内容不对")
@@ -124,6 +149,12 @@ def parse_metadata(rows: list[list]) -> TemplateMap:
     labels = [LabelCell(*(r + ["", "", ""])[:3]) for r in rows[i + 1:] if r and r[0]]
     if _digest(head, fields, labels) != head["digest"]:
         raise MetadataError("字段映射与校验码不符（标识工作表被改动过）")
+    for f in fields:
+        _check_shape(f.key, f.sheet, f.cell, f.kind)
+    for lb in labels:
+        _check_shape("", lb.sheet, lb.cell)
+    if len({f.key for f in fields}) != len(fields):
+        raise MetadataError("字段映射中有重复的字段")
     return TemplateMap(
         plan_id=head["plan_id"], plan_version=head["plan_version"],
         template_version=head["template_version"], respondent_id=head["respondent_id"],
