@@ -282,6 +282,11 @@ class Plan:
         idx["indicator"] = {i.id: i for i in self.indicators}
         idx["task"] = {t.number: t for t in self.tasks}
         idx["period"] = {p.id: p for p in self.periods}
+        names: dict[str, Respondent] = {}
+        for r in self.respondents:  # the first respondent a name fits, as a scan in order finds it
+            for name in (r.id, r.name, *r.aliases):
+                names.setdefault(name, r)
+        idx["name"] = names
 
     # -- lookups ---------------------------------------------------------------
     def respondent(self, respondent_id: str) -> Respondent:
@@ -304,11 +309,7 @@ class Plan:
 
     def find_respondent(self, name: str) -> Respondent | None:
         """By id, name or alias (exact, after trimming)."""
-        name = name.strip()
-        for r in self.respondents:
-            if name in (r.id, r.name, *r.aliases):
-                return r
-        return None
+        return self._index["name"].get(name.strip())
 
     def resolve(self, name: str) -> tuple[str, ...]:
         """Respondent ids a name of the notice stands for: one unit, or a group (各镇 …)."""

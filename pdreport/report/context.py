@@ -171,7 +171,8 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
     if many:  # departments the notice names, and anyone behind, in full; the rest as counts
         named = {r.id for d in task.departments if (r := a.plan.find_respondent(d)) is not None}
         shown = [r for r in reports if r["id"] in named or r["status"] == "已滞后"]
-        rest = [r for r in reports if r not in shown]
+        kept = {id(r) for r in shown}  # reports are one per respondent: identity is equality
+        rest = [r for r in reports if id(r) not in kept]
     rest_counts = Counter(r["status"] or "未选状态" for r in rest)
     owed = [names[i] for i in t.owed_by]
     return {

@@ -261,10 +261,20 @@ def title(doc: Document, text: str) -> Paragraph:
 
 def para(doc: Document, text: str, style: str = "公文正文") -> Paragraph:
     """A paragraph of ``text`` in a project style; ``\\n`` in text becomes a line break."""
-    paragraph = doc.add_paragraph(style=doc.styles[style])
+    paragraph = doc.add_paragraph()
+    paragraph._p.style = _style_id(doc, style)  # what add_paragraph(style=…) sets, looked up once
     if text:
         paragraph.add_run(text)
     return paragraph
+
+
+def _style_id(doc: Document, style: str) -> str | None:
+    """The paragraph style's id as python-docx resolves it (None for the default style), cached
+    per document: resolving a style scans the styles part, which adds up over a long report."""
+    cache = doc.__dict__.setdefault("_pdreport_style_ids", {})
+    if style not in cache:
+        cache[style] = doc.part.get_style_id(doc.styles[style], WD_STYLE_TYPE.PARAGRAPH)
+    return cache[style]
 
 
 def heading(doc: Document, text: str, level: int) -> Paragraph:

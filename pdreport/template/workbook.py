@@ -42,8 +42,11 @@ PROTECT_OPTIONS = {"select_locked_cells": True, "select_unlocked_cells": True,
 DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
 
-def render_workbook(layout: Layout, generated_at: dt.datetime) -> bytes:
-    """The .xlsx bytes for one respondent; deterministic for a given ``generated_at``."""
+def render_workbook(layout: Layout, generated_at: dt.datetime, values: dict | None = None) -> bytes:
+    """The .xlsx bytes for one respondent; deterministic for a given ``generated_at``.
+
+    ``values`` ({field key: value}) pre-fills inputs as an office would type them (demos and
+    benchmarks); templates sent out are always rendered without."""
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, workbook_options())
     wb.set_properties({
@@ -55,7 +58,7 @@ def render_workbook(layout: Layout, generated_at: dt.datetime) -> bytes:
         "created": generated_at,
     })  # fmt: skip
     fmt = make_formats(wb)
-    _Renderer(wb, fmt, layout).render()
+    _Renderer(wb, fmt, layout, values).render()
     write_metadata(wb, layout, generated_at.isoformat(timespec="seconds"))
     wb.close()
     return buf.getvalue()
@@ -82,8 +85,9 @@ def _rows_needed(text: str, chars_per_line: float) -> int:
 
 
 class _Renderer:
-    def __init__(self, wb, fmt: Formats, layout: Layout):
+    def __init__(self, wb, fmt: Formats, layout: Layout, values: dict | None = None):
         self.wb, self.f, self.lay = wb, fmt, layout
+        self.values = values or {}
         self.p, self.r, self.period = layout.plan, layout.respondent, layout.period
         self.fields = {f.key: f for f in layout.fields}
         self.widths: dict[str, list[float]] = {}
@@ -125,7 +129,15 @@ class _Renderer:
 
     def input(self, ws, field: Field, fmt) -> None:
         row, col = _rc(field.cell)
-        ws.write_blank(row, col, None, fmt)
+        value = self.values.get(field.key)
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
         ws.data_validation(row, col, row, col, self.validation(field))
         if field.required:
             ws.conditional_format(row, col, row, col, {"type": "blanks", "format": self.f.missing})
