@@ -74,7 +74,15 @@ def normalise_name(text: Any) -> str:
         return ""
     if isinstance(text, float) and text.is_integer():
         text = int(text)
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+    name = str(text)
+    # removing a space can bring a combining mark next to a letter that NFKC then composes
+    # (K + U+0327 → Ķ), so repeat until nothing changes: equal names must compare equal
+    for _ in range(4):
+        again = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+        if again == name:
+            break
+        name = again
+    return name
 
 
 def parse_number(value: Any) -> Parsed:
