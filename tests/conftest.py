@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pdreport.plan import load_plan
 from pdreport.plan.load import default_plan_path
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests search at random on a developer's machine (that is how they find new cases);
+# in CI they replay a fixed sequence, so a red CI always means a change broke something.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(scope="session")
