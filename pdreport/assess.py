@@ -242,7 +242,16 @@ def assess(
     tasks = tuple(assess_task(plan, task, period, subs, results) for task in plan.tasks)
     annex = tuple(assess_unit(plan, unit, period, subs, rejected.get("annex", {}))
                   for unit in plan.annex.units)  # fmt: skip
-    cards = tuple(_card(plan, r, period, subs.get(r.id), results, findings) for r in plan.respondents)
+    by_respondent: dict[str, list[Finding]] = {}  # (so that each card does not scan all findings)
+    for f in findings:
+        by_respondent.setdefault(f.respondent, []).append(f)
+    reports: dict[str, dict[str, Report]] = {}  # indicator id → respondent id → its first report
+    for ind_id, res in results.items():
+        first = reports[ind_id] = {}
+        for rep in res.reports:
+            first.setdefault(rep.respondent, rep)
+    cards = tuple(_card(plan, r, period, subs.get(r.id), results, by_respondent.get(r.id, ()), reports)
+                  for r in plan.respondents)  # fmt: skip
     return Assessment(plan, period, headline, results, tasks, annex, cards, findings)
 
 
@@ -603,13 +612,18 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _card(plan: Plan, resp: Respondent, period: Period, sub: Submission | None,
-          results: dict[str, IndicatorResult], findings: tuple[Finding, ...]) -> RespondentCard:  # fmt: skip
+          results: dict[str, IndicatorResult], findings: Iterable[Finding],
+          reports: dict[str, dict[str, Report]] | None = None) -> RespondentCard:  # fmt: skip
+    """``reports``: each indicator's first report by respondent (``assess`` passes it, so that no
+    card scans every report); ``findings`` may be all of them or the respondent's."""
     mine = [f for f in findings if f.respondent == resp.id and (sub is None or f.file in ("", sub.file))]
     errors = sum(f.is_error for f in mine)
     indicators = []
     for ind in plan.indicators_for(resp.id):
         res = results[ind.id]
-        rep = next(r for r in res.reports if r.respondent == resp.id)
+        rep = (reports or {}).get(ind.id, {}).get(resp.id)
+        if rep is None:
+            rep = next(r for r in res.reports if r.respondent == resp.id)
         indicators.append((res, rep))
     tasks = []
     for task in plan.tasks_for(resp.id):

@@ -23,6 +23,7 @@ from .intake.records import RawSubmission, Submission, extract
 from .plan.model import Period, Plan
 from .template.layout import META
 from .validate import validate_submission
+from .workers import die_with_parent
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
 
@@ -202,8 +203,9 @@ def _read_all(entries: list[tuple[str, Path]], plan: Plan, period_id: str | None
 _WORKER_PLAN: Plan | None = None
 
 
-def _init_worker(plan: Plan, raise_unexpected: bool) -> None:
+def _init_worker(plan: Plan, raise_unexpected: bool, parent_pid: int) -> None:
     global _WORKER_PLAN, _RAISE_UNEXPECTED
+    die_with_parent(parent_pid)
     _WORKER_PLAN, _RAISE_UNEXPECTED = plan, raise_unexpected
 
 
@@ -235,7 +237,7 @@ def _read_in_processes(entries, plan, period_id, progress, cpus) -> list[_Read] 
     reads: list[_Read] = []
     try:
         with ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(plan, _RAISE_UNEXPECTED)) as pool:  # fmt: skip
+                                 initargs=(plan, _RAISE_UNEXPECTED, os.getpid())) as pool:  # fmt: skip
             for part in pool.map(_read_chunk, chunks, [period_id] * len(chunks)):
                 for r in part:
                     reads.append(r)

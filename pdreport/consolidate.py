@@ -109,10 +109,10 @@ def write_assessment_outputs(col: Collection, a: Assessment, out_dir: Path, outp
 
 
 def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path | None = None,
-                 report_date: dt.date | None = None) -> None:  # fmt: skip
+                 report_date: dt.date | None = None, prepared=None) -> None:  # fmt: skip
     from .report.render import render_report, report_filename
 
-    data = render_report(a, templates, report_date)
+    data = render_report(a, templates, report_date, prepared=prepared)
     outputs.files["Word 报告"] = outputs.write(out_dir / report_filename(a), data)
 
 
@@ -125,13 +125,22 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     The output folder is locked for the run, and the outputs are committed together at the end:
     if anything fails, the previous outputs stay as they were."""
     out_dir = Path(out_dir)
+    from .report.render import PreparedCharts
+
     with writing(out_dir) as outputs:
-        col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
-        write_intake_outputs(col, out_dir, outputs)
-        if not col.submissions:
-            return Run(col, None, outputs)
-        write_assessment_outputs(col, a, out_dir, outputs)
-        write_report(a, out_dir, outputs, templates, report_date)
+        prepared = PreparedCharts.start()  # the charts are drawn in a child process (same bytes)
+        try:
+            col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
+            if prepared is not None and col.submissions:
+                prepared.submit(a)
+            write_intake_outputs(col, out_dir, outputs)
+            if not col.submissions:
+                return Run(col, None, outputs)
+            write_assessment_outputs(col, a, out_dir, outputs)
+            write_report(a, out_dir, outputs, templates, report_date, prepared)
+        finally:
+            if prepared is not None:
+                prepared.close()
     return Run(col, a, outputs)
 
 

@@ -14,16 +14,34 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
-from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
-
 from .collect import Collection
 from .findings import Finding
 from .intake.clean import clean_text
 from .outputs import atomic_write_bytes
 from .template import build_layout, render_workbook
 from .template.layout import COVER
+
+
+def _import_openpyxl():
+    """openpyxl, imported without numpy when numpy is not loaded yet: openpyxl only imports it to
+    recognise numpy numbers, which feedback copies never hold, and it is most of the import time."""
+    import sys
+
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        import openpyxl
+    else:
+        sys.modules["numpy"] = None  # type: ignore[assignment] - makes "import numpy" fail at once
+        try:
+            import openpyxl
+        finally:
+            if sys.modules.get("numpy", 0) is None:
+                del sys.modules["numpy"]
+    return openpyxl
+
+
+openpyxl = _import_openpyxl()
+from openpyxl.comments import Comment  # noqa: E402
+from openpyxl.styles import PatternFill  # noqa: E402
 
 FEEDBACK_DIR = "退回修改"
 ERROR_FILL = PatternFill("solid", fgColor="FF8080")

@@ -16,6 +16,7 @@ Deterministic: the same assessment gives the same bytes (fixed document date, pl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -97,6 +98,13 @@ def clip(value: object, limit: int = CELL_LIMIT) -> str:
 
 def display_width(text: str) -> int:
     """Width in half-width characters (a Chinese character counts two)."""
+    if text.isascii():  # no ASCII character is wide
+        return len(text)
+    return _display_width(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _display_width(text: str) -> int:  # names and statuses repeat in every table
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsxwriter.utility import xl_cell_to_rowcol
-
 from .findings import Code, Finding
 from .intake.clean import (
     Parsed,
@@ -33,6 +31,7 @@ from .intake.records import (
     Source,
     Submission,
     TaskReport,
+    cell_rowcol,
 )
 from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
 from .template.layout import Field
@@ -96,7 +95,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
         if lb.sheet in missing_sheets:
             continue
         if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
-            row, _ = xl_cell_to_rowcol(lb.cell)
+            row, _ = cell_rowcol(lb.cell)
             tainted.add((lb.sheet, row))
             ctx.findings.append(Finding(
                 Code.LABEL_CHANGED, f"此处应为“{lb.text}”，现为“{clean_text(seen, 60).text}”；"
@@ -108,7 +107,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
-        if f.sheet in missing_sheets or (f.sheet, xl_cell_to_rowcol(f.cell)[0]) in tainted:
+        if f.sheet in missing_sheets or (f.sheet, cell_rowcol(f.cell)[0]) in tainted:
             continue
         usable.add(f.key)
     return usable

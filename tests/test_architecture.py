@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pdreport"
 
 # earliest first; the names in one tuple are one stage (they may import each other)
 ORDER: tuple[tuple[str, ...], ...] = (
-    ("errors", "findings"),
+    ("errors", "findings", "workers"),
     ("plan",),
     ("periods",),
     ("outputs", "template"),

@@ -8,6 +8,7 @@ fail on it: characters illegal in XML are removed and length is capped.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -70,6 +71,17 @@ def normalise_name(text: Any) -> str:
 
     Any cell value is accepted (a number or date where a name was expected compares as its text).
     """
+    if type(text) is str:
+        return _normalise_str(text)
+    return _normalise_name(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _normalise_str(text: str) -> str:
+    return _normalise_name(text)
+
+
+def _normalise_name(text: Any) -> str:
     if is_blank(text):
         return ""
     if isinstance(text, float) and text.is_integer():

@@ -365,6 +365,12 @@ _ATTR_PARTNAME = _attr("PartName")
 _ATTR_CTYPE = _attr("ContentType")
 _CELL_REF = re.compile(rb"<" + _PREFIX + rb"""c\s[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)""")
 _ROW_REF = re.compile(rb"<" + _PREFIX + rb"""row\s[^<>]*?\br\s*=\s*["']([0-9]*)["'][^<>]*?(/?)>""")
+# _CELL_REF and _ROW_REF in one scan (at most one of them matches at a "<", and neither match
+# reaches past the tag it starts): (letters, digits, "", "") for a cell, ("", "", digits, "/"?) a row
+_SHEET_REFS = re.compile(
+    rb"<" + _PREFIX + rb"""(?:c\s[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)"""
+    rb"""|row\s[^<>]*?\br\s*=\s*["']([0-9]*)["'][^<>]*?(/?)>)"""
+)
 _SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"sheet[\s/>]")
 _SI_TAG = re.compile(rb"<" + _PREFIX + rb"si[\s/>]")
 _OVERRIDE = re.compile(rb"<" + _PREFIX + rb"Override\b([^<>]*)")
@@ -379,6 +385,17 @@ _TAG = re.compile(rb"<(/?)([A-Za-z_][^\s/<>]*)[^<>]*?(/?)>")
 # the same tags as _TAG, matched greedily (several times faster): group 1 is "/" for a closing tag,
 # group 2 the character before ">" ("/" for a self-closing tag)
 _TAG_KINDS = re.compile(rb"<(/?)[A-Za-z_](?:[^<>]*([^<>]))?>")
+# The depth scan without a Python object per tag (see _max_depth): each byte becomes flags,
+# 1 "<", 2 ">", 4 "/", 8 a name start [A-Za-z_]; positions of interest become c/o/L/e/G.
+_FLAGS = bytes(
+    1 if b == 0x3C else 2 if b == 0x3E else 4 if b == 0x2F
+    else 8 if (0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A or b == 0x5F) else 0
+    for b in range(256)
+)
+_ONES_LEN = 64 * 1024 + 64
+_ONES = int.from_bytes(b"\x01" * _ONES_LEN, "little")  # bit 0 of every byte
+_POSITIONS = bytes.maketrans(bytes([1, 2, 4, 8, 16]), b"coLeG")
+_DEPTH_MARKS = bytes.maketrans(b"+-", b"\x01\xff")
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _DANGER = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -724,9 +741,8 @@ class _Zip:
             return  # a short part that is not XML after all: the parser will say so
         state.root = root
         # closing tag -1, opening +1, self-closing 0; the deepest nesting is the largest running sum
-        deltas = [-1 if close else 0 if last == b"/" else 1 for close, last in _TAG_KINDS.findall(head, root_at)]
-        deepest = max(0, max(accumulate(deltas), default=0))
-        if deepest > lim.max_xml_depth:
+        # each level needs a "<": a part with few tags cannot be too deep
+        if head.count(b"<", root_at) > lim.max_xml_depth and _max_depth(head, root_at) > lim.max_xml_depth:
             raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 的层级嵌套过深（超过 {lim.max_xml_depth} 层）",
                          TAMPERED, value=name)  # fmt: skip
         if root in ("worksheet", "dialogsheet"):
@@ -748,14 +764,17 @@ class _Zip:
         if root in ("worksheet", "dialogsheet"):
 
             def sheet(buf: bytes) -> None:
-                refs = _CELL_REF.findall(buf)  # only distinct values need converting
-                for letters in {letters for letters, _ in refs}:
+                refs = _SHEET_REFS.findall(buf)  # only distinct values need converting
+                if not refs:
+                    return
+                letters_, digits_, row_digits, closed = zip(*refs, strict=True)
+                for letters in set(letters_):
                     if letters:
                         c = _col_number(letters)
                         if c > state.max_col:
                             state.max_col = c
-                rows = {digits for _, digits in refs}
-                rows.update(digits for digits, closed in _ROW_REF.findall(buf) if not closed)
+                rows = set(digits_)
+                rows.update(digits for digits, end in set(zip(row_digits, closed, strict=True)) if not end)
                 for digits in rows:
                     if digits:
                         n = _int(digits)
@@ -841,6 +860,40 @@ class _Zip:
         if any(n.startswith("ppt/") for n in names):
             raise g.stop(Code.NOT_A_WORKBOOK, "这是 PowerPoint 演示文稿，不是 Excel 表格", SEND_TEMPLATE)
         raise g.stop(Code.NOT_A_WORKBOOK, "文件是 Office 格式的压缩包，但不是 Excel 表格", RESAVE)
+
+
+def _max_depth(head: bytes, start: int = 0) -> int:
+    """The deepest element nesting of the tags ``_TAG_KINDS`` finds in ``head[start:]`` (closing
+    tag -1, opening +1, self-closing 0; the largest running sum, at least 0), computed in C
+    (``_max_depth_reference`` is the same with one Python object per tag).
+
+    A tag is a "<" … ">" run with no "<" or ">" inside, so tags never overlap. A "<" followed by
+    "/" and a name start begins a closing tag (c), one followed by a name start any other tag (o);
+    other "<" (L) begin none. A ">" after "/" ends a self-closing tag (e), other ">" (G) end any
+    other. These positions are found for all bytes at once with big-integer bit operations (byte i
+    of the flags at bits 8i…8i+7) and kept in order; everything else is dropped. A tag is then a
+    start directly followed by an end: "ce"/"cG" -1, "oG" +1, "oe" 0; anything else is no tag,
+    exactly as for the regex."""
+    flags = head[start:].translate(_FLAGS) if start else head.translate(_FLAGS)
+    n = len(flags)
+    ones = _ONES if n <= _ONES_LEN else int.from_bytes(b"\x01" * n, "little")
+    x = int.from_bytes(flags, "little")
+    lt = x & ones
+    close = lt & (x >> 10) & (x >> 19)  # "/" at i+1 (bit 2), a name start at i+2 (bit 3)
+    open_ = lt & (x >> 11)  # a name start at i+1
+    gt = (x >> 1) & ones
+    empty = gt & (x << 6)  # "/" at i-1
+    y = close | (open_ << 1) | ((lt ^ close ^ open_) << 2) | (empty << 3) | ((gt ^ empty) << 4)
+    seq = y.to_bytes(n, "little").translate(_POSITIONS, b"\x00")
+    seq = seq.replace(b"ce", b"-").replace(b"cG", b"-").replace(b"oG", b"+")
+    marks = seq.translate(_DEPTH_MARKS, b"coLeG")
+    return max(0, max(accumulate(memoryview(marks).cast("b")), default=0))
+
+
+def _max_depth_reference(head: bytes, start: int = 0) -> int:
+    """The same with one Python object per tag (kept for the tests)."""
+    deltas = [-1 if close else 0 if last == b"/" else 1 for close, last in _TAG_KINDS.findall(head, start)]
+    return max(0, max(accumulate(deltas), default=0))
 
 
 def _looks_like_xml(head: bytes) -> bool:

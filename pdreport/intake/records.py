@@ -8,6 +8,7 @@ typed records, each carrying its ``Source`` (file, sheet, cell) for traceability
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,18 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
     def at(sheet: str, a1: str) -> Any:
         if not wb.has(sheet):
             return None  # the sheet is gone: reported by validation
-        row, col = xl_cell_to_rowcol(a1)
+        row, col = cell_rowcol(a1)
         return wb.value(sheet, row, col)
 
     values = [RawValue(f, at(f.sheet, f.cell)) for f in tmap.fields]
     labels = [(lb, at(lb.sheet, lb.cell)) for lb in tmap.labels]
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels)
+
+
+@functools.lru_cache(maxsize=8192)
+def cell_rowcol(a1: str) -> tuple[int, int]:
+    """``xl_cell_to_rowcol``, remembered (every return of a layout names the same cells)."""
+    return xl_cell_to_rowcol(a1)
 
 
 # -- typed records ------------------------------------------------------------------

@@ -324,10 +324,26 @@ class Plan:
 
     # -- who reports what --------------------------------------------------------
     def indicators_for(self, respondent_id: str) -> tuple[Indicator, ...]:
-        return tuple(i for i in self.indicators if respondent_id in i.reporters)
+        """The indicators ``respondent_id`` reports, in plan order."""
+        return self._who("indicators_for", self.indicators, "reporters").get(respondent_id, ())
 
     def tasks_for(self, respondent_id: str) -> tuple[Task, ...]:
-        return tuple(t for t in self.tasks if respondent_id in t.respondents)
+        """The tasks ``respondent_id`` reports on, in plan order."""
+        return self._who("tasks_for", self.tasks, "respondents").get(respondent_id, ())
+
+    def _who(self, key: str, items: tuple, attr: str) -> dict[str, tuple]:
+        """respondent id → the items whose ``attr`` names it (built once: a plan with thousands of
+        respondents would otherwise scan every item's list for each respondent)."""
+        cached = self._index.get(key)
+        if cached is not None and cached[0] is items:  # (checked: ``dataclasses.replace`` shares _index)
+            return cached[1]
+        lists: dict[str, list] = {}
+        for item in items:
+            for rid in dict.fromkeys(getattr(item, attr)):
+                lists.setdefault(rid, []).append(item)
+        by = {rid: tuple(v) for rid, v in lists.items()}
+        self._index[key] = (items, by)
+        return by
 
     def headline_for(self, indicator_id: str) -> HeadlineTarget | None:
         for row in self.headline:

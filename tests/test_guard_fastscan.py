@@ -1,0 +1,93 @@
+"""The guard's C-level scans give exactly what the per-tag Python versions give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pdreport.intake.guard import _max_depth, _max_depth_reference
+
+_PIECES = [b"<", b">", b"/", b"a", b"Z", b"_", b"1", b" ", b"\x00", b"\x01", b"\xff", b"!", b"?",
+           b"=", b'"', b"<a>", b"</a>", b"<a/>", b"<x:y z='1'>", b"</x:y>", b"<!--", b"-->",
+           b"<?xml?>", b"L", b"G", b"c", b"e", b"@", b"[", b"`", b"{"]  # fmt: skip
+_SOUP = st.lists(st.sampled_from(_PIECES), max_size=60).map(b"".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_SOUP, st.integers(0, 70))
+def test_depth_matches_reference_on_tag_soup(soup: bytes, start: int) -> None:
+    start = min(start, len(soup))
+    assert _max_depth(soup, start) == _max_depth_reference(soup, start)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_depth_matches_reference_on_any_bytes(data: bytes) -> None:
+    assert _max_depth(data) == _max_depth_reference(data)
+
+
+def test_depth_deep_and_long() -> None:
+    deep = b"<r>" + b"<a>" * 100 + b"</a>" * 100 + b"</r>"
+    assert _max_depth(deep) == _max_depth_reference(deep) == 101
+    long = b"<r>" + b'<c r="A1" s="2"><v>1</v></c>' * 5000 + b"</r>"  # longer than the cached mask
+    assert _max_depth(long) == _max_depth_reference(long) == 3
+
+
+_SHEET_PIECES = [b"<c r=\"A1\">", b"<c r='ZZ99' s=\"1\"/>", b"<x:c r=\"B2\">", b"<row r=\"5\">",
+                 b"<row r=\"70\"/>", b"<row spans=\"1:2\" r=\"9\" >", b"<c s=\"1\" r=\"AB12", b"<c>",
+                 b"<row:c r=\"Q3\">", b"<crow r=\"1\">", b"</c>", b"<v>1</v>", b"<", b">", b" ", b"r=\"4\"",
+                 b"<row r=\"\"/>", b"<c r=\"12\">", b"<c\tr = 'x7'>", b"</row>"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_SHEET_PIECES), max_size=40).map(b"".join))
+def test_sheet_refs_match_the_two_scans(buf: bytes) -> None:
+    from pdreport.intake.guard import _CELL_REF, _ROW_REF, _SHEET_REFS
+
+    refs = _CELL_REF.findall(buf)
+    want_cols = {letters for letters, _ in refs if letters}
+    want_rows = {d for _, d in refs} | {d for d, closed in _ROW_REF.findall(buf) if not closed}
+    both = _SHEET_REFS.findall(buf)
+    got_cols = {t[0] for t in both if t[0]}
+    got_rows = {t[1] for t in both} | {t[2] for t in both if not t[3]}
+    assert got_cols == want_cols
+    assert got_rows - {b""} == want_rows - {b""}
+
+
+def _outcome(fn, rows):
+    from pdreport.template.metadata import MetadataError
+
+    try:
+        return fn(rows)
+    except MetadataError as exc:
+        return ("error", str(exc))
+
+
+def test_parse_metadata_matches_reference_on_edited_maps() -> None:
+    """The remembered field map gives what parsing every row gives, for intact and edited maps."""
+    import random
+
+    from pdreport.intake.read import open_workbook
+    from pdreport.template.layout import META
+    from pdreport.template.metadata import _parse_metadata_reference, parse_metadata
+
+    files = sorted((Path(__file__).resolve().parents[1] / "sample_workbooks").glob("*.xlsx"))[:6]
+    rng = random.Random(7)
+    for path in files:
+        rows = open_workbook(path).grid(META)
+        variants = [rows, [list(r) for r in rows]]
+        for _ in range(40):
+            v = [list(r) for r in rows]
+            i = rng.randrange(len(v))
+            if v[i]:
+                j = rng.randrange(len(v[i]))
+                v[i][j] = rng.choice(["", " x ", "1", 1.0, True, None, "[labels]", "[fields]", "abc", "Z9"])
+            if rng.random() < 0.2:
+                del v[rng.randrange(len(v))]
+            variants.append(v)
+        for v in variants:
+            want = _outcome(_parse_metadata_reference, v)
+            assert _outcome(parse_metadata, v) == want
+            assert _outcome(parse_metadata, v) == want  # remembered
