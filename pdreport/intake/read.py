@@ -39,7 +39,11 @@ class Workbook:
                 sheet = self._book.get_sheet_by_name(name)
                 # skip_empty_area=False anchors the rows at A1 (the default starts at the first used cell)
                 rows = sheet.to_python(skip_empty_area=False, nrows=MAX_GRID_ROWS)
-            except Exception as exc:  # calamine raises its own error types
+            except BaseException as exc:  # calamine raises its own types, and panics (BaseException)
+                _reraise_interrupts(exc)
+                if "out of bounds" in str(exc) or "TimeDelta" in str(exc):
+                    raise ReadError(f"工作表“{name}”中有超出范围的日期（如日期格中填了过大的数字），"
+                                    "无法读取") from None  # fmt: skip
                 raise ReadError(f"工作表“{name}”无法读取（{type(exc).__name__}）") from None
             rows = [row[:MAX_GRID_COLS] for row in rows]
             self._grids[name] = rows
@@ -50,6 +54,13 @@ class Workbook:
         if row < len(grid) and col < len(grid[row]):
             return grid[row][col]
         return ""
+
+
+def _reraise_interrupts(exc: BaseException) -> None:
+    """A Rust panic inside calamine arrives as ``pyo3_runtime.PanicException``, a BaseException:
+    it is a fact about the file; Ctrl-C and exit are not."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
 
 
 def open_workbook(path: Path) -> Workbook:
@@ -65,7 +76,8 @@ def open_workbook(path: Path) -> Workbook:
         with os.fdopen(fd, "rb") as fh:
             book = CalamineWorkbook.from_filelike(fh)
         metas = book.sheets_metadata
-    except Exception as exc:
+    except BaseException as exc:
+        _reraise_interrupts(exc)
         raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
     names = [m.name for m in metas]
     visibility = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in metas}
