@@ -86,7 +86,12 @@ def test_arbitrary_values_through_the_whole_pipeline(plan, demo, tmp_path_factor
 
     # every value typed is either taken in or reported on its row
     (outcome,) = col.outcomes
-    assert outcome.status == ACCEPTED
+    if outcome.status != ACCEPTED:
+        # the one accepted refusal: a date calamine cannot represent (e.g. a serial before 1900,
+        # which Excel itself cannot store) makes the sheet unreadable; the file is named with why
+        assert any(f.code is Code.CORRUPT and "超出范围的日期" in f.message for f in col.findings), \
+            [f.render() for f in col.findings]  # fmt: skip
+        return
     sub = col.submissions[rid]
     got = flatten(sub)
     reported = {_row(f.field) for f in col.findings if f.field} | {_row(f.field) for f in col.findings if f.code is Code.LABEL_CHANGED}
