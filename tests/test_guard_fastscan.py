@@ -8,6 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pdreport.intake.guard import _max_depth, _max_depth_reference
+from pdreport.template.layout import Field, LabelCell
+from pdreport.template.metadata import (
+    FIELDS_MARK,
+    HEAD_KEYS,
+    LABELS_MARK,
+    MAGIC,
+    MAX_MAP_ROWS,
+    MetadataError,
+    TemplateMap,
+    _check_shape,
+    _digest,
+    _text,
+)
 
 _PIECES = [b"<", b">", b"/", b"a", b"Z", b"_", b"1", b" ", b"\x00", b"\x01", b"\xff", b"!", b"?",
            b"=", b'"', b"<a>", b"</a>", b"<a/>", b"<x:y z='1'>", b"</x:y>", b"<!--", b"-->",
@@ -71,7 +84,7 @@ def test_parse_metadata_matches_reference_on_edited_maps() -> None:
 
     from pdreport.intake.read import open_workbook
     from pdreport.template.layout import META
-    from pdreport.template.metadata import _parse_metadata_reference, parse_metadata
+    from pdreport.template.metadata import parse_metadata
 
     files = sorted((Path(__file__).resolve().parents[1] / "sample_workbooks").glob("*.xlsx"))[:6]
     rng = random.Random(7)
@@ -91,3 +104,56 @@ def test_parse_metadata_matches_reference_on_edited_maps() -> None:
             want = _outcome(_parse_metadata_reference, v)
             assert _outcome(parse_metadata, v) == want
             assert _outcome(parse_metadata, v) == want  # remembered
+
+
+# -- reference implementations -------------------------------------------------------------------
+
+
+def _parse_metadata_reference(rows: list[list]) -> TemplateMap:
+    """The straightforward version of ``parse_metadata``, which the cached one must agree with."""
+    if len(rows) > MAX_MAP_ROWS:
+        raise MetadataError("标识工作表的行数异常")
+    rows = [[_text(v) for v in row] for row in rows]
+    if not rows or not rows[0] or rows[0][0] != MAGIC:
+        raise MetadataError("标识工作表的首行内容不对")
+    head: dict[str, str] = {}
+    cells: dict[str, str] = {}
+    i = 1
+    while i < len(rows) and rows[i] and rows[i][0] != FIELDS_MARK:
+        if len(rows[i]) >= 2 and rows[i][0] in HEAD_KEYS:
+            head[rows[i][0]] = rows[i][1]
+            cells[rows[i][0]] = f"B{i + 1}"
+        i += 1
+    missing = [k for k in HEAD_KEYS if not head.get(k)]
+    if missing:
+        raise MetadataError(f"标识信息缺少：{'、'.join(missing)}")
+    fields: list[Field] = []
+    i += 1
+    while i < len(rows) and (not rows[i] or rows[i][0] != LABELS_MARK):
+        r = rows[i] + [""] * (11 - len(rows[i]))
+        if r[0]:
+            try:
+                fields.append(Field(
+                    key=r[0], sheet=r[1], cell=r[2], kind=r[3], required=r[4] == "1", label=r[5],
+                    ref=r[6], unit=r[7], minimum=float(r[8]) if r[8] else None,
+                    maximum=float(r[9]) if r[9] else None,
+                    choices=tuple(c for c in r[10].split("|") if c),
+                ))  # fmt: skip
+            except ValueError:
+                raise MetadataError(f"字段映射第 {i + 1} 行无法解析") from None
+        i += 1
+    labels = [LabelCell(*(r + ["", "", ""])[:3]) for r in rows[i + 1:] if r and r[0]]
+    if _digest(head, fields, labels) != head["digest"]:
+        raise MetadataError("字段映射与校验码不符（标识工作表被改动过）")
+    for f in fields:
+        _check_shape(f.key, f.sheet, f.cell, f.kind)
+    for lb in labels:
+        _check_shape("", lb.sheet, lb.cell)
+    if len({f.key for f in fields}) != len(fields):
+        raise MetadataError("字段映射中有重复的字段")
+    return TemplateMap(
+        plan_id=head["plan_id"], plan_version=head["plan_version"],
+        template_version=head["template_version"], respondent_id=head["respondent_id"],
+        respondent_name=head["respondent_name"], period_id=head["period_id"],
+        generated_at=head["generated_at"], fields=tuple(fields), labels=tuple(labels), cells=cells,
+    )  # fmt: skip
