@@ -110,6 +110,11 @@ DATE = click.option("--date", "report_date", type=click.DateTime(["%Y-%m-%d"]), 
                     help="报告成文日期（如 2024-07-20），默认为本期报送截止日。")  # fmt: skip
 
 
+def _out_dir(folder: Path, out_dir: Path | None) -> Path:
+    """-o, or "FOLDER_汇总" next to the input folder."""
+    return out_dir or folder.with_name(folder.name + "_汇总")
+
+
 def _progress_bar(plan, folder: Path, out_dir: Path):
     from .collect import scan
     from .errors import UsageError
@@ -256,7 +261,7 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
     from .consolidate import write_intake_outputs, writing
 
     plan = _load(plan_file)
-    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    out_dir = _out_dir(folder, out_dir)
     with writing(out_dir) as outputs:
         with _progress_bar(plan, folder, out_dir) as bar:
             col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
@@ -310,7 +315,7 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
     from .consolidate import write_assessment_outputs, writing
 
     plan = _load(plan_file)
-    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    out_dir = _out_dir(folder, out_dir)
     with writing(out_dir) as outputs:
         col, a = _assess(plan, folder, period_id, out_dir, previous)
         write_assessment_outputs(col, a, out_dir, outputs)
@@ -340,7 +345,7 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
     from .consolidate import write_report, writing
 
     plan = _load(plan_file)
-    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    out_dir = _out_dir(folder, out_dir)
     with writing(out_dir) as outputs:
         col, a = _assess(plan, folder, period_id, out_dir, previous)
         write_report(a, out_dir, outputs, templates_dir, report_date.date() if report_date else None)
@@ -371,7 +376,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     from .consolidate import consolidate
 
     plan = _load(plan_file)
-    out_dir = out_dir or folder.with_name(folder.name + "_汇总")
+    out_dir = _out_dir(folder, out_dir)
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
                           report_date.date() if report_date else None, lambda _f: bar.update(1))  # fmt: skip
