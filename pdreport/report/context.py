@@ -19,11 +19,14 @@ from ..plan.model import chinese_date, format_number
 # and summarises the rest (every text is in 汇总表.xlsx).
 FULL_TEXT_LIMIT = 8
 CN_INDEX = "一二三四五六七八九十"
+_LINE_BREAK = re.compile(r"\s*\n\s*")
 
 
 def safe_line(text: str, limit: int = 600) -> str:
     """Workbook text as one inert line: newlines folded, leading markup removed, length capped."""
-    text = re.sub(r"\s*\n\s*", "；", (text or "").strip())
+    text = (text or "").strip()
+    if "\n" in text:  # (called for every report of every respondent: most texts are one line)
+        text = _LINE_BREAK.sub("；", text)
     text = text.lstrip("#@ \t")
     return text if len(text) <= limit else text[:limit] + "……"
 
@@ -42,12 +45,11 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
     plan, period = a.plan, a.period
     names = {r.id: r.name for r in plan.respondents}
     date = report_date or period.deadline
-    title = re.sub(r"安排$", "", plan.title) + f"推进情况（{period.label}）"
     task_counts = a.status_counts(a.tasks)
     ind_counts = a.status_counts([r for r in a.indicators.values()])
     assessed_units = [u for u in a.annex if u.unit.assessed]
     return {
-        "report_title": title,
+        "report_title": report_title(a),
         "plan": {
             "title": plan.title,
             "notice_title": plan.notice_title,
@@ -77,7 +79,7 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
             "warnings": sum(not f.is_error for f in a.findings),
         },
         "missing_names": [c.respondent.name for c in a.missing],
-        "headline": [_headline(a, n, h, names) for n, h in enumerate(a.headline, 1)],
+        "headline": headline_rows(a, names),
         "headline_counts": _counts(Counter(h.result.status for h in a.headline)),
         "task_counts": _counts(task_counts),
         "indicator_counts": _counts(ind_counts),
@@ -94,11 +96,28 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
             "counts": _counts(Counter(u.status for u in assessed_units)),
             "behind_names": [names[u.unit.respondent] for u in assessed_units if u.status is Status.BEHIND],
         },
-        "findings_by_code": [
-            {"code": code.code, "title": code.title, "count": n, "severity": code.severity.label}
-            for code, n in sorted(Counter(f.code for f in a.findings).items(), key=lambda kv: kv[0].code)
-        ],
+        "findings_by_code": findings_by_code(a),
     }
+
+
+# The parts of the context the report's tables and file name need, each built on its own: the
+# whole context reads every respondent's text and is slow for thousands of respondents.
+
+
+def report_title(a: Assessment) -> str:
+    return re.sub(r"安排$", "", a.plan.title) + f"推进情况（{a.period.label}）"
+
+
+def headline_rows(a: Assessment, names: dict[str, str] | None = None) -> list[dict]:
+    names = names if names is not None else {r.id: r.name for r in a.plan.respondents}
+    return [_headline(a, n, h, names) for n, h in enumerate(a.headline, 1)]
+
+
+def findings_by_code(a: Assessment) -> list[dict]:
+    return [
+        {"code": code.code, "title": code.title, "count": n, "severity": code.severity.label}
+        for code, n in sorted(Counter(f.code for f in a.findings).items(), key=lambda kv: kv[0].code)
+    ]
 
 
 def _counts(counter) -> dict[str, int]:

@@ -7,7 +7,8 @@ Two layers, in this order in the file:
   speak in styles, millimetres and Chinese text, and are what ``render.py`` uses;
 * the **XML layer** below the line ``# ---- XML helpers`` — small functions over ``docx.oxml``
   elements for what python-docx has no API for (East Asian fonts, character-unit indents, table
-  borders and header rows, fields, the settings part).
+  borders and header rows, fields, the settings part), and for building paragraphs and table
+  rows in bulk (python-docx's API takes time growing with the square of a long report).
 
 Every look is a named project style (``公文正文``, ``一级标题`` …) defined once in
 ``new_document``; helpers only pick a style. Each style names its fonts explicitly
@@ -18,8 +19,10 @@ fonts: see docs/report-format.md and docs/fonts.conf for rendering with substitu
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,9 +36,11 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.table import CT_Tbl
 from docx.shared import Mm
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from .charts import STATUS_BOLD, STATUS_COLOURS
 
@@ -261,11 +266,13 @@ def title(doc: Document, text: str) -> Paragraph:
 
 def para(doc: Document, text: str, style: str = "公文正文") -> Paragraph:
     """A paragraph of ``text`` in a project style; ``\\n`` in text becomes a line break."""
-    paragraph = doc.add_paragraph()
-    paragraph._p.style = _style_id(doc, style)  # what add_paragraph(style=…) sets, looked up once
+    # built directly, not with add_paragraph()/add_run(): the same XML, without python-docx's
+    # per-call child searches (appending to the body is a scan of the whole body there)
+    p = _new_paragraph(_style_id(doc, style))
     if text:
-        paragraph.add_run(text)
-    return paragraph
+        _append_run(p, text)
+    _append_block(doc, p)
+    return Paragraph(p, doc._body)
 
 
 def _style_id(doc: Document, style: str) -> str | None:
@@ -367,35 +374,24 @@ def table(
     widths = [_mm_to_twips(w) for w in widths_mm]
     aligns = [_ALIGN[a.lower()] for a in align] if align else [WD_ALIGN_PARAGRAPH.LEFT] * ncols
 
-    tbl = doc.add_table(rows=1 + len(rows), cols=ncols)
+    tbl = doc.add_table(rows=0, cols=ncols)
     tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
     _set_table_geometry(tbl._tbl, widths)
     _set_table_borders(tbl._tbl, size_eighths=4)
 
-    header_id = STYLE_IDS["表头"]
-    text_id = STYLE_IDS["表格文字"]
-    for r, tr in enumerate(tbl._tbl.tr_lst):
-        _set_row_flags(tr, header=r == 0)
-        values = header if r == 0 else rows[r - 1]
-        for c, tc in enumerate(tr.tc_lst):
-            _set_cell_width(tc, widths[c])
-            cell = _Cell(tc, tbl)
-            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-            paragraph = cell.paragraphs[0]
-            _set_paragraph_style_id(paragraph._p, header_id if r == 0 else text_id)
-            if r > 0:
-                paragraph.alignment = aligns[c]
-            # the header never sits alone at a page foot, and a short table is not split at all
-            if r == 0 or (len(rows) <= KEEP_TOGETHER_ROWS and r < len(rows)):
-                paragraph.paragraph_format.keep_with_next = True
-            text = "" if values[c] is None else str(values[c])
-            if not text:
-                continue
-            run = paragraph.add_run(text)
-            if r > 0 and c == status_col:
-                status = _status_of(text)
-                if status is not None:
-                    _set_run_style_id(run._r, _STATUS_STYLE_IDS[status])
+    # Rows are copies of a formatted empty row with the text added: formatting cell by cell
+    # through python-docx costs ~1 ms a row (10,000 respondents, 10 s) for the same XML.
+    # The header never sits alone at a page foot, and a short table is not split at all.
+    keep_all = len(rows) <= KEEP_TOGETHER_ROWS
+    header_row = _row_template(widths, header=True, aligns=None, keep_next=True)
+    body_row = _row_template(widths, header=False, aligns=aligns, keep_next=keep_all)
+    _append_rows(tbl._tbl, header_row, [header], status_col=None)
+    if keep_all and rows:  # ... but its last row has nothing below to keep with
+        last_row = _row_template(widths, header=False, aligns=aligns, keep_next=False)
+        _append_rows(tbl._tbl, body_row, rows[:-1], status_col)
+        _append_rows(tbl._tbl, last_row, rows[-1:], status_col)
+    else:
+        _append_rows(tbl._tbl, body_row, rows, status_col)
     return tbl
 
 
@@ -665,10 +661,6 @@ def _set_paragraph_style_id(p, style_id: str) -> None:
     p.get_or_add_pPr().style = style_id
 
 
-def _set_run_style_id(r, style_id: str) -> None:
-    r.get_or_add_rPr().style = style_id
-
-
 def _status_of(text: str) -> str | None:
     stripped = text.strip()
     for status in STATUS_COLOURS:
@@ -778,6 +770,116 @@ def _set_cell_width(tc, width_twips: int) -> None:
     tc_w.set(qn("w:w"), str(width_twips))
 
 
+# -- Bulk building -------------------------------------------------------------------------------
+# A long report has thousands of paragraphs and table rows. python-docx adds each child element by
+# searching its parent for where it belongs, and adds a paragraph to the body by searching the
+# whole body for w:sectPr, so building through its API grows with the square of the length. The
+# helpers below build the same elements directly with lxml; tests/test_report_fast.py compares
+# their XML with python-docx's.
+
+_W_PPR = qn("w:pPr")
+_W_PSTYLE = qn("w:pStyle")
+_W_R = qn("w:r")
+_W_RPR = qn("w:rPr")
+_W_RSTYLE = qn("w:rStyle")
+_W_T = qn("w:t")
+_W_TAB = qn("w:tab")
+_W_BR = qn("w:br")
+_W_TC = qn("w:tc")
+_W_VAL = qn("w:val")
+_W_SECTPR = qn("w:sectPr")
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_RUN_SPECIAL = re.compile(r"([\t\r\n])")
+
+
+def _new_paragraph(style_id: str | None):
+    """A detached ``w:p`` in paragraph style ``style_id``, as ``CT_P.style = style_id`` leaves it
+    (an empty ``w:pPr`` for ``None``)."""
+    p = OxmlElement("w:p")
+    p_pr = etree.SubElement(p, _W_PPR)
+    if style_id is not None:
+        etree.SubElement(p_pr, _W_PSTYLE).set(_W_VAL, style_id)
+    return p
+
+
+def _append_block(doc: Document, element) -> None:
+    """Append a paragraph or table to the body, before its closing ``w:sectPr``.
+
+    python-docx finds that ``w:sectPr`` by scanning the body from the start; it is the body's
+    last child, which lxml reaches directly."""
+    body = doc.element.body
+    last = next(body.iterchildren(reversed=True), None)
+    if last is not None and last.tag == _W_SECTPR:
+        last.addprevious(element)
+    else:
+        body.insert_element_before(element, "w:sectPr")
+
+
+def _append_run(p, text: str, style_id: str | None = None):
+    """Append a ``w:r`` holding ``text`` to ``p``, with the elements python-docx's ``Run.text``
+    writes: a tab is ``w:tab``, ``\\r`` and ``\\n`` are each ``w:br``, other text goes in ``w:t``
+    (``xml:space="preserve"`` when it starts or ends with white space). ``style_id`` is a character
+    style (``w:rStyle``).
+
+    The text is set through lxml exactly as python-docx sets it, so characters XML cannot hold
+    (control characters, U+FFFE …) raise the same ``ValueError``; lxml escapes ``&``, ``<``, ``>``.
+    """
+    r = etree.SubElement(p, _W_R)
+    if style_id is not None:
+        etree.SubElement(etree.SubElement(r, _W_RPR), _W_RSTYLE).set(_W_VAL, style_id)
+    for piece in _RUN_SPECIAL.split(text):
+        if piece == "\t":
+            etree.SubElement(r, _W_TAB)
+        elif piece in ("\r", "\n"):
+            etree.SubElement(r, _W_BR)
+        elif piece:
+            t = etree.SubElement(r, _W_T)
+            t.text = piece
+            if len(piece.strip()) < len(piece):
+                t.set(_XML_SPACE, "preserve")
+    return r
+
+
+def _row_template(widths_twips: Sequence[int], *, header: bool,
+                  aligns: Sequence[WD_ALIGN_PARAGRAPH] | None, keep_next: bool):  # fmt: skip
+    """An empty table row (``w:tr``) formatted as ``table`` formats its rows: not split, fixed
+    cell widths, cells vertically centred, one paragraph each in the 表头 style (``header``, and
+    the row repeats on every page) or 表格文字, aligned by ``aligns`` (``None``: as the style
+    says), kept with the next row if ``keep_next``.
+
+    Built once per table through python-docx's own API, then copied for every row."""
+    tr = CT_Tbl.new_tbl(1, len(widths_twips), Mm(0)).tr_lst[0]
+    _set_row_flags(tr, header=header)
+    style_id = STYLE_IDS["表头" if header else "表格文字"]
+    for c, tc in enumerate(tr.tc_lst):
+        _set_cell_width(tc, widths_twips[c])
+        _Cell(tc, None).vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        paragraph = Paragraph(tc.p_lst[0], None)
+        _set_paragraph_style_id(paragraph._p, style_id)
+        if aligns is not None:
+            paragraph.alignment = aligns[c]
+        if keep_next:
+            paragraph.paragraph_format.keep_with_next = True
+    return tr
+
+
+def _append_rows(tbl, template, rows: Sequence[Sequence[str | None]], status_col: int | None):
+    """Append to ``tbl`` one copy of the ``template`` row per row of values, each value in one
+    run in its cell's paragraph (none for an empty value). In ``status_col`` a value starting
+    with a status gets that status's character style."""
+    for values in rows:
+        tr = copy.deepcopy(template)
+        for c, tc in enumerate(tr.iterchildren(_W_TC)):
+            value = values[c]
+            text = "" if value is None else str(value)
+            if not text:
+                continue
+            status = _status_of(text) if c == status_col else None
+            # tc[-1]: the template's cells hold tcPr then their one paragraph
+            _append_run(tc[-1], text, None if status is None else _STATUS_STYLE_IDS[status])
+        tbl.append(tr)
+
+
 def _add_fonts_to_font_table(doc: Document) -> None:
     """Declare the official fonts (GB2312 charset, Windows alternative names) in fontTable.xml."""
     part = _related_part(doc, RT.FONT_TABLE)
@@ -798,8 +900,6 @@ def _add_fonts_to_font_table(doc: Document) -> None:
         _child(font, "w:family", _FONT_ORDER).set(qn("w:val"), family)
         _child(font, "w:pitch", _FONT_ORDER).set(qn("w:val"), "variable")
         root.append(font)
-    from lxml import etree
-
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 

@@ -28,7 +28,7 @@ from ..plan.model import format_number
 from ..workers import die_with_parent
 from . import charts
 from . import docx_format as fmt
-from .context import build_context, number_text
+from .context import build_context, findings_by_code, headline_rows, number_text, report_title
 
 PARTS = ("01_title.md.j2", "02_overall.md.j2", "03_tasks.md.j2", "04_problems.md.j2",
          "05_annex1.md.j2", "06_annex2.md.j2")  # fmt: skip
@@ -45,12 +45,16 @@ def default_templates_dir() -> Path:
 
 
 def report_filename(a: Assessment) -> str:
-    return build_context(a)["report_title"] + ".docx"
+    return report_title(a) + ".docx"
 
 
 def render_markup(a: Assessment, templates_dir: Path | None = None,
                   report_date: dt.date | None = None) -> list[tuple[str, str]]:  # fmt: skip
     """(template name, rendered text) for every part, in order."""
+    return _render_parts(templates_dir, build_context(a, report_date))
+
+
+def _render_parts(templates_dir: Path | None, context: dict) -> list[tuple[str, str]]:
     folder = Path(templates_dir or default_templates_dir())
     if not folder.is_dir():
         raise ReportTemplateError(f"找不到报告模板文件夹：{folder}（可用 --templates 指定）")
@@ -58,7 +62,6 @@ def render_markup(a: Assessment, templates_dir: Path | None = None,
         loader=jinja2.FileSystemLoader(str(folder), encoding="utf-8"),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
     )  # fmt: skip
-    context = build_context(a, report_date)
     out = []
     for name in PARTS:
         try:
@@ -86,7 +89,7 @@ def render_report(a: Assessment, templates_dir: Path | None = None, report_date:
                                    "报送情况": _submission_table, "问题统计": _findings_table}  # fmt: skip
     figures: dict[str, Callable] = {"任务状态": lambda d, x: _task_chart(d, x, prepared),
                                     "附件下降率": lambda d, x: _annex_chart(d, x, prepared)}  # fmt: skip
-    for name, text in render_markup(a, templates_dir, report_date):
+    for name, text in _render_parts(templates_dir, context):  # the context is built once
         for n, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if not line:
@@ -133,11 +136,10 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
 
 
 def _headline_table(doc, a: Assessment) -> None:
-    ctx = build_context(a)
     prev = a.previous is not None
     header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"] + (["较上期"] if prev else [])
     rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"], h["status"]]
-            + ([h["change"]] if prev else []) for h in ctx["headline"]]  # fmt: skip
+            + ([h["change"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
     widths = [10, 17, 45, 30, 32, 22] if not prev else [9, 15, 38, 26, 28, 21, 19]
     align = ["center", "center", "left", "left", "left", "center", "center"][: len(header)]
     fmt.table(doc, header, rows, widths, align=align, status_col=5)
@@ -171,8 +173,7 @@ def _submission_table(doc, a: Assessment) -> None:
 
 
 def _findings_table(doc, a: Assessment) -> None:
-    ctx = build_context(a)
-    rows = [[f["code"], f["title"], f["severity"], str(f["count"])] for f in ctx["findings_by_code"]]
+    rows = [[f["code"], f["title"], f["severity"], str(f["count"])] for f in findings_by_code(a)]
     if not rows:
         fmt.para(doc, "数据校验未发现问题。")
         return
