@@ -9,23 +9,31 @@ import io
 import xlsxwriter
 
 from .collect import Collection
+from .outputs import close_workbook, gc_paused
 from .template.formats import make_formats, workbook_options
 
 DATA_CSV, DATA_XLSX = "数据明细.csv", "数据明细.xlsx"
 COLUMNS = ("respondent_id", "单位", "类型", "编号", "项目", "数值", "文字", "文件", "工作表", "单元格")
+# CSV text starting with these is quoted; a set, so that "" (an empty cell) is not among them
+_RISKY = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
 
 def data_rows(col: Collection) -> list[list]:
     plan = col.plan
     rows: list[list] = []
+    # indicator id → (id, label), built once rather than for every unit
+    figure_label: dict[str, tuple[str, str]] = {}
     for resp in plan.respondents:
         sub = col.submissions.get(resp.id)
         if sub is None:
             continue
         base = [resp.id, resp.name]
         for fig in sub.figures:
-            ind = plan.indicator(fig.indicator)
-            rows.append(base + ["指标", ind.id, f"{ind.name}（{ind.unit}）", fig.value, fig.note,
+            label = figure_label.get(fig.indicator)
+            if label is None:
+                ind = plan.indicator(fig.indicator)
+                label = figure_label[fig.indicator] = (ind.id, f"{ind.name}（{ind.unit}）")
+            rows.append(base + ["指标", label[0], label[1], fig.value, fig.note,
                                 fig.source.file, fig.source.sheet, fig.source.cell])  # fmt: skip
         for m in sub.milestones:
             ind = plan.indicator(m.indicator)
@@ -50,16 +58,20 @@ def data_rows(col: Collection) -> list[list]:
     return rows
 
 
+@gc_paused()
 def render_csv(col: Collection) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(COLUMNS)
-    for row in data_rows(col):
-        # a leading =,+,-,@ would be a formula when a spreadsheet opens the CSV
-        writer.writerow([_defuse(v) if isinstance(v, str) else v for v in row])
+    # a leading =,+,-,@ (or tab, CR) would be a formula when a spreadsheet opens the CSV: quote it
+    writer.writerows(
+        [("'" + v if v[:1] in _RISKY else v) if isinstance(v, str) else v for v in row]
+        for row in data_rows(col)
+    )
     return buf.getvalue().encode("utf-8-sig")
 
 
+@gc_paused()
 def render_xlsx(col: Collection) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, workbook_options())
@@ -68,19 +80,17 @@ def render_xlsx(col: Collection) -> bytes:
     ws = wb.add_worksheet("数据明细")
     ws.write_row(0, 0, COLUMNS, f.header)
     rows = data_rows(col)
+    write_string, write_number = ws.write_string, ws.write_number  # half a million cells at scale
     for r, row in enumerate(rows, 1):
         for c, v in enumerate(row):
-            if isinstance(v, (int, float)):
-                ws.write_number(r, c, v)
+            if v.__class__ is not str and isinstance(v, (int, float)):  # most cells are text
+                write_number(r, c, v)
             else:
-                ws.write_string(r, c, v)
+                write_string(r, c, v)
     for i, w in enumerate((14, 16, 8, 10, 40, 12, 60, 40, 10, 8)):
         ws.set_column(i, i, w)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
-    wb.close()
+    close_workbook(wb)
     return buf.getvalue()
 
-
-def _defuse(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import defaultdict
 
 import xlsxwriter
 
 from .collect import Collection
-from .findings import Severity
+from .findings import Finding, Severity
+from .outputs import close_workbook, gc_paused
 from .plan.model import chinese_date
 from .template.formats import make_formats, workbook_options
 
@@ -22,6 +24,7 @@ COLUMNS = ("序号", "填报单位", "文件", "工作表", "单元格", "项目
 WIDTHS = (6, 16, 40, 10, 8, 30, 24, 9, 7, 50, 40)
 
 
+@gc_paused()  # thousands of findings make as many rows: see gc_paused
 def render_problem_list(col: Collection) -> bytes:
     plan = col.plan
     names = {r.id: r.name for r in plan.respondents}
@@ -62,6 +65,12 @@ def render_problem_list(col: Collection) -> bytes:
     ws.repeat_rows(2)
     ws.autofilter(2, 0, max(row - 1, 3), len(COLUMNS) - 1)
 
+    # Each respondent's findings, grouped once: scanning every finding for every respondent (and
+    # again for every missing one) grows with units × findings, minutes at 10,000 units.
+    mine_of: dict[str, list[Finding]] = defaultdict(list)
+    for x in col.findings:
+        mine_of[x.respondent].append(x)
+
     by = wb.add_worksheet("按单位统计")
     head = ("填报单位", "类别", "报送情况", "采用文件", "错误", "提醒")
     by.write_row(0, 0, head, f.header)
@@ -69,7 +78,7 @@ def render_problem_list(col: Collection) -> bytes:
         by.set_column(i, i, w)
     for r, resp in enumerate(plan.respondents, 1):
         sub = col.submissions.get(resp.id)
-        mine = [x for x in col.findings if x.respondent == resp.id]
+        mine = mine_of.get(resp.id, ())
         status = "未报送" if sub is None else ("需退回修改" if sub.has_errors else "已报送")
         values = (resp.name, resp.kind.label, status, sub.file if sub else "")
         for i, v in enumerate(values):
@@ -87,11 +96,11 @@ def render_problem_list(col: Collection) -> bytes:
     rejected = {o.file for o in col.outcomes if o.status != "已采用"}
     for r, rid in enumerate(col.missing, 2):
         resp = plan.respondent(rid)
-        sent = sorted({x.file for x in col.findings if x.respondent == rid and x.file in rejected})
+        sent = sorted({x.file for x in mine_of.get(rid, ()) if x.file in rejected})
         note = f"已收到文件但无法采用：{'、'.join(sent)}" if sent else "未收到填报表"
         miss.write_number(r, 0, r - 1, f.label_center)
         miss.write_string(r, 1, resp.name, f.label)
         miss.write_string(r, 2, resp.kind.label, f.label)
         miss.write_string(r, 3, note, f.label)
-    wb.close()
+    close_workbook(wb)
     return buf.getvalue()

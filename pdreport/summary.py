@@ -16,7 +16,6 @@ Deterministic: the same assessment gives the same bytes (fixed document date, pl
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import math
 import re
@@ -39,6 +38,7 @@ from .assess import (
 )
 from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
 from .findings import Severity
+from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT, workbook_options
 
@@ -96,22 +96,31 @@ def clip(value: object, limit: int = CELL_LIMIT) -> str:
     return text
 
 
+class _CharWidths(dict):
+    """Character → display width, looked up in ``unicodedata`` once per distinct character (a few
+    thousand at most), so measuring a text is one C-level pass over it."""
+
+    def __missing__(self, ch: str) -> int:
+        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        return width
+
+
+_CHAR_WIDTH = _CharWidths()
+
+
 def display_width(text: str) -> int:
     """Width in half-width characters (a Chinese character counts two)."""
     if text.isascii():  # no ASCII character is wide
         return len(text)
-    return _display_width(text)
-
-
-@functools.lru_cache(maxsize=65536)
-def _display_width(text: str) -> int:  # names and statuses repeat in every table
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(map(_CHAR_WIDTH.__getitem__, text))
 
 
 def wrapped_lines(text: str, width: float) -> int:
     """How many lines ``text`` wraps to in a column ``width`` characters wide (an estimate that
     errs on the high side: LibreOffice does not fit row heights itself, so rows are set here)."""
     per_line = max(width * 1.05 - 1.5, 2.0)
+    if "\n" not in text:  # the usual case, without the generator
+        return max(1, math.ceil(display_width(text) / per_line))
     return sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
 
 
@@ -124,6 +133,7 @@ class Col:
 # -- entry point ---------------------------------------------------------------------------------
 
 
+@gc_paused()  # over half a million cells at 10,000 units: see gc_paused
 def render_summary(assessment: Assessment, outcomes: Sequence[FileOutcome] | None = None) -> bytes:
     """汇总表.xlsx as bytes. ``outcomes``: every file received (collect's ``FileOutcome``s), if known."""
     buf = io.BytesIO()
@@ -144,7 +154,7 @@ def render_summary(assessment: Assessment, outcomes: Sequence[FileOutcome] | Non
     w.charts()
     w.respondents(outcomes)
     w.findings()
-    wb.close()
+    close_workbook(wb)
     return buf.getvalue()
 
 
@@ -160,6 +170,11 @@ class _Writer:
         self.names = {r.id: r.name for r in a.plan.respondents}
         self.has_previous = a.previous is not None
         self._formats: dict[tuple, object] = {}
+        # Per-render memos: a sheet of 10,000 respondents repeats the same names, statuses and file
+        # names in every table, and the same few formats in every row.
+        self._styles: dict[tuple, object] = {}  # text_fmt/num_fmt/status_fmt arguments → format
+        self._clipped: dict[str, str] = {}  # raw text → clip(text)
+        self._wraps: dict[tuple[str, float], int] = {}  # (text, column width) → wrapped lines
         self._widths: dict[str, dict[int, float]] = {}  # sheet → column → width
         self._lines: dict[str, dict[int, int]] = {}  # sheet → row → wrapped lines needed
 
@@ -174,34 +189,79 @@ class _Writer:
             self._formats[key] = self.wb.add_format(base)
         return self._formats[key]
 
+    # The three helpers below run once or twice per cell; their results are memoised by their
+    # arguments (``fmt`` would give the same object, but building its sorted key costs more).
+
     def text_fmt(self, district: bool = False, center: bool = False, top: bool = False) -> object:
-        return self.fmt(bold=district or None, bg_color=DISTRICT_FILL if district else None,
-                        align="center" if center else None, valign="top" if top else None)  # fmt: skip
+        key = ("text", district, center, top)
+        f = self._styles.get(key)
+        if f is None:
+            f = self._styles[key] = self.fmt(
+                bold=district or None, bg_color=DISTRICT_FILL if district else None,
+                align="center" if center else None, valign="top" if top else None)  # fmt: skip
+        return f
 
     def num_fmt(self, num_format: str = "General", district: bool = False, **extra) -> object:
-        props = {"num_format": num_format, "align": "right", "bold": district or None,
-                 "bg_color": DISTRICT_FILL if district else None}  # fmt: skip
-        props.update(extra)
-        return self.fmt(**props)
+        key = ("num", num_format, district)
+        f = None if extra else self._styles.get(key)
+        if f is None:
+            props = {"num_format": num_format, "align": "right", "bold": district or None,
+                     "bg_color": DISTRICT_FILL if district else None}  # fmt: skip
+            props.update(extra)
+            f = self.fmt(**props)
+            if not extra:
+                self._styles[key] = f
+        return f
 
     def status_fmt(self, status: Status | None) -> object:
-        fill, colour, bold = (
-            STATUS_STYLE.get(status, (None, None, False)) if status else (None, None, False)
-        )
-        return self.fmt(align="center", bg_color=fill, font_color=colour, bold=bold or None)
+        key = ("status", status)
+        f = self._styles.get(key)
+        if f is None:
+            fill, colour, bold = (
+                STATUS_STYLE.get(status, (None, None, False)) if status else (None, None, False)
+            )
+            f = self._styles[key] = self.fmt(align="center", bg_color=fill, font_color=colour,
+                                             bold=bold or None)  # fmt: skip
+        return f
 
     # -- cells ------------------------------------------------------------------------------------
 
+    def clip(self, value: object) -> str:
+        """``clip``, once per distinct text (only ``str`` is memoised: 1, 1.0 and True are equal
+        keys but clip to different texts)."""
+        if value.__class__ is not str:
+            return clip(value)
+        text = self._clipped.get(value)
+        if text is None:
+            text = self._clipped[value] = clip(value)
+        return text
+
     def text(self, ws, row: int, col: int, value: object, fmt=None) -> None:
-        text = clip(value)
+        text = self._clipped.get(value) if value.__class__ is str else None  # self.clip, inlined
+        if text is None:
+            text = self.clip(value)
         ws.write_string(row, col, text, fmt if fmt is not None else self.text_fmt())
         self.fit(ws, row, col, text)
 
     def fit(self, ws, row: int, col: int, text: str) -> None:
-        width = self._widths.get(ws.name, {}).get(col)
-        if text and width:
+        if not text:
+            return
+        widths = self._widths.get(ws.name)
+        width = widths.get(col) if widths else None
+        if not width:
+            return
+        # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
+        # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
+        if len(text) * 2 <= width * 1.05 - 1.5 and "\n" not in text:
+            return
+        key = (text, width)
+        n = self._wraps.get(key)
+        if n is None:
+            n = self._wraps[key] = wrapped_lines(text, width)
+        if n > 1:
             lines = self._lines.setdefault(ws.name, {})
-            lines[row] = max(lines.get(row, 1), wrapped_lines(text, width))
+            if n > lines.get(row, 1):
+                lines[row] = n
 
     def set_heights(self, ws) -> None:
         for row, n in sorted(self._lines.get(ws.name, {}).items()):
@@ -219,7 +279,7 @@ class _Writer:
     def status(
         self, ws, row: int, col: int, status: Status | None, label: str | None = None
     ) -> None:
-        text = clip(label if label is not None else (status.label if status else ""))
+        text = self.clip(label if label is not None else (status.label if status else ""))
         ws.write_string(row, col, text, self.status_fmt(status))
         self.fit(ws, row, col, text)
 
@@ -370,17 +430,20 @@ class _Writer:
         return f"{ind.name}：{got} / {ind.target_text()}（{r.status.label}）"
 
     def progress_text(self, t: TaskResult) -> str:
-        paras = []
+        paras: list[str] = []
+        size = -1  # len("\n".join(paras))
         for rep in t.reports:
             name = self.names.get(rep.respondent, rep.respondent)
-            parts = [clip(rep.progress)]
-            if clip(rep.problems):
-                parts.append(f"存在问题：{clip(rep.problems)}")
-            if clip(rep.next_steps):
-                parts.append(f"下一步：{clip(rep.next_steps)}")
-            paras.append(
-                f"【{name}】{clip(rep.status) or '未选状态'}：" + _sentences(p for p in parts if p)
-            )
+            parts = [self.clip(rep.progress)]
+            if self.clip(rep.problems):
+                parts.append(f"存在问题：{self.clip(rep.problems)}")
+            if self.clip(rep.next_steps):
+                parts.append(f"下一步：{self.clip(rep.next_steps)}")
+            para = f"【{name}】{self.clip(rep.status) or '未选状态'}：" + _sentences(p for p in parts if p)
+            paras.append(para)
+            size += len(para) + 1
+            if size > CELL_LIMIT:  # cut below anyway: a task of thousands of units stops here
+                break
         text = "\n".join(paras)
         if len(text) > CELL_LIMIT:
             tail = f"……（内容过长，已截断，全文见“{SHEET_PROGRESS}”）"
@@ -398,9 +461,10 @@ class _Writer:
         row = FIRST_ROW
         for t in self.a.tasks:
             said = {rep.respondent: rep for rep in t.reports}
+            owed = set(t.owed_by)  # a task can have thousands of respondents: no tuple scans
             for rid in t.task.respondents:
                 rep = said.get(rid)
-                if rep is None and rid not in t.owed_by:
+                if rep is None and rid not in owed:
                     continue
                 ws.write_number(row, 0, t.task.number, self.text_fmt(center=True))
                 self.text(ws, row, 1, t.task.title)

@@ -4,6 +4,7 @@ test_intake_libreoffice.py.)"""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import subprocess
@@ -13,10 +14,11 @@ import openpyxl
 import pytest
 from helpers import replace_in_zip
 
-from pdreport.collect import collect
+from pdreport.collect import REJECTED, FileOutcome, collect
 from pdreport.datatable import render_csv, render_xlsx
 from pdreport.demo import demo_values, fill_template
 from pdreport.feedback import FEEDBACK_DIR, NOTE_SHEET, write_feedback
+from pdreport.findings import Code, Finding
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout
 
@@ -58,6 +60,29 @@ def test_problem_list_and_feedback(plan, folder, tmp_path):
     cell = fb[lay.field("ind.T17-1.value").sheet][lay.field("ind.T17-1.value").cell]
     assert cell.comment is not None and "E201" in cell.comment.text
     assert cell.fill.fgColor.rgb.endswith("FF8080")
+
+
+def test_problem_list_per_respondent(plan, folder):
+    # 按单位统计 and 催报名单 group the findings by respondent once; compare with a plain scan
+    col = collect(plan, folder, "2024H1")
+    late = col.missing[0]  # a unit whose only return could not be used
+    col = dataclasses.replace(
+        col,
+        outcomes=[*col.outcomes, FileOutcome("迟交.xlsx", REJECTED, late)],
+        findings=[*col.findings, Finding(Code.CORRUPT, "文件损坏", file="迟交.xlsx", respondent=late)],
+    )
+    xl = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    by = {r[0]: r for r in xl["按单位统计"].iter_rows(min_row=2, values_only=True)}
+    assert len(by) == len(plan.respondents)
+    for resp in plan.respondents:
+        mine = [x for x in col.findings if x.respondent == resp.id]
+        errors = sum(x.is_error for x in mine)
+        assert by[resp.name][4:] == (errors, len(mine) - errors)
+    assert by[plan.respondent("jjw").name][4] > 0
+    notes = {r[1]: r[3] for r in xl["催报名单"].iter_rows(min_row=3, values_only=True)}
+    assert len(notes) == len(col.missing)
+    assert notes[plan.respondent(late).name] == "已收到文件但无法采用：迟交.xlsx"
+    assert notes[plan.respondent(col.missing[1]).name] == "未收到填报表"
 
 
 def test_data_table(plan, folder, demo):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import gc
 import io
+import math
+import unicodedata
 import zipfile
 
 import openpyxl
@@ -29,7 +32,9 @@ from pdreport.summary import (
     SHEET_TASKS,
     SHEETS,
     SUMMARY_FILE,
+    display_width,
     render_summary,
+    wrapped_lines,
 )
 
 PERIOD = "2024H1"
@@ -307,6 +312,75 @@ def test_long_text_is_capped(fx):
     assert CELL_LIMIT - 100 < len(merged) <= CELL_LIMIT
     detail = wb[SHEET_PROGRESS].cell(FIRST_ROW + 1, 5).value
     assert len(detail) <= CELL_LIMIT and detail.endswith("（内容过长，已截断）")
+
+
+def test_merged_progress_stops_at_the_cut(fx):
+    # the 各单位进展 cell stops collecting reports once it is past the limit: reports after that
+    # point change nothing, and the cut falls where cutting the whole text would put it
+    t0 = fx.a.tasks[0]
+    long = dataclasses.replace(t0.reports[0], progress="长" * 9_000)
+
+    def merged(n: int) -> str:
+        a = copy.copy(fx.a)
+        a.tasks = (dataclasses.replace(t0, reports=(long,) * n), *fx.a.tasks[1:])
+        wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
+        return wb[SHEET_TASKS].cell(FIRST_ROW + 1, column(wb[SHEET_TASKS], "各单位进展") + 1).value
+
+    three, four, forty = merged(3), merged(4), merged(40)
+    assert len(three) < CELL_LIMIT and three.count("\n") == 2  # not cut
+    assert len(four) == CELL_LIMIT and four.startswith(three + "\n") and "已截断" in four[-30:]
+    assert forty == four
+
+
+def test_display_width_and_wrapping():
+    texts = ["", "abc", "碳达峰", "全角，标点！", "ｗｉｄｅ", "emoji 😀", "𠀀𠀁 astral", "\t混合 text",
+             "a\n长长长长长长长长长长\n", "单位" * 40]  # fmt: skip
+    for text in texts:
+        wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+        assert display_width(text) == len(text) + wide, text
+        for width in (2, 6, 14, 22.5, 50):
+            per_line = max(width * 1.05 - 1.5, 2.0)
+            expected = sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
+            assert wrapped_lines(text, width) == expected, (text, width)
+
+
+@pytest.mark.parametrize("writer", ["summary", "problems", "csv", "xlsx"])
+def test_writers_leave_the_collector_as_found(fx, writer):
+    from pdreport.datatable import render_csv, render_xlsx
+    from pdreport.problems import render_problem_list
+
+    render = {"summary": lambda: render_summary(fx.a, fx.col.outcomes),
+              "problems": lambda: render_problem_list(fx.col),
+              "csv": lambda: render_csv(fx.col),
+              "xlsx": lambda: render_xlsx(fx.col)}[writer]  # fmt: skip
+    assert gc.isenabled()
+    flags, kept = gc.get_debug(), len(gc.garbage)
+    gc.collect()
+    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    try:
+        render()
+        assert gc.isenabled()  # paused while rendering, back on after
+        gc.collect()
+        left = [o for o in gc.garbage[kept:] if type(o).__module__.startswith("xlsxwriter")]
+    finally:
+        gc.set_debug(flags)
+        del gc.garbage[kept:]
+    assert left == []  # no workbook ↔ worksheet cycle left for the collector (close_workbook)
+    gc.disable()
+    try:
+        render()
+        assert not gc.isenabled()  # a caller's own pause is left alone
+    finally:
+        gc.enable()
+
+
+def test_gc_paused_restores_after_an_error():
+    from pdreport.outputs import gc_paused
+
+    with pytest.raises(ZeroDivisionError), gc_paused():
+        assert not gc.isenabled()
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
 
 
 def test_deterministic(fx):
