@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
 
@@ -25,3 +26,63 @@ def die_with_parent(parent_pid: int) -> None:
         return
     if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
+
+
+class Forked:
+    """``fn()`` (returning bytes) run in a forked child while the caller does other work.
+
+    ``result()`` returns the child's bytes, or runs ``fn()`` here if the child could not deliver
+    them (not forked, died, raised): any failure there only means the work is done here, as
+    without the child, so errors surface in the caller exactly as they would have. The child sees
+    the caller's memory as it was at the fork (nothing is pickled on the way in)."""
+
+    def __init__(self, fn: Callable[[], bytes]):
+        self._fn = fn
+        self._process = None
+        self._conn = None
+        try:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            parent, child = ctx.Pipe(duplex=False)
+            self._process = ctx.Process(target=_forked_main, args=(fn, child, parent, os.getpid()), daemon=True)
+            self._process.start()
+        except (ValueError, OSError):
+            self._process = None
+            return
+        child.close()
+        self._conn = parent
+
+    def result(self) -> bytes:
+        data = None
+        if self._conn is not None:
+            try:
+                data = self._conn.recv_bytes()
+            except (EOFError, OSError):
+                data = None
+        self.close()
+        return data if data is not None else self._fn()
+
+    def close(self) -> None:
+        """Stop the child if it is still running (harmless when done, or called twice)."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._process = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _forked_main(fn: Callable[[], bytes], conn, parent_end, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    parent_end.close()  # so that this child sees EOF, not a hang, if the parent is gone
+    try:
+        data = fn()
+    except BaseException:  # noqa: BLE001 - the parent runs fn again and reports
+        return
+    try:
+        conn.send_bytes(data)
+        conn.close()
+    except OSError:  # the parent is gone
+        pass

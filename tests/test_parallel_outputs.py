@@ -148,3 +148,68 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+# -- Forked: 汇总表 rendered in a child at city scale ------------------------------
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="work is done ahead only where fork exists")
+
+
+@needs_fork
+def test_forked_returns_the_childs_bytes():
+    from pdreport.workers import Forked
+
+    parent = os.getpid()
+    job = Forked(lambda: str(os.getpid() != parent).encode())
+    assert job.result() == b"True"  # computed in the child
+    job.close()  # harmless after result()
+
+
+@needs_fork
+def test_forked_failure_in_the_child_is_done_again_here():
+    from pdreport.workers import Forked
+
+    parent = os.getpid()
+
+    def work():
+        if os.getpid() != parent:
+            os._exit(3)  # the child dies without a word
+        return b"here"
+
+    assert Forked(work).result() == b"here"
+
+    def broken():
+        raise ValueError("模板有误")
+
+    with pytest.raises(ValueError, match="模板有误"):  # the caller sees the error, as without the child
+        Forked(broken).result()
+
+
+@needs_fork
+def test_consolidate_with_writers_in_children_is_identical(plan, demo_returns, tmp_path, monkeypatch):
+    import pdreport.consolidate as C
+
+    folder = demo_returns[0]
+    monkeypatch.setattr(C, "PARALLEL_MIN_FILES", 1)
+    C.consolidate(plan, folder, tmp_path / "parallel", "2024H1", report_date=DATE)
+    monkeypatch.setattr(C, "PARALLEL_MIN_FILES", 10**9)
+    C.consolidate(plan, folder, tmp_path / "serial", "2024H1", report_date=DATE)
+    got, want = _digests(tmp_path / "parallel"), _digests(tmp_path / "serial")
+    assert len(got) >= 6 and got == want
+
+
+@needs_fork
+def test_report_template_error_surfaces_from_the_parallel_path(plan, demo_returns, tmp_path, monkeypatch):
+    import pdreport.consolidate as C
+    from pdreport.report.render import ReportTemplateError, default_templates_dir
+
+    broken = tmp_path / "tpl"
+    broken.mkdir()
+    for p in default_templates_dir().iterdir():
+        (broken / p.name).write_bytes(p.read_bytes())
+    part = sorted(broken.glob("*.md.j2"))[0]
+    part.write_text(part.read_text(encoding="utf-8") + "\n{{ 不存在的变量 }}\n", encoding="utf-8")
+    monkeypatch.setattr(C, "PARALLEL_MIN_FILES", 1)
+    with pytest.raises(ReportTemplateError):
+        C.consolidate(plan, demo_returns[0], tmp_path / "out", "2024H1", templates=broken, report_date=DATE)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.docx"))
