@@ -161,7 +161,7 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
         if guarded.findings:
             result.findings = [f.located(file=rel) for f in guarded.findings]
             return result
-        wb = open_workbook(path)
+        wb = open_workbook(path, guarded.data)
         tmap, found = identify(wb, plan, period_id, rel)
         result.findings = found
         if tmap is None:
@@ -233,6 +233,10 @@ def _read_in_processes(entries, plan, period_id, progress, cpus) -> list[_Read] 
         ctx = multiprocessing.get_context("fork")
     except ValueError:
         return None
+    try:  # before the fork, once: the guard's whole-file scans use it (see guard._fastscan)
+        import numpy  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency
+        pass
     chunks = [entries[i:i + PROCESS_CHUNK] for i in range(0, len(entries), PROCESS_CHUNK)]
     reads: list[_Read] = []
     try:

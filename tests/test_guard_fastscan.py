@@ -1,4 +1,4 @@
-"""The guard's C-level scans give exactly what the per-tag Python versions give."""
+"""The guard's C-level and whole-file (numpy) scans agree with the per-tag Python versions."""
 
 from __future__ import annotations
 
@@ -67,6 +67,80 @@ def test_sheet_refs_match_the_two_scans(buf: bytes) -> None:
     got_rows = {t[1] for t in both} | {t[2] for t in both if not t[3]}
     assert got_cols == want_cols
     assert got_rows - {b""} == want_rows - {b""}
+
+
+# -- fastscan: the whole-file scans only ever clear what the exact scans clear --------------------
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(_SOUP, st.integers(0, 70)), max_size=6))
+def test_fastscan_depths_equal_the_exact_depths(parts: list[tuple[bytes, int]]) -> None:
+    from pdreport.intake.fastscan import max_depths
+
+    heads = [soup[min(cut, len(soup)):] for soup, cut in parts]
+    assert max_depths(heads) == [_max_depth(h) for h in heads]
+
+
+def test_fastscan_depths_deep_heads_next_to_each_other() -> None:
+    from pdreport.intake.fastscan import max_depths
+
+    deep = b"<a>" * 80
+    heads = [b"<r>", deep, b"</a>" * 80, b"<", b"/x>", deep + b"</a>" * 80, b""]
+    assert max_depths(heads) == [_max_depth(h) for h in heads] == [1, 80, 0, 0, 0, 80, 0]
+
+
+def _exact_extent(buf: bytes) -> tuple[int, int]:
+    from pdreport.intake.guard import _col_number, _int
+
+    rows, cols = 0, 0
+    for letters, digits, row_digits, closed in _SHEET_REFS_.findall(buf):
+        if letters:
+            cols = max(cols, _col_number(letters))
+        for d in (digits, "" if closed else row_digits):
+            if d:
+                rows = max(rows, _int(d))
+    return rows, cols
+
+
+from pdreport.intake.guard import _SHEET_REFS as _SHEET_REFS_  # noqa: E402
+
+_FAR_PIECES = _SHEET_PIECES + [b"<c r=\"XFD1048576\">", b"<c r=\"ALL100000\"/>", b"<c r=\"ALM1\">",
+                               b"<c r=\"A1000001\">", b"<row r=\"99999999\">", b"<c r=\"abc12\">",
+                               b"<dataValidation operator=\"lessThan\">", b"<worksheet xmlns:r=\"http://x\">",
+                               b"<c r=\"HTTP\">", b"\x00", b"<averyveryverylongname:c r=\"ZZZZ1\">"]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_FAR_PIECES), max_size=30).map(b"".join), max_size=4))
+def test_fastscan_extent_is_never_below_the_exact_scan(parts: list[bytes]) -> None:
+    from pdreport.intake.fastscan import sheet_extent
+
+    got = sheet_extent(parts)
+    exact = [_exact_extent(p) for p in parts]
+    if got is None:  # a tag not in the usual form: the exact scan decides
+        return
+    rows, cols = got
+    for r, c in exact:
+        assert rows >= min(r, 10_000_000) and cols >= min(c, 16384)
+
+
+def test_fastscan_extent_of_a_real_return(demo_returns) -> None:
+    import zipfile
+
+    from pdreport.intake.fastscan import sheet_extent
+
+    path = sorted(Path(demo_returns[0]).glob("*.xlsx"))[0]
+    z = zipfile.ZipFile(path)
+    sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    rows = max(_exact_extent(s)[0] for s in sheets)
+    cols = max(_exact_extent(s)[1] for s in sheets)
+    assert sheet_extent(sheets) == (rows, cols)  # exact on the files it is for
+    assert sheet_extent([b'<row r="7"><c r="AB12" s="1"><v>1</v></c></row>']) == (12, 28)
+    assert sheet_extent([b'<row r="900"/><c r="ZZZ1">']) == (900, 18278)
+    assert sheet_extent([b'<c r="ABCD1">']) == (1, 16384)
+    assert sheet_extent([b'<c r="A1234567">']) == (10_000_000, 1)
+    for odd in (b'<c s="1" r="A1">', b'<x:c r="A1">', b'<c  r="A1">', b'<row spans="1:2" r="3">'):
+        assert sheet_extent([odd]) is None  # read by the exact scan only
 
 
 def _outcome(fn, rows):

@@ -6,6 +6,7 @@ that knows that. Formulas are never evaluated: only cached values are read.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,22 +64,31 @@ def _reraise_interrupts(exc: BaseException) -> None:
         raise exc
 
 
-def open_workbook(path: Path) -> Workbook:
-    """Open a workbook the guard has passed. The file is opened here (not by calamine from a path
-    string): names that are not valid UTF-8 work, and a symlink swapped in since the guard looked
-    is refused (``O_NOFOLLOW``)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+def open_workbook(path: Path, data: bytes | None = None) -> Workbook:
+    """Open a workbook the guard has passed: ``data``, the bytes it checked, when it kept them.
+    Otherwise the file is opened here (not by calamine from a path string): names that are not
+    valid UTF-8 work, and a symlink swapped in since the guard looked is refused (``O_NOFOLLOW``)."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            book = CalamineWorkbook.from_filelike(fh)
+        if data is not None:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        else:
+            book = _open_file(path)
         metas = book.sheets_metadata
+    except ReadError:
+        raise
     except BaseException as exc:
         _reraise_interrupts(exc)
         raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
     names = [m.name for m in metas]
     visibility = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in metas}
     return Workbook(Path(path), names, visibility, book)
+
+
+def _open_file(path: Path):
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
+    with os.fdopen(fd, "rb") as fh:
+        return CalamineWorkbook.from_filelike(fh)
