@@ -161,7 +161,8 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
         if guarded.findings:
             result.findings = [f.located(file=rel) for f in guarded.findings]
             return result
-        wb = open_workbook(path, guarded.data)
+        engine = "openpyxl" if guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm") else "calamine"
+        wb = open_workbook(path, guarded.data, engine)
         tmap, found = identify(wb, plan, period_id, rel)
         result.findings = found
         if tmap is None:

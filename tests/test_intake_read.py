@@ -39,3 +39,65 @@ def test_interrupts_are_not_swallowed():
     wb = Workbook(Path("x.xlsx"), ["填报说明"], {}, _Book(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         wb.grid("填报说明")
+
+
+# -- a number calamine cannot turn into a date: read with openpyxl, the rest kept -----------------
+
+
+@pytest.fixture()
+def bad_date_return(plan, tmp_path):
+    from pdreport.demo import demo_values, fill_template
+
+    filled = demo_values(plan, plan.period("2024H1"))["fgw"]
+    field = next(f for f in filled.layout.fields if f.kind == "date")
+    values = dict(filled.values)
+    values[field.key] = -1e300  # calamine: "TimeDelta::milliseconds out of bounds" (a panic)
+    path = tmp_path / "fgw.xlsx"
+    path.write_bytes(fill_template(filled, values=values))
+    return path, field, filled
+
+
+def test_guard_notices_a_number_calamine_cannot_convert(bad_date_return, demo_returns):
+    from pdreport.intake.guard import _huge_negative, guard_file
+
+    path, _field, _filled = bad_date_return
+    assert guard_file(path).dates_out_of_range
+    assert not guard_file(Path(demo_returns[0]) / "fgw.xlsx").dates_out_of_range
+    for text, huge in ((b"<v>-1E+300</v>", True), (b"<v>-100E+9</v>", True), (b"<v>-inf</v>", True),
+                       (b"<v>-12345678901</v>", True), (b"<v>-9999999999</v>", False),
+                       (b"<v>-3.3333333333333335</v>", False), (b"<f>A1-B1</f>", False)):  # fmt: skip
+        assert _huge_negative(text) is huge, text
+
+
+def test_openpyxl_engine_reads_the_sheet_calamine_cannot(bad_date_return):
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    from pdreport.intake.read import open_workbook
+
+    path, field, filled = bad_date_return
+    wb = open_workbook(path, path.read_bytes(), engine="openpyxl")
+    row, col = coordinate_to_tuple(field.cell)
+    assert wb.value(field.sheet, row - 1, col - 1) == "#VALUE!"
+    other = next(f for f in filled.layout.fields if f.kind == "number" and f.key in filled.values)
+    row, col = coordinate_to_tuple(other.cell)
+    assert wb.value(other.sheet, row - 1, col - 1) == filled.values[other.key]
+    assert wb.visibility[field.sheet] == "visible"
+
+
+def test_return_with_such_a_date_is_taken_in_and_the_date_reported(plan, bad_date_return):
+    import subprocess
+    import sys
+
+    from pdreport.collect import ACCEPTED, collect
+    from pdreport.findings import Code
+
+    path, field, _filled = bad_date_return
+    col = collect(plan, path.parent, "2024H1", workers=1)
+    assert [o.status for o in col.outcomes] == [ACCEPTED]
+    assert [(f.code, f.sheet, f.cell) for f in col.findings if f.file == "fgw.xlsx"] == \
+        [(Code.BAD_DATE, field.sheet, field.cell)]  # fmt: skip
+    assert col.submissions["fgw"].figures  # the other figures are kept
+    r = subprocess.run([sys.executable, "-m", "pdreport", "check", str(path), "--period", "2024H1"],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "E210" in r.stdout
+    assert "panicked" not in r.stderr and "Traceback" not in r.stderr, r.stderr

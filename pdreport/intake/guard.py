@@ -109,6 +109,9 @@ class GuardResult:
     findings: list[Finding] = field(default_factory=list)
     bytes_read: int = 0
     bytes_inflated: int = 0
+    dates_out_of_range: bool = False
+    """A worksheet holds a number so far below zero (≤ -1e11) that calamine panics converting it
+    if the cell is formatted as a date: read this file with openpyxl instead (``read.py``)."""
     data: bytes | None = field(default=None, repr=False)
     """The file's bytes exactly as checked, when it was small enough to be read whole: parse these
     (not the file again, which may have changed since)."""
@@ -155,6 +158,7 @@ def guard_file(path: Path | str, limits: Limits = Limits()) -> GuardResult:  # n
         findings=g.findings,
         bytes_read=reader.bytes_read if reader else 0,
         bytes_inflated=g.inflated,
+        dates_out_of_range=g.dates_out_of_range,
         data=reader.data if reader and not g.findings else None,
     )
 
@@ -251,6 +255,7 @@ class _Guard:
         self.kind = ""
         self.reader: _Reader | None = None
         self.inflated = 0
+        self.dates_out_of_range = False
 
     # findings -----------------------------------------------------------------------------------
     def add(self, code: Code, message: str, hint: str, **more: str) -> None:
@@ -427,6 +432,8 @@ _POSITIONS = bytes.maketrans(bytes([1, 2, 4, 8, 16]), b"coLeG")
 _DEPTH_MARKS = bytes.maketrans(b"+-", b"\x01\xff")
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _DANGER = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# a negative number as calamine reads a cell value (Rust's float syntax, "inf" included)
+_NEGATIVE = re.compile(rb">-(inf(?:inity)?|[\d.]+(?:[eE][+-]?\d+)?)", re.IGNORECASE)
 _WIDE_ENCODING = re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']\s*(utf-?16|utf-?32|ucs)", re.I)
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^<>]*")
 _SST = re.compile(rb"<" + _PREFIX + rb"sst\b[^<>]*")
@@ -794,6 +801,8 @@ class _Zip:
         if handle is None:
             return state
         sheet = state.root in ("worksheet", "dialogsheet")
+        if sheet and _huge_negative(data):
+            self.g.dates_out_of_range = True
         if sheet and deferred is not None:
             deferred.sheets.append(data)
         # each <si …> takes 4 bytes and each <sheet …> 7: a short part cannot hold too many
@@ -881,7 +890,13 @@ class _Zip:
         root = state.root
         if root in ("worksheet", "dialogsheet"):
 
+            tail = [b""]  # the end of the previous chunk: a number may be cut between chunks
+
             def sheet(buf: bytes) -> None:
+                joined = tail[0] + buf
+                if _huge_negative(joined):
+                    self.g.dates_out_of_range = True
+                tail[0] = buf[-64:]
                 refs = _SHEET_REFS.findall(buf)  # only distinct values need converting
                 if not refs:
                     return
@@ -979,6 +994,20 @@ class _Zip:
         if any(n.startswith("ppt/") for n in names):
             raise g.stop(Code.NOT_A_WORKBOOK, "这是 PowerPoint 演示文稿，不是 Excel 表格", SEND_TEMPLATE)
         raise g.stop(Code.NOT_A_WORKBOOK, "文件是 Office 格式的压缩包，但不是 Excel 表格", RESAVE)
+
+
+def _huge_negative(buf: bytes) -> bool:
+    """Whether a value of -1e10 or below is in ``buf``: calamine panics (chrono's TimeDelta
+    overflows, from about -1.07e11) converting one that sits in a date-formatted cell."""
+    if b">-" not in buf:
+        return False
+    for text in _NEGATIVE.findall(buf):
+        try:
+            if float(text) >= 1e10:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _over(rows: int, cols: int, lim: Limits) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,15 @@ class Workbook:
     visibility: dict[str, str]
     _book: Any = field(repr=False, default=None)
     _grids: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+    engine: str = "calamine"
 
     def has(self, name: str) -> bool:
         return name in self.sheet_names
 
     def grid(self, name: str) -> list[list[Any]]:
         """Rows of values with row 0 / column 0 being A1; '' for empty cells."""
+        if name not in self._grids and self.engine == "openpyxl":
+            self._grids[name] = _openpyxl_grid(self._book, name)
         if name not in self._grids:
             try:
                 sheet = self._book.get_sheet_by_name(name)
@@ -64,10 +68,16 @@ def _reraise_interrupts(exc: BaseException) -> None:
         raise exc
 
 
-def open_workbook(path: Path, data: bytes | None = None) -> Workbook:
+def open_workbook(path: Path, data: bytes | None = None, engine: str = "calamine") -> Workbook:
     """Open a workbook the guard has passed: ``data``, the bytes it checked, when it kept them.
     Otherwise the file is opened here (not by calamine from a path string): names that are not
-    valid UTF-8 work, and a symlink swapped in since the guard looked is refused (``O_NOFOLLOW``)."""
+    valid UTF-8 work, and a symlink swapped in since the guard looked is refused (``O_NOFOLLOW``).
+
+    ``engine="openpyxl"`` (an .xlsx only) when the guard saw values calamine cannot convert
+    (``GuardResult.dates_out_of_range``): calamine would panic on the whole sheet, openpyxl reads
+    such a cell as ``#VALUE!`` and the rest as typed, so the other figures are kept."""
+    if engine == "openpyxl":
+        return _open_openpyxl(path, data)
     try:
         if data is not None:
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -92,3 +102,42 @@ def _open_file(path: Path):
         raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
     with os.fdopen(fd, "rb") as fh:
         return CalamineWorkbook.from_filelike(fh)
+
+
+def _open_openpyxl(path: Path, data: bytes | None) -> Workbook:
+    import openpyxl
+
+    try:
+        if data is None:
+            data = _read_nofollow(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about each date it cannot convert
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is a fact about the file
+        raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
+    names = list(book.sheetnames)
+    visibility = {ws.title: str(ws.sheet_state).lower() for ws in book.worksheets}
+    return Workbook(Path(path), names, visibility, book, engine="openpyxl")
+
+
+def _openpyxl_grid(book, name: str) -> list[list[Any]]:
+    """The sheet's values as calamine would give them: anchored at A1, '' for empty cells."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows = book[name].iter_rows(max_row=MAX_GRID_ROWS, max_col=MAX_GRID_COLS, values_only=True)
+            return [["" if v is None else v for v in row] for row in rows]
+    except Exception as exc:  # noqa: BLE001
+        raise ReadError(f"工作表“{name}”无法读取（{type(exc).__name__}）") from None
+
+
+def _read_nofollow(path: Path) -> bytes:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
