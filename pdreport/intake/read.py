@@ -95,13 +95,7 @@ def open_workbook(path: Path, data: bytes | None = None, engine: str = "calamine
 
 
 def _open_file(path: Path):
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
-    with os.fdopen(fd, "rb") as fh:
-        return CalamineWorkbook.from_filelike(fh)
+    return CalamineWorkbook.from_filelike(io.BytesIO(_read_nofollow(path)))
 
 
 def _open_openpyxl(path: Path, data: bytes | None) -> Workbook:
