@@ -76,7 +76,7 @@ class Forked:
 
 def _forked_main(fn: Callable[[], bytes], conn, parent_end, parent_pid: int) -> None:
     die_with_parent(parent_pid)
-    parent_end.close()  # so that this child sees EOF, not a hang, if the parent is gone
+    parent_end.close()  # the only reader is the parent: if it is gone, sending fails at once
     try:
         data = fn()
     except BaseException:  # noqa: BLE001 - the parent runs fn again and reports
