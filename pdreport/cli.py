@@ -125,14 +125,25 @@ def _progress_bar(plan, folder: Path, out_dir: Path):
     return click.progressbar(length=total, label="读取填报表", file=sys.stderr, show_pos=True)
 
 
-def _assess(plan, folder, period_id, out_dir, previous):
-    from .consolidate import assess_folder
+def _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status: bool) -> None:
+    """Read and assess the folder, then ``write(col, a, out_dir, outputs)`` under the output lock;
+    print the summary (and the status counts) and what was written."""
+    from .consolidate import assess_folder, writing
 
-    with _progress_bar(plan, folder, out_dir) as bar:
-        return assess_folder(plan, folder, period_id, out_dir, previous, lambda _f: bar.update(1))
+    plan = _load(plan_file)
+    out_dir = _out_dir(folder, out_dir)
+    with writing(out_dir) as outputs:
+        with _progress_bar(plan, folder, out_dir) as bar:
+            col, a = assess_folder(plan, folder, period_id, out_dir, previous, lambda _f: bar.update(1))
+        write(col, a, out_dir, outputs)
+    click.echo(_summary(col))
+    if status:
+        click.echo(_status_line(a))
+    _written(outputs)
 
 
 def _written(outputs) -> None:
+    click.echo("\n输出文件：")
     for label, path in outputs.files.items():
         click.echo(f"  {label}：{path}")
     if outputs.feedback:
@@ -267,7 +278,6 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
             col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
         write_intake_outputs(col, out_dir, outputs)
     click.echo(_summary(col))
-    click.echo("\n输出文件：")
     _written(outputs)
 
 
@@ -312,17 +322,9 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
       pdreport assess 回收表 --period 2024H1 -o 汇总结果
       pdreport assess 回收表 --period 2024Q3 -o 三季度 --previous 上半年
     """
-    from .consolidate import write_assessment_outputs, writing
+    from .consolidate import write_assessment_outputs
 
-    plan = _load(plan_file)
-    out_dir = _out_dir(folder, out_dir)
-    with writing(out_dir) as outputs:
-        col, a = _assess(plan, folder, period_id, out_dir, previous)
-        write_assessment_outputs(col, a, out_dir, outputs)
-    click.echo(_summary(col))
-    click.echo(_status_line(a))
-    click.echo("\n输出文件：")
-    _written(outputs)
+    _assess_and_write(plan_file, folder, period_id, out_dir, previous, write_assessment_outputs, status=True)
 
 
 @cli.command("report", context_settings=CONTEXT)
@@ -342,16 +344,12 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
       pdreport report 回收表 --period 2024H1 -o 汇总结果
       pdreport report 回收表 --period 2024H1 -o 汇总结果 --templates 我的模板 --date 2024-07-20
     """
-    from .consolidate import write_report, writing
+    from .consolidate import write_report
 
-    plan = _load(plan_file)
-    out_dir = _out_dir(folder, out_dir)
-    with writing(out_dir) as outputs:
-        col, a = _assess(plan, folder, period_id, out_dir, previous)
-        write_report(a, out_dir, outputs, templates_dir, report_date.date() if report_date else None)
-    click.echo(_summary(col))
-    click.echo("\n输出文件：")
-    _written(outputs)
+    def write(_col, a, out, outputs):
+        write_report(a, out, outputs, templates_dir, report_date.date() if report_date else None)
+
+    _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status=False)
 
 
 @cli.command("consolidate", context_settings=CONTEXT)
@@ -387,7 +385,6 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     if col.missing:
         names = "、".join(plan.respondent(r).name for r in col.missing)
         click.echo(f"  催报名单：{names}")
-    click.echo("\n输出文件：")
     _written(run.outputs)
     if run.assessment is None:
         raise PdreportError("没有可采用的填报表，未生成汇总表和报告；各文件的问题见问题清单。")
