@@ -112,6 +112,18 @@ def local_record(m: dict) -> bytes:
     return b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", *fields) + name + m["data"]
 
 
+def overlapping_zip(body: bytes = b"<sst/>") -> bytes:
+    """The "better zip bomb": member a's stored data is member b's whole local record, so b's
+    data is read twice (the directory points b into the middle of a)."""
+    inner = {"name": "xl/b.xml", "method": 0, "data": body, "crc": zlib.crc32(body),
+             "csize": len(body), "usize": len(body)}  # fmt: skip
+    outer_data = local_record(inner)
+    outer = {"name": "xl/a.xml", "method": 0, "data": outer_data, "crc": zlib.crc32(outer_data),
+             "csize": len(outer_data), "usize": len(outer_data)}  # fmt: skip
+    inner.update(local=False, offset=30 + len(b"xl/a.xml"))
+    return raw_zip([outer, inner])
+
+
 def deflated(data: bytes) -> bytes:
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     return c.compress(data) + c.flush()
@@ -577,14 +589,8 @@ def test_two_entries_pointing_at_one_member(tmp_path):
 def test_overlapping_members(tmp_path):
     """The 'better zip bomb': one member's data contains the next member, so data is reused."""
     body = b"<sst/>"
-    inner = {"name": "xl/b.xml", "method": 0, "data": body, "crc": zlib.crc32(body),
-             "csize": len(body), "usize": len(body)}  # fmt: skip
-    outer_data = local_record(inner)
-    outer = {"name": "xl/a.xml", "method": 0, "data": outer_data, "crc": zlib.crc32(outer_data),
-             "csize": len(outer_data), "usize": len(outer_data)}  # fmt: skip
-    inner.update(local=False, offset=30 + len(b"xl/a.xml"))
     path = tmp_path / "overlap.xlsx"
-    path.write_bytes(raw_zip([outer, inner]))
+    path.write_bytes(overlapping_zip(body))
     with zipfile.ZipFile(path) as z:  # zipfile itself reads both
         assert z.read("xl/b.xml") == body
     result = check(path, Code.ZIP_UNSAFE)

@@ -28,7 +28,7 @@ from test_intake_guard import (
     _ods,
     cfb,
     deflated,
-    local_record,
+    overlapping_zip,
     raw_zip,
     rezip,
     xls_bytes,
@@ -328,16 +328,7 @@ def zip_many_members(ctx: Ctx) -> Case:
 
 @case
 def zip_overlap(ctx: Ctx) -> Case:
-    import zlib
-
-    body = b"<sst/>"
-    inner = {"name": "xl/b.xml", "method": 0, "data": body, "crc": zlib.crc32(body),
-             "csize": len(body), "usize": len(body)}  # fmt: skip
-    outer_data = local_record(inner)
-    outer = {"name": "xl/a.xml", "method": 0, "data": outer_data, "crc": zlib.crc32(outer_data),
-             "csize": len(outer_data), "usize": len(outer_data)}  # fmt: skip
-    inner.update(local=False, offset=30 + len(b"xl/a.xml"))
-    return Case("成员重叠.xlsx", raw_zip([outer, inner]), "E003", guard=True,
+    return Case("成员重叠.xlsx", overlapping_zip(), "E003", guard=True,
                 what="成员数据互相重叠（“更好的 zip 炸弹”）")  # fmt: skip
 
 
