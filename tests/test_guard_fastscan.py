@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_intake_guard import rezip
 
 from pdreport.intake.guard import _max_depth, _max_depth_reference
 from pdreport.template.layout import Field, LabelCell
@@ -107,7 +108,8 @@ from pdreport.intake.guard import _SHEET_REFS as _SHEET_REFS_  # noqa: E402
 _FAR_PIECES = _SHEET_PIECES + [b"<c r=\"XFD1048576\">", b"<c r=\"ALL100000\"/>", b"<c r=\"ALM1\">",
                                b"<c r=\"A1000001\">", b"<row r=\"99999999\">", b"<c r=\"abc12\">",
                                b"<dataValidation operator=\"lessThan\">", b"<worksheet xmlns:r=\"http://x\">",
-                               b"<c r=\"HTTP\">", b"\x00", b"<averyveryverylongname:c r=\"ZZZZ1\">"]  # fmt: skip
+                               b"<c r=\"HTTP\">", b"\x00", b"<averyveryverylongname:c r=\"ZZZZ1\">",
+                               b"<c\x0br=\"XFD9\">", b"<row\x0cr=\"99999999\">"]  # fmt: skip
 
 
 @settings(max_examples=3000, deadline=None)
@@ -139,7 +141,8 @@ def test_fastscan_extent_of_a_real_return(demo_returns) -> None:
     assert sheet_extent([b'<row r="900"/><c r="ZZZ1">']) == (900, 18278)
     assert sheet_extent([b'<c r="ABCD1">']) == (1, 16384)
     assert sheet_extent([b'<c r="A1234567">']) == (10_000_000, 1)
-    for odd in (b'<c s="1" r="A1">', b'<x:c r="A1">', b'<c  r="A1">', b'<row spans="1:2" r="3">'):
+    for odd in (b'<c s="1" r="A1">', b'<x:c r="A1">', b'<c  r="A1">', b'<row spans="1:2" r="3">',
+                b'<c\x0br="XFD1">', b'<row\x0cr="9">', b'<x:c\x0br="A1">'):
         assert sheet_extent([odd]) is None  # read by the exact scan only
 
 
@@ -231,3 +234,36 @@ def _parse_metadata_reference(rows: list[list]) -> TemplateMap:
         respondent_name=head["respondent_name"], period_id=head["period_id"],
         generated_at=head["generated_at"], fields=tuple(fields), labels=tuple(labels), cells=cells,
     )  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 4), st.floats(0, 1), st.sampled_from(_FAR_PIECES + _PIECES)),
+                min_size=1, max_size=6))  # fmt: skip
+def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, tmp_path_factory, monkeypatch,
+                                                                 edits):  # fmt: skip
+    """Snippets (far cells, odd tags, tag soup) spliced into a real return's worksheets: the
+    whole-file path clears exactly the files the exact per-part scans clear, with the same findings."""
+    import zipfile
+
+    import pdreport.intake.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
+    from pdreport.intake import guard
+
+    src = sorted(Path(demo_returns[0]).glob("*.xlsx"))[0]
+    with zipfile.ZipFile(src) as z:
+        sheets = sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        parts = {n: z.read(n) for n in sheets}
+    for which, where, snippet in edits:
+        name = sheets[which % len(sheets)]
+        data = parts[name]
+        cut = data.find(b"<sheetData>") + len(b"<sheetData>")
+        at = cut + int(where * (len(data) - cut))
+        at = data.rfind(b">", 0, at) + 1 or cut  # between tags
+        parts[name] = data[:at] + snippet + data[at:]
+    path = rezip(src, tmp_path_factory.mktemp("edit") / "x.xlsx", change=parts)
+    assert guard._fastscan() is not None
+    fast = guard.guard_file(path)
+    with monkeypatch.context() as m:  # (undone before the next example)
+        m.setattr(guard, "_fastscan", lambda: None)
+        exact = guard.guard_file(path)
+    assert (fast.kind, fast.findings, fast.dates_out_of_range) == (exact.kind, exact.findings, exact.dates_out_of_range)

@@ -68,8 +68,8 @@ _LETTER = np.zeros(256, dtype=bool)
 _LETTER[[*range(65, 91), *range(97, 123)]] = True
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[48:58] = True
-_SPACE = np.zeros(256, dtype=bool)
-_SPACE[[32, 9, 10, 13]] = True
+_SPACE = np.zeros(256, dtype=bool)  # what the exact scan's \s matches (\f and \v included)
+_SPACE[[32, 9, 10, 11, 12, 13]] = True
 _FAR_ROW, _FAR_COL = 10_000_000, 16_384  # stand-ins for 7+ digits / 4+ letters: over any limit
 
 
