@@ -140,7 +140,7 @@ def _headline_table(doc, a: Assessment) -> None:
     header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"] + (["较上期"] if prev else [])
     rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"], h["status"]]
             + ([h["change"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
-    widths = [10, 17, 45, 30, 32, 22] if not prev else [9, 15, 38, 26, 28, 21, 19]
+    widths = [13, 17, 42, 30, 32, 22] if not prev else [12, 15, 35, 26, 28, 21, 19]
     align = ["center", "center", "left", "left", "left", "center", "center"][: len(header)]
     fmt.table(doc, header, rows, widths, align=align, status_col=5)
 
@@ -153,7 +153,7 @@ def _annex_table(doc, a: Assessment) -> None:
         rate = "—" if u.rate is None else f"{u.rate:.2f}"
         rows.append([str(u.unit.seq), names[u.unit.respondent], format_number(u.unit.target),
                      _intensity(u.intensity_base), _intensity(u.intensity_current), rate, u.status.label])  # fmt: skip
-    fmt.table(doc, header, rows, [10, 30, 20, 26, 26, 18, 22], align=["center", "left", "center", "right", "right", "right", "center"],
+    fmt.table(doc, header, rows, [13, 30, 20, 26, 26, 18, 22], align=["center", "left", "center", "right", "right", "right", "center"],
               status_col=6)  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def _submission_table(doc, a: Assessment) -> None:
         day = f"{sub.filled_on.month}月{sub.filled_on.day}日" if sub and sub.filled_on else "—"
         state = c.state + ("（逾期）" if c.on_time is False else "")
         rows.append([str(n), c.respondent.name, c.respondent.kind.label, state, day, str(c.errors), str(c.warnings)])
-    fmt.table(doc, header, rows, [10, 38, 28, 28, 22, 15, 15], align=["center", "left", "center", "center", "center", "center", "center"])
+    fmt.table(doc, header, rows, [13, 38, 26, 26, 27, 13, 13], align=["center", "left", "center", "center", "center", "center", "center"])
 
 
 def _findings_table(doc, a: Assessment) -> None:
