@@ -1,7 +1,9 @@
 """Read cell values with python-calamine (.xlsx/.xlsm/.xls/.ods), anchored at A1.
 
 Calamine gives numbers as floats and dates as ``datetime`` values; this module is the one place
-that knows that. Formulas are never evaluated: only cached values are read.
+that knows that. Formulas are never evaluated: only cached values are read. The one exception to
+calamine: an .xlsx holding a number calamine cannot turn into a date is read with openpyxl (read
+only, cached values), which gives the same grid with that cell as ``#VALUE!``.
 """
 
 from __future__ import annotations
