@@ -213,3 +213,24 @@ def test_report_template_error_surfaces_from_the_parallel_path(plan, demo_return
     with pytest.raises(ReportTemplateError):
         C.consolidate(plan, demo_returns[0], tmp_path / "out", "2024H1", templates=broken, report_date=DATE)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.docx"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_forked_child_ends_when_its_parent_is_killed():
+    """A run killed while 汇总表 renders in its child must not leave the child behind."""
+    script = (
+        "import os, time\n"
+        "from pdreport.workers import Forked\n"
+        "job = Forked(lambda: time.sleep(600) or b'')\n"
+        "print(job._process.pid, flush=True)\n"
+        "time.sleep(0.5)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pid = int(r.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _running(pid):
+        os.kill(pid, 9)
+        pytest.fail("the forked child outlived its killed parent")
