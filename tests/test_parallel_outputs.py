@@ -100,19 +100,7 @@ def test_chart_child_ends_when_its_parent_is_killed(tmp_path):
         "print(p._process.pid, flush=True)\n"
         "os.kill(os.getpid(), 9)\n"
     )
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    pid = int(r.stdout.split()[0])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            return
-        if state in ("Z", "X"):
-            return
-        time.sleep(0.1)
-    os.kill(pid, 9)
-    pytest.fail("the chart process outlived its killed parent")
+    _child_outlives_no_killed_parent(script, "the chart process")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
@@ -226,6 +214,11 @@ def test_forked_child_ends_when_its_parent_is_killed():
         "time.sleep(0.5)\n"
         "os.kill(os.getpid(), 9)\n"
     )
+    _child_outlives_no_killed_parent(script, "the forked child")
+
+
+def _child_outlives_no_killed_parent(script: str, what: str) -> None:
+    """Run ``script`` (prints its child's pid, then SIGKILLs itself); the child must end soon."""
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     pid = int(r.stdout.split()[0])
     deadline = time.monotonic() + 20
@@ -233,4 +226,4 @@ def test_forked_child_ends_when_its_parent_is_killed():
         time.sleep(0.1)
     if _running(pid):
         os.kill(pid, 9)
-        pytest.fail("the forked child outlived its killed parent")
+        pytest.fail(f"{what} outlived its killed parent")
