@@ -49,7 +49,8 @@ class Collection:
     period: Period
     folder: Path
     submissions: dict[str, Submission] = field(default_factory=dict)  # respondent id → accepted
-    raws: dict[str, RawSubmission] = field(default_factory=dict)  # file → raw (for feedback)
+    # file → raw, for the accepted returns with errors: what their feedback copies are built from
+    raws: dict[str, RawSubmission] = field(default_factory=dict)
     outcomes: list[FileOutcome] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # respondent ids with no usable return
@@ -220,6 +221,9 @@ def _read_chunk(chunk: list[tuple[str, Path]], period_id: str | None) -> list[_R
                 r.validated = (period_id, validate_submission(r.raw, plan, plan.period(period_id)))
             except Exception:  # noqa: BLE001 - the main process validates it again and reports
                 r.validated = None
+            else:  # only feedback copies (returns with errors) read the raw: half of what
+                if not r.validated[1][0].has_errors:  # would travel back to the parent
+                    r.raw = None
         out.append(r)
     return out
 
@@ -273,20 +277,21 @@ def collect(
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
     for r in reads:
         findings = list(r.findings)
-        if r.raw is not None and r.raw.tmap.period_id != period.id:
+        done = r.validated is not None and r.validated[0] == period.id  # in a worker process
+        if not done and r.raw is not None and r.raw.tmap.period_id != period.id:
             seen = next((p.label for p in plan.periods if p.id == r.raw.tmap.period_id), r.raw.tmap.period_id)
             findings.append(Finding(Code.PERIOD_MISMATCH, f"这是报送期“{seen}”的填报表，"
                                     f"本次汇总的是“{period.label}”", f"请使用{period.label}下发的填报表重新填写",
                                     file=r.file, sheet=META, cell=r.raw.tmap.cells.get("period_id", ""),
                                     respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
             r.raw = None
-        if r.raw is None:
+        if r.raw is None and not done:
             col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
             col.findings += findings
             continue
         try:
-            if r.validated is not None and r.validated[0] == period.id:
-                sub, found = r.validated[1]  # done in a worker process, as below
+            if done:
+                sub, found = r.validated[1]
             else:
                 sub, found = validate_submission(r.raw, plan, period)
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
@@ -295,7 +300,8 @@ def collect(
             col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
             col.findings += findings + [_unexpected(r.file, exc)]
             continue
-        col.raws[r.file] = r.raw
+        if sub.has_errors:
+            col.raws[r.file] = r.raw
         candidates.setdefault(sub.respondent, []).append((sub, findings + found))
     for rid, subs in candidates.items():
         subs.sort(key=lambda s: s[0].recency_key())

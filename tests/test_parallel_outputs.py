@@ -227,3 +227,39 @@ def _child_outlives_no_killed_parent(script: str, what: str) -> None:
     if _running(pid):
         os.kill(pid, 9)
         pytest.fail(f"{what} outlived its killed parent")
+
+
+SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
+
+
+@pytest.mark.parametrize("period_id", ["2024H1", None])
+def test_intake_in_worker_processes_is_identical(plan, monkeypatch, period_id):
+    """From ``PROCESS_MIN_FILES`` files, intake runs in worker processes, which validate and drop
+    the raw values of returns without errors: the collection and every feedback copy must be
+    those of the serial run (the samples hold errors, a duplicate, .xls, .ods and a .docx)."""
+    import pdreport.collect as collect_mod
+    from pdreport.feedback import build_copy
+
+    serial = collect_mod.collect(plan, SAMPLES, period_id, workers=1)
+    monkeypatch.setattr(collect_mod, "PROCESS_MIN_FILES", 1)
+    monkeypatch.setattr(collect_mod, "PROCESS_CHUNK", 7)
+    real = collect_mod._read_in_processes
+    ran: list[bool] = []
+
+    def read_in_processes(*args):
+        reads = real(*args)
+        ran.append(reads is not None)
+        return reads
+
+    monkeypatch.setattr(collect_mod, "_read_in_processes", read_in_processes)
+    parallel = collect_mod.collect(plan, SAMPLES, period_id)
+    assert ran == [True]
+    assert parallel.outcomes == serial.outcomes
+    assert parallel.findings == serial.findings
+    assert parallel.submissions == serial.submissions
+    assert parallel.missing == serial.missing
+    with_errors = sorted(s.file for s in serial.submissions.values() if s.has_errors)
+    assert with_errors and sorted(parallel.raws) == with_errors
+    for file in with_errors:
+        findings = serial.findings_for(file)
+        assert build_copy(parallel, file, findings) == build_copy(serial, file, findings)
