@@ -112,38 +112,42 @@ _FAR_PIECES = _SHEET_PIECES + [b"<c r=\"XFD1048576\">", b"<c r=\"ALL100000\"/>",
                                b"<c\x0br=\"XFD9\">", b"<row\x0cr=\"99999999\">"]  # fmt: skip
 
 
-@settings(max_examples=3000, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(_FAR_PIECES), max_size=30).map(b"".join), max_size=4))
-def test_fastscan_extent_is_never_below_the_exact_scan(parts: list[bytes]) -> None:
-    from pdreport.intake.fastscan import sheet_extent
+_FAR_PIECES += [b"<c r=\"AA1000\">", b"<row r=\"0001\">", b"<c r=\"B0012\"/>", b"<c r=\"K165\">",
+                b"<c r=\"ZZ999999\">", b"<c r=\"Z9\" s=\"2\">", b"<row r='123456'>"]  # fmt: skip
 
-    got = sheet_extent(parts)
-    exact = [_exact_extent(p) for p in parts]
-    if got is None:  # a tag not in the usual form: the exact scan decides
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_FAR_PIECES), max_size=30).map(b"".join))
+def test_sheet_bound_is_never_below_the_exact_scan(part: bytes) -> None:
+    from pdreport.intake.guard import _sheet_bound
+
+    got = _sheet_bound(part)
+    if got is None:  # a tag not in the usual form, or a far reference: the exact scan decides
         return
     rows, cols = got
-    for r, c in exact:
-        assert rows >= min(r, 10_000_000) and cols >= min(c, 16384)
+    exact_rows, exact_cols = _exact_extent(part)
+    assert rows >= exact_rows and cols >= exact_cols
 
 
-def test_fastscan_extent_of_a_real_return(demo_returns) -> None:
+def test_sheet_bound_of_real_returns(demo_returns) -> None:
     import zipfile
 
-    from pdreport.intake.fastscan import sheet_extent
+    from pdreport.intake.guard import _sheet_bound
 
-    path = sorted(Path(demo_returns[0]).glob("*.xlsx"))[0]
-    z = zipfile.ZipFile(path)
-    sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-    rows = max(_exact_extent(s)[0] for s in sheets)
-    cols = max(_exact_extent(s)[1] for s in sheets)
-    assert sheet_extent(sheets) == (rows, cols)  # exact on the files it is for
-    assert sheet_extent([b'<row r="7"><c r="AB12" s="1"><v>1</v></c></row>']) == (12, 28)
-    assert sheet_extent([b'<row r="900"/><c r="ZZZ1">']) == (900, 18278)
-    assert sheet_extent([b'<c r="ABCD1">']) == (1, 16384)
-    assert sheet_extent([b'<c r="A1234567">']) == (10_000_000, 1)
+    for path in sorted(Path(demo_returns[0]).glob("*.xlsx")):
+        z = zipfile.ZipFile(path)
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                assert _sheet_bound(z.read(name)) == (999, 26)  # cleared in one search each
+    assert _sheet_bound(b'<row r="7"><c r="AB12" s="1"><v>1</v></c></row>') == (999, 702)
+    assert _sheet_bound(b'<row r="7"><c r="B1200" s="1"><v>1</v></c></row>') == (1200, 26)
+    assert _sheet_bound(b'<row r="99000"/><c r="a1">') == (99000, 26)
+    assert _sheet_bound(b'<c r="A0012"><c r="A500">') == (999, 26)  # leading zeros
+    for far in (b'<c r="ZZZ1">', b'<c r="ABCD1">', b'<c r="A1234567">', b'<row r="1234567">'):
+        assert _sheet_bound(far) is None  # read by the exact scan only
     for odd in (b'<c s="1" r="A1">', b'<x:c r="A1">', b'<c  r="A1">', b'<row spans="1:2" r="3">',
-                b'<c\x0br="XFD1">', b'<row\x0cr="9">', b'<x:c\x0br="A1">'):
-        assert sheet_extent([odd]) is None  # read by the exact scan only
+                b'<c\x0br="XFD1">', b'<row\x0cr="9">', b'<x:c\x0br="A1">', b'<x:row r="1">'):
+        assert _sheet_bound(odd) is None
 
 
 def _outcome(fn, rows):
@@ -243,7 +247,8 @@ def _parse_metadata_reference(rows: list[list]) -> TemplateMap:
 def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, tmp_path_factory, monkeypatch,
                                                                  edits):  # fmt: skip
     """Snippets (far cells, odd tags, tag soup) spliced into a real return's worksheets: the
-    whole-file path clears exactly the files the exact per-part scans clear, with the same findings."""
+    whole-file depth scan and the sheet bound clear exactly the files the exact per-part scans
+    clear, with the same findings."""
     import zipfile
 
     import pdreport.intake.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
@@ -265,5 +270,6 @@ def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, t
     fast = guard.guard_file(path)
     with monkeypatch.context() as m:  # (undone before the next example)
         m.setattr(guard, "_fastscan", lambda: None)
+        m.setattr(guard, "_sheet_bound", lambda data: None)
         exact = guard.guard_file(path)
     assert (fast.kind, fast.findings, fast.dates_out_of_range) == (exact.kind, exact.findings, exact.dates_out_of_range)

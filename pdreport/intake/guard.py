@@ -29,14 +29,15 @@ What is read, and why it stays bounded
   non-empty repeated rows and cells).
 * **One pass for a normal file**: a file up to ``_SLURP_MAX`` is read into memory once (and
   those bytes, not the file again, go to calamine); each member up to ``_WHOLE_MAX`` is inflated
-  in one call capped at its declared size. When all members together declare at most
-  ``_BATCH_MAX``, the depth and worksheet-extent scans above are done for all parts of the file
-  together (``fastscan.py``, numpy; from 400 files, when ``collect`` has loaded numpy), and parts
-  whose size alone bounds a count (``<si>``, ``<sheet>``) are not counted. This path only ever
-  *clears* a file: anything unusual (a member that does not inflate as declared, an extent over a
-  limit, a form the whole-file scan does not read) discards it and the members are scanned one
-  by one as above, which finds and names the problem; ``tests/test_corpus.py`` checks that both
-  give the same findings.
+  in one call capped at its declared size, and parts whose size alone bounds a count (``<si>``,
+  ``<sheet>``) are not counted. A worksheet whose cells and rows are all written the usual way
+  (``<c r="B12"``, ``<row r="12"``) within column ZZ and row 999,999 is cleared by a few searches
+  (``_sheet_bound``) instead of a Python object per reference. When all members together declare
+  at most ``_BATCH_MAX``, the depth scan is done for all parts of the file together
+  (``fastscan.py``, numpy; from 400 files, when ``collect`` has loaded numpy). These shortcuts
+  only ever *clear*: anything unusual (a member that does not inflate as declared, a depth or
+  extent over a limit, a form the shortcut does not read) goes to the exact scans above, which
+  find and name the problem; ``tests/test_corpus.py`` checks that both give the same findings.
 * **CFB/OLE (xls, password-protected OOXML)**: the 512-byte header, the FAT, and the directory
   are parsed here (no dependency). ``EncryptionInfo``/``EncryptedPackage`` streams mean a
   password-protected xlsx. For xls the ``Workbook`` stream (at most the file's size) is walked
@@ -606,9 +607,6 @@ class _Zip:
             lim = self.lim
             if max(fast.max_depths(deferred.depth_heads), default=0) > lim.max_xml_depth:
                 raise _Stop
-            extent = fast.sheet_extent(deferred.sheets)
-            if extent is None or _over(extent[0], extent[1], lim):
-                raise _Stop
         except _Stop:
             del g.findings[n_findings:]
             g.inflated = inflated
@@ -789,8 +787,9 @@ class _Zip:
     def _scan_whole(self, info: zipfile.ZipInfo, data: bytes,
                     deferred: _Deferred | None = None) -> _PartState | None:  # fmt: skip
         """``_scan_member`` for a member already inflated (the handlers see the whole part at once
-        instead of chunks cut between tags); counts that the part's size bounds are skipped. With
-        ``deferred``, the depth and cell-extent scans are left to the caller."""
+        instead of chunks cut between tags); counts that the part's size bounds are skipped, and a
+        worksheet that ``_sheet_bound`` clears is not scanned reference by reference. With
+        ``deferred``, the depth scan is left to the caller."""
         lim = self.lim
         head = data[: lim.xml_head_bytes]
         if not _looks_like_xml(head):
@@ -800,17 +799,18 @@ class _Zip:
         handle = self._handler(state)
         if handle is None:
             return state
-        sheet = state.root in ("worksheet", "dialogsheet")
-        if sheet and _huge_negative(data):
-            self.g.dates_out_of_range = True
-        if sheet and deferred is not None:
-            deferred.sheets.append(data)
+        cleared = False
+        if state.root in ("worksheet", "dialogsheet"):
+            bound = _sheet_bound(data)
+            cleared = bound is not None and not _over(bound[0], bound[1], lim)
+            if cleared and _huge_negative(data):
+                self.g.dates_out_of_range = True
         # each <si …> takes 4 bytes and each <sheet …> 7: a short part cannot hold too many
-        elif not (state.root == "sst" and len(data) // 4 <= lim.max_shared_strings) and not (
+        if not cleared and not (state.root == "sst" and len(data) // 4 <= lim.max_shared_strings) and not (
             state.root == "workbook" and len(data) // 7 <= lim.max_sheets
         ):
             handle(data)
-        self._finish_part(state, used_range=not (sheet and deferred is not None))
+        self._finish_part(state, used_range=not cleared)
         return state
 
     def _scan_member(self, info: zipfile.ZipInfo) -> _PartState | None:
@@ -1017,10 +1017,46 @@ def _over(rows: int, cols: int, lim: Limits) -> bool:
 @dataclass
 class _Deferred:
     """What ``_scan_whole`` leaves for one pass over the whole file: XML heads whose depth must be
-    checked, and worksheet parts whose cell references must be."""
+    checked."""
 
     depth_heads: list[bytes] = field(default_factory=list)
-    sheets: list[bytes] = field(default_factory=list)
+
+
+# A worksheet's extent, cheaply, when its cells and rows are written the way every spreadsheet
+# program writes them (<c r="B12" …>, <row r="12" …>): a few searches in C instead of one Python
+# object per reference. Anything else (a namespace prefix, other white space, r not first) leaves
+# the decision to the exact scan, as do references of 3+ letters or 7+ digits. One pattern per
+# search: each starts with a literal, which the regex engine finds at memchr speed.
+_PREFIXED_CELL = re.compile(rb":c\s")
+_PREFIXED_ROW = re.compile(rb":row\s")
+_ODD_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c]| (?!r=["']))""")
+_ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c]| (?!r=["']))""")
+# (the usual case in one search each: no cell beyond column Z or row 999, no row beyond 999)
+_NOT_SMALL_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c]| (?!r=["'][A-Za-z]?[0-9]{1,3}["']))""")
+_NOT_SMALL_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c]| (?!r=["'][0-9]{1,3}["']))""")
+_TWO_LETTERS = re.compile(rb"""<c r=["'][A-Za-z]{2}""")
+_LONG_COLUMN = re.compile(rb"""<c r=["'][A-Za-z]{3}""")
+_LONG_CELL_ROW = re.compile(rb"""<c r=["'][A-Za-z]*([0-9]{4,})""")
+_LONG_ROW = re.compile(rb"""<row r=["']([0-9]{4,})""")
+
+
+def _sheet_bound(data: bytes) -> tuple[int, int] | None:
+    """(rows, columns) that no ``<c>``/``<row>`` reference the exact scan reads goes beyond (an
+    upper bound: 999 rows when no reference has 4 digits, Z or ZZ columns by the letters used), or
+    ``None`` when the exact scan must decide."""
+    if _PREFIXED_CELL.search(data) or _PREFIXED_ROW.search(data):
+        return None
+    if not _NOT_SMALL_CELL.search(data) and not _NOT_SMALL_ROW.search(data):
+        return 999, 26
+    if _ODD_CELL.search(data) or _ODD_ROW.search(data) or _LONG_COLUMN.search(data):
+        return None
+    rows = 999
+    long_rows = set(_LONG_CELL_ROW.findall(data)) | set(_LONG_ROW.findall(data))
+    if long_rows:
+        if max(map(len, long_rows)) > 6:
+            return None
+        rows = max(999, *(int(d) for d in long_rows))
+    return rows, 702 if _TWO_LETTERS.search(data) else 26
 
 
 def _fastscan():
