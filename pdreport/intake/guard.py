@@ -31,8 +31,9 @@ What is read, and why it stays bounded
   those bytes, not the file again, go to calamine); each member up to ``_WHOLE_MAX`` is inflated
   in one call capped at its declared size, and parts whose size alone bounds a count (``<si>``,
   ``<sheet>``) are not counted. A worksheet whose cells and rows are all written the usual way
-  (``<c r="B12"``, ``<row r="12"``) within column ZZ and row 999,999 is cleared by a few searches
-  (``_sheet_bound``) instead of a Python object per reference. When all members together declare
+  (``<c r="B12"``, ``<row r="12"``, at most two column letters and six row digits) is bounded by a
+  few searches (``_sheet_bound``) instead of a Python object per reference, and cleared when that
+  bound is within the limits. When all members together declare
   at most ``_BATCH_MAX``, the depth scan is done for all parts of the file together
   (``fastscan.py``, numpy; from 400 files, when ``collect`` has loaded numpy). These shortcuts
   only ever *clear*: anything unusual (a member that does not inflate as declared, a depth or
