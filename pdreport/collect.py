@@ -23,7 +23,7 @@ from .intake.records import RawSubmission, Submission, extract
 from .plan.model import Period, Plan
 from .template.layout import META
 from .validate import validate_submission
-from .workers import die_with_parent
+from .workers import Forked, die_with_parent, discard_stderr
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
 
@@ -154,7 +154,7 @@ def _unexpected(rel: str, exc: Exception) -> Finding:
                    file=rel)  # fmt: skip
 
 
-def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
+def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None, quiet: bool = False) -> _Read:
     result = _Read(rel)
     try:
         guarded = guard_file(path)
@@ -162,6 +162,8 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
         if guarded.findings:
             result.findings = [f.located(file=rel) for f in guarded.findings]
             return result
+        if guarded.dates_out_of_range and guarded.kind == "xls" and not quiet:
+            return _read_quietly(rel, path, plan, period_id)
         engine = "openpyxl" if guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm") else "calamine"
         wb = open_workbook(path, guarded.data, engine)
         tmap, found = identify(wb, plan, period_id, rel)
@@ -177,6 +179,24 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
         result.findings.append(Finding(Code.UNREADABLE, f"文件无法打开（{exc.strerror or exc}）",
                                        "请检查文件权限或重新拷贝", file=rel))  # fmt: skip
     return result
+
+
+QUIET_READ_SECONDS = 120  # a child forked beside reading threads could, in theory, never finish
+
+
+def _read_quietly(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
+    """An .xls holding a number calamine may panic on as a date: calamine's panic is caught (the
+    sheet becomes a finding), but Rust has already printed it, with a backtrace, on stderr. Such a
+    file is read in a forked child whose stderr goes nowhere, so the user sees the finding only.
+    Where there is no fork, it is read here: the finding is the same."""
+    import pickle
+
+    def read() -> _Read:
+        return _read_one_inner(rel, path, plan, period_id, quiet=True)
+
+    child = Forked(lambda: pickle.dumps(read(), protocol=pickle.HIGHEST_PROTOCOL), setup=discard_stderr)
+    data = child.result(timeout=QUIET_READ_SECONDS)  # (the fallback pickles what it read here)
+    return pickle.loads(data)
 
 
 PROCESS_MIN_FILES = 400  # from this many files intake runs in worker processes (one per core)

@@ -34,9 +34,10 @@ class Forked:
     ``result()`` returns the child's bytes, or runs ``fn()`` here if the child could not deliver
     them (not forked, died, raised): any failure there only means the work is done here, as
     without the child, so errors surface in the caller exactly as they would have. The child sees
-    the caller's memory as it was at the fork (nothing is pickled on the way in)."""
+    the caller's memory as it was at the fork (nothing is pickled on the way in). ``setup``, if
+    given, runs first in the child only (never here)."""
 
-    def __init__(self, fn: Callable[[], bytes]):
+    def __init__(self, fn: Callable[[], bytes], setup: Callable[[], None] | None = None):
         self._fn = fn
         self._process = None
         self._conn = None
@@ -45,7 +46,7 @@ class Forked:
 
             ctx = multiprocessing.get_context("fork")
             parent, child = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(target=_forked_main, args=(fn, child, parent, os.getpid()), daemon=True)
+            self._process = ctx.Process(target=_forked_main, args=(fn, setup, child, parent, os.getpid()), daemon=True)
             self._process.start()
         except (ValueError, OSError):
             self._process = None
@@ -53,11 +54,13 @@ class Forked:
         child.close()
         self._conn = parent
 
-    def result(self) -> bytes:
+    def result(self, timeout: float | None = None) -> bytes:
+        """``timeout``: seconds to wait for the child before doing the work here instead."""
         data = None
         if self._conn is not None:
             try:
-                data = self._conn.recv_bytes()
+                if timeout is None or self._conn.poll(timeout):
+                    data = self._conn.recv_bytes()
             except (EOFError, OSError):
                 data = None
         self.close()
@@ -74,10 +77,13 @@ class Forked:
             self._conn = None
 
 
-def _forked_main(fn: Callable[[], bytes], conn, parent_end, parent_pid: int) -> None:
+def _forked_main(fn: Callable[[], bytes], setup: Callable[[], None] | None, conn, parent_end,
+                 parent_pid: int) -> None:  # fmt: skip
     die_with_parent(parent_pid)
     parent_end.close()  # the only reader is the parent: if it is gone, sending fails at once
     try:
+        if setup is not None:
+            setup()
         data = fn()
     except BaseException:  # noqa: BLE001 - the parent runs fn again and reports
         return
@@ -86,3 +92,10 @@ def _forked_main(fn: Callable[[], bytes], conn, parent_end, parent_pid: int) -> 
         conn.close()
     except OSError:  # the parent is gone
         pass
+
+
+def discard_stderr() -> None:
+    """Send this process's stderr (file descriptor 2, which native code writes to) to nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)

@@ -101,3 +101,69 @@ def test_return_with_such_a_date_is_taken_in_and_the_date_reported(plan, bad_dat
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 2 and "E210" in r.stdout
     assert "panicked" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# -- the same in an .xls, which only calamine reads: a finding, and nothing on stderr -------------
+
+
+def test_biff_records_with_a_number_calamine_cannot_convert():
+    import struct
+
+    from pdreport.intake.guard import _biff_huge_negative, _rk
+
+    def record(rtype: int, body: bytes) -> tuple[int, bytes, int, int]:
+        return rtype, struct.pack("<HH", rtype, len(body)) + body, 4, len(body)
+
+    cell = struct.pack("<HHH", 3, 2, 15)  # row, column, XF
+    assert _biff_huge_negative(*record(0x0203, cell + struct.pack("<d", -1e300)))
+    assert _biff_huge_negative(*record(0x0203, cell + struct.pack("<d", -1e10)))
+    assert not _biff_huge_negative(*record(0x0203, cell + struct.pack("<d", -9.9e9)))
+    result = struct.pack("<d", -1e12)
+    assert _biff_huge_negative(*record(0x0006, cell + result + b"\0" * 6))  # FORMULA, numeric result
+    text_result = b"\0\0\0\0\0\0\xff\xff"
+    assert not _biff_huge_negative(*record(0x0006, cell + text_result + b"\0" * 6))
+    huge_rk = struct.unpack("<Q", struct.pack("<d", -1e300))[0] >> 32 & 0xFFFFFFFC
+    assert _rk(huge_rk) <= -1e10 and _rk(0x3FF00000) == 1.0 and _rk((100 << 2) | 2) == 0.0
+    assert _rk(0x3FF00000 | 1) == 0.01
+    assert _biff_huge_negative(*record(0x027E, cell + struct.pack("<I", huge_rk)))
+    assert not _biff_huge_negative(*record(0x027E, cell + struct.pack("<I", 0x3FF00000)))
+    mulrk = struct.pack("<HH", 3, 1) + struct.pack("<HI", 15, 0x3FF00000) + struct.pack("<HI", 15, huge_rk)
+    assert _biff_huge_negative(*record(0x00BD, mulrk + struct.pack("<H", 2)))
+    plain = struct.pack("<HH", 3, 1) + struct.pack("<HI", 15, 0x3FF00000) * 2 + struct.pack("<H", 2)
+    assert not _biff_huge_negative(*record(0x00BD, plain))
+
+
+def test_xls_with_such_a_date_is_refused_cleanly(plan, bad_date_return, demo_returns, tmp_path):
+    """LibreOffice saves the return as .xls: calamine panics on the date sheet (caught, a finding),
+    and Rust's panic message with its backtrace must not reach the user's terminal. Saved as .ods,
+    the date is reported on its cell like any unreadable date."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from helpers import SOFFICE, soffice_convert_many
+
+    from pdreport.collect import ACCEPTED, REJECTED, collect
+    from pdreport.findings import Code
+    from pdreport.intake.guard import guard_file
+
+    if SOFFICE is None:
+        pytest.skip("LibreOffice is not installed")
+    path, field, _filled = bad_date_return
+    [xls] = soffice_convert_many([path], "xls", tmp_path / "xls")
+    assert guard_file(xls).kind == "xls" and guard_file(xls).dates_out_of_range
+    env = {**os.environ, "RUST_BACKTRACE": "1"}
+    r = subprocess.run([sys.executable, "-m", "pdreport", "check", str(xls), "--period", "2024H1"],
+                       capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert r.returncode == 2 and "E005" in r.stdout and f"“{field.sheet}”" in r.stdout
+    assert r.stderr == "", r.stderr
+    shutil.copy(Path(demo_returns[0]) / "jjw.xlsx", xls.parent / "jjw.xlsx")
+    col = collect(plan, xls.parent, "2024H1", workers=2)  # beside a reading thread
+    assert {o.file: o.status for o in col.outcomes} == {"fgw.xls": REJECTED, "jjw.xlsx": ACCEPTED}
+    assert [f.code for f in col.findings if f.file == "fgw.xls"] == [Code.CORRUPT]
+    [ods] = soffice_convert_many([path], "ods", tmp_path / "ods")  # a date text, "-000-32768-01-01"
+    col = collect(plan, ods.parent, "2024H1", workers=1)
+    assert [o.status for o in col.outcomes] == [ACCEPTED]
+    assert [(f.code, f.sheet, f.cell) for f in col.findings if f.file == "fgw.ods"] == \
+        [(Code.BAD_DATE, field.sheet, field.cell)]  # fmt: skip

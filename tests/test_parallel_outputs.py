@@ -154,6 +154,25 @@ def test_forked_returns_the_childs_bytes():
 
 
 @needs_fork
+def test_forked_setup_runs_in_the_child_only_and_a_stuck_child_is_not_waited_for():
+    from pdreport.workers import Forked
+
+    parent = os.getpid()
+    seen: list[int] = []
+    job = Forked(lambda: str(seen).encode(), setup=lambda: seen.append(os.getpid()))
+    assert job.result() != b"[]" and seen == []  # the setup ran there, not here
+
+    def work():
+        if os.getpid() != parent:
+            time.sleep(60)
+        return b"here"
+
+    start = time.monotonic()
+    assert Forked(work).result(timeout=0.5) == b"here"
+    assert time.monotonic() - start < 30  # the child was stopped, not waited for
+
+
+@needs_fork
 def test_forked_failure_in_the_child_is_done_again_here():
     from pdreport.workers import Forked
 

@@ -112,8 +112,9 @@ class GuardResult:
     bytes_read: int = 0
     bytes_inflated: int = 0
     dates_out_of_range: bool = False
-    """A worksheet holds a number so far below zero (≤ -1e11) that calamine panics converting it
-    if the cell is formatted as a date: read this file with openpyxl instead (``read.py``)."""
+    """A worksheet holds a number so far below zero (≤ -1e10) that calamine panics converting it
+    if the cell is formatted as a date: an .xlsx is read with openpyxl instead (``read.py``); an
+    .xls, which only calamine reads, in a child process whose stderr goes nowhere (``collect``)."""
     data: bytes | None = field(default=None, repr=False)
     """The file's bytes exactly as checked, when it was small enough to be read whole: parse these
     (not the file again, which may have changed since)."""
@@ -1217,6 +1218,31 @@ _BIFF_BOUNDSHEET = 0x0085
 _BIFF_DIMENSIONS = 0x0200
 _BIFF_CELLS = {0x0203, 0x027E, 0x00FD, 0x0204, 0x0201, 0x0205, 0x0006, 0x00D6, 0x00BD, 0x00BE}
 _BIFF_MULTI = {0x00BD, 0x00BE}  # MULRK, MULBLANK: last column in the last two bytes
+_BIFF_NUMBER, _BIFF_RK, _BIFF_MULRK, _BIFF_FORMULA = 0x0203, 0x027E, 0x00BD, 0x0006
+_HUGE = -1e10  # as _huge_negative
+
+
+def _biff_huge_negative(rtype: int, data: bytes, body: int, rlen: int) -> bool:
+    """Whether a BIFF cell record holds a number of -1e10 or below (``_huge_negative`` for .xls):
+    NUMBER and a FORMULA's numeric result (8-byte IEEE after row, column and XF), RK and MULRK
+    (30-bit RK numbers; only the floating-point form can be that large)."""
+    if rtype in (_BIFF_NUMBER, _BIFF_FORMULA) and rlen >= 14:
+        if rtype == _BIFF_FORMULA and data[body + 12:body + 14] == b"\xff\xff":
+            return False  # a text, logical or error result
+        return struct.unpack_from("<d", data, body + 6)[0] <= _HUGE
+    if rtype == _BIFF_RK and rlen >= 10:
+        return _rk(struct.unpack_from("<I", data, body + 6)[0]) <= _HUGE
+    if rtype == _BIFF_MULRK and rlen >= 12:
+        return any(_rk(struct.unpack_from("<I", data, at)[0]) <= _HUGE
+                   for at in range(body + 6, body + rlen - 2 - 3, 6))  # fmt: skip
+    return False
+
+
+def _rk(rk: int) -> float:
+    if rk & 2:  # a 30-bit integer: never that large
+        return 0.0
+    value = struct.unpack("<d", struct.pack("<Q", (rk & 0xFFFFFFFC) << 32))[0]
+    return value / 100 if rk & 1 else value
 
 
 @dataclass
@@ -1407,6 +1433,8 @@ class _Cfb:
                     col = max(col, struct.unpack_from("<H", data, end - 2)[0])
                 max_row = max(max_row, row + 1)
                 max_col = max(max_col, col + 1)
+                if not g.dates_out_of_range and _biff_huge_negative(rtype, data, body, rlen):
+                    g.dates_out_of_range = True
             elif rtype == _BIFF_DIMENSIONS and rlen >= 14:
                 _rw_first, rw_last, _c_first, c_last = struct.unpack_from("<IIHH", data, body)
                 dim_rows, dim_cols = rw_last, c_last  # both one past the last used
