@@ -40,8 +40,20 @@ class ReportTemplateError(PdreportError):
 
 
 def default_templates_dir() -> Path:
-    """``templates/`` at the top of the project (next to the package in a checkout)."""
-    return Path(__file__).resolve().parents[2] / "templates"
+    """``templates/`` at the top of the project in a source checkout (also what an editable install
+    uses), else the copy a wheel installs as ``pdreport/_templates/`` (see pyproject.toml). When
+    neither exists, the checkout's path, so that the error names the folder the docs describe."""
+    from importlib.resources import files
+
+    root = Path(__file__).resolve().parents[2]
+    checkout = root / "templates"
+    # pyproject.toml tells a checkout from an install whose parent folder merely has a templates/.
+    if checkout.is_dir() and (root / "pyproject.toml").is_file():
+        return checkout
+    installed = files("pdreport").joinpath("_templates")
+    if isinstance(installed, Path) and installed.is_dir():  # not a zip import: a real folder
+        return installed
+    return checkout
 
 
 def report_filename(a: Assessment) -> str:
