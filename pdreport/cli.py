@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -106,13 +109,37 @@ PREVIOUS = click.option("--previous", type=click.Path(path_type=Path), default=N
                         help="上期输出目录（含 评估结果.json），用于列出较上期变化。")
 TEMPLATES = click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path),
                          default=None, help="报告措辞模板文件夹，默认为项目的 templates/。")
-DATE = click.option("--date", "report_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+class _DateType(click.ParamType):
+    """A date as people write it: 2024-07-20, 2024/7/20, 2024.7.20 or 2024年7月20日."""
+
+    name = "日期"
+    _FORM = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            return value
+        m = self._FORM.fullmatch(str(value))
+        try:
+            if m is None:
+                raise ValueError
+            return dt.date(*map(int, m.groups()))
+        except ValueError:
+            self.fail(f"“{value}”不是有效的日期，请按 2024-07-20 的格式填写", param, ctx)
+
+
+DATE = click.option("--date", "report_date", type=_DateType(), default=None, metavar="日期",
                     help="报告成文日期（如 2024-07-20），默认为本期报送截止日。")  # fmt: skip
 
 
 def _out_dir(folder: Path, out_dir: Path | None) -> Path:
-    """-o, or "FOLDER_汇总" next to the input folder."""
-    return out_dir or folder.with_name(folder.name + "_汇总")
+    """-o, or "FOLDER_汇总" next to the input folder; never the input folder itself."""
+    from .collect import check_input_folder
+
+    out = out_dir or folder.with_name(folder.name + "_汇总")
+    check_input_folder(folder, (out,))
+    return out
 
 
 def _progress_bar(plan, folder: Path, out_dir: Path):
@@ -211,8 +238,9 @@ def plan_cmd(plan_file: Path | None, fmt: str, check_file: Path | None) -> None:
     required=True,
     help="输出目录（不存在时自动创建）。",
 )
+@click.option("--overwrite", is_flag=True, help="输出目录中已有同名文件时覆盖（默认不覆盖，以免覆盖已收回的填报表）。")
 @click.argument("more_names", nargs=-1)
-def templates_cmd(plan_file, period_id, only, out_dir, more_names) -> None:
+def templates_cmd(plan_file, period_id, only, out_dir, overwrite, more_names) -> None:
     """为每个填报单位生成本期填报表（.xlsx），并生成分发清单.xlsx。
 
     \b
@@ -228,7 +256,8 @@ def templates_cmd(plan_file, period_id, only, out_dir, more_names) -> None:
     names = list(only) + list(more_names)
     if more_names and not only:
         raise click.UsageError(f"多余的参数：{' '.join(more_names)}（单位名称请放在 --only 后面）")
-    files = generate_templates(plan, period, out_dir, names or None)
+    with _writes_to(out_dir):
+        files = generate_templates(plan, period, out_dir, names or None, overwrite=overwrite)
     click.echo(f"已生成 {period.label} 填报表 {len(files)} 份，保存在：{out_dir}")
     click.echo(f"分发清单：{out_dir / DISTRIBUTION_LIST}")
     click.echo(f"报送截止：{period.deadline:%Y-%m-%d}。工作表保护密码（仅供汇总人员）：pdreport")
@@ -347,7 +376,7 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
     from .consolidate import write_report
 
     def write(_col, a, out, outputs):
-        write_report(a, out, outputs, templates_dir, report_date.date() if report_date else None)
+        write_report(a, out, outputs, templates_dir, report_date)
 
     _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status=False)
 
@@ -377,7 +406,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     out_dir = _out_dir(folder, out_dir)
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
-                          report_date.date() if report_date else None, lambda _f: bar.update(1))  # fmt: skip
+                          report_date, lambda _f: bar.update(1))  # fmt: skip
     col = run.collection
     click.echo(_summary(col))
     if run.assessment is not None:
@@ -395,18 +424,38 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
 @click.option("--period", "period_id", default="2024H1", show_default=True, help="报送期编号。")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("sample_workbooks"), show_default=True, help="输出目录。")  # fmt: skip
-def demo_data_cmd(plan_file, period_id, out_dir: Path) -> None:
+@click.option("--overwrite", is_flag=True, help="输出目录中已有文件时，删除其中的表格文件后重新生成。")
+def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     """生成示例回收表（用真实模板填写，含若干故意设置的常见问题，见 docs/sample-workbooks.md）。
 
     \b
     示例：
-      pdreport demo-data -o sample_workbooks
+      pdreport demo-data -o 示例回收表
+      pdreport demo-data -o sample_workbooks --overwrite     重新生成项目自带的示例
     """
-    from .demo import write_samples
+    from .demo import FolderNotEmpty, write_samples
+    from .errors import UsageError
 
     plan = _load(plan_file)
-    files = write_samples(plan, plan.period(period_id), out_dir)
+    try:
+        with _writes_to(out_dir):
+            files = write_samples(plan, plan.period(period_id), out_dir, overwrite=overwrite)
+    except FolderNotEmpty as exc:
+        raise UsageError(str(exc)) from None
     click.echo(f"已生成示例回收表 {len(files)} 份：{out_dir}")
+
+
+@contextmanager
+def _writes_to(out_dir: Path) -> Iterator[None]:
+    """An operating-system error while writing into ``out_dir`` → OutputError (exit code 3)."""
+    from .errors import OutputError
+    from .outputs import write_failure
+
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"无法写入输出目录 {out_dir}：{write_failure(exc)}。请换一个输出目录（-o）"
+                          "或清理空间后重试。") from None  # fmt: skip
 
 
 def _status_line(a) -> str:

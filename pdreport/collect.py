@@ -20,6 +20,7 @@ from .intake.guard import guard_file
 from .intake.identify import identify
 from .intake.read import ReadError, open_workbook
 from .intake.records import RawSubmission, Submission, extract
+from .outputs import is_output_folder
 from .plan.model import Period, Plan
 from .template.layout import META
 from .validate import validate_submission
@@ -118,8 +119,8 @@ def _walk(folder: Path, exclude: tuple[Path, ...]) -> list[tuple[str, Path]]:
         keep = []
         for d in sorted(dirs):
             p = root_path / d
-            if d.startswith(".") or p.resolve() in skip:
-                continue
+            if d.startswith(".") or p.resolve() in skip or is_output_folder(p):
+                continue  # (an earlier run's outputs: its 退回修改 copies are not returns)
             if p.is_symlink() or Path(d).suffix.lower() in WORKBOOK_SUFFIXES:
                 out.append((str(p.relative_to(folder)), p))  # not descended into: reported
             else:
@@ -137,6 +138,18 @@ def _hidden_workbook(name: str) -> bool:
     """A name starting with "." that still claims to be a workbook (".xlsx", "..\\x.xlsx"): read
     and reported like any other, never silently skipped."""
     return Path(name).suffix.lower() in WORKBOOK_SUFFIXES or name.lower() in WORKBOOK_SUFFIXES
+
+
+def check_input_folder(folder: Path, exclude: tuple[Path, ...] = ()) -> None:
+    """UsageError when the folder of returns is an output folder (this run's or an earlier one's):
+    the outputs would be read back as returns on the next run."""
+    here = folder.resolve()
+    if any(Path(e).resolve() == here for e in exclude):
+        raise UsageError(f"输出目录不能就是填报表文件夹（{folder}）：下次汇总时会把输出当作填报表读入。"
+                         "请另选输出目录，如 -o 汇总结果")  # fmt: skip
+    if is_output_folder(folder):
+        raise UsageError(f"{folder} 是 pdreport 的输出文件夹（上次汇总的结果），不是收回的填报表文件夹；"
+                         "请指定存放填报表的文件夹")  # fmt: skip
 
 
 def _read_one(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
@@ -290,6 +303,7 @@ def collect(
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"找不到文件夹：{folder}")
+    check_input_folder(folder, exclude)
     entries = scan(folder, exclude)
     reads = _read_all(entries, plan, period_id, progress, workers)
     period = plan.period(period_id) if period_id else _majority_period(plan, reads)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
-from .collect import Collection, collect
+from .collect import Collection, check_input_folder, collect
 from .errors import UsageError
-from .outputs import OutputStage, atomic_write_bytes, output_lock
-from .plan.model import Plan
+from .outputs import MARKER_TEXT, OUTPUT_MARKER, OutputStage, atomic_write_bytes, is_output_folder, output_lock
+from .plan.model import Period, Plan
 from .workers import Forked
 
 SNAPSHOT_FILE = "评估结果.json"
@@ -47,6 +47,8 @@ def writing(out_dir: Path) -> Iterator[Outputs]:
     when the block ends normally (and discarded, leaving the previous outputs, when it does not)."""
     out_dir = Path(out_dir)
     with output_lock(out_dir), OutputStage() as stage:
+        if not is_output_folder(out_dir):  # committed with the outputs, like them
+            stage.write(out_dir / OUTPUT_MARKER, MARKER_TEXT.encode("utf-8"))
         yield Outputs(out_dir, stage=stage)
 
 
@@ -75,11 +77,29 @@ def load_snapshot(path: Path, plan: Plan) -> dict:
     return data
 
 
+def check_previous(plan: Plan, prev: dict, period: Period, where: Path) -> None:
+    """The previous results must be of an earlier period of the plan: a later one (or this very
+    period, e.g. ``--previous`` pointing at this run's own output folder) would print false
+    "较上期" changes in every output."""
+    order = [p.id for p in plan.periods]
+    seen = prev.get("period")
+    if seen not in order:
+        raise UsageError(f"上期评估结果（{where}）的报送期“{seen}”不在本计划中")
+    if order.index(seen) >= order.index(period.id):
+        label = plan.period(seen).label
+        raise UsageError(f"--previous 指向的是“{label}”的结果（{where}），不早于本期“{period.label}”；"
+                         "请指向上一个报送期的输出文件夹")  # fmt: skip
+
+
 def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path | None = None,
                   previous: Path | None = None, progress: Callable[[str], None] | None = None,
                   ) -> tuple[Collection, Assessment]:  # fmt: skip
     prev = load_snapshot(previous, plan) if previous else None  # fail before the long part
+    if prev is not None and period_id:
+        check_previous(plan, prev, plan.period(period_id), previous)
     col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (), progress=progress)
+    if prev is not None:
+        check_previous(plan, prev, col.period, previous)
     a = assess(plan, col.period, col.submissions, col.findings)
     a.previous = prev
     return col, a
@@ -130,6 +150,7 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     out_dir = Path(out_dir)
     from .report.render import PreparedCharts
 
+    check_input_folder(Path(folder), (out_dir,))  # before the lock marks the output folder
     with writing(out_dir) as outputs:
         prepared = PreparedCharts.start()  # the charts are drawn in a child process (same bytes)
         summary: Forked | None = None

@@ -162,11 +162,19 @@ class Defect:
 SAMPLE_MTIME = dt.datetime(2024, 7, 12, 17, 30).timestamp()
 
 
-def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = None) -> list:
+class FolderNotEmpty(Exception):
+    """``write_samples`` was pointed at a folder that already holds files (the message says which)."""
+
+
+def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = None,
+                  overwrite: bool = False) -> list:  # fmt: skip
     """Fill every respondent's real template, then plant the defects of ``sample_defects``.
 
     Conversions to .xls/.ods go through LibreOffice when it is installed (``soffice``);
     without it those two returns stay .xlsx and their defects are left out.
+
+    The sample files carry the names of real returns, and a re-run starts clean (it deletes the
+    workbooks already there), so a folder holding any file is only written to with ``overwrite``.
     """
     import os
     import shutil
@@ -175,6 +183,12 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
     from .template import template_filename
 
     out = Path(out_dir)
+    if out.is_dir() and not overwrite:
+        present = [p for p in out.iterdir() if not p.name.startswith(".")]
+        if present:
+            raise FolderNotEmpty(f"输出目录 {out} 中已有 {len(present)} 个文件（如 {present[0].name}），"
+                             "示例数据会删除并替换其中的表格文件，未作任何改动。请指定一个新的或空的目录；"
+                             "确认要重新生成示例时加 --overwrite。")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():  # a re-run starts clean; only files this generator writes
         if old.is_file() and old.suffix in (".xlsx", ".xls", ".ods", ".docx"):

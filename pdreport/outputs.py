@@ -37,6 +37,14 @@ from .errors import OutputError, PdreportError
 
 TEMP_PREFIX, TEMP_SUFFIX = ".~", ".tmp"
 LOCK_NAME = ".pdreport.lock"
+# Left in every output folder: intake never reads a folder that holds it (its 退回修改 copies
+# are real templates with a unit's values, and would be taken for returns).
+OUTPUT_MARKER = ".pdreport-output"
+MARKER_TEXT = "pdreport 的输出文件夹。汇总时不会读取本文件夹中的文件；请勿把收回的填报表放在这里。\n"
+
+
+def is_output_folder(folder: Path) -> bool:
+    return (Path(folder) / OUTPUT_MARKER).is_file()
 
 
 def _current_umask() -> int:
@@ -341,18 +349,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _message(path: Path, exc: OSError) -> str:
+def write_failure(exc: OSError) -> str:
+    """Why a write failed, in the users' words."""
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
-        reason = "磁盘空间不足"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        reason = "没有写入权限"
-    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        reason = "该路径已被一个文件占用，不是文件夹"
-    elif exc.errno == errno.ENAMETOOLONG:
-        reason = "路径过长"
-    else:
-        reason = exc.strerror or exc.__class__.__name__
-    return (f"无法写入输出文件 {path}：{reason}。没有留下不完整的文件，输入文件未受影响。"
+        return "磁盘空间不足"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "没有写入权限"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "该路径已被一个文件占用，不是文件夹"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "路径过长"
+    return exc.strerror or exc.__class__.__name__
+
+
+def _message(path: Path, exc: OSError) -> str:
+    return (f"无法写入输出文件 {path}：{write_failure(exc)}。没有留下不完整的文件，输入文件未受影响。"
             "请换一个输出目录（-o）或清理空间后重试。")
 
 

@@ -60,3 +60,78 @@ def test_help_is_chinese():
     r = run("--help")
     assert r.returncode == 0 and "碳达峰碳中和" in r.stdout
     assert "查看或检查计划文件" in run("plan", "--help").stdout
+
+
+# -- nothing a user keeps is overwritten or read back -------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
+TANG = "2024年上半年_唐镇_碳达峰碳中和及节能工作进展填报表.xlsx"
+
+
+def test_templates_never_replace_a_file_without_overwrite(tmp_path):
+    out = tmp_path / "回收表"
+    out.mkdir()
+    (out / TANG).write_bytes(b"a filled return")  # same name as the form sent out
+    r = run("templates", "--period", "2024H1", "--only", "唐镇", "-o", str(out))
+    assert r.returncode == 2 and "已有同名文件 1 个" in r.stderr and "--overwrite" in r.stderr
+    assert (out / TANG).read_bytes() == b"a filled return" and sorted(p.name for p in out.iterdir()) == [TANG]
+    r = run("templates", "--period", "2024H1", "--only", "唐镇", "-o", str(out), "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert (out / TANG).read_bytes()[:2] == b"PK"
+
+
+def test_demo_data_never_writes_into_a_folder_with_files(tmp_path):
+    out = tmp_path / "real"
+    out.mkdir()
+    (out / "区发改委.xlsx").write_bytes(b"a real return")
+    r = run("demo-data", "-o", str(out))
+    assert r.returncode == 2 and "--overwrite" in r.stderr and "Traceback" not in r.stderr
+    assert [p.name for p in out.iterdir()] == ["区发改委.xlsx"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    r = run("demo-data", "-o", str(blocker / "demo"))  # cannot be written
+    assert r.returncode == 3 and r.stderr.startswith("错误：无法写入输出目录") and "Traceback" not in r.stderr
+
+
+def test_output_folder_is_never_read_as_returns(tmp_path):
+    import shutil
+
+    folder = tmp_path / "回收表"
+    shutil.copytree(SAMPLES, folder)
+    before = sorted(p.name for p in folder.iterdir())
+    r = run("consolidate", str(folder), "--period", "2024H1", "-o", str(folder))
+    assert r.returncode == 2 and "输出目录不能就是填报表文件夹" in r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before  # not even a marker
+    first = run("consolidate", str(folder), "--period", "2024H1", "-o", str(folder / "汇总结果"))
+    assert first.returncode == 0, first.stderr
+    shutil.copytree(folder / "汇总结果", folder / "上次的结果")  # an earlier output folder, moved in
+    again = run("consolidate", str(folder), "--period", "2024H1", "-o", str(tmp_path / "新结果"))
+    assert again.returncode == 0, again.stderr
+    counts = [line for line in again.stdout.splitlines() if line.startswith("  ")][:7]
+    assert counts == [line for line in first.stdout.splitlines() if line.startswith("  ")][:7]
+    r = run("consolidate", str(folder / "上次的结果"), "--period", "2024H1", "-o", str(tmp_path / "x"))
+    assert r.returncode == 2 and "是 pdreport 的输出文件夹" in r.stderr
+
+
+def test_previous_must_be_an_earlier_period(tmp_path):
+    h1 = tmp_path / "上半年"
+    assert run("consolidate", str(SAMPLES), "--period", "2024H1", "-o", str(h1)).returncode == 0
+    r = run("consolidate", str(SAMPLES), "--period", "2024H1", "-o", str(tmp_path / "again"), "--previous", str(h1))
+    assert r.returncode == 2 and "不早于本期" in r.stderr
+    r = run("assess", str(SAMPLES), "--period", "2024Q1", "-o", str(tmp_path / "q1"), "--previous", str(h1))
+    assert r.returncode == 2 and "不早于本期" in r.stderr
+
+
+def test_report_date_as_people_write_it(tmp_path):
+    from docx import Document
+
+    for text in ("2024年7月20日", "2024/7/20"):
+        out = tmp_path / text.replace("/", "-")
+        r = run("report", str(SAMPLES), "--period", "2024H1", "-o", str(out), "--date", text)
+        assert r.returncode == 0, r.stderr
+        [docx] = out.glob("*.docx")
+        assert "2024年7月20日" in "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    r = run("report", str(SAMPLES), "--period", "2024H1", "-o", str(tmp_path / "bad"), "--date", "2024/13/20")
+    assert r.returncode == 2 and "请按 2024-07-20 的格式填写" in r.stderr and "does not match" not in r.stderr

@@ -98,8 +98,8 @@ def test_rerun_is_identical(sample_run, tmp_path):
     assert (again / "评估结果.json").read_bytes() == (out / "评估结果.json").read_bytes()
     assert report_text(again / REPORT) == report_text(out / REPORT)
     r = run("consolidate", SAMPLES, "--period", "2024H1", "-o", again, "--date", "2024-07-20")
-    assert r.returncode == 0 and sorted(p.name for p in again.iterdir() if not p.name.startswith(".")) == \
-        sorted(p.name for p in out.iterdir())  # fmt: skip
+    assert r.returncode == 0 and sorted(p.name for p in again.iterdir()) == sorted(p.name for p in out.iterdir())
+    assert (again / ".pdreport-output").is_file()  # the marker that keeps it out of any intake
 
 
 # -- templates → typed figures → outputs ------------------------------------------------------

@@ -29,6 +29,7 @@ from pdreport.demo import demo_values, fill_template
 from pdreport.errors import OutputError
 from pdreport.outputs import (
     LOCK_NAME,
+    OUTPUT_MARKER,
     OutputLockedError,
     OutputStage,
     atomic_write_bytes,
@@ -63,7 +64,8 @@ def hashes(folder: Path, hidden: bool = False) -> dict[str, str]:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
+    """Hidden files left behind (temp files, a lock); the output folder's marker belongs there."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*") if p.name != OUTPUT_MARKER)
 
 
 def call(argv: list[str]) -> int:

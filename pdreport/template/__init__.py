@@ -64,11 +64,17 @@ def generate_templates(
     out_dir: Path,
     only: list[str] | None = None,
     generated_at: dt.datetime | None = None,
+    overwrite: bool = False,
 ) -> list[TemplateFile]:
-    """Write one workbook per respondent, and 分发清单.xlsx, into ``out_dir`` (atomically)."""
+    """Write one workbook per respondent, and 分发清单.xlsx, into ``out_dir`` (atomically).
+
+    A returned form usually keeps the name it was sent under, so a file of that name already in
+    ``out_dir`` may be a unit's filled return: it is replaced only with ``overwrite``."""
     stamp = generated_at or dt.datetime.now().replace(microsecond=0)
     out: list[TemplateFile] = []
     respondents = select_respondents(plan, only)
+    if not overwrite:
+        refuse_to_replace([Path(out_dir) / template_filename(period, r) for r in respondents])
     rendered = _render_in_processes(plan, period, respondents, stamp)
     try:
         for i, respondent in enumerate(respondents):
@@ -84,6 +90,16 @@ def generate_templates(
             rendered.close()
     atomic_write_bytes(Path(out_dir) / DISTRIBUTION_LIST, render_distribution(out, period, plan.title))
     return out
+
+
+def refuse_to_replace(paths: list[Path]) -> None:
+    """UsageError naming the files in ``paths`` that exist (a run must not silently replace them)."""
+    existing = [p for p in paths if p.exists() or p.is_symlink()]
+    if existing:
+        names = "、".join(p.name for p in existing[:3]) + ("等" if len(existing) > 3 else "")
+        raise UsageError(f"输出目录 {existing[0].parent} 中已有同名文件 {len(existing)} 个（{names}），"
+                         "可能是已收回的填报表，未作任何改动。请换一个输出目录；"
+                         "确认要覆盖时加 --overwrite 重新运行。")  # fmt: skip
 
 
 PROCESS_MIN_TEMPLATES = 32  # from this many respondents the workbooks are rendered in worker processes
