@@ -68,6 +68,11 @@ class Code(Enum):
     BAD_DATE = ("E210", "日期无法识别", Severity.ERROR)
     TEXT_CLEANED = ("W211", "文字中含非法字符，已清除", Severity.WARNING)
     TEXT_TRUNCATED = ("W212", "文字过长，已截断", Severity.WARNING)
+    FILLED_ON_IMPLAUSIBLE = ("W213", "填报日期不合理", Severity.WARNING)
+    ANNEX_ZERO_BASE = ("E214", "能耗或产值为 0，无法计算下降率", Severity.ERROR)
+    MILESTONE_DATE_AFTER_PERIOD = ("W215", "完成日期晚于本期截止日", Severity.WARNING)
+    MILESTONE_DATE_MISSING = ("W216", "已完成但未填完成日期", Severity.WARNING)
+    MILESTONE_DATE_UNEXPECTED = ("W217", "未完成却填了完成日期", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

@@ -7,11 +7,12 @@ reported as a warning, so every input is either accepted or explained.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import Code, Finding
+from .findings import Code, Finding, Severity
 from .intake.clean import (
     Parsed,
     clean_text,
@@ -38,6 +39,7 @@ from .template.layout import Field
 from .template.workbook import TEXT_LIMIT
 
 MAGNITUDE_FACTOR = 100  # a figure this many times its annual target is probably in the wrong unit
+FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
 
 
 @dataclass
@@ -158,6 +160,19 @@ def read_header(ctx: _Ctx, sub: Submission, values: dict) -> None:
     if f is not None:
         parsed = parse_date(v)
         sub.filled_on = _use(ctx, f, v, parsed, Code.BAD_DATE)
+        if sub.filled_on is not None and not _plausible_filled_on(sub.filled_on, ctx.period):
+            p = ctx.period
+            ctx.report(Code.FILLED_ON_IMPLAUSIBLE, f,
+                       f"填报日期为 {sub.filled_on.isoformat()}，与本期（{p.label}，{p.start.isoformat()}～"
+                       f"{p.end.isoformat()}，报送截止 {p.deadline.isoformat()}）对不上，可能年份或月份填错",
+                       "请改为实际填报日期；同一单位报送多份时，本份暂不按此日期判断哪份较新",
+                       v)  # fmt: skip
+            sub.filled_on = None  # never let a mistyped date decide which of two returns counts
+
+
+def _plausible_filled_on(day, period: Period) -> bool:
+    """Not before the period starts, and not more than a year after its deadline."""
+    return period.start <= day <= period.deadline + dt.timedelta(days=FILLED_ON_GRACE_DAYS)
 
 
 # -- indicators -----------------------------------------------------------------------------
@@ -214,9 +229,38 @@ def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
             date_f, date_v = _raw(values, f"ind.{iid}.date")
             date = _use(ctx, date_f, date_v, parse_date(date_v), Code.BAD_DATE) if date_f else None
             note = read_text(ctx, note_f, note_v) if note_f else ""
+            if done is not None and date_f is not None:
+                check_milestone_date(ctx, date_f, date_v, done, date)
             if done is not None:
                 sub.milestones.append(MilestoneReport(ctx.respondent, iid, done, date, note,
                                                       ctx.source(rv.field)))  # fmt: skip
+
+
+def check_milestone_date(ctx: _Ctx, f: Field, value: Any, done: bool, date) -> None:
+    """是否完成 and 完成日期 must agree, and a completion cannot lie after the period's end."""
+    unparsed = not is_blank(value) and date is None  # already reported as a bad date
+    p = ctx.period
+    if done and date is not None and date > p.end:
+        ctx.report(Code.MILESTONE_DATE_AFTER_PERIOD, f,
+                   f"完成日期 {date.isoformat()} 晚于本期截止日 {p.end.isoformat()}（{p.label}），"
+                   "本期报送的事项不应在此之后完成",
+                   "请核实完成日期；如尚未完成，“是否完成”请选“否”，预计完成时间写在情况说明中",
+                   value)  # fmt: skip
+    elif done and date is None and not unparsed:
+        ctx.report(Code.MILESTONE_DATE_MISSING, f, "“是否完成”填为“是”，但未填写完成日期",
+                   "请补填完成日期（如 2024-06-30）")  # fmt: skip
+    elif not done and date is not None:
+        ctx.report(Code.MILESTONE_DATE_UNEXPECTED, f,
+                   f"“是否完成”填为“否”，但填写了完成日期 {date.isoformat()}",
+                   "如已完成，请将“是否完成”改为“是”；如未完成，请清空完成日期，预计完成时间写在情况说明中",
+                   value)  # fmt: skip
+
+
+ANNEX_DIVISORS = (  # the annex figures the decline rate divides by (assess.py: 0 there = 数据有误)
+    (0, "上年同期综合能耗", "吨标准煤"),
+    (2, "上年同期产值", "万元"),
+    (3, "本期产值", "万元"),
+)
 
 
 def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
@@ -227,10 +271,35 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
     for key in keys:
         f, v = _raw(values, key)
         numbers.append(read_number(ctx, f, v) if f else None)
+    check_annex_divisors(ctx, values, keys, numbers)
     note_f, note_v = _raw(values, "annex.note")
     note = read_text(ctx, note_f, note_v) if note_f else ""
     first = next(rv.field for k, rv in values.items() if k in keys)
     sub.annex = AnnexReport(ctx.respondent, *numbers, note, ctx.source(first))
+
+
+def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list) -> None:
+    """A zero (or negative) base energy, base output or current output leaves no decline rate.
+
+    A unit whose figures are added up with another's (通知附件注释) is judged on the sum, so its
+    own zero is only a warning there."""
+    annex = ctx.plan.annex
+    unit = annex.unit_for(ctx.respondent)
+    host = annex.rolls_into(ctx.respondent)
+    merged = (host,) if host else (unit.rolls_in if unit else ())  # who it is added up with
+    for i, what, unit_name in ANNEX_DIVISORS:
+        f, v = _raw(values, keys[i])
+        if f is None or numbers[i] is None or numbers[i] > 0:
+            continue
+        message = f"{what}为 {format_plain(numbers[i])}，无法计算下降率"
+        extra = {}
+        if merged:
+            names = "、".join(ctx.plan.respondent(r).name for r in merged)
+            message += f"（本单位与{names}合并计算，合计仍为 0 时无法计算）"
+            extra["severity"] = Severity.WARNING
+        ctx.report(Code.ANNEX_ZERO_BASE, f, message,
+                   f"请填写实际的{what}（{unit_name}）；确实为 0 的，请在情况说明中写明原因", v,
+                   **extra)  # fmt: skip
 
 
 def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:

@@ -1,0 +1,253 @@
+"""Validation rules on real files: 填报日期 range, annex zero divisors, milestone date agreement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pdreport.assess import Status, assess
+from pdreport.collect import ACCEPTED, SUPERSEDED, check_one, collect
+from pdreport.demo import demo_values, fill_template
+from pdreport.feedback import build_copy
+from pdreport.findings import Code, Severity
+from pdreport.template.layout import ANNEX, COVER, TASKS
+
+NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.MILESTONE_DATE_AFTER_PERIOD,
+             Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def h1(plan):
+    return plan.period("2024H1")
+
+
+@pytest.fixture(scope="module")
+def demo(plan, h1):
+    return demo_values(plan, h1)
+
+
+def write_return(folder: Path, name: str, filled, mtime: float | None = None, **changes) -> Path:
+    """``filled``'s demo values with ``changes`` ({field key: value}) typed in, saved as ``name``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    values = dict(filled.values)
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    path = folder / name
+    path.write_bytes(fill_template(filled, values=values))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def cell_of(filled, key: str):
+    f = next(f for f in filled.layout.fields if f.key == key)
+    return f.sheet, f.cell
+
+
+def new_findings(findings):
+    return [f for f in findings if f.code in NEW_CODES]
+
+
+def test_demo_returns_raise_none_of_the_new_findings(plan, demo_returns):
+    col = collect(plan, demo_returns[0], "2024H1", workers=1)
+    assert new_findings(col.findings) == []
+    assert all(s.filled_on is not None for s in col.submissions.values())
+
+
+# -- 填报日期 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [dt.datetime(2042, 7, 1), dt.datetime(2023, 12, 31), dt.datetime(2025, 7, 17)])
+def test_implausible_filled_on_is_warned_and_not_used(plan, h1, demo, tmp_path, day):
+    filled = demo["jjw"]
+    p = write_return(tmp_path, "x.xlsx", filled, **{"header.date": day})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.FILLED_ON_IMPLAUSIBLE and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, "header.date") == (COVER, w.cell)
+    assert w.field == "header.date" and w.respondent == "jjw"
+    assert day.date().isoformat() in w.message and h1.label in w.message and "2024-07-15" in w.message
+    assert "填报日期" in w.hint
+    assert sub.filled_on is None and not sub.has_errors
+
+
+@pytest.mark.parametrize("day", [dt.datetime(2024, 1, 1), dt.datetime(2024, 7, 20), dt.datetime(2025, 7, 16)])
+def test_plausible_filled_on_is_kept(plan, demo, tmp_path, day):
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"header.date": day})
+    sub, findings = check_one(plan, p, "2024H1")
+    assert new_findings(findings) == []
+    assert sub.filled_on == day.date()
+
+
+def test_mistyped_year_does_not_win_between_duplicates(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    t = dt.datetime(2024, 7, 10, 9).timestamp()
+    # the real return: later file time; the draft: older file, but its 填报日期 typed as 2042
+    write_return(tmp_path, "正式.xlsx", filled, mtime=t + 3600,
+                 **{"header.date": dt.datetime(2024, 7, 8), "ind.T17-1.value": 230})  # fmt: skip
+    write_return(tmp_path, "草稿.xlsx", filled, mtime=t,
+                 **{"header.date": dt.datetime(2042, 7, 1), "ind.T17-1.value": 100})  # fmt: skip
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    sub = col.submissions["jjw"]
+    assert sub.file == "正式.xlsx"
+    assert {f.indicator: f.value for f in sub.figures}["T17-1"] == 230
+    assert {o.file: o.status for o in col.outcomes} == {"正式.xlsx": ACCEPTED, "草稿.xlsx": SUPERSEDED}
+    (dup,) = [f for f in col.findings if f.code is Code.DUPLICATE]
+    assert dup.file == "草稿.xlsx"
+    # collect keeps only the W107 note of a superseded file; the office's self-check shows the date
+    assert [f for f in col.findings if f.code is Code.FILLED_ON_IMPLAUSIBLE] == []
+    _, findings = check_one(plan, tmp_path / "草稿.xlsx", "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.FILLED_ON_IMPLAUSIBLE and w.file == "草稿.xlsx"
+    assert (w.sheet, w.cell) == cell_of(filled, "header.date")
+
+
+def test_mistyped_year_falls_back_to_file_time(plan, demo, tmp_path):
+    """With the bad date ignored, the newer file wins even though its own 填报日期 is earlier."""
+    filled = demo["jjw"]
+    t = dt.datetime(2024, 7, 10, 9).timestamp()
+    write_return(tmp_path, "a.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2024, 7, 8)})
+    write_return(tmp_path, "b.xlsx", filled, mtime=t + 60, **{"header.date": dt.datetime(2042, 7, 1)})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    # a.xlsx has a real date, b.xlsx none usable: a real 填报日期 still outranks none
+    assert col.submissions["jjw"].file == "a.xlsx"
+    write_return(tmp_path, "a.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2042, 6, 1)})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert col.submissions["jjw"].file == "b.xlsx"  # both ignored: the newer file counts
+    (w,) = [f for f in col.findings if f.code is Code.FILLED_ON_IMPLAUSIBLE]  # the kept file's own
+    assert w.file == "b.xlsx" and "2042-07-01" in w.message
+
+
+# -- annex ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, what", [("annex.energy_base", "上年同期综合能耗"),
+                                       ("annex.output_base", "上年同期产值"),
+                                       ("annex.output_current", "本期产值")])  # fmt: skip
+def test_zero_annex_divisor_is_an_error_at_the_cell(plan, h1, demo, tmp_path, key, what):
+    filled = demo["kangqiao_zhen"]
+    write_return(tmp_path, "康桥镇.xlsx", filled, **{key: 0})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    (e,) = new_findings(col.findings)
+    assert e.code is Code.ANNEX_ZERO_BASE and e.is_error
+    assert (e.sheet, e.cell) == cell_of(filled, key) and e.sheet == ANNEX
+    assert e.field == key and e.file == "康桥镇.xlsx" and e.value == "0"
+    assert e.message == f"{what}为 0，无法计算下降率"
+    assert "实际" in e.hint
+    sub = col.submissions["kangqiao_zhen"]
+    assert sub.has_errors and sub.file in col.raws  # gets a feedback copy
+    result = assess(plan, col.period, col.submissions, col.findings).unit("kangqiao_zhen")
+    assert result.status is Status.INVALID
+    assert any("无法计算下降率" in r for r in result.reasons)
+    # the feedback copy marks the cell
+    wb = openpyxl.load_workbook(io.BytesIO(build_copy(col, sub.file, col.findings_for(sub.file))))
+    comment = wb[e.sheet][e.cell].comment
+    assert comment is not None and "无法计算下降率" in comment.text
+
+
+def test_zero_current_energy_is_fine(plan, demo, tmp_path):
+    """本期能耗 0 still gives a rate (100% decline): assess does not call it 数据有误."""
+    p = write_return(tmp_path, "康桥镇.xlsx", demo["kangqiao_zhen"], **{"annex.energy_current": 0})
+    _, findings = check_one(plan, p, "2024H1")
+    assert new_findings(findings) == []
+
+
+def test_negative_annex_figure_is_reported_once(plan, demo, tmp_path):
+    p = write_return(tmp_path, "康桥镇.xlsx", demo["kangqiao_zhen"], **{"annex.output_base": -5})
+    _, findings = check_one(plan, p, "2024H1")
+    assert [f.code for f in findings if f.field == "annex.output_base"] == [Code.OUT_OF_RANGE]
+
+
+def test_zero_in_a_merged_unit_is_only_a_warning(plan, demo, tmp_path):
+    """金桥镇 is added into 金桥管理局 (通知附件注释): only the sum has to be positive."""
+    filled = demo["jinqiao_zhen"]
+    p = write_return(tmp_path, "金桥镇.xlsx", filled, **{"annex.output_base": 0})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.ANNEX_ZERO_BASE and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, "annex.output_base")
+    assert "金桥管理局" in w.message and not sub.has_errors
+
+
+# -- milestones ----------------------------------------------------------------------------------
+
+
+def ms_keys(filled, indicator="T09-M1"):
+    return f"ind.{indicator}.done", f"ind.{indicator}.date"
+
+
+def test_done_with_a_date_after_the_period(plan, h1, demo, tmp_path):
+    filled = demo["kangqiao_zhen"]
+    done, date = ms_keys(filled)
+    p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: dt.datetime(2024, 9, 30)})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.MILESTONE_DATE_AFTER_PERIOD and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, date) and w.sheet == TASKS
+    assert "2024-09-30" in w.message and "2024-06-30" in w.message
+    (m,) = [m for m in sub.milestones if m.indicator == "T09-M1"]
+    assert m.done and m.date == dt.date(2024, 9, 30)  # taken in as reported
+
+
+def test_done_on_the_last_day_is_fine(plan, demo, tmp_path):
+    filled = demo["kangqiao_zhen"]
+    done, date = ms_keys(filled)
+    p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: dt.datetime(2024, 6, 30)})
+    _, findings = check_one(plan, p, "2024H1")
+    assert new_findings(findings) == []
+
+
+def test_done_without_a_date(plan, demo, tmp_path):
+    filled = demo["kangqiao_zhen"]
+    done, date = ms_keys(filled)
+    p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: None})
+    _, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.MILESTONE_DATE_MISSING and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, date)
+    assert "未填写完成日期" in w.message and "补填" in w.hint
+
+
+def test_not_done_with_a_date(plan, demo, tmp_path):
+    filled = demo["kangqiao_zhen"]
+    done, date = ms_keys(filled)
+    p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "否", date: dt.datetime(2024, 5, 12)})
+    _, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.MILESTONE_DATE_UNEXPECTED and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, date)
+    assert "2024-05-12" in w.message
+
+
+def test_unreadable_date_is_reported_once(plan, demo, tmp_path):
+    filled = demo["kangqiao_zhen"]
+    done, date = ms_keys(filled)
+    p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: "六月底"})
+    _, findings = check_one(plan, p, "2024H1")
+    assert [f.code for f in findings if f.field == date] == [Code.BAD_DATE]
+
+
+def test_milestone_findings_in_collect(plan, demo, tmp_path):
+    """Several milestones of one office (区发改委), each finding at its own 完成日期 cell."""
+    filled = demo["fgw"]
+    changes = {"ind.T03-M1.done": "是", "ind.T03-M1.date": dt.datetime(2024, 12, 1),
+               "ind.T03-M3.done": "是", "ind.T03-M3.date": None,
+               "ind.T01-M1.done": "否", "ind.T01-M1.date": dt.datetime(2024, 6, 1)}  # fmt: skip
+    write_return(tmp_path, "区发改委.xlsx", filled, **changes)
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    got = sorted((f.code.code, f.sheet, f.cell, f.field) for f in new_findings(col.findings))
+    want = sorted([
+        ("W215", *cell_of(filled, "ind.T03-M1.date"), "ind.T03-M1.date"),
+        ("W216", *cell_of(filled, "ind.T03-M3.date"), "ind.T03-M3.date"),
+        ("W217", *cell_of(filled, "ind.T01-M1.date"), "ind.T01-M1.date"),
+    ])  # fmt: skip
+    assert got == want
+    assert not col.submissions["fgw"].has_errors
