@@ -19,7 +19,14 @@ from pathlib import Path
 from .assess import Assessment, assess, snapshot
 from .collect import Collection, check_input_folder, collect
 from .errors import UsageError
-from .outputs import MARKER_TEXT, OUTPUT_MARKER, OutputStage, atomic_write_bytes, is_output_folder, output_lock
+from .outputs import (
+    MARKER_TEXT,
+    OUTPUT_MARKER,
+    OutputStage,
+    atomic_write_bytes,
+    is_output_folder,
+    output_lock,
+)
 from .plan.model import Period, Plan
 from .workers import Forked
 

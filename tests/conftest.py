@@ -35,6 +35,19 @@ def notice() -> str:
     return re.sub(r"\s+", "", (DATA / "notice-2024.txt").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="module")
+def h1(plan):
+    return plan.period("2024H1")
+
+
+@pytest.fixture(scope="module")
+def demo(plan, h1):
+    """Every respondent's 2024H1 template filled with the demo values (per module: tests edit copies)."""
+    from pdreport.demo import demo_values
+
+    return demo_values(plan, h1)
+
+
 @pytest.fixture(scope="session")
 def demo_returns(tmp_path_factory, plan):
     """A folder with every respondent's 2024H1 template filled with the demo values, and the values."""

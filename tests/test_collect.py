@@ -11,23 +11,13 @@ import openpyxl
 import pytest
 
 from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, check_one, collect
-from pdreport.demo import STAMP, demo_values, fill_template
+from pdreport.demo import STAMP, fill_template
 from pdreport.findings import Code
 from pdreport.plan.load import parse_plan
 from pdreport.template import build_layout, render_workbook
 from pdreport.template.layout import INDICATORS, META, TASKS
 
 NAMES = ["区建交委", "康桥镇", "金桥镇", "花木街道", "区发改委"]
-
-
-@pytest.fixture(scope="module")
-def h1(plan):
-    return plan.period("2024H1")
-
-
-@pytest.fixture(scope="module")
-def demo(plan, h1):
-    return demo_values(plan, h1)
 
 
 def rid(plan, name):

@@ -25,7 +25,7 @@ import pytest
 import pdreport.outputs as outputs
 from pdreport.cli import main
 from pdreport.collect import scan
-from pdreport.demo import demo_values, fill_template
+from pdreport.demo import fill_template
 from pdreport.errors import OutputError
 from pdreport.outputs import (
     LOCK_NAME,
@@ -38,11 +38,6 @@ from pdreport.outputs import (
 
 RIDS = ("jjw", "kangqiao_zhen", "huamu_jd")
 KILL_TRIALS = 20
-
-
-@pytest.fixture(scope="module")
-def demo(plan):
-    return demo_values(plan, plan.period("2024H1"))
 
 
 def make_folder(demo, folder: Path, variant: str) -> Path:

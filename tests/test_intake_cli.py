@@ -13,21 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from pdreport.cli import main
 from pdreport.collect import collect
 from pdreport.datatable import render_csv, render_xlsx
-from pdreport.demo import STAMP, demo_values, fill_template
+from pdreport.demo import STAMP, fill_template
 from pdreport.feedback import write_feedback
 from pdreport.outputs import atomic_write_bytes
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout, render_workbook
-
-
-@pytest.fixture(scope="module")
-def demo(plan):
-    return demo_values(plan, plan.period("2024H1"))
 
 
 def make_inputs(plan, demo, d: Path) -> None:

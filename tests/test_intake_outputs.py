@@ -16,16 +16,11 @@ from helpers import replace_in_zip
 
 from pdreport.collect import REJECTED, FileOutcome, collect
 from pdreport.datatable import render_csv, render_xlsx
-from pdreport.demo import demo_values, fill_template
+from pdreport.demo import fill_template
 from pdreport.feedback import FEEDBACK_DIR, NOTE_SHEET, write_feedback
 from pdreport.findings import Code, Finding
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout
-
-
-@pytest.fixture(scope="module")
-def demo(plan):
-    return demo_values(plan, plan.period("2024H1"))
 
 
 @pytest.fixture()

@@ -16,7 +16,6 @@ import re
 
 import docx
 import openpyxl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_intake_libreoffice import flatten
@@ -25,7 +24,7 @@ import pdreport.collect as collect_mod
 from pdreport.assess import assess
 from pdreport.collect import ACCEPTED, collect
 from pdreport.datatable import render_csv, render_xlsx
-from pdreport.demo import demo_values, fill_template
+from pdreport.demo import fill_template
 from pdreport.feedback import build_copy
 from pdreport.findings import Code, Finding
 from pdreport.intake.clean import clean_text
@@ -53,11 +52,6 @@ def typed(value):
     if isinstance(value, str):
         return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     return value
-
-
-@pytest.fixture(scope="module")
-def demo(plan):
-    return demo_values(plan, plan.period("2024H1"))
 
 
 PIPELINE = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

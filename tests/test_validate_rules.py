@@ -12,23 +12,13 @@ import pytest
 
 from pdreport.assess import Status, assess
 from pdreport.collect import ACCEPTED, SUPERSEDED, check_one, collect
-from pdreport.demo import demo_values, fill_template
+from pdreport.demo import fill_template
 from pdreport.feedback import build_copy
 from pdreport.findings import Code, Severity
 from pdreport.template.layout import ANNEX, COVER, TASKS
 
 NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.MILESTONE_DATE_AFTER_PERIOD,
              Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def h1(plan):
-    return plan.period("2024H1")
-
-
-@pytest.fixture(scope="module")
-def demo(plan, h1):
-    return demo_values(plan, h1)
 
 
 def write_return(folder: Path, name: str, filled, mtime: float | None = None, **changes) -> Path:
