@@ -134,12 +134,8 @@ DATE = click.option("--date", "report_date", type=_DateType(), default=None, met
 
 
 def _out_dir(folder: Path, out_dir: Path | None) -> Path:
-    """-o, or "FOLDER_汇总" next to the input folder; never the input folder itself."""
-    from .collect import check_input_folder
-
-    out = out_dir or folder.with_name(folder.name + "_汇总")
-    check_input_folder(folder, (out,))
-    return out
+    """-o, or "FOLDER_汇总" next to the input folder."""
+    return out_dir or folder.with_name(folder.name + "_汇总")
 
 
 def _progress_bar(plan, folder: Path, out_dir: Path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .findings import Code, Finding, safe_text
-from .intake.guard import guard_file
+from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify
 from .intake.read import ReadError, open_workbook
 from .intake.records import RawSubmission, Submission, extract
@@ -167,16 +167,18 @@ def _unexpected(rel: str, exc: Exception) -> Finding:
                    file=rel)  # fmt: skip
 
 
-def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None, quiet: bool = False) -> _Read:
-    result = _Read(rel)
+def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
+    guarded = guard_file(path)  # (never raises: everything wrong is a finding)
+    if guarded.findings:
+        return _Read(rel, guarded.kind, findings=[f.located(file=rel) for f in guarded.findings])
+    if guarded.dates_out_of_range and guarded.kind == "xls":
+        return _read_quietly(rel, path, guarded, plan, period_id)
+    return _read_guarded(rel, path, guarded, plan, period_id)
+
+
+def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period_id: str | None) -> _Read:
+    result = _Read(rel, guarded.kind)
     try:
-        guarded = guard_file(path)
-        result.kind = guarded.kind
-        if guarded.findings:
-            result.findings = [f.located(file=rel) for f in guarded.findings]
-            return result
-        if guarded.dates_out_of_range and guarded.kind == "xls" and not quiet:
-            return _read_quietly(rel, path, plan, period_id)
         engine = "openpyxl" if guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm") else "calamine"
         wb = open_workbook(path, guarded.data, engine)
         tmap, found = identify(wb, plan, period_id, rel)
@@ -189,27 +191,28 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None, qui
         result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
                                        "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel))  # fmt: skip
     except OSError as exc:
-        result.findings.append(Finding(Code.UNREADABLE, f"文件无法打开（{exc.strerror or exc}）",
-                                       "请检查文件权限或重新拷贝", file=rel))  # fmt: skip
+        result.findings.append(_unreadable(rel, exc))
     return result
+
+
+def _unreadable(rel: str, exc: OSError) -> Finding:
+    return Finding(Code.UNREADABLE, f"文件无法打开（{exc.strerror or exc}）", "请检查文件权限或重新拷贝", file=rel)
 
 
 QUIET_READ_SECONDS = 120  # a child forked beside reading threads could, in theory, never finish
 
 
-def _read_quietly(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
+def _read_quietly(rel: str, path: Path, guarded: GuardResult, plan: Plan, period_id: str | None) -> _Read:
     """An .xls holding a number calamine may panic on as a date: calamine's panic is caught (the
     sheet becomes a finding), but Rust has already printed it, with a backtrace, on stderr. Such a
     file is read in a forked child whose stderr goes nowhere, so the user sees the finding only.
     Where there is no fork, it is read here: the finding is the same."""
     import pickle
 
-    def read() -> _Read:
-        return _read_one_inner(rel, path, plan, period_id, quiet=True)
+    def read() -> bytes:
+        return pickle.dumps(_read_guarded(rel, path, guarded, plan, period_id), protocol=pickle.HIGHEST_PROTOCOL)
 
-    child = Forked(lambda: pickle.dumps(read(), protocol=pickle.HIGHEST_PROTOCOL), setup=discard_stderr)
-    data = child.result(timeout=QUIET_READ_SECONDS)  # (the fallback pickles what it read here)
-    return pickle.loads(data)
+    return pickle.loads(Forked(read, setup=discard_stderr).result(timeout=QUIET_READ_SECONDS))
 
 
 PROCESS_MIN_FILES = 400  # from this many files intake runs in worker processes (one per core)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
-from .collect import Collection, check_input_folder, collect
+from .collect import Collection, collect
 from .errors import UsageError
 from .outputs import (
     MARKER_TEXT,
@@ -105,7 +105,7 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
     if prev is not None and period_id:
         check_previous(plan, prev, plan.period(period_id), previous)
     col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (), progress=progress)
-    if prev is not None:
+    if prev is not None and not period_id:  # the period was read from the returns
         check_previous(plan, prev, col.period, previous)
     a = assess(plan, col.period, col.submissions, col.findings)
     a.previous = prev
@@ -157,7 +157,6 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     out_dir = Path(out_dir)
     from .report.render import PreparedCharts
 
-    check_input_folder(Path(folder), (out_dir,))  # before the lock marks the output folder
     with writing(out_dir) as outputs:
         prepared = PreparedCharts.start()  # the charts are drawn in a child process (same bytes)
         summary: Forked | None = None
