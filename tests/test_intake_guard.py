@@ -764,6 +764,62 @@ def test_area_cap(tmp_path, book):
     check(path, Code.XML_UNSAFE)  # 90,000 rows and 1,000 columns are each allowed, not together
 
 
+# Forms that quick-xml (calamine) reads differently from a byte scan: a ">" inside a quoted value,
+# an attribute merely ending in r, any prefix, cells and rows calamine numbers itself. Each put a
+# far cell where calamine would allocate the whole rectangle (found by an adversarial review).
+V = b"<v>1</v>"
+ODD_SHEET_FORMS = {
+    "gt_in_cell_attr": b'<row r="10"><c x=">" r="XFD1048576">' + V + b"</c></row>",
+    "attr_ending_in_r": b'<row r="10"><c a-r="A1" r="XFD10">' + V + b"</c></row>",
+    "empty_prefix": b'<row r="10"><:c r="XFD10">' + V + b"</:c></row>",
+    "digit_prefix": b'<row r="10"><1:c r="XFD10">' + V + b"</1:c></row>",
+    "non_ascii_prefix": '<row r="10"><é:c r="XFD10">'.encode() + V + "</é:c></row>".encode(),
+    "implicit_row_after_far_empty_row": b'<row r="1048570"/><row><c r="A1">' + V + b"</c></row>",
+    "implicit_cell_in_a_far_row": b'<row r="1048576" a="/>"><c>' + V + b"</c></row>",
+    "gt_before_row_r": b'<row a=">" r="1048576"><c>' + V + b"</c></row>",
+    "implicit_cells_after_far_column": b'<row r="10"><c r="ALL10">' + V + b"</c><c>" + V + b"</c></row>",
+    "self_closing_implicit_cell": b'<row r="10"><c r="A10"/><c/></row>',
+}
+
+
+@pytest.mark.parametrize("form", sorted(ODD_SHEET_FORMS))
+def test_cells_and_rows_must_be_written_plainly(tmp_path, book, form):
+    xml = member(book, "xl/worksheets/sheet1.xml")
+    xml = xml.replace(b"</sheetData>", ODD_SHEET_FORMS[form] + b"</sheetData>")
+    result = check(rezip(book, tmp_path / "odd.xlsx", {"xl/worksheets/sheet1.xml": xml}), Code.XML_UNSAFE)
+    assert "写法异常" in result.findings[0].message or "超过上限" in result.findings[0].message
+
+
+FAR = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+
+
+def test_a_sheet_part_is_scanned_whatever_its_root(tmp_path, book):
+    """calamine reads the part the workbook names as a sheet, whatever its root element."""
+    xml = member(book, "xl/worksheets/sheet1.xml").replace(b"</sheetData>", FAR + b"</sheetData>")
+    renamed = xml.replace(b"<worksheet ", b"<foo ").replace(b"</worksheet>", b"</foo>")
+    assert renamed != xml
+    check(rezip(book, tmp_path / "root.xlsx", {"xl/worksheets/sheet1.xml": renamed}), Code.XML_UNSAFE)
+    texted = b"x" + xml  # quick-xml skips text before the root; _looks_like_xml does not
+    result = check(rezip(book, tmp_path / "text.xlsx", {"xl/worksheets/sheet1.xml": texted}), Code.XML_UNSAFE)
+    assert "开头不是规范的 XML" in result.findings[0].message
+
+
+def test_a_tag_longer_than_the_carry_in_a_large_file(tmp_path, book):
+    """Streamed in chunks (a file over the in-memory size): a cell tag with thousands of spaces
+    before r is cut between two chunks; it is refused rather than read in halves."""
+    xml = member(book, "xl/worksheets/sheet1.xml")
+    before, after = xml.split(b"</sheetData>")
+    before += b'<row r="10">'
+    at = Limits().xml_head_bytes - 5000  # the tag starts 5,000 bytes before the first chunk ends
+    before += b"<v>" + b" " * (at - len(before) - 7) + b"</v>"
+    xml = before + b"<c" + b" " * 6000 + b'r="XFD10"><v>1</v></c></row></sheetData>' + after
+    assert xml.index(b"<c   ") == at
+    big = os.urandom(5 * 1024 * 1024)
+    path = rezip(book, tmp_path / "big.xlsx", {"xl/worksheets/sheet1.xml": xml}, add={"xl/media/image1.png": big})
+    assert path.stat().st_size > 4 * 1024 * 1024
+    check(path, Code.XML_UNSAFE)
+
+
 def test_ten_thousand_sheets(tmp_path, book):
     xml = member(book, "xl/workbook.xml")
     sheets = b"".join(b'<sheet name="S%d" sheetId="%d" r:id="rId1"/>' % (i, i) for i in range(1, 10_001))

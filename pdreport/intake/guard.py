@@ -26,7 +26,10 @@ What is read, and why it stays bounded
   ``worksheet`` (declared ``<dimension>`` and the furthest cell reference — a single far-away
   cell makes calamine allocate the whole rectangle), ``workbook`` (number of sheets), ``sst``
   (shared strings declared and present), ODS ``document-content`` (tables, and the extent of
-  non-empty repeated rows and cells).
+  non-empty repeated rows and cells). A part holding ``<sheetData>`` is scanned as a worksheet
+  whatever its root (calamine reads what the workbook names), and in a worksheet every ``<c>``
+  and ``<row>`` must be written plainly, ``r`` first: quick-xml skips a quoted ">", takes any
+  prefix and numbers a cell without ``r`` itself, so any other form could hide a far cell.
 * **One pass for a normal file**: a file up to ``_SLURP_MAX`` is read into memory once (and
   those bytes, not the file again, go to calamine); each member up to ``_WHOLE_MAX`` is inflated
   in one call capped at its declared size, and parts whose size alone bounds a count (``<si>``,
@@ -513,6 +516,7 @@ class _PartState:
     def __init__(self, name: str):
         self.name = name
         self.root = ""
+        self.sheetish = False  # read as a worksheet: its root says so, or it holds <sheetData>
         self.max_row = 0
         self.max_col = 0
         self.declared_rows = 0
@@ -795,20 +799,24 @@ class _Zip:
         lim = self.lim
         head = data[: lim.xml_head_bytes]
         if not _looks_like_xml(head):
+            if _SHEET_DATA.search(data):
+                raise self._not_xml_but_sheet(info)
             return None
         state = _PartState(info.filename)
         self._check_head(state, head, info.file_size <= lim.xml_head_bytes, deferred)
-        handle = self._handler(state)
-        if handle is None:
-            return state
         cleared = False
-        if state.root in ("worksheet", "dialogsheet"):
+        if state.root in _SHEET_ROOTS or _SHEET_DATA.search(data):
             bound = _sheet_bound(data)
             cleared = bound is not None and not _over(bound[0], bound[1], lim)
-            if cleared and _huge_negative(data):
-                self.g.dates_out_of_range = True
+            if cleared:
+                state.sheetish = True
+                if _huge_negative(data):
+                    self.g.dates_out_of_range = True
+            else:
+                self._sheet_handler(state)(data)
+        handle = self._handler(state)
         # each <si …> takes 4 bytes and each <sheet …> 7: a short part cannot hold too many
-        if not cleared and not (state.root == "sst" and len(data) // 4 <= lim.max_shared_strings) and not (
+        if handle is not None and not (state.root == "sst" and len(data) // 4 <= lim.max_shared_strings) and not (
             state.root == "workbook" and len(data) // 7 <= lim.max_sheets
         ):
             handle(data)
@@ -828,18 +836,16 @@ class _Zip:
                 break
         rest_head, head = head[lim.xml_head_bytes:], head[: lim.xml_head_bytes]
         if not _looks_like_xml(head):
-            for _ in it:  # still verify size and CRC of binary members
-                pass
+            tail = b""
+            for chunk in (head, rest_head, *it):  # still verify size and CRC of binary members
+                if _SHEET_DATA.search(tail + chunk[:64]) or _SHEET_DATA.search(chunk):
+                    raise self._not_xml_but_sheet(info)
+                tail = chunk[-16:]
             return None
         state = _PartState(info.filename)
         complete = info.file_size <= lim.xml_head_bytes
         self._check_head(state, head, complete)
-        handle = self._handler(state)
-        if handle is None:
-            for _ in it:
-                pass
-            return state
-        scan = _Scan(handle)
+        scan = _Scan(self._streaming_handler(state))
         scan.feed(head)
         if rest_head:
             scan.feed(rest_head)
@@ -848,6 +854,11 @@ class _Zip:
         scan.close()
         self._finish_part(state)
         return state
+
+    def _not_xml_but_sheet(self, info: zipfile.ZipInfo) -> _Stop:
+        """quick-xml, which calamine uses, skips text before the root: such a part is still read."""
+        return self.g.stop(Code.XML_UNSAFE, f"文件内部部件 {info.filename} 开头不是规范的 XML，却含有工作表数据",
+                           TAMPERED, value=info.filename)  # fmt: skip
 
     def _check_head(self, state: _PartState, head: bytes, complete: bool,
                     deferred: _Deferred | None = None) -> None:  # fmt: skip
@@ -888,35 +899,63 @@ class _Zip:
                     if a:
                         state.declared_strings = max(state.declared_strings, _int(a.group(1)))
 
+    def _sheet_handler(self, state: _PartState):
+        """The exact worksheet scan: every ``<c>``/``<row>`` written the plain way, the furthest
+        reference, and numbers calamine cannot turn into dates."""
+        state.sheetish = True
+        tail = [b""]  # the end of the previous chunk: a number may be cut between chunks
+
+        def sheet(buf: bytes) -> None:
+            joined = tail[0] + buf
+            if _huge_negative(joined):
+                self.g.dates_out_of_range = True
+            tail[0] = buf[-64:]
+            odd = _NOT_PLAIN_CELL_OR_ROW.search(buf)
+            if odd:
+                raise self.g.stop(Code.XML_UNSAFE,
+                                  f"工作表（文件内部部件 {state.name}）中有写法异常的单元格或行"
+                                  f"（{odd.group(0)[:40].decode('utf-8', 'replace')}…），正常的表格软件不会这样写",
+                                  TAMPERED, value=state.name)  # fmt: skip
+            refs = _SHEET_REFS.findall(buf)  # only distinct values need converting
+            if not refs:
+                return
+            letters_, digits_, row_digits, closed = zip(*refs, strict=True)
+            for letters in set(letters_):
+                if letters:
+                    c = _col_number(letters)
+                    if c > state.max_col:
+                        state.max_col = c
+            rows = set(digits_)
+            rows.update(digits for digits, end in set(zip(row_digits, closed, strict=True)) if not end)
+            for digits in rows:
+                if digits:
+                    n = _int(digits)
+                    if n > state.max_row:
+                        state.max_row = n
+
+        return sheet
+
+    def _streaming_handler(self, state: _PartState):
+        """What a part read in chunks is scanned with: the handler its root calls for, and the
+        worksheet scan from the chunk where a <sheetData> appears (calamine reads any part the
+        workbook names as a sheet, whatever its root)."""
+        base = self._handler(state)
+        sheet = self._sheet_handler(state) if state.root in _SHEET_ROOTS else None
+
+        def handle(buf: bytes) -> None:
+            nonlocal sheet
+            if sheet is None and _SHEET_DATA.search(buf):
+                sheet = self._sheet_handler(state)
+            if sheet is not None:
+                sheet(buf)
+            if base is not None:
+                base(buf)
+
+        return handle
+
     def _handler(self, state: _PartState):
+        """The scan a part's root calls for (worksheets: ``_sheet_handler``), or None."""
         root = state.root
-        if root in ("worksheet", "dialogsheet"):
-
-            tail = [b""]  # the end of the previous chunk: a number may be cut between chunks
-
-            def sheet(buf: bytes) -> None:
-                joined = tail[0] + buf
-                if _huge_negative(joined):
-                    self.g.dates_out_of_range = True
-                tail[0] = buf[-64:]
-                refs = _SHEET_REFS.findall(buf)  # only distinct values need converting
-                if not refs:
-                    return
-                letters_, digits_, row_digits, closed = zip(*refs, strict=True)
-                for letters in set(letters_):
-                    if letters:
-                        c = _col_number(letters)
-                        if c > state.max_col:
-                            state.max_col = c
-                rows = set(digits_)
-                rows.update(digits for digits, end in set(zip(row_digits, closed, strict=True)) if not end)
-                for digits in rows:
-                    if digits:
-                        n = _int(digits)
-                        if n > state.max_row:
-                            state.max_row = n
-
-            return sheet
         if root == "workbook":
 
             def workbook(buf: bytes) -> None:
@@ -948,11 +987,11 @@ class _Zip:
     def _finish_part(self, state: _PartState, used_range: bool = True) -> None:
         g, lim = self.g, self.lim
         name = state.name
-        if state.root in ("worksheet", "dialogsheet"):
+        if state.sheetish:
             self._check_extent(name, state.declared_rows, state.declared_cols, "声明的范围")
             if used_range:
                 self._check_extent(name, state.max_row, state.max_col, "实际使用的范围")
-        elif state.root == "workbook" and state.sheets > lim.max_sheets:
+        if state.root == "workbook" and state.sheets > lim.max_sheets:
             raise g.stop(Code.XML_UNSAFE, f"工作簿包含 {state.sheets} 个工作表，超过上限 {lim.max_sheets} 个",
                          "请删除多余的工作表后另存为 .xlsx 再发送", value=str(state.sheets))  # fmt: skip
         elif state.root == "sst":
@@ -1029,17 +1068,29 @@ class _Deferred:
 # object per reference. Anything else (a namespace prefix, other white space, r not first) leaves
 # the decision to the exact scan, as do references of 3+ letters or 7+ digits. One pattern per
 # search: each starts with a literal, which the regex engine finds at memchr speed.
-_PREFIXED_CELL = re.compile(rb":c\s")
-_PREFIXED_ROW = re.compile(rb":row\s")
-_ODD_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c]| (?!r=["']))""")
-_ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c]| (?!r=["']))""")
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_PREFIXED_ROW = re.compile(rb":row[\s/>]")
+_ODD_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
+_ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
 # (the usual case in one search each: no cell beyond column Z or row 999, no row beyond 999)
-_NOT_SMALL_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c]| (?!r=["'][A-Za-z]?[0-9]{1,3}["']))""")
-_NOT_SMALL_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c]| (?!r=["'][0-9]{1,3}["']))""")
+_NOT_SMALL_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][A-Za-z]?[0-9]{1,3}["']))""")
+_NOT_SMALL_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][0-9]{1,3}["']))""")
 _TWO_LETTERS = re.compile(rb"""<c r=["'][A-Za-z]{2}""")
 _LONG_COLUMN = re.compile(rb"""<c r=["'][A-Za-z]{3}""")
 _LONG_CELL_ROW = re.compile(rb"""<c r=["'][A-Za-z]*([0-9]{4,})""")
 _LONG_ROW = re.compile(rb"""<row r=["']([0-9]{4,})""")
+
+
+# What the exact scan refuses in a worksheet. quick-xml finds a tag's end past quoted ">", takes
+# any prefix, and calamine numbers a cell or row without r itself: only the plain form, r first
+# (which every spreadsheet program writes), reads the same in both. So: a <c>/<row> (any prefix)
+# whose first attribute is not r, or with a prefix no XML name has.
+_NOT_PLAIN_CELL_OR_ROW = re.compile(
+    rb"""<(?:[^\s/<>!?]*:)?(?:c|row)(?=[\s/>])(?!\s{1,64}r\s{0,64}=\s{0,64}["'])"""
+    rb"""|<(?![A-Za-z_][\w.-]*:(?:c|row)[\s/>])[^\s/<>!?]*:(?:c|row)[\s/>]"""
+)
+_SHEET_ROOTS = ("worksheet", "dialogsheet")
+_SHEET_DATA = re.compile(rb"sheetData[\s/>]")
 
 
 def _sheet_bound(data: bytes) -> tuple[int, int] | None:
