@@ -307,9 +307,10 @@ def collect(
     if not folder.is_dir():
         raise UsageError(f"找不到文件夹：{folder}")
     check_input_folder(folder, exclude)
+    asked = plan.period(period_id) if period_id else None  # an unknown period fails before reading
     entries = scan(folder, exclude)
     reads = _read_all(entries, plan, period_id, progress, workers)
-    period = plan.period(period_id) if period_id else _majority_period(plan, reads)
+    period = asked or _majority_period(plan, reads)
     col = Collection(plan, period, folder)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
     for r in reads:
@@ -323,7 +324,8 @@ def collect(
                                     respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
             r.raw = None
         if r.raw is None and not done:
-            col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
+            owner = next((f.respondent for f in findings if f.respondent), "")  # known, yet unusable
+            col.outcomes.append(FileOutcome(r.file, REJECTED, owner, kind=r.kind))
             col.findings += findings
             continue
         try:

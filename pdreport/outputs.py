@@ -270,7 +270,8 @@ def _locked_message(out_dir: Path, info: dict) -> str:
 
 @contextlib.contextmanager
 def output_lock(out_dir: Path) -> Iterator[Path]:
-    """Hold ``OUT/.pdreport.lock`` for the duration of the block (creating OUT if needed).
+    """Hold ``OUT/.pdreport.lock`` for the duration of the block (creating OUT if needed, and
+    removing it again if the block leaves it empty).
 
     A live owner → :class:`OutputLockedError` at once (the run does not wait). A stale lock (owner
     no longer running on this host, or an unreadable lock older than ``GARBLED_LOCK_GRACE``) is
@@ -278,6 +279,7 @@ def output_lock(out_dir: Path) -> Iterator[Path]:
     """
     out_dir = Path(out_dir)
     path = out_dir / LOCK_NAME
+    created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         info = _lock_info()
@@ -304,6 +306,9 @@ def output_lock(out_dir: Path) -> Iterator[Path]:
         if _read_lock(path) == info:
             with contextlib.suppress(OSError):
                 path.unlink()
+        if created:  # a run that failed before writing anything leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # (only if empty)
 
 
 def remove_temp_files(out_dir: Path) -> list[Path]:

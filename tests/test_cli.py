@@ -135,3 +135,9 @@ def test_report_date_as_people_write_it(tmp_path):
         assert "2024年7月20日" in "\n".join(p.text for p in Document(str(docx)).paragraphs)
     r = run("report", str(SAMPLES), "--period", "2024H1", "-o", str(tmp_path / "bad"), "--date", "2024/13/20")
     assert r.returncode == 2 and "请按 2024-07-20 的格式填写" in r.stderr and "does not match" not in r.stderr
+
+
+def test_an_unknown_period_fails_before_reading_and_leaves_no_folder(tmp_path):
+    out = tmp_path / "汇总"
+    r = run("consolidate", str(SAMPLES), "--period", "2024H3", "-o", str(out))
+    assert r.returncode == 2 and "不在计划中" in r.stderr and not out.exists()

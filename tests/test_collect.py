@@ -153,6 +153,7 @@ def test_identity_checks(plan, h1, demo, tmp_path, plan_text, monkeypatch):
     write(tmp_path, "old-version.xlsx", fill_template(filled))
     col = collect(plan, tmp_path, "2024H1")
     assert [f.file for f in codes_at(col, Code.PERIOD_MISMATCH)] == ["q1.xlsx"]
+    assert next(o for o in col.outcomes if o.file == "q1.xlsx").respondent  # whose it is, though unusable
     assert [f.file for f in codes_at(col, Code.PLAN_MISMATCH)] == ["other-plan.xlsx"]
     assert [f.file for f in codes_at(col, Code.UNKNOWN_RESPONDENT)] == ["unknown.xlsx"]
     assert [f.file for f in codes_at(col, Code.TEMPLATE_VERSION)] == ["old-version.xlsx"]
