@@ -667,7 +667,7 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
     old = entry.get("rate" if kind == "annex" else "value")
     if value is None or old is None:
         return f"上期：{entry.get('status', '')}" if entry.get("status") else ""
-    diff = round(value - old, 4)
+    diff = round(value - old, 2)  # as the figures themselves are shown
     if diff == 0:
         return "与上期持平"
     return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}"

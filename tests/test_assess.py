@@ -817,6 +817,8 @@ def test_snapshot_is_json_and_change_text(plan):
     second.previous = prev
     assert change_text(second, "indicators", "T05-1", 10.0) == "较上期+2.5"
     assert change_text(second, "indicators", "H1", 4.8) == "较上期-0.2"
+    assert change_text(second, "indicators", "H1", 4.9083) == "较上期-0.09"  # two decimals, as shown
+    assert change_text(second, "indicators", "H1", 5.0004) == "与上期持平"
     assert change_text(second, "indicators", "T05-1", 7.5) == "与上期持平"
     assert change_text(second, "tasks", "5", status=Status.BEHIND) == "上期：序时推进"
     assert change_text(second, "tasks", "5", status=Status.ON_TRACK) == ""
