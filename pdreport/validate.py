@@ -183,7 +183,12 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     number = _use(ctx, f, value, parsed)
     if number is None:
         return None
-    if parsed.note and isinstance(value, str) and value.strip().endswith(("%", "％")):
+    typed_percent = isinstance(value, str) and value.strip().endswith(("%", "％"))
+    if typed_percent and f.unit and f.unit != "%":  # a share typed where an amount belongs
+        ctx.report(Code.WRONG_TYPE, f, f"此处应填{f.unit}数，不是百分数，“{value.strip()}”无法采用",
+                   f"请填写以{f.unit}计的数值（只填数字）；完成比例等可写在情况说明中", value)  # fmt: skip
+        return None
+    if parsed.note and typed_percent:
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
     if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
         if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) / 5:

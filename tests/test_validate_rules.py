@@ -241,3 +241,15 @@ def test_milestone_findings_in_collect(plan, demo, tmp_path):
     ])  # fmt: skip
     assert got == want
     assert not col.submissions["fgw"].has_errors
+
+
+def test_a_percentage_typed_where_an_amount_belongs_is_an_error(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    key = next(f.key for f in filled.layout.fields if f.key.startswith("ind.") and f.key.endswith(".value")
+               and f.unit and f.unit != "%")  # fmt: skip
+    unit = next(f.unit for f in filled.layout.fields if f.key == key)
+    p = write_return(tmp_path, "区建交委.xlsx", filled, **{key: "5.3%"})
+    sub, findings = check_one(plan, p, "2024H1")
+    (e,) = [f for f in findings if f.code is Code.WRONG_TYPE]
+    assert (e.sheet, e.cell) == cell_of(filled, key) and e.is_error and unit in e.message
+    assert key.split(".")[1] not in {x.indicator for x in sub.figures}  # not taken in as 5.3
