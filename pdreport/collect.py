@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .errors import UsageError
 from .findings import Code, Finding, safe_text
+from .intake.clean import is_blank
 from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify
-from .intake.read import ReadError, open_workbook
+from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, extract
 from .outputs import is_output_folder
 from .plan.model import Period, Plan
@@ -187,12 +188,25 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
             return result
         mtime = path.stat().st_mtime
         result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
+        _explain_blanks(result.raw, guarded)
     except ReadError as exc:
         result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
                                        "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel))  # fmt: skip
     except OSError as exc:
         result.findings.append(_unreadable(rel, exc))
     return result
+
+
+def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
+    """Required inputs that read as empty may hold a formula: looked up only then (an .xlsx)."""
+    if guarded.kind not in ("xlsx", "xlsm") or guarded.data is None:
+        return
+    wanted: dict[str, set[str]] = {}
+    for rv in raw.values:
+        if rv.field.required and is_blank(rv.value):
+            wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
+    if wanted:
+        raw.computed = computed_cells(guarded.data, wanted)
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:

@@ -61,6 +61,18 @@ class _Ctx:
         self.findings.append(Finding(code, message, hint, file=self.raw.file,
                                      respondent=self.respondent, value=shown, **where))  # fmt: skip
 
+    def missing(self, f: Field) -> None:
+        """A required input that reads as empty: not filled in, or a formula without a value."""
+        shown = self.raw.computed.get((f.sheet, f.cell))
+        if shown is None:
+            self.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
+        elif shown:
+            self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，结果为错误值 {shown}，无法读取",
+                        "请改正公式，或直接填写数值（本表各项只填数值，不用公式）", shown)  # fmt: skip
+        else:
+            self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，文件中没有保存计算结果，无法读取",
+                        "请直接填写数值（本表各项只填数值，不用公式），或用 Excel/WPS 打开后保存再发送")  # fmt: skip
+
     def source(self, f: Field) -> Source:
         return Source(self.raw.file, f.sheet, f.cell)
 
@@ -127,7 +139,7 @@ def read_text(ctx: _Ctx, f: Field, value: Any) -> str:
         ctx.report(Code.TEXT_TRUNCATED, f, f"文字超过 {TEXT_LIMIT} 字，已截取前 {TEXT_LIMIT} 字",
                    "请精简后填写，详细材料可另附", cleaned.text[:40] + "…")  # fmt: skip
     if f.required and not cleaned.text:
-        ctx.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
+        ctx.missing(f)
     return cleaned.text
 
 
@@ -137,7 +149,7 @@ def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRO
         return None
     if parsed.empty:
         if f.required:
-            ctx.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
+            ctx.missing(f)
         return None
     return parsed.value
 

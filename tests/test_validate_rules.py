@@ -253,3 +253,39 @@ def test_a_percentage_typed_where_an_amount_belongs_is_an_error(plan, demo, tmp_
     (e,) = [f for f in findings if f.code is Code.WRONG_TYPE]
     assert (e.sheet, e.cell) == cell_of(filled, key) and e.is_error and unit in e.message
     assert key.split(".")[1] not in {x.indicator for x in sub.figures}  # not taken in as 5.3
+
+
+# -- a formula where a figure belongs -----------------------------------------------------------
+
+
+def _required_number(filled):
+    return next(f for f in filled.layout.fields if f.required and f.kind == "number" and f.key in filled.values)
+
+
+def test_a_formula_without_a_saved_result_is_said_to_be_one(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    f = _required_number(filled)
+    p = tmp_path / "区建交委.xlsx"  # openpyxl writes the formula and no result, as some tools do
+    p.write_bytes(fill_template(filled, values={k: v for k, v in filled.values.items() if k != f.key},
+                                edits={(f.sheet, f.cell): "=2+3"}))  # fmt: skip
+    _, findings = check_one(plan, p, "2024H1")
+    (e,) = [x for x in findings if (x.sheet, x.cell) == (f.sheet, f.cell)]
+    assert e.code is Code.WRONG_TYPE and "公式" in e.message and "没有保存计算结果" in e.message
+    assert not [x for x in findings if x.code is Code.REQUIRED_MISSING and x.cell == f.cell]
+
+
+def test_a_formula_showing_an_error_value_is_said_to_be_one(plan, demo, tmp_path):
+    from helpers import SOFFICE, soffice_convert_many
+
+    if SOFFICE is None:
+        pytest.skip("LibreOffice is not installed")
+    filled = demo["jjw"]
+    f = _required_number(filled)
+    src = tmp_path / "src" / "区建交委.xlsx"
+    src.parent.mkdir()
+    src.write_bytes(fill_template(filled, values={k: v for k, v in filled.values.items() if k != f.key},
+                                  edits={(f.sheet, f.cell): "=1/0"}))  # fmt: skip
+    [p] = soffice_convert_many([src], "xlsx", tmp_path / "lo")  # LibreOffice saves the result: #DIV/0!
+    _, findings = check_one(plan, p, "2024H1")
+    (e,) = [x for x in findings if (x.sheet, x.cell) == (f.sheet, f.cell)]
+    assert e.code is Code.WRONG_TYPE and "#DIV/0!" in e.message

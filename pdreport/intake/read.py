@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,3 +138,51 @@ def _read_nofollow(path: Path) -> bytes:
         raise ReadError(f"无法打开文件（{exc.strerror or type(exc).__name__}）") from None
     with os.fdopen(fd, "rb") as fh:
         return fh.read()
+
+
+# -- why a cell reads as empty ---------------------------------------------------------------------
+
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^<>]*)>")
+_ATTR = re.compile(rb"""([\w.:-]+)\s*=\s*["']([^"']*)["']""")
+_REL_TAG = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^<>]*)>")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<")
+
+
+def computed_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+    """For cells that read as empty: which of ``wanted`` ({sheet name: {"H5", …}}) hold a formula
+    with no saved result ("") or an error value ("#DIV/0!"), so that the finding can say so instead
+    of "not filled in". ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags). Best
+    effort: anything unexpected gives no answer, never an error."""
+    import html
+    import zipfile
+
+    out: dict[tuple[str, str], str] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            targets = {}
+            for attrs in _REL_TAG.findall(z.read("xl/_rels/workbook.xml.rels")):
+                a = dict(_ATTR.findall(attrs))
+                targets[a.get(b"Id")] = a.get(b"Target", b"").decode("utf-8", "replace")
+            for attrs in _SHEET_TAG.findall(z.read("xl/workbook.xml")):
+                a = {k.split(b":")[-1] if k.endswith(b":id") else k: v for k, v in _ATTR.findall(attrs)}
+                name = html.unescape(a.get(b"name", b"").decode("utf-8", "replace"))
+                if name not in wanted or a.get(b"id") not in targets:
+                    continue
+                target = targets[a[b"id"]]
+                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                xml = z.read(part)
+                for cell in wanted[name]:
+                    m = re.search(rb'<c r="' + re.escape(cell.encode()) + rb'"([^<>]*?)(/?)>', xml)
+                    if m is None or m.group(2):
+                        continue
+                    end = xml.find(b"</c>", m.end())
+                    body = xml[m.end():end if end >= 0 else m.end()]
+                    v = _VALUE.search(body)
+                    shown = html.unescape(v.group(1).decode("utf-8", "replace")).strip() if v else ""
+                    if re.search(rb't\s*=\s*["\']e["\']', m.group(1)):  # an error value
+                        out[(name, cell)] = shown or "#N/A"
+                    elif b"<f" in body and not shown:  # a formula, no result saved (openpyxl: <v></v>)
+                        out[(name, cell)] = ""
+    except Exception:  # noqa: BLE001 - only a better message is at stake
+        return {}
+    return out

@@ -45,6 +45,9 @@ class RawSubmission:
     tmap: TemplateMap
     values: list[RawValue]
     labels_seen: list[tuple[LabelCell, Any]]  # each mapped label and what the cell holds now
+    # (sheet, cell) of an empty-looking required input → "" a formula with no saved result, or the
+    # error value it shows ("#DIV/0!"): said as such instead of "not filled in"
+    computed: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float) -> RawSubmission:
