@@ -91,6 +91,12 @@ def test_bad_values_all_reported_at_once(plan_text):
 def test_yaml_syntax_error_has_line():
     (p,) = _problems("plan:\n  id: x\n  title: [unclosed\n")[0]
     assert "YAML 格式错误" in p.message and p.line is not None
+    assert "未正确闭合" in p.message  # said in the editor's words, PyYAML's after it
+
+
+def test_yaml_tab_indent_is_explained():
+    (p,) = _problems("plan:\n\tid: x\n")[0]
+    assert p.line == 2 and "Tab 键" in p.message and "第 1 列" in p.message
 
 
 @pytest.mark.parametrize("text", ["", "just a string", "[1, 2]", "plan: 3\n"])

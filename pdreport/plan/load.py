@@ -90,6 +90,31 @@ def load_plan(path: str | Path | None = None) -> Plan:
     return _CACHE[key]
 
 
+# PyYAML's commonest complaints, in the words of someone editing the plan by hand
+_YAML_WORDS = (
+    ("tab character", "用了 Tab 键缩进，请改用空格"),
+    ("cannot start any token", "有不能出现在此处的字符，含特殊字符的文字请加引号"),
+    ("mapping values are not allowed", "冒号位置不对：同一行有两个“键: 值”，或文字中的冒号未加引号"),
+    ("could not find expected ':'", "缺少冒号，或上一行的缩进不对"),
+    ("expected <block end>", "缩进不一致，请检查本行与上一行的对齐"),
+    ("expected '-' indicator", "列表中混入了不以“- ”开头的行，或缩进不一致"),
+    ("end of stream", "文件在引号或括号未闭合时结束，请检查引号和括号是否成对"),
+    ("expected ',' or", "方括号或花括号中的列表未正确闭合或缺少逗号"),
+    ("undefined alias", "引用了未定义的别名（*名称）"),
+)
+
+
+def _char_at(text: str, mark) -> str:
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines):
+        return ""
+    return lines[mark.line][mark.column:mark.column + 1]
+
+
+def _yaml_in_words(problem: str) -> str:
+    return next((words for needle, words in _YAML_WORDS if needle in problem), "格式不符合 YAML 规则")
+
+
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -98,7 +123,9 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         detail = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{detail}）")]) from None
+        where = f"第 {mark.column + 1} 列，" if mark else ""
+        words = "用了 Tab 键，请改用空格缩进" if _char_at(text, mark) == "\t" else _yaml_in_words(detail)
+        raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{where}{words}；原文：{detail}）")]) from None
     lines: dict[str, int] = {}
     if node is not None:
         _index_lines(node, "", lines)
