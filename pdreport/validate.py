@@ -104,16 +104,29 @@ def check_structure(ctx: _Ctx) -> set[str]:
     for sheet in missing_sheets:
         ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
                    "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
-    tainted: set[tuple[str, int]] = set()
+    # A label heads a row (an item's name) or a column (a column title): when it changed, the
+    # fields of that row or column may hold something else now (a row or column was inserted or
+    # deleted), so none of them is taken in.
+    rows_with_fields = {(rv.field.sheet, cell_rowcol(rv.field.cell)[0]) for rv in ctx.raw.values}
+    cols_with_fields = {(rv.field.sheet, cell_rowcol(rv.field.cell)[1]) for rv in ctx.raw.values}
+    tainted_rows: set[tuple[str, int]] = set()
+    tainted_cols: set[tuple[str, int]] = set()
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets:
             continue
         if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
-            row, _ = cell_rowcol(lb.cell)
-            tainted.add((lb.sheet, row))
+            row, col = cell_rowcol(lb.cell)
+            heads = []
+            if (lb.sheet, row) in rows_with_fields:
+                tainted_rows.add((lb.sheet, row))
+                heads.append("本行")
+            if (lb.sheet, col) in cols_with_fields:
+                tainted_cols.add((lb.sheet, col))
+                heads.append("本列")
+            dropped = "和".join(heads) + "填报内容未采用" if heads else "请核对"
             ctx.findings.append(Finding(
                 Code.LABEL_CHANGED, f"此处应为“{lb.text}”，现为“{clean_text(seen, 60).text}”；"
-                "表格可能被插入/删除行或改动，本行填报内容未采用",
+                f"表格可能被插入/删除行列或改动，{dropped}",
                 "请使用下发的填报表重新填写，不要增删行列或修改项目名称",
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
@@ -121,7 +134,8 @@ def check_structure(ctx: _Ctx) -> set[str]:
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
-        if f.sheet in missing_sheets or (f.sheet, cell_rowcol(f.cell)[0]) in tainted:
+        row, col = cell_rowcol(f.cell)
+        if f.sheet in missing_sheets or (f.sheet, row) in tainted_rows or (f.sheet, col) in tainted_cols:
             continue
         usable.add(f.key)
     return usable

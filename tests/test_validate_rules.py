@@ -289,3 +289,21 @@ def test_a_formula_showing_an_error_value_is_said_to_be_one(plan, demo, tmp_path
     _, findings = check_one(plan, p, "2024H1")
     (e,) = [x for x in findings if (x.sheet, x.cell) == (f.sheet, f.cell)]
     assert e.code is Code.WRONG_TYPE and "#DIV/0!" in e.message
+
+
+def test_an_inserted_column_drops_the_shifted_columns_instead_of_misreading_them(plan, demo, tmp_path):
+    """A column inserted in 重点任务 moves every value one cell right: the column titles no longer
+    match, and nothing is read from those columns (before, the status was read as the progress and
+    each task got a "not filled in" error besides)."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
+    wb[TASKS].insert_cols(5)
+    p = tmp_path / "区建交委.xlsx"
+    wb.save(p)
+    sub, findings = check_one(plan, p, "2024H1")
+    assert {f.code for f in findings} == {Code.LABEL_CHANGED}
+    assert all(f.sheet == TASKS and "本列填报内容未采用" in f.message for f in findings)
+    assert sub.tasks == [] and sub.figures  # the other sheets are read as usual
