@@ -219,7 +219,8 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
         if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) / 5:
             ctx.report(Code.PERCENT_NORMALISED, f,
-                       f"填报值 {format_plain(number)} 像是小数形式的百分比，已按 {format_plain(number * 100)}% 读取",
+                       f"填报值 {format_plain(number)}（设为百分比格式的单元格会显示为 {format_plain(number * 100)}%）"
+                       f"像是小数形式的百分比，已按 {format_plain(number * 100)}% 读取",
                        "本表百分数只填数字（如 5.3% 填 5.3）；如原值确为 "
                        f"{format_plain(number)}%，请在情况说明中注明", value)  # fmt: skip
             number = round(number * 100, 10)
