@@ -184,10 +184,13 @@ def biff(rtype: int, body: bytes = b"") -> bytes:
     return struct.pack("<HH", rtype, len(body)) + body
 
 
-def xls_bytes(cells: list[tuple[int, int, float]], *, password: bool = False, sheets: int = 1) -> bytes:
+def xls_bytes(cells: list[tuple[int, int, float]], *, password: bool = False, sheets: int = 1,
+              dimension: tuple[int, int, int, int] | None = None, ply_shift: int = 0) -> bytes:  # fmt: skip
     """A small BIFF8 workbook (one Workbook stream) that calamine reads: number cells only.
     ``password`` adds a FILEPASS record (RC4 CryptoAPI header) as Excel writes for an encrypted
-    file; the record bodies that follow are left plain (the guard stops at FILEPASS)."""
+    file; the record bodies that follow are left plain (the guard stops at FILEPASS).
+    ``dimension`` overrides the DIMENSIONS record (first row, last row, first col, last col);
+    ``ply_shift`` moves where BOUNDSHEET says each sheet starts."""
     bof = lambda dt: biff(0x0809, struct.pack("<HHHHII", 0x0600, dt, 0x0DBB, 0x07CC, 0, 0x0006))  # noqa: E731
     pad = biff(0x005C, b" " * 4200)  # WRITEACCESS, padded so the stream is >= 4096 bytes
     globals_ = [bof(0x0005)]
@@ -201,13 +204,14 @@ def xls_bytes(cells: list[tuple[int, int, float]], *, password: bool = False, sh
     for _name in sheet_names:
         rows = max((r for r, _, _ in cells), default=0) + 1
         cols = max((c for _, c, _ in cells), default=0) + 1
-        recs = [bof(0x0010), biff(0x0200, struct.pack("<IIHHH", 0, rows, 0, cols, 0))]
+        dims = dimension or (0, rows, 0, cols)
+        recs = [bof(0x0010), biff(0x0200, struct.pack("<IIHHH", *dims, 0))]
         recs += [biff(0x0203, struct.pack("<HHHd", r, c, 0, v)) for r, c, v in cells]
         recs.append(biff(0x000A))
         substreams.append(b"".join(recs))
     bounds = []
     for name, sub in zip(sheet_names, substreams, strict=True):
-        bounds.append(biff(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(name), 0) + name.encode()))
+        bounds.append(biff(0x0085, struct.pack("<IBBBB", offset + ply_shift, 0, 0, len(name), 0) + name.encode()))
         offset += len(sub)
     stream = b"".join(globals_) + b"".join(bounds) + biff(0x000A) + b"".join(substreams)
     return cfb({"Workbook": stream})
@@ -779,6 +783,11 @@ ODD_SHEET_FORMS = {
     "gt_before_row_r": b'<row a=">" r="1048576"><c>' + V + b"</c></row>",
     "implicit_cells_after_far_column": b'<row r="10"><c r="ALL10">' + V + b"</c><c>" + V + b"</c></row>",
     "self_closing_implicit_cell": b'<row r="10"><c r="A10"/><c/></row>',
+    # (a re-review: quick-xml keeps duplicate attributes, and calamine takes the last r)
+    "second_r": b'<row r="10"><c r="B10" r="XFD1048576">' + V + b"</c></row>",
+    "second_r_no_space": b'<row r="10"><c r="B10"r="XFD1048576">' + V + b"</c></row>",
+    "second_r_spaced": b'<row r="10"><c r="B10" s="0" r = "XFD1048576">' + V + b"</c></row>",
+    "second_r_after_quoted_gt": b'<row r="10"><c r="B10" x=">" r="XFD1048576">' + V + b"</c></row>",
 }
 
 
@@ -859,6 +868,29 @@ def _ods(path: Path, table_xml: bytes, tables: int = 1) -> Path:
 ODS_CELL = b'<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
 
 
+@pytest.mark.parametrize("cell", [
+    # a quoted ">" hid the repeat and the value from a scan that stopped at it
+    b'<table:table-cell text:x=">" table:number-columns-repeated="5000" office:value-type="float" office:value="2"/>',
+    # a value without a value-type (calamine reads office:value, string-value, date-value …)
+    b'<table:table-cell table:number-columns-repeated="5000" office:value="2"/>',
+    b'<table:table-cell table:number-columns-repeated="5000" office:date-value="2024-01-01"/>',
+    # a decoy repeat under another prefix before the real one
+    b'<table:table-cell text:number-columns-repeated="1" table:number-columns-repeated="5000" '
+    b'office:value-type="float" office:value="2"/>',
+    # content (text calamine may read) without any value attribute
+    b'<table:table-cell table:number-columns-repeated="5000"><text:p>x</text:p></table:table-cell>',
+])  # fmt: skip
+def test_ods_cells_read_as_calamine_reads_them(tmp_path, cell):
+    table = b'<table:table table:name="S"><table:table-row>' + cell + b"</table:table-row></table:table>"
+    check(_ods(tmp_path / "wide.ods", table), Code.XML_UNSAFE)  # 5,000 columns: over 1,000
+
+
+def test_ods_rows_with_a_quoted_gt(tmp_path):
+    table = (b'<table:table table:name="S"><table:table-row text:x=">" table:number-rows-repeated="200000">'
+             + ODS_CELL + b"</table:table-row></table:table>")  # fmt: skip
+    check(_ods(tmp_path / "rows.ods", table), Code.XML_UNSAFE)
+
+
 def test_ods_repeated_rows_of_values(tmp_path):
     table = (b'<table:table table:name="S"><table:table-row table:number-rows-repeated="1048576">'
              + ODS_CELL + b"</table:table-row></table:table>")  # fmt: skip
@@ -889,6 +921,24 @@ def test_xls_with_a_far_away_cell(tmp_path):
     path = tmp_path / "far.xls"
     path.write_bytes(xls_bytes([(0, 0, 1.0), (65535, 255, 2.0)]))
     check(path, Code.XML_UNSAFE)
+
+
+def test_xls_whose_dimensions_run_backwards(tmp_path):
+    """First row after the last: calamine's row count wraps around to ~4.3 billion (a re-review)."""
+    path = tmp_path / "wrap.xls"
+    path.write_bytes(xls_bytes([(0, 0, 1.0)], dimension=(100, 2, 0, 1)))
+    check(path, Code.XML_UNSAFE)
+    path.write_bytes(xls_bytes([(0, 0, 1.0)], dimension=(0, 2, 5, 1)))
+    check(path, Code.XML_UNSAFE)
+
+
+def test_xls_sheet_starting_inside_another_record(tmp_path):
+    """calamine starts a sheet where BOUNDSHEET says; the guard's walk must have seen a BOF there."""
+    path = tmp_path / "hidden.xls"
+    path.write_bytes(xls_bytes([(0, 0, 1.0)], ply_shift=8))
+    check(path, Code.XML_UNSAFE)
+    path.write_bytes(xls_bytes([(0, 0, 1.0)]))
+    assert guard_file(path).ok  # (the same file with the sheet where it says)
 
 
 def test_xls_with_too_many_sheets(tmp_path):

@@ -415,12 +415,15 @@ _SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"sheet[\s/>]")
 _SI_TAG = re.compile(rb"<" + _PREFIX + rb"si[\s/>]")
 _OVERRIDE = re.compile(rb"<" + _PREFIX + rb"Override\b([^<>]*)")
 _ODS_TABLE = re.compile(rb"<" + _PREFIX + rb"table[\s/>]")
+# (attributes read as quick-xml reads them: a quoted ">" does not end the tag)
 _ODS_TAG = re.compile(
-    rb"<(/?)" + _PREFIX + rb"(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^<>]*)"
+    rb"<(/?)" + _PREFIX + rb"(table-row|table-cell|covered-table-cell|table)(?=[\s/>])"
+    rb"""((?:"[^"]*"|'[^']*'|[^<>"'])*)"""
 )
 _ODS_ROWS_REP = _attr("number-rows-repeated")
 _ODS_COLS_REP = _attr("number-columns-repeated")
-_ODS_VALUE = re.compile(rb"\b(?:office:)?value-type\s*=|\btable:formula\s*=")
+# anything calamine takes as a value: a type, a formula, or any *value attribute
+_ODS_VALUE = re.compile(rb"\b(?:office:)?value-type\s*=|\btable:formula\s*=|[\s:](?:[\w-]+-)?value\s*=")
 _TAG = re.compile(rb"<(/?)([A-Za-z_][^\s/<>]*)[^<>]*?(/?)>")
 # the same tags as _TAG, matched greedily (several times faster): group 1 is "/" for a closing tag,
 # group 2 the character before ">" ("/" for a self-closing tag)
@@ -1075,6 +1078,8 @@ _ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
 # (the usual case in one search each: no cell beyond column Z or row 999, no row beyond 999)
 _NOT_SMALL_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][A-Za-z]?[0-9]{1,3}["']))""")
 _NOT_SMALL_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][0-9]{1,3}["']))""")
+# any attribute named exactly r (calamine does not read a prefixed x:r, nor xmlns:r)
+_NOT_SMALL_R = re.compile(rb"""r(?<=[\s"']r)\s*=\s*["'](?![A-Za-z]?[0-9]{1,3}["'])""")
 _TWO_LETTERS = re.compile(rb"""<c r=["'][A-Za-z]{2}""")
 _LONG_COLUMN = re.compile(rb"""<c r=["'][A-Za-z]{3}""")
 _LONG_CELL_ROW = re.compile(rb"""<c r=["'][A-Za-z]*([0-9]{4,})""")
@@ -1088,6 +1093,9 @@ _LONG_ROW = re.compile(rb"""<row r=["']([0-9]{4,})""")
 _NOT_PLAIN_CELL_OR_ROW = re.compile(
     rb"""<(?:[^\s/<>!?]*:)?(?:c|row)(?=[\s/>])(?!\s{1,64}r\s{0,64}=\s{0,64}["'])"""
     rb"""|<(?![A-Za-z_][\w.-]*:(?:c|row)[\s/>])[^\s/<>!?]*:(?:c|row)[\s/>]"""
+    # a second r (quick-xml keeps duplicate attributes; calamine takes the last r)
+    rb"""|<(?:[^\s/<>!?]*:)?(?:c|row)\s+r\s*=\s*(?:"[^"]*"|'[^']*')(?:"[^"]*"|'[^']*'|[^<>"'])*?"""
+    rb"""(?<=[\s"'])(?:[\w.-]+:)?r\s*="""
 )
 _SHEET_ROOTS = ("worksheet", "dialogsheet")
 _SHEET_DATA = re.compile(rb"sheetData[\s/>]")
@@ -1099,9 +1107,11 @@ def _sheet_bound(data: bytes) -> tuple[int, int] | None:
     ``None`` when the exact scan must decide."""
     if _PREFIXED_CELL.search(data) or _PREFIXED_ROW.search(data):
         return None
-    if not _NOT_SMALL_CELL.search(data) and not _NOT_SMALL_ROW.search(data):
-        return 999, 26
+    if not _NOT_SMALL_CELL.search(data) and not _NOT_SMALL_ROW.search(data) and not _NOT_SMALL_R.search(data):
+        return 999, 26  # (every r attribute is small, a second one included: calamine keeps the last)
     if _ODD_CELL.search(data) or _ODD_ROW.search(data) or _LONG_COLUMN.search(data):
+        return None
+    if _NOT_PLAIN_CELL_OR_ROW.search(data):  # (a second r, among others: the exact scan says so)
         return None
     rows = 999
     long_rows = set(_LONG_CELL_ROW.findall(data)) | set(_LONG_ROW.findall(data))
@@ -1227,20 +1237,23 @@ def _ods_walk(state: _PartState, buf: bytes) -> None:
             if closing:
                 _ods_end_row(state)
             else:
-                rep = _ODS_ROWS_REP.search(attrs)
-                state.ods_rep = max(1, _int(rep.group(1), 1)) if rep else 1
+                state.ods_rep = _ods_repeat(_ODS_ROWS_REP, attrs)
                 state.ods_col = 0
                 state.ods_row_has_value = False
                 if selfclosing:
                     _ods_end_row(state)
         elif not closing:  # table-cell / covered-table-cell
-            rep = _ODS_COLS_REP.search(attrs)
-            n = max(1, _int(rep.group(1), 1)) if rep else 1
-            if _ODS_VALUE.search(attrs):
+            n = _ods_repeat(_ODS_COLS_REP, attrs)
+            if _ODS_VALUE.search(attrs) or not selfclosing:  # (content: text calamine may read)
                 rows, cols = state.ods_max
                 state.ods_max = (rows, max(cols, state.ods_col + n))
                 state.ods_row_has_value = True
             state.ods_col += n
+
+
+def _ods_repeat(pattern: re.Pattern[bytes], attrs: bytes) -> int:
+    """The largest repeat count the tag states (a decoy under another prefix counts too)."""
+    return max([1, *(_int(v, 1) for v in pattern.findall(attrs))])
 
 
 def _ods_end_row(state: _PartState) -> None:
@@ -1456,6 +1469,8 @@ class _Cfb:
         sheet_no = 0
         max_row = max_col = 0
         dim_rows = dim_cols = 0
+        sheet_starts: set[int] = set()
+        bofs: set[int] = set()
         while pos + 4 <= n:
             rtype, rlen = struct.unpack_from("<HH", data, pos)
             body = pos + 4
@@ -1466,11 +1481,14 @@ class _Cfb:
                 raise g.stop(Code.ENCRYPTED, "文件设置了密码保护（已加密），系统无法读取",
                              "请取消密码后另存为 .xlsx 再发送（Excel：文件→信息→保护工作簿；WPS：文件→文档加密）")  # fmt: skip
             if rtype == _BIFF_BOUNDSHEET:
+                if rlen >= 4:  # where calamine will start reading this sheet
+                    sheet_starts.add(struct.unpack_from("<I", data, body)[0])
                 sheets += 1
                 if sheets > lim.max_sheets:
                     raise g.stop(Code.XML_UNSAFE, f"工作簿包含超过 {lim.max_sheets} 个工作表",
                                  "请删除多余的工作表后另存为 .xlsx 再发送")  # fmt: skip
             elif rtype == _BIFF_BOF:
+                bofs.add(pos)
                 max_row = max_col = dim_rows = dim_cols = 0
             elif rtype == _BIFF_EOF:
                 if not globals_:
@@ -1486,10 +1504,19 @@ class _Cfb:
                 max_col = max(max_col, col + 1)
                 if not g.dates_out_of_range and _biff_huge_negative(rtype, data, body, rlen):
                     g.dates_out_of_range = True
-            elif rtype == _BIFF_DIMENSIONS and rlen >= 14:
-                _rw_first, rw_last, _c_first, c_last = struct.unpack_from("<IIHH", data, body)
+            elif rtype == _BIFF_DIMENSIONS and rlen >= 10:
+                fmt = "<IIHH" if rlen >= 14 else "<HHHH"  # BIFF8, or the older form calamine reads too
+                rw_first, rw_last, c_first, c_last = struct.unpack_from(fmt, data, body)
+                if rw_first > rw_last or c_first > c_last:  # calamine's row count would wrap around
+                    raise self._odd_biff()
                 dim_rows, dim_cols = rw_last, c_last  # both one past the last used
             pos = end
+        if not sheet_starts <= bofs:  # a sheet calamine would read from inside another record
+            raise self._odd_biff()
+
+    def _odd_biff(self) -> _Stop:
+        return self.g.stop(Code.XML_UNSAFE, "文件内部的工作表记录异常（位置或范围前后矛盾），正常的表格软件不会这样写",
+                           TAMPERED)  # fmt: skip
 
     def _extent(self, sheet_no: int, rows: int, cols: int, what: str) -> None:
         lim = self.lim
