@@ -1017,3 +1017,75 @@ def test_damaged_real_files_never_raise(tmp_path, data):
     path = tmp_path / "damaged.bin"
     path.write_bytes(bytes(src))
     _sane(guard_file(path))
+
+
+# -- one archive, one reading: python's zipfile (the guard) and the zip crate (calamine) must agree -----
+# (a third review built these: each hides a second directory whose sheet1 has a far cell)
+
+FAR_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas'
+             b'.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+             b'<row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>')  # fmt: skip
+
+
+def _two_directories(book: Path) -> tuple[bytearray, bytes, bytes, int]:
+    """A far sheet1 at offset 0 that only directory A lists; then every real member. Returns the
+    bytes so far, directory A (the far sheet1), directory B (the real one), and the entry count."""
+
+    def local(name: bytes, data: bytes) -> tuple[bytes, dict]:
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+        packed = comp.compress(data) + comp.flush()
+        info = {"crc": zlib.crc32(data), "csize": len(packed), "usize": len(data), "name": name}
+        head = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0x21, info["crc"], len(packed),
+                           len(data), len(name), 0)  # fmt: skip
+        return head + name + packed, info
+
+    def central(info: dict, offset: int) -> bytes:
+        return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, info["crc"],
+                           info["csize"], info["usize"], len(info["name"]), 0, 0, 0, 0, 0, offset) + info["name"]  # fmt: skip
+
+    sheet = b"xl/worksheets/sheet1.xml"
+    blob, far = local(sheet, FAR_SHEET)
+    out = bytearray(blob)
+    real = []
+    with zipfile.ZipFile(book) as z:
+        for info in z.infolist():
+            blob, meta = local(info.filename.encode(), z.read(info.filename))
+            real.append((meta, len(out)))
+            out += blob
+    dir_a = b"".join(central(far, 0) if m["name"] == sheet else central(m, off) for m, off in real)
+    dir_b = b"".join(central(m, off) for m, off in real)
+    return out, dir_a, dir_b, len(real)
+
+
+def _end(n: int, size: int, offset: int, comment: int = 0, disk: int = 0) -> bytes:
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", disk, 0, n, n, size, offset, comment)
+
+
+@pytest.mark.parametrize("trick", ["comment_past_the_end", "other_disk", "zip64_unsaturated"])
+def test_a_second_directory_is_refused(tmp_path, book, trick):
+    out, dir_a, dir_b, n = _two_directories(book)
+    at_a = len(out)
+    out += dir_a
+    if trick == "zip64_unsaturated":  # python reads the zip64 end record, the zip crate the classic one
+        at_b = len(out)
+        out += dir_b
+        z64 = len(out)
+        out += struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(dir_b), at_b)
+        out += struct.pack("<4sIQI", b"PK\x06\x07", 0, z64, 1) + _end(n, len(dir_a), at_a)
+    else:  # the zip crate skips the last end record and falls back to the first; python does not
+        out += _end(n, len(dir_a), at_a)
+        at_b = len(out)
+        out += dir_b
+        out += _end(n, len(dir_b), at_b, **({"comment": 0xFFFF} if trick == "comment_past_the_end" else {"disk": 1}))
+    path = tmp_path / "two.xlsx"
+    path.write_bytes(bytes(out))
+    check(path, Code.ZIP_UNSAFE)
+
+
+def test_bytes_between_members_are_refused(tmp_path, book):
+    """The far sheet1 sits before the first listed member, listed by nothing: still refused."""
+    out, _dir_a, dir_b, n = _two_directories(book)
+    at_b = len(out)
+    path = tmp_path / "gap.xlsx"
+    path.write_bytes(bytes(out) + dir_b + _end(n, len(dir_b), at_b))
+    check(path, Code.ZIP_UNSAFE)

@@ -11,7 +11,10 @@ What is read, and why it stays bounded
   directories and special files. The file is opened once and never read past the size seen by
   ``fstat``, which is capped by :attr:`Limits.max_file_bytes`.
 * **Zip (xlsx/xlsm/ods)**: the end-of-central-directory record is read first and the member
-  count and directory size are checked *before* ``zipfile`` builds its member list. Declared
+  count and directory size are checked *before* ``zipfile`` builds its member list. The archive
+  must read one way only: one end record whose comment ends the file, no disk numbers, no zip64
+  records, and members back to back from byte 0 up to the directory, which ends at the end record
+  (zip readers differ in which directory they believe; calamine's must be the one checked). Declared
   sizes are then checked (count, total, ratio, stored sizes, overlapping or out-of-range members,
   duplicate names, compression methods). Only then is each member inflated, as a stream in
   small chunks that are scanned and dropped: inflation of a member stops as soon as it produces
@@ -561,6 +564,7 @@ class _Zip:
         offsets = sorted({i.header_offset for i in infos})
         self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
         self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
+        self._check_layout(infos, start_dir)
         names = {i.filename for i in infos}
         by_name = {i.filename: i for i in infos}
 
@@ -625,26 +629,46 @@ class _Zip:
     # -- the central directory ------------------------------------------------------------------
     def _precheck_eocd(self) -> None:
         """Read the end record ourselves so that a huge directory is refused before ``zipfile``
-        builds one object per entry."""
+        builds one object per entry, and so that the file has one unambiguous end: zip readers
+        differ in which end record they believe (Python takes the last; the zip crate inside
+        calamine skips one whose comment runs past the file or that names another disk, and reads
+        zip64 records only when a field is saturated), and two readers believing two directories
+        would let calamine read a member the guard never saw."""
         r, lim = self.r, self.lim
         tail_len = min(r.size, 22 + 65535)
         tail = r.pread(r.size - tail_len, tail_len)
         pos = tail.rfind(b"PK\x05\x06")
         if pos < 0 or len(tail) - pos < 22:
             raise self.g.corrupt()
-        entries, cd_size = struct.unpack_from("<HI", tail, pos + 10)
-        loc = pos - 20
-        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
-            (z64_off,) = struct.unpack_from("<Q", tail, loc + 8)
-            rec = r.pread(z64_off, 56) if z64_off < r.size else b""
-            if len(rec) == 56 and rec[:4] == b"PK\x06\x06":
-                entries, cd_size = struct.unpack_from("<QQ", rec, 32)
+        disk, cd_disk, here, entries, cd_size, cd_offset, comment = struct.unpack_from("<HHHHIIH", tail, pos + 4)
+        if pos + 22 + comment != len(tail) or disk or cd_disk or here != entries:
+            raise self.g.unsafe_zip("文件内部目录的结束记录异常（多个结束记录、注释长度不符或分卷标记）")
+        if pos >= 20 and tail[pos - 20:pos - 16] == b"PK\x06\x07":
+            raise self.g.unsafe_zip("文件内部使用了 zip64 目录记录，正常大小的表格不需要")  # (20 MB cap)
         if entries > lim.max_members:
             raise self.g.unsafe_zip(f"文件内部包含 {entries} 个部件，超过上限 {lim.max_members} 个")
         if cd_size > lim.max_members * _CD_ENTRY_MAX:
             raise self.g.unsafe_zip("文件内部目录异常庞大")
         if cd_size > r.size:
             raise self.g.corrupt()
+        self._eocd = (r.size - tail_len + pos, entries, cd_size, cd_offset)
+
+    def _check_layout(self, infos: list[zipfile.ZipInfo], start_dir: int) -> None:
+        """Members back to back from the first byte, then the directory, then the end record: no
+        byte is left that one zip reader could take for another member or directory."""
+        eocd_at, entries, cd_size, cd_offset = self._eocd
+        if len(infos) != entries or start_dir != cd_offset or cd_offset + cd_size != eocd_at:
+            raise self.g.unsafe_zip("文件内部目录与结束记录不一致")
+        expected = 0
+        for info in sorted(infos, key=lambda i: i.header_offset):
+            if info.header_offset != expected:
+                raise self.g.unsafe_zip("文件内部各部件之间有来历不明的数据")
+            expected = self._starts[info.filename] + info.compress_size
+            if info.flag_bits & 0x8:  # a data descriptor follows the data: 12 or 16 bytes
+                sig = self.r.pread(expected, 4) == b"PK\x07\x08"
+                expected += 16 if sig else 12
+        if expected != start_dir:
+            raise self.g.unsafe_zip("文件内部各部件之间有来历不明的数据")
 
     def _check_directory(self, infos: list[zipfile.ZipInfo], start_dir: int) -> None:
         g, lim = self.g, self.lim
