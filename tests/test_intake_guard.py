@@ -144,7 +144,7 @@ def cfb(streams: dict[str, bytes]) -> bytes:
     ssz = 512
     end, free, fatsect = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
     names = sorted(streams, key=lambda n: (len(n), n.upper()))
-    datas = [streams[n].ljust(4096, b"\0") for n in names]
+    datas = [streams[n].ljust(max(4096, -(-len(streams[n]) // ssz) * ssz), b"\0") for n in names]  # whole sectors
     n_dir = -(-(len(names) + 1) * 128 // ssz)
     n_data = sum(-(-len(d) // ssz) for d in datas)
     n_fat = 1
@@ -185,7 +185,8 @@ def biff(rtype: int, body: bytes = b"") -> bytes:
 
 
 def xls_bytes(cells: list[tuple[int, int, float]], *, password: bool = False, sheets: int = 1,
-              dimension: tuple[int, int, int, int] | None = None, ply_shift: int = 0) -> bytes:  # fmt: skip
+              dimension: tuple[int, int, int, int] | None = None, ply_shift: int = 0,
+              stream_only: bool = False) -> bytes:  # fmt: skip
     """A small BIFF8 workbook (one Workbook stream) that calamine reads: number cells only.
     ``password`` adds a FILEPASS record (RC4 CryptoAPI header) as Excel writes for an encrypted
     file; the record bodies that follow are left plain (the guard stops at FILEPASS).
@@ -214,7 +215,7 @@ def xls_bytes(cells: list[tuple[int, int, float]], *, password: bool = False, sh
         bounds.append(biff(0x0085, struct.pack("<IBBBB", offset + ply_shift, 0, 0, len(name), 0) + name.encode()))
         offset += len(sub)
     stream = b"".join(globals_) + b"".join(bounds) + biff(0x000A) + b"".join(substreams)
-    return cfb({"Workbook": stream})
+    return stream if stream_only else cfb({"Workbook": stream})
 
 
 # -- assertions ---------------------------------------------------------------------------------------
@@ -939,6 +940,17 @@ def test_xls_sheet_starting_inside_another_record(tmp_path):
     check(path, Code.XML_UNSAFE)
     path.write_bytes(xls_bytes([(0, 0, 1.0)]))
     assert guard_file(path).ok  # (the same file with the sheet where it says)
+
+
+@pytest.mark.parametrize("names", [("Workbook", "WORKBOOK"), ("WORKBOOK", "Workbook"), ("Workbook", "Book"),
+                                   ("Book", "Workbook")])  # fmt: skip
+def test_xls_every_stream_a_reader_may_take_is_checked(tmp_path, names):
+    """Two streams that could each be the workbook: whichever calamine picks was checked."""
+    plain = xls_bytes([(0, 0, 1.0)], stream_only=True)
+    far = xls_bytes([(0, 0, 1.0), (65535, 255, 2.0)], stream_only=True)
+    path = tmp_path / "two.xls"
+    path.write_bytes(cfb({names[0]: plain, names[1]: far}))
+    check(path, Code.XML_UNSAFE)
 
 
 def test_xls_with_too_many_sheets(tmp_path):

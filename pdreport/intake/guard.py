@@ -1365,7 +1365,11 @@ class _Cfb:
                 raise g.stop(Code.NOT_A_WORKBOOK, "这是 PowerPoint 97-2003 演示文稿，不是 Excel 表格", SEND_TEMPLATE)
             raise g.stop(Code.NOT_A_WORKBOOK, "这是 Office 旧格式文件，但不是 Excel 表格", RESAVE)
         g.kind = "xls"
-        self._biff(self._stream(book, entries[0] if entries else None))
+        # every stream a reader might take for the workbook (names differing only in case, or both
+        # Workbook and Book): the guard must not check one while calamine reads another
+        for e in entries:
+            if e.kind == 2 and e.name.lower() in ("workbook", "book"):
+                self._biff(self._stream(e, entries[0] if entries else None))
         return "xls"
 
     def _header(self) -> None:
