@@ -111,11 +111,13 @@ def check_structure(ctx: _Ctx) -> set[str]:
     cols_with_fields = {(rv.field.sheet, cell_rowcol(rv.field.cell)[1]) for rv in ctx.raw.values}
     tainted_rows: set[tuple[str, int]] = set()
     tainted_cols: set[tuple[str, int]] = set()
+    changed_sheets: set[str] = set()
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets:
             continue
         if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
             row, col = cell_rowcol(lb.cell)
+            changed_sheets.add(lb.sheet)
             heads = []
             if (lb.sheet, row) in rows_with_fields:
                 tainted_rows.add((lb.sheet, row))
@@ -131,6 +133,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
+    report_stray_rows(ctx, changed_sheets)
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
@@ -139,6 +142,21 @@ def check_structure(ctx: _Ctx) -> set[str]:
             continue
         usable.add(f.key)
     return usable
+
+
+def report_stray_rows(ctx: _Ctx, shifted: set[str]) -> None:
+    """Rows typed below a table are not read: say so, so that an added indicator or a note is not
+    lost without a word. Not on a sheet whose rows already moved (E208 says why)."""
+    for sheet, cell, value in ctx.raw.stray:
+        if sheet in shifted:
+            continue
+        row = cell_rowcol(cell)[0] + 1
+        ctx.findings.append(Finding(
+            Code.OUTSIDE_TABLE, f"第 {row} 行在下发的表格之外，其中的内容（“{clean_text(value, 40).text}”等）未采用",
+            "补充说明请写在“情况说明”“主要进展”等栏中；确需增加指标，请与汇总部门联系，不要在表格外加行",
+            file=ctx.raw.file, sheet=sheet, cell=cell, respondent=ctx.respondent,
+            value=clean_text(value, 200).text,
+        ))  # fmt: skip
 
 
 # -- generic field readers ----------------------------------------------------------------

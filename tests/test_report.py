@@ -164,13 +164,52 @@ def test_template_errors_are_clear(tmp_path, demo_assessment):
     with pytest.raises(ReportTemplateError, match="02_overall.md.j2.*不存在的变量"):
         render_markup(demo_assessment, folder)
     (folder / "02_overall.md.j2").write_text("{% if %}", encoding="utf-8")
-    with pytest.raises(ReportTemplateError, match="第 1 行语法错误"):
+    with pytest.raises(ReportTemplateError, match="02_overall.md.j2 第 1 行：此处缺少条件或变量"):
         render_markup(demo_assessment, folder)
     (folder / "02_overall.md.j2").write_text("@表格 不存在", encoding="utf-8")
     with pytest.raises(ReportTemplateError, match="无法识别"):
         render_report(demo_assessment, folder, with_charts=False)
     (folder / "02_overall.md.j2").unlink()
     with pytest.raises(ReportTemplateError, match="缺少文件"):
+        render_markup(demo_assessment, folder)
+
+
+# an edited template's usual mistakes → (where, what) in Chinese; no English left in the message
+TEMPLATE_MISTAKES = {
+    "正文\n{{ no_such_thing }}": ("第 2 行", "不存在的变量“no_such_thing”"),
+    "{{ period.no_such_part }}": ("第 1 行", "没有“no_such_part”这一项"),
+    "{% for t in tasks %}\n{{ t }}\n": ("第 2 行", "{% for %}（循环）还没有结束；请补上 {% endfor %}"),
+    "{% if report_title %}\nx\n{% endfor %}": ("第 3 行", "{% endfor %} 与前面未结束的 {% if %}（条件）对不上"),
+    "{{ report_title }": ("第 1 行", "多余或位置不对的“}”"),
+    "{{ report_title report_title }}": ("第 1 行", "此处应为“end of print statement”，却是“report_title”"),
+    "{% bold %}": ("第 1 行", "无法识别的标记 {% bold %}"),
+    "{{ report_title|shout }}": ("第 1 行", "没有名为“shout”的过滤器"),
+    "{# 注释": ("第 1 行", "注释缺少结尾的 #}"),
+    "\n\n{{ 1 / 0 }}": ("第 3 行", "除数为 0"),
+    "{{ report_title.__class__ }}": ("第 1 行", "出于安全考虑"),
+    "{{ report_title() }}": ("第 1 行", "不能调用"),
+}
+
+
+@pytest.mark.parametrize("text", list(TEMPLATE_MISTAKES))
+def test_template_mistakes_are_said_in_chinese_with_their_line(tmp_path, demo_assessment, text):
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    (folder / "02_overall.md.j2").write_text(text, encoding="utf-8")
+    with pytest.raises(ReportTemplateError) as info:
+        render_markup(demo_assessment, folder)
+    where, what = TEMPLATE_MISTAKES[text]
+    message = str(info.value)
+    assert message.startswith(f"报告模板 02_overall.md.j2 {where}："), message
+    assert what in message, message
+    assert not re.search(r"\b(undefined|expected|unexpected|Encountered|Missing|No filter)\b", message), message
+
+
+def test_a_template_not_in_utf8_is_said_so(tmp_path, demo_assessment):
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    (folder / "02_overall.md.j2").write_bytes("总体目标".encode("gbk"))
+    with pytest.raises(ReportTemplateError, match="02_overall.md.j2：文件不是 UTF-8 编码"):
         render_markup(demo_assessment, folder)
 
 

@@ -307,3 +307,62 @@ def test_an_inserted_column_drops_the_shifted_columns_instead_of_misreading_them
     assert {f.code for f in findings} == {Code.LABEL_CHANGED}
     assert all(f.sheet == TASKS and "本列填报内容未采用" in f.message for f in findings)
     assert sub.tasks == [] and sub.figures  # the other sheets are read as usual
+
+
+# -- rows typed below a table ----------------------------------------------------------------
+
+
+def _last_row(filled, sheet: str) -> int:
+    """1-based row of the last field or label of ``sheet`` in the template."""
+    from pdreport.intake.records import cell_rowcol
+
+    cells = [c.cell for c in (*filled.layout.fields, *filled.layout.labels) if c.sheet == sheet]
+    return max(cell_rowcol(c)[0] for c in cells) + 1
+
+
+def test_a_row_typed_below_a_table_is_reported_not_dropped_silently(plan, demo, tmp_path):
+    """An office that unprotects the sheet and adds its own indicator row under the table: the row
+    is not read (nothing maps it), and the office and the coordinator are told so at that row."""
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    below = _last_row(filled, "指标") + 4  # under the signature line
+    wb["指标"][f"A{below - 2}"] = "单位负责人（审核人）：张三      填报人：李四"  # as Excel shows it
+    wb["指标"][f"C{below}"] = "新增公共充电桩"
+    wb["指标"][f"H{below}"] = 1200
+    wb[TASKS][f"B{_last_row(filled, TASKS) + 1}"] = "另：本单位还开展了节能宣传周活动"
+    wb[COVER][f"B{_last_row(filled, COVER) + 5}"] = "（单位盖章）"  # the cover has text below its fields
+    p = tmp_path / "区建交委.xlsx"
+    wb.save(p)
+    sub, findings = check_one(plan, p, "2024H1")
+    stray = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
+    assert [(f.sheet, f.cell) for f in stray] == [("指标", f"C{below}"), (TASKS, f"B{_last_row(filled, TASKS) + 1}")]
+    assert stray[0].level is Severity.WARNING and stray[0].respondent == "jjw"
+    assert f"第 {below} 行" in stray[0].message and "新增公共充电桩" in stray[0].message
+    assert "情况说明" in stray[0].hint
+    assert not sub.has_errors and {f.code for f in findings} == {Code.OUTSIDE_TABLE}
+
+
+def test_rows_moved_down_by_an_inserted_row_are_left_to_the_label_check(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb["指标"].insert_rows(6)  # inside the table: every later row moves down, the last one past it
+    p = tmp_path / "区建交委.xlsx"
+    wb.save(p)
+    _sub, findings = check_one(plan, p, "2024H1")
+    assert Code.LABEL_CHANGED in {f.code for f in findings}
+    assert Code.OUTSIDE_TABLE not in {f.code for f in findings}
+
+
+def test_many_stray_rows_are_capped(plan, demo, tmp_path):
+    from pdreport.intake.records import MAX_STRAY_ROWS
+
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    start = _last_row(filled, "指标") + 1
+    for r in range(start, start + 3 * MAX_STRAY_ROWS):
+        wb["指标"][f"K{r}"] = f"备注{r}"
+    p = tmp_path / "区建交委.xlsx"
+    wb.save(p)
+    _sub, findings = check_one(plan, p, "2024H1")
+    stray = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
+    assert len(stray) == MAX_STRAY_ROWS and stray[0].cell == f"K{start}"

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
-from ..template.layout import Field, LabelCell
+from ..template.layout import SIGNATURE_LEAD, Field, LabelCell
 from ..template.metadata import TemplateMap
+from .clean import is_blank
 from .read import Workbook
 
 
@@ -48,6 +49,12 @@ class RawSubmission:
     # (sheet, cell) of an empty-looking required input → "" a formula with no saved result, or the
     # error value it shows ("#DIV/0!"): said as such instead of "not filled in"
     computed: dict[tuple[str, str], str] = field(default_factory=dict)
+    # rows typed below a table (its last field or label): (sheet, A1 of the row's first filled
+    # cell, that cell's value), at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
+    stray: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
+MAX_STRAY_ROWS = 20
 
 
 def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float) -> RawSubmission:
@@ -59,7 +66,48 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
 
     values = [RawValue(f, at(f.sheet, f.cell)) for f in tmap.fields]
     labels = [(lb, at(lb.sheet, lb.cell)) for lb in tmap.labels]
-    return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels)
+    stray = []
+    for sheet, bottom in table_bottoms(tmap.fields, tmap.labels):
+        if wb.has(sheet):
+            stray += rows_below(wb.grid(sheet), sheet, bottom)
+    return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray)
+
+
+def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[tuple[str, str, Any]]:
+    """The filled rows of ``grid`` after row index ``bottom``: (sheet, first filled cell, value),
+    except the template's own signature line (a formula, so only filled once recalculated)."""
+    found = []
+    for r in range(bottom + 1, len(grid)):
+        for c, value in enumerate(grid[r]):
+            if not is_blank(value):
+                if not (c == 0 and isinstance(value, str) and value.startswith(SIGNATURE_LEAD)):
+                    found.append((sheet, xl_rowcol_to_cell(r, c), value))
+                break
+        if len(found) >= MAX_STRAY_ROWS:
+            break
+    return found
+
+
+_BOTTOMS: dict[int, tuple[tuple, list[tuple[str, int]]]] = {}
+
+
+def table_bottoms(fields: tuple[Field, ...], labels: tuple[LabelCell, ...]) -> list[tuple[str, int]]:
+    """(sheet, row index of its last field or label) for each sheet holding a table: every sheet
+    with a field other than the cover's header (the cover has instructions below its fields).
+    Remembered per map (every return of one layout shares the same tuples)."""
+    hit = _BOTTOMS.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    tables = {f.sheet for f in fields if f.ref != "header"}
+    bottoms: dict[str, int] = {}
+    for cell in (*fields, *labels):
+        if cell.sheet in tables:
+            bottoms[cell.sheet] = max(bottoms.get(cell.sheet, 0), cell_rowcol(cell.cell)[0])
+    result = sorted(bottoms.items())
+    if len(_BOTTOMS) > 512:
+        _BOTTOMS.clear()
+    _BOTTOMS[id(fields)] = (fields, result)
+    return result
 
 
 @functools.lru_cache(maxsize=8192)

@@ -29,6 +29,7 @@ from ..workers import die_with_parent
 from . import charts
 from . import docx_format as fmt
 from .context import build_context, findings_by_code, headline_rows, number_text, report_title
+from .template_errors import template_error_text
 
 PARTS = ("01_title.md.j2", "02_overall.md.j2", "03_tasks.md.j2", "04_problems.md.j2",
          "05_annex1.md.j2", "06_annex2.md.j2")  # fmt: skip
@@ -80,13 +81,8 @@ def _render_parts(templates_dir: Path | None, context: dict) -> list[tuple[str, 
             out.append((name, env.get_template(name).render(**context)))
         except jinja2.TemplateNotFound:
             raise ReportTemplateError(f"报告模板缺少文件：{folder / name}") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise ReportTemplateError(f"报告模板 {name} 第 {exc.lineno} 行语法错误：{exc.message}") from None
-        except jinja2.UndefinedError as exc:
-            raise ReportTemplateError(f"报告模板 {name} 使用了不存在的变量（{exc.message}）；"
-                                      "可用变量见 templates/README.md") from None  # fmt: skip
-        except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
-            raise ReportTemplateError(f"报告模板 {name} 无法生成：{exc}") from None
+        except Exception as exc:  # noqa: BLE001 - any mistake in an edited template: said in Chinese
+            raise ReportTemplateError(template_error_text(exc, name)) from None
     return out
 
 

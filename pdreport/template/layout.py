@@ -16,6 +16,8 @@ from ..plan.model import Accumulation, Comparison, Indicator, Period, Plan, Resp
 TEMPLATE_VERSION = "1"
 
 COVER, INDICATORS, ANNEX, TASKS, META = "填报说明", "指标", "附件指标", "重点任务", "_pdreport"
+# the signature line written two rows below each table (a formula: its text once recalculated)
+SIGNATURE_LEAD = "单位负责人（审核人）："
 STATUSES = ("未启动", "推进中", "已完成", "已滞后")
 YES_NO = ("是", "否")
 

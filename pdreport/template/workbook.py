@@ -26,6 +26,7 @@ from .layout import (
     IND_VALUE,
     INDICATORS,
     MS_COLUMNS,
+    SIGNATURE_LEAD,
     TASK_COLUMNS,
     TASKS,
     Field,
@@ -314,11 +315,11 @@ class _Renderer:
         def ref(key):
             return f"'{COVER}'!{_abs(self.fields[key].cell)}"
 
-        formula = (f'="单位负责人（审核人）："&{ref("header.reviewer")}&"      填报人："&'
+        formula = (f'="{SIGNATURE_LEAD}"&{ref("header.reviewer")}&"      填报人："&'
                    f'{ref("header.filler")}&"      联系电话："&{ref("header.phone")}')  # fmt: skip
         ws.merge_range(row, 0, row, last, "", self.f.info_value)
         ws.write_formula(row, 0, formula, self.f.info_value,
-                         "单位负责人（审核人）：      填报人：      联系电话：")  # fmt: skip
+                         f"{SIGNATURE_LEAD}      填报人：      联系电话：")  # fmt: skip
 
     # -- 附件指标 -------------------------------------------------------------------------
     def annex(self) -> None:
