@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .findings import Code, Finding
-from .intake.records import AnnexReport, Source, Submission, TaskReport
+from .intake.records import AnnexReport, Source, Submission, TaskReport, newest_last
 from .periods import sequential_target
 from .plan.model import (
     Accumulation,
@@ -123,6 +123,7 @@ class TaskResult:
     indicators: tuple[IndicatorResult, ...]
     owed_by: tuple[str, ...]  # responsible respondents who said nothing about the task
     reasons: tuple[str, ...] = ()
+    invalid_by: tuple[str, ...] = ()  # respondents whose row was typed but not taken in (E208 …)
 
     @property
     def reason(self) -> str:
@@ -228,8 +229,8 @@ def assess(
 ) -> Assessment:
     """Assess every indicator, task, annex unit and respondent for ``period``.
 
-    ``submissions`` may hold several returns of one respondent: the newest (by 填报日期, then
-    file time, then name) is used, as intake does, so the result does not depend on order.
+    ``submissions`` may hold several returns of one respondent: the newest (``newest_last``) is
+    used, as intake does, so the result does not depend on order.
     """
     if isinstance(submissions, Mapping):
         submissions = submissions.values()
@@ -239,7 +240,8 @@ def assess(
     results = {ind.id: assess_indicator(ind, period, subs, rejected.get(ind.id, {}))
                for ind in plan.indicators}  # fmt: skip
     headline = tuple(HeadlineResult(row, results[row.indicator]) for row in plan.headline)
-    tasks = tuple(assess_task(plan, task, period, subs, results) for task in plan.tasks)
+    tasks = tuple(assess_task(plan, task, period, subs, results, rejected.get(f"task:{task.number}", {}))
+                  for task in plan.tasks)  # fmt: skip
     annex = tuple(assess_unit(plan, unit, period, subs, rejected.get("annex", {}))
                   for unit in plan.annex.units)  # fmt: skip
     by_respondent: dict[str, list[Finding]] = {}  # (so that each card does not scan all findings)
@@ -256,12 +258,10 @@ def assess(
 
 
 def _newest(submissions: Iterable[Submission]) -> dict[str, Submission]:
-    out: dict[str, Submission] = {}
+    by_respondent: dict[str, list[Submission]] = {}
     for sub in submissions:
-        kept = out.get(sub.respondent)
-        if kept is None or sub.recency_key() > kept.recency_key():
-            out[sub.respondent] = sub
-    return out
+        by_respondent.setdefault(sub.respondent, []).append(sub)
+    return {rid: newest_last(subs)[-1] for rid, subs in by_respondent.items()}
 
 
 def _rejected_fields(plan: Plan, period: Period, subs: dict[str, Submission],
@@ -277,14 +277,15 @@ def _rejected_fields(plan: Plan, period: Period, subs: dict[str, Submission],
     for rid, found in errors.items():
         layout = build_layout(plan, plan.respondent(rid), period)
         for fld in layout.fields:
-            if not fld.key.startswith(("ind.", "annex.")):
+            if not fld.key.startswith(("ind.", "annex.", "task.")):
                 continue
             row = _row(fld.cell)
             for f in found:
                 hit = (f.field == fld.key or (f.sheet == fld.sheet and not f.cell and not f.field)
                        or (f.code is Code.LABEL_CHANGED and f.sheet == fld.sheet and _row(f.cell) == row))  # fmt: skip
                 if hit:
-                    out.setdefault(fld.ref, {}).setdefault(rid, f.message)
+                    ref = f"task:{fld.ref}" if fld.key.startswith("task.") else fld.ref
+                    out.setdefault(ref, {}).setdefault(rid, f.message)
     return out
 
 
@@ -432,7 +433,11 @@ def _assess_each(ind, period, reports, owed, seq) -> IndicatorResult:
     ok = [r for r in judged if r.state == "ok"]
     if not ok:
         return _unreported(ind, tuple(judged), owed, seq)
-    status = worst(r.status for r in judged)
+    # as for a sum or a task, the units that sent nothing are named in the reasons (and chased in
+    # 催报名单) but do not make the indicator 未报送 while others did report it
+    status = worst(r.status for r in judged if r.state != "missing")
+    if status is Status.DONE and owed:
+        status = Status.ON_TRACK
     behind = [r for r in ok if r.status is Status.BEHIND]
     reasons = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
     if behind:
@@ -463,15 +468,20 @@ def _completion(ind: Indicator, value: float | None) -> float | None:
 
 
 def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submission],
-                results: dict[str, IndicatorResult]) -> TaskResult:  # fmt: skip
-    reports, owed = [], []
+                results: dict[str, IndicatorResult], rejected: dict[str, str] | None = None) -> TaskResult:  # fmt: skip
+    """``rejected``: respondent id → why its row of this task was not taken in (a row that was typed
+    but edited or shifted: 数据有误, not 未报送)."""
+    rejected = rejected or {}
+    reports, owed, invalid = [], [], []
     for rid in task.respondents:
         sub = subs.get(rid)
         rep = next((t for t in sub.tasks if t.task == task.number), None) if sub else None
-        if rep is None or not (rep.status or rep.progress):
-            owed.append(rid)
         if rep is not None and (rep.status or rep.progress):
             reports.append(rep)
+        elif rid in rejected:
+            invalid.append(rid)
+        else:
+            owed.append(rid)
     indicators = tuple(results[i] for i in task.indicators)
     assessed = [r for r in indicators if r.status not in (Status.MISSING, Status.NOT_ASSESSED)]
     said = [REPORTED_STATUS.get(r.status, Status.ON_TRACK) for r in reports]
@@ -480,11 +490,13 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
         said = [Status.BEHIND if r.status == "未启动" else s for r, s in zip(reports, said, strict=True)]
     reasons: list[str] = []
     if not reports and not assessed:
-        status = Status.MISSING
-        reasons.append("责任单位均未报送")
+        # like an indicator nobody reported usably: 数据有误 when someone's row was rejected
+        status = Status.INVALID if invalid else Status.MISSING
+        if not invalid:
+            reasons.append("责任单位均未报送")
     else:
         status = worst([*said, *(r.status for r in assessed)], default=Status.ON_TRACK)
-        if status is Status.DONE and (owed or any(r.status is Status.MISSING for r in indicators)):
+        if status is Status.DONE and (owed or invalid or any(r.status is Status.MISSING for r in indicators)):
             status = Status.ON_TRACK
         late = [plan.respondent(r.respondent).name for r in reports if r.status == "已滞后"]
         if late:
@@ -494,11 +506,12 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
             reasons.append(f"未达到序时要求：{'、'.join(behind)}")
         if not_started:
             reasons.append(f"{len(not_started)}个单位尚未启动")
-    if owed:
-        names = [plan.respondent(r).name for r in owed]
-        shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
-        reasons.append(f"未报送：{shown}")
-    return TaskResult(task, status, tuple(reports), indicators, tuple(owed), tuple(reasons))
+    for label, rids in (("数据有误（本单位此项填报未采用）", invalid), ("未报送", owed)):
+        if rids:
+            names = [plan.respondent(r).name for r in rids]
+            shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
+            reasons.append(f"{label}：{shown}")
+    return TaskResult(task, status, tuple(reports), indicators, tuple(owed), tuple(reasons), tuple(invalid))
 
 
 # -- annex ---------------------------------------------------------------------------------------

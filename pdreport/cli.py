@@ -23,7 +23,6 @@ _CLICK_ZH = {
     "Commands": "命令",
     "Show this message and exit.": "显示本帮助并退出。",
     "Show the version and exit.": "显示版本号并退出。",
-    "Error: {message}": "错误：{message}",
     "Try '{command} {option}' for help.": "运行“{command} {option}”查看帮助。",
     "Missing argument": "缺少参数",
     "Missing option": "缺少选项",
@@ -44,6 +43,10 @@ _CLICK_ZH = {
     "path": "路径",
     "Choose from:\n\t{choices}": "可选：\n\t{choices}",
     "{value!r} is not one of {choices}.": "{value!r} 不在可选范围内：{choices}。",
+    "{value!r} is not {choice}.": "{value!r} 不是可选值 {choice}。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Error: {message}": "错误：{message}",
     "Aborted!": "已取消。",
 }
 
@@ -59,9 +62,14 @@ def _speak_chinese() -> None:
     def zh(text: str) -> str:
         return _CLICK_ZH.get(text, text)
 
+    def nzh(singular: str, plural: str, n: int) -> str:
+        return zh(singular if n == 1 else plural)
+
     for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
         if hasattr(module, "_"):
             module._ = zh
+        if hasattr(module, "ngettext"):
+            module.ngettext = nzh
 
 
 _speak_chinese()
@@ -327,8 +335,12 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
     warnings = len(findings) - errors
     if sub is not None:
         name = plan.respondent(sub.respondent).name
-        click.echo(f"\n{name}：数值 {len(sub.figures)} 项，里程碑 {len(sub.milestones)} 项，"
-                   f"重点任务 {len(sub.tasks)} 项已读取。")  # fmt: skip
+        period = plan.period(sub.period)
+        click.echo(f"\n{name}：{period.label}填报表（报送截止 {period.deadline.isoformat()}），"
+                   f"数值 {len(sub.figures)} 项，里程碑 {len(sub.milestones)} 项，重点任务 {len(sub.tasks)} 项已读取。")  # fmt: skip
+        if not period_id:
+            click.echo(f"（只按表内的报送期检查；本期汇总的若不是{period.label}，本表会被退回，"
+                       "可加 --period 指定本期）")  # fmt: skip
     click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。" + ("可以报送。" if not errors else "请修改后再报送。"))
     sys.exit(2 if errors else 1 if warnings else 0)
 
@@ -370,6 +382,9 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
       pdreport report 回收表 --period 2024H1 -o 汇总结果 --templates 我的模板 --date 2024-07-20
     """
     from .consolidate import write_report
+    from .report.render import check_templates
+
+    check_templates(templates_dir)  # before the returns are read
 
     def write(_col, a, out, outputs):
         write_report(a, out, outputs, templates_dir, report_date)

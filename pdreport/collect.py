@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import UsageError, os_error_text
 from .findings import Code, Finding, safe_text
 from .intake.clean import is_blank
 from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify
 from .intake.read import ReadError, computed_cells, open_workbook
-from .intake.records import RawSubmission, Submission, extract
+from .intake.records import RawSubmission, Submission, extract, newest_last
 from .outputs import is_output_folder
 from .plan.model import Period, Plan
 from .template.layout import META
@@ -43,6 +43,7 @@ class FileOutcome:
     kind: str = ""
     errors: int = 0
     warnings: int = 0
+    guessed: bool = False  # respondent read from the file's name (the file itself could not say)
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:
-    return Finding(Code.UNREADABLE, f"文件无法打开（{exc.strerror or exc}）", "请检查文件权限或重新拷贝", file=rel)
+    return Finding(Code.UNREADABLE, f"文件无法打开（{os_error_text(exc)}）", "请检查文件权限或重新拷贝", file=rel)
 
 
 QUIET_READ_SECONDS = 120  # a child forked beside reading threads could, in theory, never finish
@@ -322,6 +323,7 @@ def collect(
         raise UsageError(f"找不到文件夹：{folder}")
     check_input_folder(folder, exclude)
     asked = plan.period(period_id) if period_id else None  # an unknown period fails before reading
+    period_id = asked.id if asked else None
     entries = scan(folder, exclude)
     reads = _read_all(entries, plan, period_id, progress, workers)
     period = asked or _majority_period(plan, reads)
@@ -338,8 +340,7 @@ def collect(
                                     respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
             r.raw = None
         if r.raw is None and not done:
-            owner = next((f.respondent for f in findings if f.respondent), "")  # known, yet unusable
-            col.outcomes.append(FileOutcome(r.file, REJECTED, owner, kind=r.kind))
+            col.outcomes.append(_rejected(plan, r.file, r.kind, findings))
             col.findings += findings
             continue
         try:
@@ -350,23 +351,23 @@ def collect(
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
             if _RAISE_UNEXPECTED:
                 raise
-            col.outcomes.append(FileOutcome(r.file, REJECTED, kind=r.kind))
-            col.findings += findings + [_unexpected(r.file, exc)]
+            findings.append(_unexpected(r.file, exc))
+            col.outcomes.append(_rejected(plan, r.file, r.kind, findings))
+            col.findings += findings
             continue
         if sub.has_errors:
             col.raws[r.file] = r.raw
         candidates.setdefault(sub.respondent, []).append((sub, findings + found))
     for rid, subs in candidates.items():
-        subs.sort(key=lambda s: s[0].recency_key())
-        kept, kept_findings = subs[-1]
+        found_in = {id(sub): found for sub, found in subs}
+        order = newest_last(sub for sub, _ in subs)
+        kept = order[-1]
+        kept_findings = found_in[id(kept)]
         col.submissions[rid] = kept
         col.findings += kept_findings
         col.outcomes.append(_outcome(kept, kept_findings, ACCEPTED))
-        for sub, _found in subs[:-1]:
-            note = Finding(Code.DUPLICATE, f"{plan.respondent(rid).name}报送了多份，已采用较新的一份：{kept.file}",
-                           "如需采用本份，请删除较新的一份后重新汇总", file=sub.file,
-                           respondent=rid)  # fmt: skip
-            col.findings.append(note)
+        for sub in order[:-1]:
+            col.findings.append(note := _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)]))
             col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
     for r in plan.respondents:
         if r.id not in col.submissions:
@@ -379,6 +380,45 @@ def collect(
                                      f.code.code))  # fmt: skip
     return col
 
+
+
+def _rejected(plan: Plan, file: str, kind: str, findings: list[Finding]) -> FileOutcome:
+    """A file that could not be used, with its problem counts, and whose it is: as its findings say
+    (identified, yet unusable), else as its name says (an encrypted or broken file says nothing)."""
+    errors = sum(f.is_error for f in findings)
+    owner = next((f.respondent for f in findings if f.respondent), "")
+    guess = "" if owner else respondent_named_in(plan, file)
+    return FileOutcome(file, REJECTED, owner or guess, kind, errors, len(findings) - errors, bool(guess))
+
+
+def respondent_named_in(plan: Plan, file: str) -> str:
+    """The respondent whose name (or alias) is the longest one in ``file``'s path, if exactly one
+    respondent has a name that long in it ("区金融局_加密.xlsx" → 区金融局); else ""."""
+    hits: dict[int, set[str]] = {}
+    for r in plan.respondents:
+        for name in (r.name, *r.aliases):
+            if len(name) >= 2 and name in file:
+                hits.setdefault(len(name), set()).add(r.id)
+    if not hits:
+        return ""
+    best = hits[max(hits)]
+    return next(iter(best)) if len(best) == 1 else ""
+
+
+def _superseded_note(name: str, sub: Submission, kept: Submission, own: list[Finding]) -> Finding:
+    """W107 on the copy not used: which one was, why (填报日期 or file time), and how many problems
+    this copy had (they are not listed: nothing from it is used)."""
+    if sub.filled_on is not None and kept.filled_on is not None and sub.filled_on != kept.filled_on:
+        basis = f"填报日期 {kept.filled_on.isoformat()} 晚于本份的 {sub.filled_on.isoformat()}"
+    elif sub.filled_on is None or kept.filled_on is None:
+        basis = "有一份的填报日期无法使用，按文件修改时间判断"
+    else:
+        basis = "填报日期相同，按文件修改时间判断"
+    errors = sum(f.is_error for f in own)
+    extra = f"；本份另有错误 {errors} 条、提醒 {len(own) - errors} 条，未列出" if own else ""
+    return Finding(Code.DUPLICATE, f"{name}报送了多份，已采用较新的一份：{kept.file}（{basis}）{extra}",
+                   "如需采用本份，请把较新的一份移出回收文件夹后重新汇总", file=sub.file,
+                   respondent=sub.respondent)  # fmt: skip
 
 
 def _outcome(sub: Submission, findings: list[Finding], status: str) -> FileOutcome:
@@ -409,6 +449,8 @@ def _majority_period(plan: Plan, reads: list[_Read]) -> Period:
 def check_one(plan: Plan, path: Path, period_id: str | None = None) -> tuple[Submission | None, list[Finding]]:
     """The whole validation for one workbook (an office's self-check before sending)."""
     path = Path(path)
+    if period_id:
+        period_id = plan.period(period_id).id  # an unknown period fails before reading
     if not path.exists() and not path.is_symlink():
         raise UsageError(f"找不到文件：{path}")
     r = _read_one(display_name(path.name), path, plan, period_id)

@@ -155,8 +155,9 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     The output folder is locked for the run, and the outputs are committed together at the end:
     if anything fails, the previous outputs stay as they were."""
     out_dir = Path(out_dir)
-    from .report.render import PreparedCharts
+    from .report.render import PreparedCharts, check_templates
 
+    check_templates(templates)  # a mistake in an edited template is said before the long part
     with writing(out_dir) as outputs:
         prepared = PreparedCharts.start()  # the charts are drawn in a child process (same bytes)
         summary: Forked | None = None

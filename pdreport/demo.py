@@ -20,7 +20,6 @@ from .plan.model import Accumulation, Period, Plan
 from .template import build_layout, render_workbook
 from .template.layout import ANNEX, Layout
 
-COUNTED = ("家", "个", "栋", "辆", "台", "处", "项", "座", "所")  # whole things: no fractions
 STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
 FILLERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷", "徐磊", "孙丽")
 REVIEWERS = ("王建国", "李明华", "陈志强", "张慧敏", "刘德胜", "周文斌")
@@ -62,7 +61,7 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
             ind = row.indicator
             if row.role == "contributor":
                 share = ind.target * period.elapsed / max(len(ind.contributors), 1) * 2
-                value = round(share * rng.uniform(0.2, 1.6), 2)
+                value = round(share * rng.uniform(0.2, 1.6), 0 if ind.counted else 2)
                 contributions[ind.id] = contributions.get(ind.id, 0.0) + value
             else:
                 value = _figure(ind, period, pace[r.id], rng)
@@ -108,14 +107,15 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
         for row in filled.layout.indicators:
             ind = row.indicator
             if row.role == "lead" and ind.id in contributions:
-                filled.values[f"ind.{ind.id}.value"] = round(contributions[ind.id] * rng.uniform(1.0, 1.04), 2)
+                value = contributions[ind.id] * rng.uniform(1.0, 1.04)
+                filled.values[f"ind.{ind.id}.value"] = float(round(value)) if ind.counted else round(value, 2)
     return out
 
 
 def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:
     if ind.accumulation is Accumulation.CUMULATIVE:
         value = (sequential_target(ind, period) or 0) * pace * rng.uniform(0.9, 1.1)
-        if ind.unit in COUNTED:
+        if ind.counted:
             return float(round(value))
         return round(value, 2) if ind.target < 50 else float(round(value))
     if ind.accumulation is Accumulation.RATE:
@@ -123,7 +123,7 @@ def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:
     value = ind.target * min(pace, 1.08) * rng.uniform(0.97, 1.02)
     if ind.unit == "%":
         value = min(value, 99.5)
-    return round(value, 1)
+    return float(round(value)) if ind.counted else round(value, 1)
 
 
 def fill_template(filled: Filled, generated_at: dt.datetime = STAMP, values: dict | None = None,

@@ -74,6 +74,7 @@ class Code(Enum):
     MILESTONE_DATE_MISSING = ("W216", "已完成但未填完成日期", Severity.WARNING)
     MILESTONE_DATE_UNEXPECTED = ("W217", "未完成却填了完成日期", Severity.WARNING)
     OUTSIDE_TABLE = ("W218", "表格以外的内容未采用", Severity.WARNING)
+    NOT_WHOLE = ("W219", "数量不是整数", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

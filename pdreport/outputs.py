@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError, PdreportError
+from .errors import OutputError, PdreportError, os_error_text
 
 TEMP_PREFIX, TEMP_SUFFIX = ".~", ".tmp"
 LOCK_NAME = ".pdreport.lock"
@@ -356,15 +356,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def write_failure(exc: OSError) -> str:
     """Why a write failed, in the users' words."""
-    if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
-        return "磁盘空间不足"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "没有写入权限"
-    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        return "该路径已被一个文件占用，不是文件夹"
-    if exc.errno == errno.ENAMETOOLONG:
-        return "路径过长"
-    return exc.strerror or exc.__class__.__name__
+    return "没有写入权限" if exc.errno in (errno.EACCES, errno.EPERM) else os_error_text(exc)
 
 
 def _message(path: Path, exc: OSError) -> str:

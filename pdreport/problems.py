@@ -94,10 +94,17 @@ def render_problem_list(col: Collection) -> bytes:
     for i, w in enumerate((6, 20, 16, 50)):
         miss.set_column(i, i, w)
     rejected = {o.file for o in col.outcomes if o.status != "已采用"}
+    named = {}  # respondent id → files only their names tie to it (encrypted, broken …)
+    for o in col.outcomes:
+        if o.guessed:
+            named.setdefault(o.respondent, []).append(o.file)
     for r, rid in enumerate(col.missing, 2):
         resp = plan.respondent(rid)
         sent = sorted({x.file for x in mine_of.get(rid, ()) if x.file in rejected})
         note = f"已收到文件但无法采用：{'、'.join(sent)}" if sent else "未收到填报表"
+        if named.get(rid):
+            maybe = f"按文件名判断，可能是本单位的文件，但无法采用：{'、'.join(sorted(named[rid]))}"
+            note = f"{note}；{maybe}" if sent else maybe
         miss.write_number(r, 0, r - 1, f.label_center)
         miss.write_string(r, 1, resp.name, f.label)
         miss.write_string(r, 2, resp.kind.label, f.label)

@@ -456,21 +456,22 @@ class _Writer:
         cols = [Col("任务序号", 6), Col("重点任务", 18), Col("填报单位", 14), Col("推进状态", 8),
                 Col("主要进展", 50), Col("存在问题", 30), Col("下一步工作", 30), Col("来源", 22)]  # fmt: skip
         ws = self.sheet(SHEET_PROGRESS, self.title("各单位重点任务进展明细"), cols,
-                        "每个责任单位每项任务一行；“未报送”表示该单位未填写此项任务。", freeze_col=3)  # fmt: skip
+                        "每个责任单位每项任务一行；“未报送”表示该单位未填写此项任务，“数据有误”表示填写了但未采用（原因见问题清单）。", freeze_col=3)  # fmt: skip
         top = self.text_fmt(top=True)
         row = FIRST_ROW
         for t in self.a.tasks:
             said = {rep.respondent: rep for rep in t.reports}
             owed = set(t.owed_by)  # a task can have thousands of respondents: no tuple scans
+            invalid = set(t.invalid_by)
             for rid in t.task.respondents:
                 rep = said.get(rid)
-                if rep is None and rid not in owed:
+                if rep is None and rid not in owed and rid not in invalid:
                     continue
                 ws.write_number(row, 0, t.task.number, self.text_fmt(center=True))
                 self.text(ws, row, 1, t.task.title)
                 self.text(ws, row, 2, self.names.get(rid, rid))
                 if rep is None:
-                    self.status(ws, row, 3, Status.MISSING)
+                    self.status(ws, row, 3, Status.INVALID if rid in invalid else Status.MISSING)
                     for c in range(4, 8):
                         self.text(ws, row, c, "")
                 else:
@@ -796,7 +797,8 @@ class _Writer:
             st = Status.INVALID if o.status == ACCEPTED and o.errors else file_status.get(o.status)
             label = f"{o.status}（有错误）" if st is Status.INVALID else o.status
             self.status(ws, row, 3, st, label)
-            self.text(ws, row, 4, self.names.get(o.respondent, o.respondent))
+            name = self.names.get(o.respondent, o.respondent)
+            self.text(ws, row, 4, f"{name}（按文件名判断）" if o.guessed else name)
             ws.write_number(row, 5, o.errors, self.num_fmt())
             ws.write_number(row, 6, o.warnings, self.num_fmt())
             row += 1

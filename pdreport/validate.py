@@ -8,6 +8,8 @@ reported as a warning, so every input is either accepted or explained.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +40,10 @@ from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
 from .template.layout import Field
 from .template.workbook import TEXT_LIMIT
 
-MAGNITUDE_FACTOR = 100  # a figure this many times its annual target is probably in the wrong unit
+MAGNITUDE_FACTOR = 10  # a figure this many times its annual target is probably in the wrong unit (or mistyped)
+# a value in (0, 1] of a % indicator below target × window is read as a fraction (0.969 → 96.9 %)
+FRACTION_WINDOW = 1 / 5
+FRACTION_WINDOW_RATE = 1 / 50  # decline rates: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
 FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
 
 
@@ -101,9 +106,15 @@ def check_structure(ctx: _Ctx) -> set[str]:
     """Report deleted sheets and edited labels; return the keys of fields that can be trusted."""
     present = {rv.field.sheet for rv in ctx.raw.values if rv.value is not None}
     missing_sheets = sorted({rv.field.sheet for rv in ctx.raw.values} - present)
+    expected = {rv.field.sheet for rv in ctx.raw.values}
     for sheet in missing_sheets:
-        ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
-                   "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
+        renamed = [n for n in ctx.raw.sheet_names if n not in expected and normalise_name(sheet) in normalise_name(n)]
+        if len(renamed) == 1:
+            ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被改名为“{renamed[0]}”，其中的内容无法读取",
+                       f"请把工作表“{renamed[0]}”的名称改回“{sheet}”后重新报送", sheet=sheet)  # fmt: skip
+        else:
+            ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
+                       "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
     # A label heads a row (an item's name) or a column (a column title): when it changed, the
     # fields of that row or column may hold something else now (a row or column was inserted or
     # deleted), so none of them is taken in.
@@ -175,9 +186,9 @@ def read_text(ctx: _Ctx, f: Field, value: Any) -> str:
     return cleaned.text
 
 
-def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRONG_TYPE) -> Any:
+def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRONG_TYPE, hint: str = "") -> Any:
     if parsed.error:
-        ctx.report(wrong, f, f"“{f.label}”{parsed.error}", "请按填报说明修改", value)
+        ctx.report(wrong, f, f"“{f.label}”{parsed.error}", hint or "请按填报说明修改", value)
         return None
     if parsed.empty:
         if f.required:
@@ -222,9 +233,29 @@ def _plausible_filled_on(day, period: Period) -> bool:
 # -- indicators -----------------------------------------------------------------------------
 
 
+_LEADING_NUMBER = re.compile(r"^[^0-9]{0,4}?([0-9][0-9,]*(?:\.[0-9]+)?)(.*)$")
+
+
+def number_hint(value: Any, unit: str) -> str:
+    """What to type instead of a number written with words ("15万平方米", "约20", "12万")."""
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
+    m = _LEADING_NUMBER.match(text)
+    if not m:
+        return "只填数字；文字说明写在“情况说明”中"
+    number, rest = m.group(1).replace(",", ""), m.group(2)
+    if unit and rest and (rest == unit or rest.startswith(unit)):
+        return f"计量单位已是“{unit}”，只填数字 {number}"
+    if rest.startswith(("万", "亿")) and not unit.startswith(rest[0]):
+        scale = 10_000 if rest[0] == "万" else 100_000_000
+        amount = format_plain(float(number) * scale)
+        return f"本格以“{unit or '个'}”计，请换算后只填数字（{number}{rest[0]}填 {amount}）"
+    return f"只填数字（如 {number}）；“{text[:12]}”中的文字说明请写在“情况说明”中"
+
+
 def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = None) -> float | None:
     parsed = parse_number(value)
-    number = _use(ctx, f, value, parsed)
+    hint = number_hint(value, f.unit) if parsed.error and isinstance(value, str) else ""
+    number = _use(ctx, f, value, parsed, hint=hint)
     if number is None:
         return None
     typed_percent = isinstance(value, str) and value.strip().endswith(("%", "％"))
@@ -235,7 +266,11 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if parsed.note and typed_percent:
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
     if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
-        if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) / 5:
+        # A share (占比 94%) typed as 0.969 is plainly a fraction. A decline rate is not: 0.9 is a
+        # real 0.9 % fall for a 5.3 % target, so only a value far below any plausible rate (5.3 %
+        # typed into a cell Excel turned into a percentage cell, read back as 0.053) is taken so.
+        window = FRACTION_WINDOW_RATE if indicator.comparison is Comparison.REDUCTION_AT_LEAST else FRACTION_WINDOW
+        if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) * window:
             ctx.report(Code.PERCENT_NORMALISED, f,
                        f"填报值 {format_plain(number)}（设为百分比格式的单元格会显示为 {format_plain(number * 100)}%）"
                        f"像是小数形式的百分比，已按 {format_plain(number * 100)}% 读取",
@@ -249,12 +284,15 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
         ctx.report(Code.OUT_OF_RANGE, f, f"填报值 {format_plain(number)} 超出合理范围（{rng}）",
                    "请核实后修改", value)  # fmt: skip
         return None
+    if indicator is not None and indicator.counted and not number.is_integer():
+        ctx.report(Code.NOT_WHOLE, f, f"计量单位是“{indicator.unit}”，应为整数，填了 {format_plain(number)}",
+                   f"请核实后填写整数（如 {format_plain(round(number))}）；已按所填数值采用", value)  # fmt: skip
     if (indicator is not None and indicator.target and f.unit != "%"
             and indicator.accumulation in (Accumulation.CUMULATIVE, Accumulation.LEVEL)
-            and number > MAGNITUDE_FACTOR * indicator.target):  # fmt: skip
+            and number >= MAGNITUDE_FACTOR * indicator.target):  # fmt: skip
         ctx.report(Code.UNIT_MAGNITUDE, f,
                    f"填报值 {format_plain(number)} 是年度目标（{format_plain(indicator.target)}{indicator.unit}）的 "
-                   f"{number / indicator.target:.0f} 倍，可能按其他单位填报",
+                   f"{number / indicator.target:.0f} 倍，可能按其他单位填报或多打了数位",
                    f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
     return number
 

@@ -200,3 +200,30 @@ def test_openpyxl_reads_feedback_inputs(plan, demo):
     data = fill_template(demo["kangqiao_zhen"])
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb[META].sheet_state == "veryHidden"
+
+
+def test_an_unreadable_file_is_tied_to_its_unit_by_name_and_counted(plan, demo, tmp_path):
+    """An encrypted or broken file cannot say whose it is; its name can. 催报名单 must not tell
+    区金融局 that nothing arrived, and 收到文件 counts the file's problems."""
+    from pdreport.problems import render_problem_list
+
+    (tmp_path / "区金融局_加密.xlsx").write_bytes(b"not a workbook at all" * 10)
+    (tmp_path / "唐镇.xlsx").write_bytes(b"")
+    (tmp_path / "区金融局和区商务委.xlsx").write_bytes(b"\x00")  # two names: no guess
+    (tmp_path / "说明.xlsx").write_bytes(b"\x00")
+    (tmp_path / "ok.xlsx").write_bytes(fill_template(demo["jjw"]))
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    by_file = {o.file: o for o in col.outcomes}
+    assert by_file["区金融局_加密.xlsx"].respondent == "jrj" and by_file["区金融局_加密.xlsx"].guessed
+    assert by_file["唐镇.xlsx"].respondent == plan.find_respondent("唐镇").id
+    assert by_file["区金融局和区商务委.xlsx"].respondent == "" and by_file["说明.xlsx"].respondent == ""
+    for name in ("区金融局_加密.xlsx", "唐镇.xlsx", "说明.xlsx"):
+        o = by_file[name]
+        assert o.status == REJECTED and o.errors == 1 and o.warnings == 0, name
+    assert not by_file["ok.xlsx"].guessed
+    # the file names no unit in its findings: the guess stays in the outcome
+    assert all(f.respondent == "" for f in col.findings if f.file == "区金融局_加密.xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=3, values_only=True)}
+    assert notes["区金融局"] == "按文件名判断，可能是本单位的文件，但无法采用：区金融局_加密.xlsx"
+    assert notes["区商务委"] == "未收到填报表"

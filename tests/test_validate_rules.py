@@ -101,19 +101,46 @@ def test_mistyped_year_does_not_win_between_duplicates(plan, demo, tmp_path):
 
 
 def test_mistyped_year_falls_back_to_file_time(plan, demo, tmp_path):
-    """With the bad date ignored, the newer file wins even though its own 填报日期 is earlier."""
+    """With one date unusable, dates cannot rank the copies: file time decides alone, so the newer
+    file wins even though the other one has a real (earlier) 填报日期."""
     filled = demo["jjw"]
     t = dt.datetime(2024, 7, 10, 9).timestamp()
     write_return(tmp_path, "a.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2024, 7, 8)})
     write_return(tmp_path, "b.xlsx", filled, mtime=t + 60, **{"header.date": dt.datetime(2042, 7, 1)})
     col = collect(plan, tmp_path, "2024H1", workers=1)
-    # a.xlsx has a real date, b.xlsx none usable: a real 填报日期 still outranks none
-    assert col.submissions["jjw"].file == "a.xlsx"
-    write_return(tmp_path, "a.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2042, 6, 1)})
-    col = collect(plan, tmp_path, "2024H1", workers=1)
-    assert col.submissions["jjw"].file == "b.xlsx"  # both ignored: the newer file counts
+    assert col.submissions["jjw"].file == "b.xlsx"
     (w,) = [f for f in col.findings if f.code is Code.FILLED_ON_IMPLAUSIBLE]  # the kept file's own
     assert w.file == "b.xlsx" and "2042-07-01" in w.message
+    (dup,) = [f for f in col.findings if f.code is Code.DUPLICATE]
+    assert dup.file == "a.xlsx" and "按文件修改时间判断" in dup.message
+
+
+def test_a_correction_whose_date_is_unreadable_still_replaces_the_draft(plan, demo, tmp_path):
+    """The draft has a proper date and an older file; the correction sent later has 填报日期
+    "10月12日" (E210): the correction counts (it is returned for its own errors), and the note on
+    the draft says so and counts the draft's own problems."""
+    filled = demo["jjw"]
+    t = dt.datetime(2024, 7, 10, 9).timestamp()
+    write_return(tmp_path, "初稿.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2024, 7, 8),
+                                                            "ind.T17-1.value": "约100"})  # fmt: skip
+    write_return(tmp_path, "修改稿.xlsx", filled, mtime=t + 3600, **{"header.date": "7月12日"})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert col.submissions["jjw"].file == "修改稿.xlsx"
+    assert {o.file: o.status for o in col.outcomes} == {"修改稿.xlsx": ACCEPTED, "初稿.xlsx": SUPERSEDED}
+    assert [f.file for f in col.findings if f.code is Code.BAD_DATE] == ["修改稿.xlsx"]
+    (dup,) = [f for f in col.findings if f.code is Code.DUPLICATE]
+    assert dup.file == "初稿.xlsx" and "修改稿.xlsx" in dup.message
+    assert "本份另有错误 1 条" in dup.message
+
+
+def test_the_duplicate_note_names_the_dates_that_decided(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    write_return(tmp_path, "a.xlsx", filled, mtime=2e9, **{"header.date": dt.datetime(2024, 7, 1)})
+    write_return(tmp_path, "b.xlsx", filled, mtime=1e9, **{"header.date": dt.datetime(2024, 7, 9)})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    (dup,) = [f for f in col.findings if f.code is Code.DUPLICATE]
+    assert dup.file == "a.xlsx" and "填报日期 2024-07-09 晚于本份的 2024-07-01" in dup.message
+    assert "未列出" not in dup.message
 
 
 # -- annex ---------------------------------------------------------------------------------------
@@ -366,3 +393,103 @@ def test_many_stray_rows_are_capped(plan, demo, tmp_path):
     _sub, findings = check_one(plan, p, "2024H1")
     stray = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
     assert len(stray) == MAX_STRAY_ROWS and stray[0].cell == f"K{start}"
+
+
+# -- fractions in % cells ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rid", "key", "typed", "read", "converted"), [
+    ("fgw", "ind.H1.value", 0.9, 0.9, False),      # a real 0.9 % fall (target 5.3 %), not 90 %
+    ("kjw", "ind.H2.value", 0.6, 0.6, False),
+    ("fgw", "ind.H1.value", -0.5, -0.5, False),    # a 0.5 % rise
+    ("fgw", "ind.H1.value", 0.053, 5.3, True),     # 5.3 % typed into a cell Excel made a % cell
+    ("jjw", "ind.T17-2.value", 0.969, 96.9, True),  # a share: 0.969 can only be 96.9 %
+    ("jjw", "ind.T17-2.value", 96.9, 96.9, False),
+])  # fmt: skip
+def test_a_fraction_is_read_as_a_percentage_only_where_nothing_else_is_plausible(
+        plan, demo, tmp_path, rid, key, typed, read, converted):  # fmt: skip
+    p = write_return(tmp_path, "x.xlsx", demo[rid], **{key: typed})
+    sub, findings = check_one(plan, p, "2024H1")
+    indicator = key.split(".")[1]
+    (fig,) = [x for x in sub.figures if x.indicator == indicator]
+    assert fig.value == pytest.approx(read)
+    w204 = [f for f in findings if f.code is Code.PERCENT_NORMALISED and f.field == key]
+    assert bool(w204) is converted
+
+
+def test_a_task_row_rejected_for_an_edit_is_data_error_not_missing(plan, h1, demo, tmp_path):
+    """康桥镇 inserts a row in 重点任务: its task rows are not taken in (E208), and the tasks say
+    数据有误 for 康桥镇 — not that 康桥镇 sent nothing."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["kangqiao_zhen"])))
+    wb[TASKS].insert_rows(6)
+    wb.save(tmp_path / "康桥镇.xlsx")
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert Code.LABEL_CHANGED in {f.code for f in col.findings if f.file == "康桥镇.xlsx"}
+    a = assess(plan, h1, col.submissions, col.findings)
+    theirs = [t for t in a.tasks if "kangqiao_zhen" in t.task.respondents]
+    assert theirs
+    shifted = [t for t in theirs if "kangqiao_zhen" in t.invalid_by]
+    assert shifted and all("kangqiao_zhen" not in t.owed_by for t in theirs)
+    for t in shifted:
+        assert "数据有误（本单位此项填报未采用）：康桥镇" in t.reason
+        assert "未报送：康桥镇" not in t.reason and "康桥镇" not in t.reason.split("未报送：")[-1]
+
+
+def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
+    """26000 for a 2600 target: one digit too many, or the wrong unit — a warning at the cell."""
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"ind.T18-3.value": 26000})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.code is Code.UNIT_MAGNITUDE]
+    assert w.field == "ind.T18-3.value" and "10 倍" in w.message
+    assert {f.indicator: f.value for f in sub.figures}["T18-3"] == 26000  # taken as typed
+    p = write_return(tmp_path, "y.xlsx", demo["jjw"], **{"ind.T18-3.value": 25000})
+    _, findings = check_one(plan, p, "2024H1")
+    assert Code.UNIT_MAGNITUDE not in {f.code for f in findings}
+
+
+@pytest.mark.parametrize(("typed", "unit", "hint"), [
+    ("15万平方米", "万平方米", "计量单位已是“万平方米”，只填数字 15"),
+    ("１.５万千瓦", "万千瓦", "计量单位已是“万千瓦”，只填数字 1.5"),
+    ("12万", "个", "本格以“个”计，请换算后只填数字（12万填 120000）"),
+    ("约20", "个", "只填数字（如 20）"),
+    ("见附件", "个", "只填数字；文字说明写在“情况说明”中"),
+])  # fmt: skip
+def test_a_number_written_with_words_gets_a_hint_that_says_what_to_type(typed, unit, hint):
+    from pdreport.validate import number_hint
+
+    assert number_hint(typed, unit).startswith(hint)
+
+
+def test_the_hint_reaches_the_finding(plan, demo, tmp_path):
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"ind.H5.value": "15万平方米"})
+    _, findings = check_one(plan, p, "2024H1")
+    (e,) = [f for f in findings if f.field == "ind.H5.value"]
+    assert e.code is Code.WRONG_TYPE and e.hint == "计量单位已是“万平方米”，只填数字 15"
+
+
+def test_a_renamed_sheet_is_named_with_the_way_back(plan, demo, tmp_path):
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
+    wb["指标"].title = "指标（区建交委）"
+    p = tmp_path / "x.xlsx"
+    wb.save(p)
+    _, findings = check_one(plan, p, "2024H1")
+    (e,) = [f for f in findings if f.code is Code.SHEET_MISSING]
+    assert e.sheet == "指标" and "被改名为“指标（区建交委）”" in e.message
+    assert e.hint == "请把工作表“指标（区建交委）”的名称改回“指标”后重新报送"
+
+
+def test_a_fraction_of_a_bus_is_questioned(plan, demo, tmp_path):
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"ind.T17-1.value": 230.5})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.code is Code.NOT_WHOLE]
+    assert w.field == "ind.T17-1.value" and "辆" in w.message and "230.5" in w.message
+    assert {f.indicator: f.value for f in sub.figures}["T17-1"] == 230.5
+    assert not sub.has_errors
+
+
+def test_demo_returns_report_whole_numbers_for_counts(plan, h1, demo):
+    for filled in demo.values():
+        for row in filled.layout.indicators:
+            value = filled.values.get(f"ind.{row.indicator.id}.value")
+            if row.indicator.counted and isinstance(value, float):
+                assert value.is_integer(), (filled.respondent, row.indicator.id, value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class RawSubmission:
     # rows typed below a table (its last field or label): (sheet, A1 of the row's first filled
     # cell, that cell's value), at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
     stray: list[tuple[str, str, Any]] = field(default_factory=list)
+    sheet_names: tuple[str, ...] = ()  # as the workbook has them (a renamed sheet shows here)
 
 
 MAX_STRAY_ROWS = 20
@@ -70,7 +72,8 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
     for sheet, bottom in table_bottoms(tmap.fields, tmap.labels):
         if wb.has(sheet):
             stray += rows_below(wb.grid(sheet), sheet, bottom)
-    return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray)
+    return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,
+                         sheet_names=tuple(wb.sheet_names))  # fmt: skip
 
 
 def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[tuple[str, str, Any]]:
@@ -182,7 +185,13 @@ class Submission:
     annex: AnnexReport | None = None
     has_errors: bool = False
 
-    def recency_key(self) -> tuple:
-        """Which of several returns of one respondent counts: the latest 填报日期, then file time,
-        then file name (so the choice never depends on the order files were read in)."""
-        return (self.filled_on or dt.date(1900, 1, 1), self.mtime, self.file)
+
+def newest_last(subs: Iterable[Submission]) -> list[Submission]:
+    """Several returns of one respondent, the one that counts last: by 填报日期, then file time,
+    then file name (so the choice never depends on the order files were read in). When any of them
+    has no usable 填报日期 (mistyped or unreadable), dates cannot compare them all, and file time
+    decides alone: a corrected copy whose date went wrong still beats the draft it replaces."""
+    subs = list(subs)
+    if all(s.filled_on is not None for s in subs):
+        return sorted(subs, key=lambda s: (s.filled_on, s.mtime, s.file))
+    return sorted(subs, key=lambda s: (s.mtime, s.file))

@@ -11,6 +11,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
+# Chinese measure words of whole things: an indicator in one of these is a count, never a fraction
+COUNT_UNITS = frozenset(("个", "辆", "座", "所", "处", "项", "家", "栋", "台", "艘", "根", "条", "户", "幢", "套"))
+
 
 class RespondentKind(str, Enum):
     BUREAU = "bureau"  # 区政府委办局
@@ -100,6 +103,11 @@ class Indicator:
     cross_check_tolerance: float = 0.05  # relative gap lead vs contributors' sum that is flagged
     deadline: dt.date | None = None  # milestones
     note: str = ""
+
+    @property
+    def counted(self) -> bool:
+        """Whole things (buses, sites, firms): a figure is a whole number."""
+        return self.unit in COUNT_UNITS
 
     @property
     def is_milestone(self) -> bool:
@@ -299,8 +307,10 @@ class Plan:
         return self._index["task"][number]
 
     def period(self, period_id: str) -> Period:
+        """By id; "2024h1" and " 2024H1 " are taken for 2024H1."""
+        periods = self._index["period"]
         try:
-            return self._index["period"][period_id]
+            return periods[period_id] if period_id in periods else periods[period_id.strip().upper()]
         except KeyError:
             from ..errors import UsageError
 

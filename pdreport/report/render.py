@@ -67,7 +67,9 @@ def render_markup(a: Assessment, templates_dir: Path | None = None,
     return _render_parts(templates_dir, build_context(a, report_date))
 
 
-def _render_parts(templates_dir: Path | None, context: dict) -> list[tuple[str, str]]:
+def _render_parts(templates_dir: Path | None, context: dict | None) -> list[tuple[str, str]]:
+    """Each part rendered with ``context``; with None, only loaded and parsed (a check that can run
+    before the returns are read)."""
     folder = Path(templates_dir or default_templates_dir())
     if not folder.is_dir():
         raise ReportTemplateError(f"找不到报告模板文件夹：{folder}（可用 --templates 指定）")
@@ -78,12 +80,18 @@ def _render_parts(templates_dir: Path | None, context: dict) -> list[tuple[str, 
     out = []
     for name in PARTS:
         try:
-            out.append((name, env.get_template(name).render(**context)))
+            template = env.get_template(name)
+            out.append((name, template.render(**context) if context is not None else ""))
         except jinja2.TemplateNotFound:
             raise ReportTemplateError(f"报告模板缺少文件：{folder / name}") from None
         except Exception as exc:  # noqa: BLE001 - any mistake in an edited template: said in Chinese
             raise ReportTemplateError(template_error_text(exc, name)) from None
     return out
+
+
+def check_templates(templates_dir: Path | None) -> None:
+    """The report templates are all there and parse: said before a long run reads the returns."""
+    _render_parts(templates_dir, None)
 
 
 def render_report(a: Assessment, templates_dir: Path | None = None, report_date: dt.date | None = None,
