@@ -129,6 +129,11 @@ def test_check_exit_codes(plan, demo, tmp_path, capsys):
 
     code, out, _ = run_check(clean)  # one real process: the console script as users run it
     assert code == 0 and "可以报送" in out and "错误 0 条，提醒 0 条" in out
+    assert "2024年上半年填报表（报送截止 2024-07-15）" in out and "可加 --period 指定本期" in out
+    code, out = in_process(capsys, clean, "--period", "2024h1")  # the id in any case
+    assert code == 0 and "可加 --period" not in out
+    code, _out, err = run_check(clean, "--period", "2024Q5")  # not a period: said before reading
+    assert code == 2 and "报送期“2024Q5”不在计划中" in err and "E104" not in _out
     code, out = in_process(capsys, warn)
     assert code == 1 and "W204" in out and "可以报送" in out
     code, out = in_process(capsys, bad)
