@@ -124,7 +124,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
     tainted_cols: set[tuple[str, int]] = set()
     changed_sheets: set[str] = set()
     for lb, seen in ctx.raw.labels_seen:
-        if lb.sheet in missing_sheets:
+        if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
         if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
             row, col = cell_rowcol(lb.cell)
@@ -153,6 +153,12 @@ def check_structure(ctx: _Ctx) -> set[str]:
             continue
         usable.add(f.key)
     return usable
+
+
+def _as_written(seen: Any, text: str) -> bool:
+    """The label exactly as the template wrote it (a task number reads back as a float): the
+    usual case, decided without cleaning and normalising both sides."""
+    return seen == text or (type(seen) is float and seen.is_integer() and str(int(seen)) == text)
 
 
 def report_stray_rows(ctx: _Ctx, shifted: set[str]) -> None:
