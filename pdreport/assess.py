@@ -661,6 +661,9 @@ def snapshot(a: Assessment) -> dict:
         "period_label": a.period.label,
         "indicators": {i: {"value": r.value, "status": r.status.label, "done": r.done}
                        for i, r in sorted(a.indicators.items())},  # fmt: skip
+        # indicators each respondent is assessed on alone: their own figures, for 较上期 per unit
+        "each": {i: {rep.respondent: rep.value for rep in r.reports if rep.value is not None}
+                 for i, r in sorted(a.indicators.items()) if r.indicator.combine is Combine.EACH},  # fmt: skip
         "tasks": {str(t.task.number): t.status.label for t in a.tasks},
         "annex": {u.unit.respondent: {"rate": u.rate, "status": u.status.label} for u in a.annex},
         "submitted": sorted(c.respondent.id for c in a.submitted),
