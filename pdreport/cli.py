@@ -110,7 +110,7 @@ def cli() -> None:
 
 FOLDER = click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 PERIOD = click.option("--period", "period_id", default=None,
-                      help="报送期编号（2024Q1 / 2024H1 / 2024Q3 / 2024FY）；不指定时按表内标识判断。")
+                      help="报送期编号（如 2024H1；计划中的编号见 pdreport plan）；不指定时按表内标识判断。")
 OUT = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                    default=None, help="输出目录，默认为“FOLDER_汇总”。")
 PREVIOUS = click.option("--previous", type=click.Path(path_type=Path), default=None,
@@ -227,7 +227,7 @@ def plan_cmd(plan_file: Path | None, fmt: str, check_file: Path | None) -> None:
 
 @cli.command("templates", context_settings=CONTEXT)
 @PLAN_OPTION
-@click.option("--period", "period_id", required=True, help="报送期编号：2024Q1 / 2024H1 / 2024Q3 / 2024FY。")
+@click.option("--period", "period_id", required=True, help="报送期编号（如 2024H1；计划中的编号见 pdreport plan）。")
 @click.option(
     "--only",
     "only",
@@ -352,7 +352,7 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
 @OUT
 @PREVIOUS
 def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
-    """对照2024年目标评估各项指标和任务，输出 汇总表.xlsx 和 评估结果.json。
+    """对照计划的年度目标评估各项指标和任务，输出 汇总表.xlsx 和 评估结果.json。
 
     \b
     示例：
@@ -450,10 +450,13 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     plan = _load(plan_file)
     try:
         with _writes_to(out_dir):
-            files = write_samples(plan, plan.period(period_id), out_dir, overwrite=overwrite)
+            samples = write_samples(plan, plan.period(period_id), out_dir, overwrite=overwrite)
     except FolderNotEmpty as exc:
         raise UsageError(str(exc)) from None
-    click.echo(f"已生成示例回收表 {len(files)} 份：{out_dir}")
+    click.echo(f"已生成示例回收表 {len(samples.files)} 份：{out_dir}")
+    if samples.skipped:
+        names = "、".join(dict.fromkeys(d.respondent for d in samples.skipped))
+        click.echo(f"（本计划中没有{names}或其相应填报项，docs/sample-workbooks.md 中这些单位的示例问题未设置）")
 
 
 @contextmanager

@@ -441,6 +441,10 @@ def _majority_period(plan: Plan, reads: list[_Read]) -> Period:
     seen = Counter(r.raw.tmap.period_id for r in reads if r.raw is not None)
     known = [p for p, _ in seen.most_common() if any(x.id == p for x in plan.periods)]
     if not known:
+        other = Counter(f.value for r in reads for f in r.findings if f.code is Code.PLAN_MISMATCH)
+        if other:
+            raise UsageError(f"文件夹中的填报表属于计划“{other.most_common(1)[0][0]}”，不是当前使用的计划“{plan.id}”；"
+                             "请用 --plan 指定该计划文件")  # fmt: skip
         ids = "、".join(p.id for p in plan.periods)
         raise UsageError(f"文件夹中没有可识别的填报表，无法判断报送期；请用 --period 指定（{ids}）")
     return plan.period(known[0])

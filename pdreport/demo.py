@@ -159,7 +159,15 @@ class Defect:
     what: str  # Chinese, for docs/sample-workbooks.md
 
 
-SAMPLE_MTIME = dt.datetime(2024, 7, 12, 17, 30).timestamp()
+def sample_mtime(period: Period) -> float:
+    """When the sample files were "received": three days before the deadline, 17:30."""
+    return dt.datetime.combine(period.deadline - dt.timedelta(days=3), dt.time(17, 30)).timestamp()
+
+
+@dataclass
+class Samples:
+    files: list  # paths written, sorted
+    skipped: list[Defect]  # defects the plan has no place for (another year's plan)
 
 
 class FolderNotEmpty(Exception):
@@ -167,11 +175,13 @@ class FolderNotEmpty(Exception):
 
 
 def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = None,
-                  overwrite: bool = False) -> list:  # fmt: skip
+                  overwrite: bool = False) -> Samples:  # fmt: skip
     """Fill every respondent's real template, then plant the defects of ``sample_defects``.
 
     Conversions to .xls/.ods go through LibreOffice when it is installed (``soffice``);
-    without it those two returns stay .xlsx and their defects are left out.
+    without it those two returns stay .xlsx and their defects are left out. The defects are
+    written for the bundled plan: with another plan, each one whose unit or field that plan does
+    not have is left out (``Samples.skipped``), and the rest are planted as usual.
 
     The sample files carry the names of real returns, and a re-run starts clean (it deletes the
     workbooks already there), so a folder holding any file is only written to with ``overwrite``.
@@ -195,13 +205,17 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
             old.unlink()
     values = demo_values(plan, period)
     by_name = {plan.respondent(rid).name: filled for rid, filled in values.items()}
-    skip = {d.respondent for d in sample_defects(plan) if d.code == "E108"}
+    defects = sample_defects(plan)
+    planted: set[str] = set()  # respondent names whose defect is in place
+    skip = {d.respondent for d in defects if d.code == "E108" and d.respondent in by_name}
+    planted |= skip
     written = []
+    mtime = sample_mtime(period)
 
     def save(name: str, data: bytes) -> Path:
         path = out / name
         path.write_bytes(data)
-        os.utime(path, (SAMPLE_MTIME, SAMPLE_MTIME))
+        os.utime(path, (mtime, mtime))
         written.append(path)
         return path
 
@@ -211,32 +225,49 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
         if resp.name in skip:
             continue
         v = dict(filled.values)
-        edits = plant.get(resp.name, lambda _v: None)(v)
-        save(template_filename(period, resp), fill_template(filled, values=v, edits=edits))
+        planter = plant.get(resp.name)
+        edits = planter(v, filled) if planter else None
+        if planter and (edits is not None or v != filled.values):
+            planted.add(resp.name)
+        save(template_filename(period, resp), fill_template(filled, values=v, edits=edits or None))
 
     # a resubmission: the first send (older 填报日期) and a corrected one
-    jjw = by_name["区建交委"]
-    first = dict(jjw.values)
-    first["header.date"] = dt.datetime.combine(period.deadline - dt.timedelta(days=12), dt.time())
-    first["ind.T13-1.value"] = 41.0
-    first["task.13.progress"] = "（初稿）既有建筑节能改造项目正在梳理，数据待核实。"
-    save(f"{period.label}_区建交委_碳达峰碳中和及节能工作进展填报表（第一次报送）.xlsx",
-         fill_template(jjw, values=first))  # fmt: skip
+    jjw = by_name.get("区建交委")
+    if jjw is not None:
+        first = dict(jjw.values)
+        first["header.date"] = dt.datetime.combine(period.deadline - dt.timedelta(days=12), dt.time())
+        # a draft figure and progress text, replaced by the corrected send (the bundled plan's
+        # building-retrofit task, else the return's first figure and task)
+        figure = _first(jjw.values, "ind.T13-1.value", lambda k: k.startswith("ind.") and k.endswith(".value"))
+        progress = _first(jjw.values, "task.13.progress", lambda k: k.startswith("task.") and k.endswith(".progress"))
+        if figure:
+            first[figure] = 41.0
+        if progress:
+            first[progress] = "（初稿）既有建筑节能改造项目正在梳理，数据待核实。"
+        save(f"{period.label}_区建交委_碳达峰碳中和及节能工作进展填报表（第一次报送）.xlsx",
+             fill_template(jjw, values=first))  # fmt: skip
+        planted.add("区建交委")
 
     # a Word file sent instead of (alongside) the workbook
-    save("区统计局_情况说明.docx", _word_note())
+    if "区统计局" in by_name:
+        save("区统计局_情况说明.docx", _word_note(period))
+        planted.add("区统计局")
 
     soffice = soffice or shutil.which("soffice") or shutil.which("libreoffice")
     if soffice:
         for name, fmt in (("高桥镇", "xls"), ("花木街道", "ods")):
+            if name not in by_name:
+                continue
             src = out / template_filename(period, plan.respondent(plan.resolve(name)[0]))
             converted = _convert(soffice, src, fmt)
             if converted is not None:
                 src.unlink()
                 written.remove(src)
-                os.utime(converted, (SAMPLE_MTIME, SAMPLE_MTIME))
+                os.utime(converted, (mtime, mtime))
                 written.append(converted)
-    return sorted(written)
+                planted.add(name)
+    skipped = [d for d in defects if d.respondent not in planted and d.respondent != "各单位"]
+    return Samples(sorted(written), skipped)
 
 
 def sample_defects(plan: Plan) -> tuple[Defect, ...]:
@@ -264,40 +295,41 @@ def sample_defects(plan: Plan) -> tuple[Defect, ...]:
     )
 
 
+def _first(values: dict, preferred: str, fits) -> str:
+    return preferred if preferred in values else next((k for k in values if fits(k)), "")
+
+
 def _planters(plan: Plan) -> dict:
-    """Respondent name → a function that plants that respondent's defect into its values."""
+    """Respondent name → a function that plants that respondent's defect into its values (and
+    returns cell edits, if any); a field the respondent's template lacks is left alone."""
 
-    def edu(v):
-        v["ind.H3.value"] = 0.92
+    def put(key: str, value):
+        def planter(v, filled):
+            if any(f.key == key for f in filled.layout.fields):
+                v[key] = value
 
-    def commerce(v):
-        v["ind.H4.value"] = "43.5%"
+        return planter
 
-    def kjw(v):
-        v["ind.T07-1.value"] = "约6家"
-
-    def zhuqiao(v):
-        v["ind.T05-1.value"] = 3000.0
-
-    def hangtou(v):
+    def hangtou(v, _filled):
         v.pop("header.filler", None)
         for key in [k for k in v if k.startswith("task.") and k.endswith(".progress")][:1]:
             v.pop(key)
 
-    return {"区教育局": edu, "区商务委": commerce, "区科经委": kjw, "祝桥镇": zhuqiao, "航头镇": hangtou,
-            "康桥镇": _relabel}  # fmt: skip
+    def relabel(_v, filled):
+        cells = [lb.cell for lb in filled.layout.labels if lb.sheet == ANNEX and lb.text == "规上工业综合能耗（吨标准煤）"]
+        return {(ANNEX, cells[0]): "规上工业能耗（万吨）"} if cells else None
+
+    return {"区教育局": put("ind.H3.value", 0.92), "区商务委": put("ind.H4.value", "43.5%"),
+            "区科经委": put("ind.T07-1.value", "约6家"), "祝桥镇": put("ind.T05-1.value", 3000.0),
+            "航头镇": hangtou, "康桥镇": relabel}  # fmt: skip
 
 
-def _relabel(_v):
-    return {(ANNEX, "B6"): "规上工业能耗（万吨）"}
-
-
-def _word_note() -> bytes:
+def _word_note(period: Period) -> bytes:
     import docx
 
     doc = docx.Document()
-    doc.add_paragraph("区统计局关于2024年上半年能耗数据的情况说明")
-    doc.add_paragraph("上半年全区规上工业能耗数据已按月报送区发改委，详见统计月报。")
+    doc.add_paragraph(f"区统计局关于{period.label}能耗数据的情况说明")
+    doc.add_paragraph("全区规上工业能耗数据已按月报送区发改委，详见统计月报。")
     doc.core_properties.created = STAMP
     doc.core_properties.modified = STAMP
     buf = io.BytesIO()

@@ -219,7 +219,7 @@ def read_header(ctx: _Ctx, sub: Submission, values: dict) -> None:
             setattr(sub, attr, read_text(ctx, f, v))
     f, v = _raw(values, "header.date")
     if f is not None:
-        parsed = parse_date(v)
+        parsed = parse_date(v, ctx.period.end.isoformat())
         sub.filled_on = _use(ctx, f, v, parsed, Code.BAD_DATE)
         if sub.filled_on is not None and not _plausible_filled_on(sub.filled_on, ctx.period):
             p = ctx.period
@@ -321,7 +321,7 @@ def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
         elif part == "done":
             done = _use(ctx, rv.field, rv.value, parse_yes_no(rv.value), Code.INVALID_CHOICE)
             date_f, date_v = _raw(values, f"ind.{iid}.date")
-            date = _use(ctx, date_f, date_v, parse_date(date_v), Code.BAD_DATE) if date_f else None
+            date = _use(ctx, date_f, date_v, parse_date(date_v, ctx.period.end.isoformat()), Code.BAD_DATE) if date_f else None
             note = read_text(ctx, note_f, note_v) if note_f else ""
             if done is not None and date_f is not None:
                 check_milestone_date(ctx, date_f, date_v, done, date)
@@ -342,7 +342,7 @@ def check_milestone_date(ctx: _Ctx, f: Field, value: Any, done: bool, date) -> N
                    value)  # fmt: skip
     elif done and date is None and not unparsed:
         ctx.report(Code.MILESTONE_DATE_MISSING, f, "“是否完成”填为“是”，但未填写完成日期",
-                   "请补填完成日期（如 2024-06-30）")  # fmt: skip
+                   f"请补填完成日期（如 {ctx.period.end.isoformat()}）")  # fmt: skip
     elif not done and date is not None:
         ctx.report(Code.MILESTONE_DATE_UNEXPECTED, f,
                    f"“是否完成”填为“否”，但填写了完成日期 {date.isoformat()}",

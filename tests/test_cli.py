@@ -141,3 +141,22 @@ def test_an_unknown_period_fails_before_reading_and_leaves_no_folder(tmp_path):
     out = tmp_path / "汇总"
     r = run("consolidate", str(SAMPLES), "--period", "2024H3", "-o", str(out))
     assert r.returncode == 2 and "不在计划中" in r.stderr and not out.exists()
+
+
+def test_demo_data_for_another_years_plan(tmp_path):
+    """Next year's plan renames a department and drops a town: sample returns are still written,
+    with the defects whose unit is gone left out and named."""
+    text = default_plan_path().read_text(encoding="utf-8")
+    text = text.replace("2025-", "2026-").replace("2024-", "2025-").replace("id: 2024", "id: 2025")
+    text = text.replace("区建交委", "区建设交通委")
+    text = text.replace("year: 2024", "year: 2025")
+    plan = tmp_path / "pudong-2025.yaml"
+    plan.write_text(text, encoding="utf-8")
+    r = run("plan", "--check", str(plan))
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = tmp_path / "returns"
+    r = run("demo-data", "--plan", str(plan), "--period", "2025H1", "-o", str(out))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "示例问题未设置" in r.stdout and "区建交委" in r.stdout
+    r = run("consolidate", str(out), "--plan", str(plan), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr

@@ -227,3 +227,16 @@ def test_an_unreadable_file_is_tied_to_its_unit_by_name_and_counted(plan, demo, 
     notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=3, values_only=True)}
     assert notes["区金融局"] == "按文件名判断，可能是本单位的文件，但无法采用：区金融局_加密.xlsx"
     assert notes["区商务委"] == "未收到填报表"
+
+
+def test_returns_of_another_plan_ask_for_its_plan_file(plan, plan_text, tmp_path):
+    from pdreport.errors import UsageError
+
+    other = parse_plan(plan_text.replace("id: pudong-2024", "id: pudong-2025", 1))
+    lay = build_layout(other, other.find_respondent("区教育局"), other.period("2024H1"))
+    (tmp_path / "区教育局.xlsx").write_bytes(render_workbook(lay, STAMP))
+    with pytest.raises(UsageError, match="属于计划“pudong-2025”.*请用 --plan 指定该计划文件"):
+        collect(plan, tmp_path)
+    _sub, findings = check_one(plan, tmp_path / "区教育局.xlsx")
+    (e,) = findings
+    assert e.code is Code.PLAN_MISMATCH and "--plan" in e.hint

@@ -82,7 +82,7 @@ def test_bad_values_all_reported_at_once(plan_text):
     text = "\n".join(p.message for p in problems)
     assert "序时进度应在 0 到 1 之间" in text
     assert "取值“less”无效" in text
-    assert "板块序号应为汉字" in text
+    assert "序号应为“三”，实际为“3x”" in text
     assert "未知字段“titel”，是否应为“title”？" in text
     assert all(p.line for p in problems)
     assert message.startswith(f"计划文件有 {len(problems)} 处问题")
@@ -103,3 +103,64 @@ def test_yaml_tab_indent_is_explained():
 def test_nonsense_documents(text):
     problems, message = _problems(text)
     assert problems and "计划文件有" in message
+
+
+# -- what next year's file most often gets wrong ------------------------------------------------
+
+
+def test_sections_are_numbered_in_order_and_beyond_ten(plan_text):
+    from pdreport.plan.load import chinese_numeral
+
+    assert [chinese_numeral(n) for n in (1, 9, 10, 11, 20, 21, 99)] == ["一", "九", "十", "十一", "二十", "二十一", "九十九"]
+    broken = plan_text.replace("- number: 九", "- number: 二", 1)
+    (p,) = _problems(broken)[0]
+    assert p.path == "sections[8].number" and "第 9 个板块，序号应为“九”，实际为“二”" in p.message
+    assert p.line == _line_of(broken, "- number: 二", 2)
+
+
+def test_a_task_number_out_of_line_is_named(plan_text):
+    broken = plan_text.replace("  - number: 15\n", "  - number: 14\n", 1)
+    (p,) = _problems(broken)[0]
+    assert p.path.endswith(".number") and "第 15 项任务" in p.message and "编号应为 15，实际为 14" in p.message
+    assert p.line == _line_of(broken, "  - number: 14", 2)
+
+
+def test_a_date_that_does_not_exist(plan_text):
+    broken = plan_text.replace("deadline: '2024-12-31'", "deadline: '2024-02-30'", 1)
+    (p,) = _problems(broken)[0]
+    assert "日期“2024-02-30”不存在" in p.message
+
+
+def test_a_lead_outside_the_tasks_departments(plan_text):
+    broken = plan_text.replace("      lead: 区科经委\n  - number: 9", "      lead: 区发改委\n  - number: 9", 1)
+    (p,) = _problems(broken)[0]
+    assert p.path.endswith("indicators[0].lead") and "牵头单位“区发改委”不在任务 8 的责任部门" in p.message
+
+
+def test_a_milestone_due_outside_the_plan_year(plan_text):
+    broken = plan_text.replace("deadline: '2024-12-31'", "deadline: '2023-12-31'", 1)
+    (p,) = _problems(broken)[0]
+    assert p.path.endswith("deadline") and "2023-12-31 不在计划年度 2024 内" in p.message
+
+
+def test_the_annex_indicator_can_only_be_a_decline_rate(plan_text):
+    broken = plan_text.replace("indicator: {name: 工业万元产值能耗下降率, unit: '%', comparison: reduction_at_least}",
+                               "indicator: {name: 规上工业能耗增量, unit: 万吨标准煤, comparison: at_most}")  # fmt: skip
+    problems, _ = _problems(broken)
+    assert {p.path for p in problems} == {"annex.indicator.unit", "annex.indicator.comparison"}
+
+
+def test_a_duplicate_headline_id_points_at_the_row(plan_text):
+    broken = plan_text.replace("  - id: H8\n", "  - id: H7\n", 1)
+    problems, _ = _problems(broken)
+    p = next(p for p in problems if "重复" in p.message)
+    assert p.path == "headline.rows[7].id" and p.line == _line_of(broken, "  - id: H7", 2)
+
+
+def test_an_annex_unit_suggestion_is_a_unit_not_a_group(plan_text):
+    broken = plan_text.replace("unit: 万祥镇,", "unit: 万祥,", 1)
+    (p,) = _problems(broken)[0]
+    assert "万祥镇" in p.message
+    broken = plan_text.replace("unit: 万祥镇,", "unit: 镇X,", 1)
+    (p,) = _problems(broken)[0]
+    assert "是否应为“镇”" not in p.message and "是否应为“各镇”" not in p.message

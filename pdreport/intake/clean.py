@@ -128,7 +128,7 @@ def parse_number(value: Any) -> Parsed:
     return Parsed(number, note=note)
 
 
-def parse_date(value: Any) -> Parsed:
+def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
     """A cell value → date. Accepts real dates, Excel serials and 2024/6/30, 2024年6月30日 …"""
     if is_blank(value):
         return Parsed()
@@ -150,7 +150,7 @@ def parse_date(value: Any) -> Parsed:
                 return Parsed(dt.date(int(m[1]), int(m[2]), int(m[3])))
             except ValueError:
                 return Parsed(error=f"日期“{text[:20]}”不存在")
-    return Parsed(error="日期无法识别，请按 2024-06-30 的格式填写")
+    return Parsed(error=f"日期无法识别，请按 {example} 的格式填写")
 
 
 _YES = {"是", "已完成", "完成", "y", "yes", "√", "✓", "✔", "true"}

@@ -34,8 +34,10 @@ def identify(
 
     if tmap.plan_id != plan.id:
         return None, [Finding(Code.PLAN_MISMATCH,
-                              f"该表属于计划“{tmap.plan_id}”，不是本次汇总的“{plan.id}”",
-                              RESEND, value=tmap.plan_id, **where("plan_id"))]  # fmt: skip
+                              f"该表属于计划“{tmap.plan_id}”，不是本次汇总（或检查）所用的计划“{plan.id}”",
+                              f"如果这是按新计划下发的填报表，汇总或检查时请用 --plan 指定计划“{tmap.plan_id}”的文件；"
+                              "否则请使用本期下发的填报表重新填写后报送",
+                              value=tmap.plan_id, **where("plan_id"))]  # fmt: skip
     respondent = plan.find_respondent(tmap.respondent_id)
     if respondent is None or respondent.id != tmap.respondent_id:
         return None, [Finding(Code.UNKNOWN_RESPONDENT,

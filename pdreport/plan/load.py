@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,14 @@ from .model import (
 )
 
 DEFAULT_PLAN = "pudong-2024"
-SECTION_NUMERALS = "一二三四五六七八九十"
+_DIGITS = "一二三四五六七八九"
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 11 → 十一, 20 → 二十, 99 → 九十九 (section numbers as notices write them)."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else "十" if tens == 1 else _DIGITS[tens - 1] + "十"
+    return head + (_DIGITS[ones - 1] if ones else "")
 
 try:  # the C loader is ~10x faster; fall back quietly where libyaml is missing
     _Loader = yaml.CSafeLoader
@@ -157,6 +165,7 @@ class _Builder:
         self.names: dict[str, tuple[str, ...]] = {}  # name or alias -> respondent ids
         self.indicator_ids: set[str] = set()
         self.alias_paths: dict[str, str] = {}
+        self.indicator_paths: dict[str, str] = {}  # indicator id → where it is written
 
     # -- problem reporting ------------------------------------------------------
     def problem(self, path: str, message: str) -> None:
@@ -209,7 +218,10 @@ class _Builder:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            self.problem(f"{path}.{key}", f"日期应写成 YYYY-MM-DD，实际为“{value}”")
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+                self.problem(f"{path}.{key}", f"日期“{value}”不存在（该月没有这一天）")
+            else:
+                self.problem(f"{path}.{key}", f"日期应写成 YYYY-MM-DD，实际为“{value}”")
             return None
 
     def enum(self, enum_cls, d: dict, key: str, path: str, default=None):
@@ -236,10 +248,12 @@ class _Builder:
             out.append((item.strip(), f"{path}.{key}[{i}]"))
         return out
 
-    def resolve(self, name: str, path: str) -> tuple[str, ...]:
+    def resolve(self, name: str, path: str, single: bool = False) -> tuple[str, ...]:
+        """``single``: where one unit is meant (a lead, an annex row), only units are suggested."""
         ids = self.names.get(name)
         if ids is None:
-            hint = difflib.get_close_matches(name, sorted(self.names), n=1, cutoff=0.5)
+            pool = sorted(n for n, i in self.names.items() if len(i) == 1 or not single)
+            hint = difflib.get_close_matches(name, pool, n=1, cutoff=0.5)
             tip = f"，是否应为“{hint[0]}”？" if hint else "；请先在 respondents 或 groups 中登记"
             self.problem(path, f"未知的部门或单位“{name}”{tip}")
             return ()
@@ -279,6 +293,7 @@ class _Builder:
         if meta is None or annex is None:
             return None
         self.cross_checks(respondents, indicators, aliases, tasks, headline, annex)
+        self.task_indicator_checks(tasks, indicators, meta["year"])
         if self.problems:
             return None
         coordinator = self.resolve(meta["coordinator"], "plan.coordinator")
@@ -438,13 +453,14 @@ class _Builder:
         "deadline", "note", "same_as",
     }  # fmt: skip
 
-    def indicator(self, d: Any, path: str, owner: str, milestone: bool) -> Indicator | None:
+    def indicator(self, d: Any, path: str, owner: str, milestone: bool, id_path: str = "") -> Indicator | None:
         required = {"id", "name", "lead"} if milestone else {"id", "name", "target", "unit"}
         d = self.mapping(d, path, self._INDICATOR_KEYS, required)
         if d is None:
             return None
         iid = self.text(d, "id", path)
-        self.unique_indicator_id(iid, f"{path}.id")
+        self.unique_indicator_id(iid, id_path or f"{path}.id")
+        self.indicator_paths.setdefault(iid, path)
         default_cmp = Comparison.DONE if milestone else Comparison.AT_LEAST
         default_acc = Accumulation.MILESTONE if milestone else Accumulation.CUMULATIVE
         comparison = self.enum(Comparison, d, "comparison", path, default_cmp)
@@ -459,7 +475,7 @@ class _Builder:
         if comparison is Comparison.DONE and not milestone:
             self.problem(f"{path}.comparison", "done 只用于里程碑")
         lead_name = self.text(d, "lead", path)
-        lead_ids = self.resolve(lead_name, f"{path}.lead") if lead_name else ()
+        lead_ids = self.resolve(lead_name, f"{path}.lead", single=True) if lead_name else ()
         if len(lead_ids) > 1:
             self.problem(f"{path}.lead", "牵头单位应为单个单位，不能是一组单位")
         contributors = self.resolve_all(self.strings(d, "contributors", path))
@@ -501,7 +517,7 @@ class _Builder:
             if r is None:
                 continue
             hid = self.text(r, "id", rp)
-            ind = self.indicator(dict(r.get("indicator") or {}, id=hid), f"{rp}.indicator", hid, False)
+            ind = self.indicator(dict(r.get("indicator") or {}, id=hid), f"{rp}.indicator", hid, False, f"{rp}.id")
             if ind is None:
                 continue
             indicators.append(ind)
@@ -521,6 +537,7 @@ class _Builder:
     def sections(self, value: Any, path: str, indicators: list[Indicator], aliases: list[Alias]):
         sections: list[Section] = []
         tasks: list[Task] = []
+        paths: list[str] = []  # each task's number, where it is in the file
         if not isinstance(value, list) or not value:
             self.problem(path, "至少需要一个工作板块（sections）")
             return sections, tasks
@@ -530,18 +547,22 @@ class _Builder:
             if s is None:
                 continue
             number = self.text(s, "number", sp)
-            if len(number) != 1 or number not in SECTION_NUMERALS:
-                self.problem(f"{sp}.number", "板块序号应为汉字一、二、三……")
+            if number != chinese_numeral(i + 1):
+                self.problem(f"{sp}.number", f"这是第 {i + 1} 个板块，序号应为“{chinese_numeral(i + 1)}”"
+                             f"，实际为“{number}”（板块按一、二、三……十、十一……顺序编号）")  # fmt: skip
             numbers = []
             for j, t in enumerate(s.get("tasks") or []):
                 task = self.task(t, f"{sp}.tasks[{j}]", number, indicators, aliases)
                 if task is not None:
                     tasks.append(task)
                     numbers.append(task.number)
+                    paths.append(f"{sp}.tasks[{j}].number")
             sections.append(Section(number, i + 1, self.text(s, "title", sp), tuple(numbers)))
-        expected = list(range(1, len(tasks) + 1))
-        if [t.number for t in tasks] != expected:
-            self.problem(path, "任务编号应从 1 开始连续、按顺序排列")
+        for k, task in enumerate(tasks, 1):
+            if task.number != k:  # the first one out of line is enough to find the slip
+                self.problem(paths[k - 1], f"这是全文第 {k} 项任务（“{task.title[:20]}”），编号应为 {k}，"
+                             f"实际为 {task.number}（任务编号从 1 开始连续、按顺序排列，跨板块连续）")  # fmt: skip
+                break
         return sections, tasks
 
     def task(self, t: Any, path: str, section: str, indicators: list[Indicator], aliases: list[Alias]):
@@ -604,13 +625,19 @@ class _Builder:
             return None
         ind = self.mapping(d.get("indicator"), f"{path}.indicator", {"name", "unit", "comparison"},
                            {"name", "unit"}) or {}  # fmt: skip
+        # the annex is always a decline rate computed from energy and output (assess.assess_unit)
+        if ind.get("unit") not in (None, "%"):
+            self.problem(f"{path}.indicator.unit", f"附件指标是由能耗和产值计算的下降率，计量单位只能是 %，实际为“{ind['unit']}”")
+        if ind.get("comparison") not in (None, Comparison.REDUCTION_AT_LEAST.value):
+            self.problem(f"{path}.indicator.comparison",
+                         f"附件指标按下降率考核，comparison 只能是 reduction_at_least，实际为“{ind['comparison']}”")  # fmt: skip
         units: list[AnnexUnit] = []
         for i, u in enumerate(d.get("units") or []):
             up = f"{path}.units[{i}]"
             u = self.mapping(u, up, {"seq", "unit", "target", "includes"}, {"unit"})
             if u is None:
                 continue
-            ids = self.resolve(self.text(u, "unit", up), f"{up}.unit")
+            ids = self.resolve(self.text(u, "unit", up), f"{up}.unit", single=True)
             if len(ids) > 1:
                 self.problem(f"{up}.unit", "附件中每行应为单个管理局或镇，不能是一组单位")
             if len(ids) != 1:
@@ -632,6 +659,29 @@ class _Builder:
             base_year=base_year if isinstance(base_year, int) else 0,
             units=tuple(units),
         )
+
+    def task_indicator_checks(self, tasks: list[Task], indicators: list[Indicator], year: int) -> None:
+        """A task's figures are asked of its own departments (the lead gets the form's row, so a
+        lead outside them reports alone while the task's departments never see it), and its
+        milestones fall due within the plan's year (a deadline left from last year's file would
+        count as late from the first report)."""
+        by_id = {ind.id: ind for ind in indicators}
+        for t in tasks:
+            for iid in t.indicators:
+                ind = by_id.get(iid)
+                if ind is None:
+                    continue
+                where = self.indicator_paths.get(iid, "sections")
+                if ind.lead and t.respondents and ind.lead not in t.respondents:
+                    self.problem(f"{where}.lead", f"牵头单位“{self.display(ind.lead)}”不在任务 {t.number} 的责任部门"
+                                 "（departments）中；请核对，或把它加入该任务的责任部门")  # fmt: skip
+                if ind.deadline is not None and year and ind.deadline.year != year:
+                    self.problem(f"{where}.deadline", f"完成时间 {ind.deadline.isoformat()} 不在计划年度 {year} 内"
+                                 "（可能是沿用了上一年的计划文件）")  # fmt: skip
+
+    def display(self, rid: str) -> str:
+        """A respondent id as its name, for messages (the first name registered for it)."""
+        return next((n for n, ids in self.names.items() if ids == (rid,) and n != rid), rid)
 
     def unique_indicator_id(self, iid: str, path: str) -> None:
         if iid in self.indicator_ids:
