@@ -7,15 +7,19 @@ import datetime as dt
 import io
 import re
 import shutil
+from pathlib import Path
 
 import docx
 import pytest
 from docx.oxml.ns import qn
 
 from pdreport.assess import Status, assess
+from pdreport.collect import collect
+from pdreport.report import charts
 from pdreport.report.render import (
     PARTS,
     ReportTemplateError,
+    _chart_job,
     default_templates_dir,
     render_markup,
     render_report,
@@ -23,11 +27,19 @@ from pdreport.report.render import (
 )
 
 DATE = dt.date(2024, 7, 20)
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
 
 
 @pytest.fixture(scope="module")
 def report(demo_assessment):
     return docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE)))
+
+
+@pytest.fixture(scope="module")
+def sample_assessment(plan):
+    """The shipped sample returns, with their defects (康桥镇's annex figures are rejected …)."""
+    col = collect(plan, SAMPLES, "2024H1")
+    return assess(plan, col.period, col.submissions, col.findings)
 
 
 def texts(doc) -> list[str]:
@@ -215,3 +227,22 @@ def test_a_template_not_in_utf8_is_said_so(tmp_path, demo_assessment):
 
 def test_every_part_has_a_template():
     assert sorted(p.name for p in default_templates_dir().glob("*.md.j2")) == sorted(PARTS)
+
+
+def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):
+    fn, args = _chart_job(sample_assessment, "附件下降率")
+    labels, values, statuses = args[0], args[1], args[5]
+    kangqiao = labels.index("康桥镇")
+    assert values[kangqiao] is None and statuses[kangqiao] == "数据有误"
+    if charts.find_cjk_font() is None:
+        return
+    from matplotlib.axes import Axes
+
+    drawn = []
+    original = Axes.text
+    monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: drawn.append(s) or original(self, x, y, s, *a, **k))
+    assert fn(*args) is not None
+    assert " 数据有误" in drawn and " 未报送" not in drawn
+    drawn.clear()
+    charts.bar_vs_target(["甲", "乙"], [None, 1.0], [2.0, 2.0], "标题", "%")
+    assert " 未报送" in drawn  # no statuses given: a gap means nothing was reported

@@ -199,7 +199,8 @@ def _chart_job(a: Assessment, name: str) -> tuple[Callable, tuple]:
     names = {r.id: r.name for r in a.plan.respondents}
     units = [u for u in a.annex if u.unit.assessed]
     return charts.bar_vs_target, ([names[u.unit.respondent] for u in units], [u.rate for u in units],
-                                  [u.unit.target for u in units], "工业万元产值能耗下降率与目标", "%")  # fmt: skip
+                                  [u.unit.target for u in units], "工业万元产值能耗下降率与目标", "%",
+                                  [u.status.label for u in units])  # fmt: skip
 
 
 CHARTS = ("任务状态", "附件下降率")
