@@ -55,7 +55,8 @@ def test_file_name(demo_assessment):
 
 
 def test_title_issuer_and_date(report, plan):
-    assert styled(report, "公文标题") == ["浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）"]
+    # the title is broken between words into lines of similar length (GB/T 9704 §7.2.3)
+    assert styled(report, "公文标题") == ["浦东新区2024年碳达峰碳中和及节能\n重点工作推进情况（2024年上半年）"]
     assert styled(report, "署名") == [plan.issuer]
     assert styled(report, "日期") == ["2024年7月20日"]
 
@@ -227,6 +228,22 @@ def test_a_template_not_in_utf8_is_said_so(tmp_path, demo_assessment):
 
 def test_every_part_has_a_template():
     assert sorted(p.name for p in default_templates_dir().glob("*.md.j2")) == sorted(PARTS)
+
+
+def test_titles_break_between_words_where_the_template_says(report, tmp_path, demo_assessment):
+    title = next(p for p in report.paragraphs if p.style.name == "公文标题")
+    assert len(title._p.findall(".//" + qn("w:br"))) == 1
+    assert title.text.replace("\n", "") == report_filename(demo_assessment).removesuffix(".docx")
+    assert styled(report, "附件标题") == ["各管理局（管委会）、镇“双碳”指标完成情况\n（2024年上半年）",
+                                      "报送及数据质量情况（2024年上半年）"]  # fmt: skip
+    # "｜" is the break in any title line; a title without one is one paragraph line
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    (folder / "01_title.md.j2").write_text("@标题 第一行｜第二行｜ 第三行\n@标题 一行\n", encoding="utf-8")
+    (folder / "06_annex2.md.j2").write_text("@附件 2 附件｜标题\n", encoding="utf-8")
+    doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
+    assert styled(doc, "公文标题") == ["第一行\n第二行\n第三行", "一行"]
+    assert styled(doc, "附件标题")[-1] == "附件\n标题"
 
 
 def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):

@@ -10,6 +10,9 @@ not prose. The markup, one directive per line (a plain line is a body paragraph)
     @附件 N 标题      a new page with 附件N and its title
     @附件说明 名称｜名称   "附件：1. …" with further names aligned under the first
     @落款             issuer and date                @分页  a page break
+
+In a title (``@标题``, ``@附件``) "｜" is a line break: GB/T 9704 keeps words whole across title
+lines, and only the author knows where the words are.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .template_errors import template_error_text
 PARTS = ("01_title.md.j2", "02_overall.md.j2", "03_tasks.md.j2", "04_problems.md.j2",
          "05_annex1.md.j2", "06_annex2.md.j2")  # fmt: skip
 HEADING_MARKS = {"###": 3, "##": 2, "#": 1}
+TITLE_BREAK = "｜"  # a line break in a title
 
 
 class ReportTemplateError(PdreportError):
@@ -118,7 +122,7 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
     word, _, arg = line[1:].partition(" ")
     arg = arg.strip()
     if word == "标题":
-        fmt.title(doc, arg)
+        fmt.title(doc, _title_lines(arg))
     elif word == "落款":
         fmt.signature(doc, a.plan.issuer, context["date"])
     elif word == "附件说明":
@@ -129,7 +133,7 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
         number, _, title = arg.partition(" ")
         if not number.isdigit():
             raise ReportTemplateError(f"{where}：@附件 后应为“编号 标题”，如 @附件 1 标题")
-        fmt.attachment(doc, int(number), title.strip())
+        fmt.attachment(doc, int(number), _title_lines(title.strip()))
     elif word == "表格" and arg in tables:
         tables[arg](doc, a)
     elif word == "图表" and arg in figures:
@@ -138,6 +142,11 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
     else:
         known = "、".join([f"@表格 {t}" for t in tables] + [f"@图表 {f}" for f in figures])
         raise ReportTemplateError(f"{where}：无法识别“{line[:30]}”。可用：@标题 @落款 @分页 @附件 @附件说明 {known}")
+
+
+def _title_lines(text: str) -> str:
+    """A title's "｜" as line breaks (blank lines dropped)."""
+    return "\n".join(part.strip() for part in text.split(TITLE_BREAK) if part.strip())
 
 
 # -- tables ------------------------------------------------------------------------------------
