@@ -42,6 +42,11 @@ def sample_assessment(plan):
     return assess(plan, col.period, col.submissions, col.findings)
 
 
+@pytest.fixture(scope="module")
+def sample_report(sample_assessment):
+    return docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False)))
+
+
 def texts(doc) -> list[str]:
     return [p.text for p in doc.paragraphs]
 
@@ -244,6 +249,46 @@ def test_titles_break_between_words_where_the_template_says(report, tmp_path, de
     doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
     assert styled(doc, "公文标题") == ["第一行\n第二行\n第三行", "一行"]
     assert styled(doc, "附件标题")[-1] == "附件\n标题"
+
+
+def test_only_caption_and_header_are_kept_with_what_follows(sample_report, report):
+    body = sample_report.element.body
+    for tbl in sample_report.tables:
+        rows = tbl.rows
+        for n, row in enumerate(rows):
+            keep = {p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs}
+            assert keep == ({True} if n == 0 else {None}), n
+            assert row._tr.trPr.find(qn("w:cantSplit")) is not None
+        assert rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+        # every table has its caption right above it, in a style kept with the next paragraph
+        caption = tbl._tbl.getprevious()
+        assert caption.tag == qn("w:p") and caption.pPr.pStyle.val == "GwTableCaption"
+    assert sample_report.styles["表题"].paragraph_format.keep_with_next is True
+    captions = styled(sample_report, "表题")
+    assert captions == ["表1  总体目标完成情况", "表2  各管理局（管委会）、镇工业万元产值能耗下降情况",
+                        "表3  各单位报送情况", "表4  数据校验问题分类统计"]  # fmt: skip
+    assert sum(1 for child in body if child.tag == qn("w:tbl")) == len(captions)
+    # without findings there is no table, and no caption for it
+    assert styled(report, "表题")[-1] == "表3  各单位报送情况" and "数据校验未发现问题。" in texts(report)
+
+
+def test_annex2_names_problems_in_words(sample_report, sample_assessment):
+    findings = sample_report.tables[-1]
+    assert [c.text for c in findings.rows[0].cells] == ["序号", "问题类别", "级别", "条数"]
+    cells = [c.text for r in findings.rows for c in r.cells]
+    assert not any(re.fullmatch(r"[EW]\d{3}", c) for c in cells), cells
+    assert "重复报送（已采用较新的一份）" in cells
+    assert sum(int(r.cells[3].text) for r in findings.rows[1:]) == len(sample_assessment.findings)
+    body = "\n".join(texts(sample_report))
+    assert ".xlsx" not in body and "逐条问题及处理办法见“问题清单”" in body
+    # 类别 holds "管理局（管委会）" on one line: 8 characters of 12 pt plus the cell margins
+    submissions = sample_report.tables[-2]
+    assert [c.text for c in submissions.rows[0].cells][2] == "类别"
+    grid = [int(g.get(qn("w:w"))) for g in submissions._tbl.tblGrid.findall(qn("w:gridCol"))]
+    margins = submissions._tbl.tblPr.find(qn("w:tblCellMar"))
+    margin = sum(int(m.get(qn("w:w"))) for m in margins)
+    assert grid[1] - margin >= 8 * 240 and grid[2] - margin >= 8 * 240
+    assert sum(grid) <= 156 * 1440 / 25.4 + 1
 
 
 def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):
