@@ -13,9 +13,11 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from pdreport.assess import Status, assess
+from pdreport.assess import Status, assess, snapshot
 from pdreport.collect import collect
+from pdreport.plan.model import Accumulation
 from pdreport.report import charts
+from pdreport.report.context import build_context
 from pdreport.report.render import (
     PARTS,
     ReportTemplateError,
@@ -235,6 +237,9 @@ def test_every_part_has_a_template():
     assert sorted(p.name for p in default_templates_dir().glob("*.md.j2")) == sorted(PARTS)
 
 
+# -- layout and wording of the report's parts ------------------------------------------------------
+
+
 def test_titles_break_between_words_where_the_template_says(report, tmp_path, demo_assessment):
     title = next(p for p in report.paragraphs if p.style.name == "公文标题")
     assert len(title._p.findall(".//" + qn("w:br"))) == 1
@@ -249,6 +254,52 @@ def test_titles_break_between_words_where_the_template_says(report, tmp_path, de
     doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
     assert styled(doc, "公文标题") == ["第一行\n第二行\n第三行", "一行"]
     assert styled(doc, "附件标题")[-1] == "附件\n标题"
+
+
+def test_submissions_are_counted_as_of_the_report_date(report):
+    # the returns came in July: "截至6月30日，已报送57个" would be wrong
+    opening = texts(report)[1]
+    assert "截至2024年7月20日，应报送单位58个，已报送58个。" in opening
+    assert "6月30日" not in opening
+
+
+def _indicator_line(doc, name: str) -> str:
+    lines = [t for t in texts(doc) if t.startswith(name + "：")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_levels_are_said_to_be_held_not_completed_by_a_ratio(sample_report, sample_assessment):
+    levels = [r for r in sample_assessment.indicators.values()
+              if r.indicator.accumulation is Accumulation.LEVEL and not r.indicator.id.startswith("H")]  # fmt: skip
+    assert {r.indicator.id for r in levels} >= {"T17-2", "T18-2", "T24-1", "T22-1"}
+    for r in levels:
+        line = _indicator_line(sample_report, r.indicator.name)
+        assert "完成年度目标的" not in line and "序时目标" not in line, line
+        if r.status is Status.ON_TRACK:
+            assert line.endswith("已达到年度目标水平，需保持至年底。"), line
+    assert _indicator_line(sample_report, "区属公交、出租领域新能源车辆占比") == (
+        "区属公交、出租领域新能源车辆占比：96.9%，年度目标不少于94%，已达到年度目标水平，需保持至年底。")
+    assert _indicator_line(sample_report, "资源循环利用行业用地规划布局比例") == (
+        "资源循环利用行业用地规划布局比例：0.6%，年度目标不少于1%，尚差0.4个百分点，滞后。")
+    # cumulative figures keep their completion ratio and status
+    assert _indicator_line(sample_report, "新增森林面积").endswith("完成年度目标的110.7%，已完成。")
+
+
+def test_an_indicator_without_a_figure_states_its_status_once(sample_report):
+    line = _indicator_line(sample_report, "开展清洁生产相关工作的企业数")
+    assert line == "开展清洁生产相关工作的企业数：数据有误，待核实，年度目标不少于10家，序时目标5家。"
+
+
+def test_attention_paragraph_names_units_and_nests_no_brackets(sample_report):
+    [text] = [t for t in texts(sample_report) if t.startswith("需要关注的是：")]
+    assert "同比下降率同比" not in text and "下降率（" not in text
+    assert "单位增加值综合能耗同比下降4.32%，目标下降5.3%，尚差0.98个百分点，责任部门为区碳达峰碳中和工作领导小组成员单位；" in text
+    assert "区级机关单位建筑面积能耗（碳排放）同比下降0.91%，目标下降1%，尚差0.09个百分点，责任部门为区府办（机管局）。" in text
+    # units judged one by one: those behind are named, not counted
+    assert "行业内重点用能单位能效达到合理值比例，5个单位报送，3个达到目标，区商务委、区文体旅游局未达到目标；" in text
+    assert "个单位未达到目标" not in text
+    assert not re.search(r"（[^（）]*（[^（）]*）[^（）]*）", text), "brackets nested in brackets"
 
 
 def test_only_caption_and_header_are_kept_with_what_follows(sample_report, report):
@@ -289,6 +340,28 @@ def test_annex2_names_problems_in_words(sample_report, sample_assessment):
     margin = sum(int(m.get(qn("w:w"))) for m in margins)
     assert grid[1] - margin >= 8 * 240 and grid[2] - margin >= 8 * 240
     assert sum(grid) <= 156 * 1440 / 25.4 + 1
+
+
+def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    ids = {"T05-1": 2.5, "T17-2": -0.78, "T18-2": 55, "H1": 0.5}
+    for key, diff in ids.items():
+        prev["indicators"][key]["value"] = demo_assessment.indicators[key].value - diff
+    prev["indicators"]["T13-1"]["value"] = demo_assessment.indicators["T13-1"].value
+    a = dataclasses.replace(demo_assessment, previous=prev)
+    context = build_context(a, DATE)
+    shown = {i["id"]: i["change"] for s in context["sections"] for t in s["tasks"] for i in t["indicators"]}
+    assert shown["T05-1"] == "较上期增加2.5万千瓦"
+    assert shown["T17-2"] == "较上期降低0.78个百分点"
+    assert shown["T18-2"] == "较上期增加55辆"
+    assert shown["T13-1"] == "与上期持平"
+    assert context["headline"][0]["change"] == "较上期提高0.5个百分点"
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    table = doc.tables[0]
+    assert table.rows[0].cells[-1].text == "较上期"
+    assert table.rows[1].cells[-1].text == "提高0.5个百分点"
+    assert "（较上期增加2.5万千瓦）。" in "\n".join(texts(doc))
 
 
 def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):

@@ -156,8 +156,8 @@ def _title_lines(text: str) -> str:
 def _headline_table(doc, a: Assessment, caption: str = "") -> None:
     prev = a.previous is not None
     header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"] + (["较上期"] if prev else [])
-    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"], h["status"]]
-            + ([h["change"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
+    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"]]
+            + ([h["change_short"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
     widths = [13, 17, 42, 30, 32, 22] if not prev else [13, 14, 33, 25, 28, 21, 22]
     align = ["center", "center", "left", "left", "left", "center", "center"][: len(header)]
     fmt.table(doc, header, rows, widths, align=align, status_col=5, caption=caption)
