@@ -342,6 +342,18 @@ def test_annex2_names_problems_in_words(sample_report, sample_assessment):
     assert sum(grid) <= 156 * 1440 / 25.4 + 1
 
 
+def test_same_problem_text_is_listed_once(report, demo_assessment):
+    paragraphs = texts(report)
+    start, end = paragraphs.index("（一）存在问题"), paragraphs.index("（二）下一步工作")
+    written = {r.problems.strip() for t in demo_assessment.tasks for r in t.reports if r.problems}
+    part = paragraphs[start:end]
+    for text in written:
+        assert sum(p.endswith("：" + text) for p in part) == 1, text
+    assert any(re.match(r"\S+等\d+个单位反映（涉及任务\d+、\d+、\d+等\d+项）：", p) for p in part)
+    # a long run of numbers and 、 cannot be broken across lines: at most three task numbers
+    assert not any(re.search(r"\d+(、\d+){3}", p) for p in part)
+
+
 def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     prev = snapshot(demo_assessment)
     prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"

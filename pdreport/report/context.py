@@ -91,6 +91,8 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         "behind_indicators": [_indicator(a, r, names) for r in a.indicators.values() if r.status is Status.BEHIND],
         "problems": _texts(a, names, "problems"),
         "next_steps": _texts(a, names, "next_steps"),
+        "problem_texts": _texts_by_text(a, names, "problems"),
+        "next_step_texts": _texts_by_text(a, names, "next_steps"),
         "annex": {
             "title": plan.annex.title,
             "note": plan.annex.note,
@@ -317,6 +319,25 @@ def _texts(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
             "entries": [{"names": name_list(ns), "text": text} for text, ns in grouped.items()],
         })  # fmt: skip
     return out
+
+
+def _texts_by_text(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
+    """What respondents wrote under 存在问题 / 下一步工作, one entry per distinct text (in the order
+    first written), naming its units once and the tasks it was written for."""
+    units: dict[str, list[str]] = {}
+    tasks: dict[str, list[int]] = {}
+    for t in a.tasks:
+        for r in t.reports:
+            text = safe_line(getattr(r, attr), 200) if getattr(r, attr) else ""
+            if not text:
+                continue
+            who, which = units.setdefault(text, []), tasks.setdefault(text, [])
+            if names[r.respondent] not in who:
+                who.append(names[r.respondent])
+            if t.task.number not in which:
+                which.append(t.task.number)
+    return [{"text": text, "names": name_list(who), "count": len(who), "tasks": tasks[text]}
+            for text, who in units.items()]  # fmt: skip
 
 
 def cn_index(i: int) -> str:
