@@ -7,15 +7,21 @@ import datetime as dt
 import io
 import re
 import shutil
+from pathlib import Path
 
 import docx
 import pytest
 from docx.oxml.ns import qn
 
-from pdreport.assess import Status, assess
+from pdreport.assess import Status, assess, snapshot
+from pdreport.collect import collect
+from pdreport.plan.model import Accumulation
+from pdreport.report import charts
+from pdreport.report.context import build_context
 from pdreport.report.render import (
     PARTS,
     ReportTemplateError,
+    _chart_job,
     default_templates_dir,
     render_markup,
     render_report,
@@ -23,11 +29,24 @@ from pdreport.report.render import (
 )
 
 DATE = dt.date(2024, 7, 20)
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
 
 
 @pytest.fixture(scope="module")
 def report(demo_assessment):
     return docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE)))
+
+
+@pytest.fixture(scope="module")
+def sample_assessment(plan):
+    """The shipped sample returns, with their defects (康桥镇's annex figures are rejected …)."""
+    col = collect(plan, SAMPLES, "2024H1")
+    return assess(plan, col.period, col.submissions, col.findings)
+
+
+@pytest.fixture(scope="module")
+def sample_report(sample_assessment):
+    return docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False)))
 
 
 def texts(doc) -> list[str]:
@@ -43,7 +62,8 @@ def test_file_name(demo_assessment):
 
 
 def test_title_issuer_and_date(report, plan):
-    assert styled(report, "公文标题") == ["浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）"]
+    # the title is broken between words into lines of similar length (GB/T 9704 §7.2.3)
+    assert styled(report, "公文标题") == ["浦东新区2024年碳达峰碳中和及节能\n重点工作推进情况（2024年上半年）"]
     assert styled(report, "署名") == [plan.issuer]
     assert styled(report, "日期") == ["2024年7月20日"]
 
@@ -215,3 +235,161 @@ def test_a_template_not_in_utf8_is_said_so(tmp_path, demo_assessment):
 
 def test_every_part_has_a_template():
     assert sorted(p.name for p in default_templates_dir().glob("*.md.j2")) == sorted(PARTS)
+
+
+# -- layout and wording of the report's parts ------------------------------------------------------
+
+
+def test_titles_break_between_words_where_the_template_says(report, tmp_path, demo_assessment):
+    title = next(p for p in report.paragraphs if p.style.name == "公文标题")
+    assert len(title._p.findall(".//" + qn("w:br"))) == 1
+    assert title.text.replace("\n", "") == report_filename(demo_assessment).removesuffix(".docx")
+    assert styled(report, "附件标题") == ["各管理局（管委会）、镇“双碳”指标完成情况\n（2024年上半年）",
+                                      "报送及数据质量情况（2024年上半年）"]  # fmt: skip
+    # "｜" is the break in any title line; a title without one is one paragraph line
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    (folder / "01_title.md.j2").write_text("@标题 第一行｜第二行｜ 第三行\n@标题 一行\n", encoding="utf-8")
+    (folder / "06_annex2.md.j2").write_text("@附件 2 附件｜标题\n", encoding="utf-8")
+    doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
+    assert styled(doc, "公文标题") == ["第一行\n第二行\n第三行", "一行"]
+    assert styled(doc, "附件标题")[-1] == "附件\n标题"
+
+
+def test_submissions_are_counted_as_of_the_report_date(report):
+    # the returns came in July: "截至6月30日，已报送57个" would be wrong
+    opening = texts(report)[1]
+    assert "截至2024年7月20日，应报送单位58个，已报送58个。" in opening
+    assert "6月30日" not in opening
+
+
+def _indicator_line(doc, name: str) -> str:
+    lines = [t for t in texts(doc) if t.startswith(name + "：")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_levels_are_said_to_be_held_not_completed_by_a_ratio(sample_report, sample_assessment):
+    levels = [r for r in sample_assessment.indicators.values()
+              if r.indicator.accumulation is Accumulation.LEVEL and not r.indicator.id.startswith("H")]  # fmt: skip
+    assert {r.indicator.id for r in levels} >= {"T17-2", "T18-2", "T24-1", "T22-1"}
+    for r in levels:
+        line = _indicator_line(sample_report, r.indicator.name)
+        assert "完成年度目标的" not in line and "序时目标" not in line, line
+        if r.status is Status.ON_TRACK:
+            assert line.endswith("已达到年度目标水平，需保持至年底。"), line
+    assert _indicator_line(sample_report, "区属公交、出租领域新能源车辆占比") == (
+        "区属公交、出租领域新能源车辆占比：96.9%，年度目标不少于94%，已达到年度目标水平，需保持至年底。")
+    assert _indicator_line(sample_report, "资源循环利用行业用地规划布局比例") == (
+        "资源循环利用行业用地规划布局比例：0.6%，年度目标不少于1%，尚差0.4个百分点，滞后。")
+    # cumulative figures keep their completion ratio and status
+    assert _indicator_line(sample_report, "新增森林面积").endswith("完成年度目标的110.7%，已完成。")
+
+
+def test_an_indicator_without_a_figure_states_its_status_once(sample_report):
+    line = _indicator_line(sample_report, "开展清洁生产相关工作的企业数")
+    assert line == "开展清洁生产相关工作的企业数：数据有误，待核实，年度目标不少于10家，序时目标5家。"
+
+
+def test_attention_paragraph_names_units_and_nests_no_brackets(sample_report):
+    [text] = [t for t in texts(sample_report) if t.startswith("需要关注的是：")]
+    assert "同比下降率同比" not in text and "下降率（" not in text
+    assert "单位增加值综合能耗同比下降4.32%，目标下降5.3%，尚差0.98个百分点，责任部门为区碳达峰碳中和工作领导小组成员单位；" in text
+    assert "区级机关单位建筑面积能耗（碳排放）同比下降0.91%，目标下降1%，尚差0.09个百分点，责任部门为区府办（机管局）。" in text
+    # units judged one by one: those behind are named, not counted
+    assert "行业内重点用能单位能效达到合理值比例，5个单位报送，3个达到目标，区商务委、区文体旅游局未达到目标；" in text
+    assert "个单位未达到目标" not in text
+    assert not re.search(r"（[^（）]*（[^（）]*）[^（）]*）", text), "brackets nested in brackets"
+
+
+def test_only_caption_and_header_are_kept_with_what_follows(sample_report, report):
+    body = sample_report.element.body
+    for tbl in sample_report.tables:
+        rows = tbl.rows
+        for n, row in enumerate(rows):
+            keep = {p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs}
+            assert keep == ({True} if n == 0 else {None}), n
+            assert row._tr.trPr.find(qn("w:cantSplit")) is not None
+        assert rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+        # every table has its caption right above it, in a style kept with the next paragraph
+        caption = tbl._tbl.getprevious()
+        assert caption.tag == qn("w:p") and caption.pPr.pStyle.val == "GwTableCaption"
+    assert sample_report.styles["表题"].paragraph_format.keep_with_next is True
+    captions = styled(sample_report, "表题")
+    assert captions == ["表1  总体目标完成情况", "表2  各管理局（管委会）、镇工业万元产值能耗下降情况",
+                        "表3  各单位报送情况", "表4  数据校验问题分类统计"]  # fmt: skip
+    assert sum(1 for child in body if child.tag == qn("w:tbl")) == len(captions)
+    # without findings there is no table, and no caption for it
+    assert styled(report, "表题")[-1] == "表3  各单位报送情况" and "数据校验未发现问题。" in texts(report)
+
+
+def test_annex2_names_problems_in_words(sample_report, sample_assessment):
+    findings = sample_report.tables[-1]
+    assert [c.text for c in findings.rows[0].cells] == ["序号", "问题类别", "级别", "条数"]
+    cells = [c.text for r in findings.rows for c in r.cells]
+    assert not any(re.fullmatch(r"[EW]\d{3}", c) for c in cells), cells
+    assert "重复报送（已采用较新的一份）" in cells
+    assert sum(int(r.cells[3].text) for r in findings.rows[1:]) == len(sample_assessment.findings)
+    body = "\n".join(texts(sample_report))
+    assert ".xlsx" not in body and "逐条问题及处理办法见“问题清单”" in body
+    # 类别 holds "管理局（管委会）" on one line: 8 characters of 12 pt plus the cell margins
+    submissions = sample_report.tables[-2]
+    assert [c.text for c in submissions.rows[0].cells][2] == "类别"
+    grid = [int(g.get(qn("w:w"))) for g in submissions._tbl.tblGrid.findall(qn("w:gridCol"))]
+    margins = submissions._tbl.tblPr.find(qn("w:tblCellMar"))
+    margin = sum(int(m.get(qn("w:w"))) for m in margins)
+    assert grid[1] - margin >= 8 * 240 and grid[2] - margin >= 8 * 240
+    assert sum(grid) <= 156 * 1440 / 25.4 + 1
+
+
+def test_same_problem_text_is_listed_once(report, demo_assessment):
+    paragraphs = texts(report)
+    start, end = paragraphs.index("（一）存在问题"), paragraphs.index("（二）下一步工作")
+    written = {r.problems.strip() for t in demo_assessment.tasks for r in t.reports if r.problems}
+    part = paragraphs[start:end]
+    for text in written:
+        assert sum(p.endswith("：" + text) for p in part) == 1, text
+    assert any(re.match(r"\S+等\d+个单位反映（涉及任务\d+、\d+、\d+等\d+项）：", p) for p in part)
+    # a long run of numbers and 、 cannot be broken across lines: at most three task numbers
+    assert not any(re.search(r"\d+(、\d+){3}", p) for p in part)
+
+
+def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    ids = {"T05-1": 2.5, "T17-2": -0.78, "T18-2": 55, "H1": 0.5}
+    for key, diff in ids.items():
+        prev["indicators"][key]["value"] = demo_assessment.indicators[key].value - diff
+    prev["indicators"]["T13-1"]["value"] = demo_assessment.indicators["T13-1"].value
+    a = dataclasses.replace(demo_assessment, previous=prev)
+    context = build_context(a, DATE)
+    shown = {i["id"]: i["change"] for s in context["sections"] for t in s["tasks"] for i in t["indicators"]}
+    assert shown["T05-1"] == "较上期增加2.5万千瓦"
+    assert shown["T17-2"] == "较上期降低0.78个百分点"
+    assert shown["T18-2"] == "较上期增加55辆"
+    assert shown["T13-1"] == "与上期持平"
+    assert context["headline"][0]["change"] == "较上期提高0.5个百分点"
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    table = doc.tables[0]
+    assert table.rows[0].cells[-1].text == "较上期"
+    assert table.rows[1].cells[-1].text == "提高0.5个百分点"
+    assert "（较上期增加2.5万千瓦）。" in "\n".join(texts(doc))
+
+
+def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):
+    fn, args = _chart_job(sample_assessment, "附件下降率")
+    labels, values, statuses = args[0], args[1], args[5]
+    kangqiao = labels.index("康桥镇")
+    assert values[kangqiao] is None and statuses[kangqiao] == "数据有误"
+    if charts.find_cjk_font() is None:
+        return
+    from matplotlib.axes import Axes
+
+    drawn = []
+    original = Axes.text
+    monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: drawn.append(s) or original(self, x, y, s, *a, **k))
+    assert fn(*args) is not None
+    assert " 数据有误" in drawn and " 未报送" not in drawn
+    drawn.clear()
+    charts.bar_vs_target(["甲", "乙"], [None, 1.0], [2.0, 2.0], "标题", "%")
+    assert " 未报送" in drawn  # no statuses given: a gap means nothing was reported

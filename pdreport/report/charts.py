@@ -145,6 +145,7 @@ def bar_vs_target(
     targets: Sequence[float | None],
     title: str,
     unit: str,
+    statuses: Sequence[str | None] | None = None,
     *,
     actual_label: str = "实际下降率",
     target_label: str = "目标",
@@ -152,11 +153,15 @@ def bar_vs_target(
     """Horizontal grouped bars, actual against target, one group per label, top to bottom.
 
     Sized to be inserted 150 mm wide (fonts then print at their nominal size). A missing actual
-    value leaves a gap marked "未报送"; a missing target simply has no target bar. Negative values
-    (an increase where a decrease was due) extend to the left of the zero line.
+    value leaves a gap marked with why: its entry in ``statuses`` (数据有误, 不考核, 未报送 …, in
+    that status's colour), or "未报送" when no status is given. A missing target simply has no
+    target bar. Negative values (an increase where a decrease was due) extend to the left of the
+    zero line.
     """
-    if not (len(labels) == len(values) == len(targets)):
-        raise ValueError("labels, values and targets must have the same length")
+    if statuses is None:
+        statuses = [None] * len(labels)
+    if not (len(labels) == len(values) == len(targets) == len(statuses)):
+        raise ValueError("labels, values, targets and statuses must have the same length")
     path = find_cjk_font()
     if path is None:
         return None
@@ -176,14 +181,15 @@ def bar_vs_target(
         high = max([0.0] + present)
         labelled_actual = labelled_target = False
         offset = span * 0.01
-        for i, (value, target) in enumerate(zip(values, targets, strict=True)):
+        for i, (value, target, status) in enumerate(zip(values, targets, statuses, strict=True)):
             if target is not None:
                 ax.barh(i + bar_h / 2, target, height=bar_h, color=TARGET_COLOUR,
                         label=None if labelled_target else target_label)
                 labelled_target = True
             if value is None:
-                ax.text(0, i - bar_h / 2, " " + MISSING_TEXT, va="center", ha="left",
-                        color=STATUS_COLOURS["未报送"], fontsize=8)
+                note = status or MISSING_TEXT
+                ax.text(0, i - bar_h / 2, " " + note, va="center", ha="left",
+                        color=STATUS_COLOURS.get(note) or "#333333", fontsize=8)
                 continue
             ax.barh(i - bar_h / 2, value, height=bar_h, color=ACTUAL_COLOUR,
                     label=None if labelled_actual else actual_label)
@@ -191,7 +197,7 @@ def bar_vs_target(
             ax.text(value + (offset if value >= 0 else -offset), i - bar_h / 2, _fmt(value),
                     va="center", ha="left" if value >= 0 else "right", fontsize=7.5,
                     color="#333333")
-        # Room for the value labels and the "未报送" notes on both sides.
+        # Room for the value labels and the notes ("未报送" …) on both sides.
         pad = span * 0.14
         ax.set_xlim(low - (pad if low < 0 else 0), high + pad)
         ax.set_yticks(ys, list(labels))

@@ -13,12 +13,14 @@ import re
 from collections import Counter
 
 from ..assess import Assessment, IndicatorResult, Status, TaskResult, change_text
-from ..plan.model import chinese_date, format_number
+from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
 # and summarises the rest (every text is in 汇总表.xlsx).
 FULL_TEXT_LIMIT = 8
 CN_INDEX = "一二三四五六七八九十"
+# Where a list of respondents is written out in a sentence, this many are named, then "等N个单位".
+NAMED_LIMIT = 5
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 
 
@@ -89,6 +91,8 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         "behind_indicators": [_indicator(a, r, names) for r in a.indicators.values() if r.status is Status.BEHIND],
         "problems": _texts(a, names, "problems"),
         "next_steps": _texts(a, names, "next_steps"),
+        "problem_texts": _texts_by_text(a, names, "problems"),
+        "next_step_texts": _texts_by_text(a, names, "next_steps"),
         "annex": {
             "title": plan.annex.title,
             "note": plan.annex.note,
@@ -131,12 +135,15 @@ def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
         "field": h.row.field,
         "label": h.row.label,
         "indicator": r.indicator.name,
+        "summary": _summary(r, names),
+        "by_unit": r.indicator.combine is Combine.EACH,
         "target": h.row.target_text,
         "departments": h.row.departments_text,
         "value": _value_text(r, names),
         "status": r.status.label,
-        "reason": r.reason,
-        "change": change_text(a, "indicators", r.indicator.id, r.value),
+        "reason": _reason(r, names),
+        "change": _change(a, r),
+        "change_short": _change(a, r, short=True),
     }
 
 
@@ -144,11 +151,11 @@ def _value_text(r: IndicatorResult, names: dict[str, str]) -> str:
     ind = r.indicator
     if ind.is_milestone:
         return {True: "已完成", False: "未完成"}.get(r.done, "未报送")
-    if r.value is None:
+    if r.value is None:  # no district figure: each unit's own, or nothing (the status says why)
         each = [x for x in r.reports if x.state == "ok"]
-        if each and ind.combine.value == "each":
+        if each and ind.combine is Combine.EACH:
             return "；".join(f"{names[x.respondent]}{number_text(x.value, ind.unit)}" for x in each)
-        return r.status.label
+        return ""
     if ind.comparison.value == "reduction_at_least":
         return f"同比下降{format_number(round(r.value, 4))}%" if r.value >= 0 else f"同比上升{format_number(round(-r.value, 4))}%"
     return number_text(r.value, ind.unit)
@@ -165,11 +172,82 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         ind.accumulation.value == "cumulative" else "",
         "value": _value_text(r, names),
         "ratio": percent_text(r.ratio),
+        "level": not ind.is_milestone and ind.accumulation is not Accumulation.CUMULATIVE,
+        "shortfall": _shortfall(r),
         "status": r.status.label,
-        "reason": r.reason,
+        "reason": _reason(r, names),
         "milestone": ind.is_milestone,
-        "change": change_text(a, "indicators", ind.id, r.value),
+        "change": _change(a, r),
+        "change_short": _change(a, r, short=True),
     }
+
+
+def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
+    """The assessment's reason; where each unit is judged on its own, the units behind and those
+    that did not report are named (the assessment only counts them)."""
+    if r.indicator.combine is not Combine.EACH or r.indicator.is_milestone:
+        return r.reason
+    ok = [x for x in r.reports if x.state == "ok"]
+    if not ok:
+        return r.reason
+    behind = [names[x.respondent] for x in ok if x.status is Status.BEHIND]
+    parts = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
+    if behind:
+        parts.append(f"{name_list(behind)}未达到目标")
+    if r.owed_by:
+        parts.append(f"{name_list([names[i] for i in r.owed_by])}未报送")
+    return "，".join(parts)
+
+
+def name_list(items: list[str], limit: int = NAMED_LIMIT) -> str:
+    """'甲、乙' or, past ``limit``, '甲、乙、丙、丁、戊等7个单位'."""
+    return "、".join(items[:limit]) + (f"等{len(items)}个单位" if len(items) > limit else "")
+
+
+_RATE_SUFFIX = re.compile(r"(同比)?下降率$")
+
+
+def _summary(r: IndicatorResult, names: dict[str, str]) -> str:
+    """The indicator and how it stands as one phrase: '单位增加值综合能耗同比下降4.32%，目标下降5.3%，
+    尚差0.98个百分点' (the name's own '同比下降率' is not repeated before the reason's '同比下降')."""
+    name, reason = r.indicator.name, _reason(r, names)
+    if r.status in (Status.INVALID, Status.MISSING) and not any(x.state == "ok" for x in r.reports):
+        # the reason names cells and field keys: that is for the 问题清单, not for the report
+        return name + ("数据有误，待核实" if r.status is Status.INVALID else "未报送")
+    if r.value is not None and r.indicator.comparison is Comparison.REDUCTION_AT_LEAST:
+        return _RATE_SUFFIX.sub("", name) + reason
+    if r.value is not None and reason.startswith(("为", "完成")):
+        return name + reason
+    return f"{name}{'，' if reason else ''}{reason}"
+
+
+def _shortfall(r: IndicatorResult) -> str:
+    """How far a level or rate is below its target ('0.4个百分点'), for a figure that is behind."""
+    ind = r.indicator
+    if r.value is None or r.status is not Status.BEHIND or ind.target is None or ind.is_milestone:
+        return ""
+    floor = ind.target - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else ind.target
+    gap = r.value - floor if ind.comparison is Comparison.AT_MOST else floor - r.value
+    return f"{format_number(round(gap, 4))}{_unit_word(ind.unit)}" if gap > 0 else ""
+
+
+def _unit_word(unit: str) -> str:
+    """A change or gap of a percentage is in percentage points."""
+    return "个百分点" if unit == "%" else unit
+
+
+def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
+    """The change since the previous period with its unit: '较上期增加2.5万千瓦', '较上期提高0.78个
+    百分点', '与上期持平', '上期：未报送'; ``short`` leaves out '较上期' (a table column says it)."""
+    text = change_text(a, "indicators", r.indicator.id, r.value)
+    if not text.startswith("较上期"):  # nothing to compare, the same, or the previous status
+        return text
+    entry = a.previous["indicators"][r.indicator.id]  # change_text found a figure for both periods
+    diff = round(r.value - entry["value"], 2)  # as change_text rounds it
+    unit = r.indicator.unit
+    up, down = ("提高", "降低") if unit == "%" else ("增加", "减少")
+    words = f"{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(unit)}"
+    return words if short else "较上期" + words
 
 
 def _section(a: Assessment, section, names: dict[str, str]) -> dict:
@@ -205,7 +283,7 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
         "others": len(rest),
         "others_text": "，".join(f"{k}{v}个" for k, v in sorted(rest_counts.items())) if rest else "",
         "owed": owed,
-        "owed_text": "、".join(owed[:10]) + (f"等{len(owed)}个单位" if len(owed) > 10 else ""),
+        "owed_text": name_list(owed, 10),
         "change": change_text(a, "tasks", str(task.number), status=t.status),
     }
 
@@ -238,10 +316,28 @@ def _texts(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
         out.append({
             "task": t.task.number,
             "title": t.task.title,
-            "entries": [{"names": "、".join(ns[:5]) + (f"等{len(ns)}个单位" if len(ns) > 5 else ""), "text": text}
-                      for text, ns in grouped.items()],
+            "entries": [{"names": name_list(ns), "text": text} for text, ns in grouped.items()],
         })  # fmt: skip
     return out
+
+
+def _texts_by_text(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
+    """What respondents wrote under 存在问题 / 下一步工作, one entry per distinct text (in the order
+    first written), naming its units once and the tasks it was written for."""
+    units: dict[str, list[str]] = {}
+    tasks: dict[str, list[int]] = {}
+    for t in a.tasks:
+        for r in t.reports:
+            text = safe_line(getattr(r, attr), 200) if getattr(r, attr) else ""
+            if not text:
+                continue
+            who, which = units.setdefault(text, []), tasks.setdefault(text, [])
+            if names[r.respondent] not in who:
+                who.append(names[r.respondent])
+            if t.task.number not in which:
+                which.append(t.task.number)
+    return [{"text": text, "names": name_list(who), "count": len(who), "tasks": tasks[text]}
+            for text, who in units.items()]  # fmt: skip
 
 
 def cn_index(i: int) -> str:

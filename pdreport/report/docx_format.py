@@ -78,7 +78,6 @@ MARGIN_BOTTOM_MM = 35.0
 MARGIN_LEFT_MM = 28.0
 MARGIN_RIGHT_MM = 26.0
 TEXT_WIDTH_MM = PAGE_WIDTH_MM - MARGIN_LEFT_MM - MARGIN_RIGHT_MM  # 156 mm
-KEEP_TOGETHER_ROWS = 12  # tables this short are kept on one page
 # The page number's dash sits 7 mm below the text block: a 14 pt line is ~6 mm high.
 FOOTER_DISTANCE_MM = 22.0
 HEADER_DISTANCE_MM = 15.0
@@ -191,6 +190,10 @@ _PARAGRAPH_STYLES: tuple[_StyleSpec, ...] = (
         line_exact_pt=None, keep_next=True, next_style="图题",
     ),
     _StyleSpec(
+        "表题", "GwTableCaption", FONT_FANGSONG, SIZE_4HAO, align=WD_ALIGN_PARAGRAPH.CENTER,
+        line_exact_pt=BODY_LINE_PT, before_lines=50, keep_next=True,
+    ),
+    _StyleSpec(
         "图题", "GwCaption", FONT_FANGSONG, SIZE_4HAO, align=WD_ALIGN_PARAGRAPH.CENTER,
         line_exact_pt=BODY_LINE_PT, after_lines=50, next_style="公文正文",
     ),
@@ -260,7 +263,8 @@ def new_document(core_title: str, created: _dt.datetime) -> Document:
 
 
 def title(doc: Document, text: str) -> Paragraph:
-    """The document title (二号方正小标宋简体, centred)."""
+    """The document title (二号方正小标宋简体, centred); ``\n`` in ``text`` is a line break, which
+    is how a long title keeps its words whole (GB/T 9704 §7.2.3: lines broken between words)."""
     return para(doc, text, style="公文标题")
 
 
@@ -305,7 +309,8 @@ def page_break(doc: Document) -> Paragraph:
 
 
 def attachment(doc: Document, number: int, title: str) -> Paragraph:
-    """Start attachment ``number`` on a new page: ``附件N`` top left, then its title centred.
+    """Start attachment ``number`` on a new page: ``附件N`` top left, then its title centred
+    (``\n`` in ``title`` is a line break, as in ``title``).
 
     Returns the title paragraph.
     """
@@ -348,6 +353,8 @@ def table(
     widths_mm: list[float],
     align: list[str] | None = None,
     status_col: int | None = None,
+    caption: str = "",
+    cell_margin_mm: float | None = None,
 ) -> Table:
     """A ruled, centred table with fixed column widths and a header row repeated on every page.
 
@@ -355,6 +362,13 @@ def table(
     default left). ``status_col`` is the index of a column whose text starts with a status
     (已完成, 序时推进, 滞后, 未报送, 数据有误, 不考核): it is coloured with that status's character
     style. Column widths wider in total than the text block are scaled down to fit it.
+    ``caption`` (表题, e.g. "表1  总体目标完成情况") goes above the table, kept with it.
+    ``cell_margin_mm``: left and right cell margins (default: Word's 1.9 mm), for a table whose
+    columns need every millimetre to keep their text on one line.
+
+    Rows never split and the header repeats on every page. Only the caption and the header row
+    are kept with what follows (neither sits alone at a page foot); body rows are not, so a table
+    starts where it stands and continues on the next page instead of leaving a page part blank.
     """
     ncols = len(header)
     if ncols == 0:
@@ -374,24 +388,21 @@ def table(
     widths = [_mm_to_twips(w) for w in widths_mm]
     aligns = [_ALIGN[a.lower()] for a in align] if align else [WD_ALIGN_PARAGRAPH.LEFT] * ncols
 
+    if caption:
+        para(doc, caption, style="表题")
     tbl = doc.add_table(rows=0, cols=ncols)
     tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
     _set_table_geometry(tbl._tbl, widths)
     _set_table_borders(tbl._tbl, size_eighths=4)
+    if cell_margin_mm is not None:
+        _set_cell_margins(tbl._tbl, _mm_to_twips(cell_margin_mm))
 
     # Rows are copies of a formatted empty row with the text added: formatting cell by cell
     # through python-docx costs ~1 ms a row (10,000 respondents, 10 s) for the same XML.
-    # The header never sits alone at a page foot, and a short table is not split at all.
-    keep_all = len(rows) <= KEEP_TOGETHER_ROWS
     header_row = _row_template(widths, header=True, aligns=None, keep_next=True)
-    body_row = _row_template(widths, header=False, aligns=aligns, keep_next=keep_all)
+    body_row = _row_template(widths, header=False, aligns=aligns, keep_next=False)
     _append_rows(tbl._tbl, header_row, [header], status_col=None)
-    if keep_all and rows:  # ... but its last row has nothing below to keep with
-        last_row = _row_template(widths, header=False, aligns=aligns, keep_next=False)
-        _append_rows(tbl._tbl, body_row, rows[:-1], status_col)
-        _append_rows(tbl._tbl, last_row, rows[-1:], status_col)
-    else:
-        _append_rows(tbl._tbl, body_row, rows, status_col)
+    _append_rows(tbl._tbl, body_row, rows, status_col)
     return tbl
 
 
@@ -755,6 +766,18 @@ def _set_table_borders(tbl, size_eighths: int) -> None:
         element.set(qn("w:space"), "0")
         element.set(qn("w:color"), "000000")
         borders.append(element)
+
+
+def _set_cell_margins(tbl, twips: int) -> None:
+    """Left and right cell margins of every cell of the table (``w:tblCellMar``)."""
+    margins = _child(tbl.tblPr, "w:tblCellMar", _TBLPR_ORDER)
+    for child in list(margins):
+        margins.remove(child)
+    for edge in ("left", "right"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), str(twips))
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
 
 
 def _set_row_flags(tr, *, header: bool) -> None:

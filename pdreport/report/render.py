@@ -5,11 +5,14 @@ tables and charts are laid out here from the assessment, because their columns a
 not prose. The markup, one directive per line (a plain line is a body paragraph):
 
     @标题 文字        the document title           # / ## / ###  一、 / （一） / 1. headings
-    @表格 名称        a table (总体目标, 附件1, 报送情况, 问题统计)
+    @表格 名称 [表题]  a table (总体目标, 附件1, 报送情况, 问题统计), with its caption above
     @图表 名称        a chart (任务状态, 附件下降率)
     @附件 N 标题      a new page with 附件N and its title
     @附件说明 名称｜名称   "附件：1. …" with further names aligned under the first
     @落款             issuer and date                @分页  a page break
+
+In a title (``@标题``, ``@附件``) "｜" is a line break: GB/T 9704 keeps words whole across title
+lines, and only the author knows where the words are.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .template_errors import template_error_text
 PARTS = ("01_title.md.j2", "02_overall.md.j2", "03_tasks.md.j2", "04_problems.md.j2",
          "05_annex1.md.j2", "06_annex2.md.j2")  # fmt: skip
 HEADING_MARKS = {"###": 3, "##": 2, "#": 1}
+TITLE_BREAK = "｜"  # a line break in a title
 
 
 class ReportTemplateError(PdreportError):
@@ -126,7 +130,7 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
     word, _, arg = line[1:].partition(" ")
     arg = arg.strip()
     if word == "标题":
-        fmt.title(doc, arg)
+        fmt.title(doc, _title_lines(arg))
     elif word == "落款":
         fmt.signature(doc, a.plan.issuer, context["date"])
     elif word == "附件说明":
@@ -137,9 +141,10 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
         number, _, title = arg.partition(" ")
         if not number.isdigit():
             raise ReportTemplateError(f"{where}：@附件 后应为“编号 标题”，如 @附件 1 标题")
-        fmt.attachment(doc, int(number), title.strip())
-    elif word == "表格" and arg in tables:
-        tables[arg](doc, a)
+        fmt.attachment(doc, int(number), _title_lines(title.strip()))
+    elif word == "表格" and arg.partition(" ")[0] in tables:
+        name, _, caption = arg.partition(" ")
+        tables[name](doc, a, caption.strip())
     elif word == "图表" and arg in figures:
         if with_charts:
             figures[arg](doc, a)
@@ -148,20 +153,25 @@ def _directive(doc, a, context, line, tables, figures, with_charts, where) -> No
         raise ReportTemplateError(f"{where}：无法识别“{line[:30]}”。可用：@标题 @落款 @分页 @附件 @附件说明 {known}")
 
 
+def _title_lines(text: str) -> str:
+    """A title's "｜" as line breaks (blank lines dropped)."""
+    return "\n".join(part.strip() for part in text.split(TITLE_BREAK) if part.strip())
+
+
 # -- tables ------------------------------------------------------------------------------------
 
 
-def _headline_table(doc, a: Assessment) -> None:
+def _headline_table(doc, a: Assessment, caption: str = "") -> None:
     prev = a.previous is not None
     header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"] + (["较上期"] if prev else [])
-    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"], h["status"]]
-            + ([h["change"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
-    widths = [13, 17, 42, 30, 32, 22] if not prev else [12, 15, 35, 26, 28, 21, 19]
+    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"]]
+            + ([h["change_short"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
+    widths = [13, 17, 42, 30, 32, 22] if not prev else [13, 14, 33, 25, 28, 21, 22]
     align = ["center", "center", "left", "left", "left", "center", "center"][: len(header)]
-    fmt.table(doc, header, rows, widths, align=align, status_col=5)
+    fmt.table(doc, header, rows, widths, align=align, status_col=5, caption=caption)
 
 
-def _annex_table(doc, a: Assessment) -> None:
+def _annex_table(doc, a: Assessment, caption: str = "") -> None:
     names = {r.id: r.name for r in a.plan.respondents}
     header = ["序号", "单位名称", "目标下降率（%）", "上年同期万元产值能耗", "本期万元产值能耗", "下降率（%）", "状态"]
     rows = []
@@ -170,14 +180,14 @@ def _annex_table(doc, a: Assessment) -> None:
         rows.append([str(u.unit.seq), names[u.unit.respondent], format_number(u.unit.target),
                      _intensity(u.intensity_base), _intensity(u.intensity_current), rate, u.status.label])  # fmt: skip
     fmt.table(doc, header, rows, [13, 30, 20, 26, 26, 18, 22], align=["center", "left", "center", "right", "right", "right", "center"],
-              status_col=6)  # fmt: skip
+              status_col=6, caption=caption)  # fmt: skip
 
 
 def _intensity(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def _submission_table(doc, a: Assessment) -> None:
+def _submission_table(doc, a: Assessment, caption: str = "") -> None:
     header = ["序号", "单位", "类别", "报送情况", "填报日期", "错误", "提醒"]
     rows = []
     for n, c in enumerate(a.respondents, 1):
@@ -185,15 +195,20 @@ def _submission_table(doc, a: Assessment) -> None:
         day = f"{sub.filled_on.month}月{sub.filled_on.day}日" if sub and sub.filled_on else "—"
         state = c.state + ("（逾期）" if c.on_time is False else "")
         rows.append([str(n), c.respondent.name, c.respondent.kind.label, state, day, str(c.errors), str(c.warnings)])
-    fmt.table(doc, header, rows, [13, 38, 26, 26, 27, 13, 13], align=["center", "left", "center", "center", "center", "center", "center"])
+    # 单位 and 类别 hold eight characters on one line (区府办（机管局）, 管理局（管委会）): narrow cell
+    # margins leave the room, so every row is one line high
+    fmt.table(doc, header, rows, [11, 37, 37, 25, 22, 12, 12], align=["center", "left", "center", "center", "center", "center", "center"],
+              caption=caption, cell_margin_mm=1.0)  # fmt: skip
 
 
-def _findings_table(doc, a: Assessment) -> None:
-    rows = [[f["code"], f["title"], f["severity"], str(f["count"])] for f in findings_by_code(a)]
+def _findings_table(doc, a: Assessment, caption: str = "") -> None:
+    """Findings by kind, named in words (the codes are for the 问题清单 and docs/findings.md)."""
+    rows = [[str(n), f["title"], f["severity"], str(f["count"])] for n, f in enumerate(findings_by_code(a), 1)]
     if not rows:
         fmt.para(doc, "数据校验未发现问题。")
         return
-    fmt.table(doc, ["代码", "问题", "级别", "条数"], rows, [22, 90, 22, 22], align=["center", "left", "center", "center"])
+    fmt.table(doc, ["序号", "问题类别", "级别", "条数"], rows, [13, 99, 22, 22], align=["center", "left", "center", "center"],
+              caption=caption)  # fmt: skip
 
 
 # -- charts ------------------------------------------------------------------------------------
@@ -207,7 +222,8 @@ def _chart_job(a: Assessment, name: str) -> tuple[Callable, tuple]:
     names = {r.id: r.name for r in a.plan.respondents}
     units = [u for u in a.annex if u.unit.assessed]
     return charts.bar_vs_target, ([names[u.unit.respondent] for u in units], [u.rate for u in units],
-                                  [u.unit.target for u in units], "工业万元产值能耗下降率与目标", "%")  # fmt: skip
+                                  [u.unit.target for u in units], "工业万元产值能耗下降率与目标", "%",
+                                  [u.status.label for u in units])  # fmt: skip
 
 
 CHARTS = ("任务状态", "附件下降率")
