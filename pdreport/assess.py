@@ -686,4 +686,16 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
     diff = round(value - old, 2)  # as the figures themselves are shown
     if diff == 0:
         return "与上期持平"
-    return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}"
+    return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}" + (FELL_BACK if _fell_back(a, kind, key, diff) else "")
+
+
+FELL_BACK = "（累计数比上期少，请核对）"
+
+
+def _fell_back(a: Assessment, kind: str, key: str, diff: float) -> bool:
+    """A figure counted since 1 January cannot fall between two periods of the same year: one of
+    the two is wrong (or the scope changed), so the change is flagged wherever it is shown."""
+    if kind != "indicators" or diff >= 0:
+        return False
+    ind = next((i for i in a.plan.indicators if i.id == key), None)
+    return ind is not None and ind.accumulation is Accumulation.CUMULATIVE

@@ -822,6 +822,8 @@ def test_snapshot_is_json_and_change_text(plan):
     assert change_text(second, "indicators", "H1", 4.9083) == "较上期-0.09"  # two decimals, as shown
     assert change_text(second, "indicators", "H1", 5.0004) == "与上期持平"
     assert change_text(second, "indicators", "T05-1", 7.5) == "与上期持平"
+    # a count since 1 January cannot fall: flagged (a rate may)
+    assert change_text(second, "indicators", "T05-1", 7.0) == "较上期-0.5（累计数比上期少，请核对）"
     assert change_text(second, "tasks", "5", status=Status.BEHIND) == "上期：序时推进"
     assert change_text(second, "tasks", "5", status=Status.ON_TRACK) == ""
     assert change_text(second, "annex", "baoshuiqu_glj", second.unit("baoshuiqu_glj").rate) == "较上期+1"

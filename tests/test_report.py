@@ -357,7 +357,7 @@ def test_same_problem_text_is_listed_once(report, demo_assessment):
 def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     prev = snapshot(demo_assessment)
     prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
-    ids = {"T05-1": 2.5, "T17-2": -0.78, "T18-2": 55, "H1": 0.5}
+    ids = {"T05-1": 2.5, "T17-2": -0.78, "T18-2": 55, "H1": 0.5, "T17-1": -55}
     for key, diff in ids.items():
         prev["indicators"][key]["value"] = demo_assessment.indicators[key].value - diff
     prev["indicators"]["T13-1"]["value"] = demo_assessment.indicators["T13-1"].value
@@ -367,6 +367,7 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     assert shown["T05-1"] == "较上期增加2.5万千瓦"
     assert shown["T17-2"] == "较上期降低0.78个百分点"
     assert shown["T18-2"] == "较上期增加55辆"
+    assert shown["T17-1"] == "较上期减少55辆（累计数比上期少，请核对）"  # a count since January fell
     assert shown["T13-1"] == "与上期持平"
     assert context["headline"][0]["change"] == "较上期提高0.5个百分点"
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))

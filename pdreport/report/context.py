@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections import Counter
 
-from ..assess import Assessment, IndicatorResult, Status, TaskResult, change_text
+from ..assess import FELL_BACK, Assessment, IndicatorResult, Status, TaskResult, change_text
 from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
@@ -247,6 +247,8 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     unit = r.indicator.unit
     up, down = ("提高", "降低") if unit == "%" else ("增加", "减少")
     words = f"{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(unit)}"
+    if text.endswith(FELL_BACK):
+        words += FELL_BACK
     return words if short else "较上期" + words
 
 
