@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +38,7 @@ from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
+from .template.fit import RowHeights, a4_print, row_height, wrapped_lines
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT, workbook_options
 
 SUMMARY_FILE = "汇总表.xlsx"
@@ -81,9 +80,6 @@ COMBINE_LABEL = {
 DISTRICT_FILL = "#F2F2F2"
 CHANGE = "较上期"
 
-MAX_ROW_HEIGHT = 409  # points: Excel's limit
-LINE_HEIGHT = 13.5  # points per wrapped line of 10 pt text
-
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -94,34 +90,6 @@ def clip(value: object, limit: int = CELL_LIMIT) -> str:
     if len(text) > limit:
         text = text[: limit - len(TRUNCATED)] + TRUNCATED
     return text
-
-
-class _CharWidths(dict):
-    """Character → display width, looked up in ``unicodedata`` once per distinct character (a few
-    thousand at most), so measuring a text is one C-level pass over it."""
-
-    def __missing__(self, ch: str) -> int:
-        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        return width
-
-
-_CHAR_WIDTH = _CharWidths()
-
-
-def display_width(text: str) -> int:
-    """Width in half-width characters (a Chinese character counts two)."""
-    if text.isascii():  # no ASCII character is wide
-        return len(text)
-    return sum(map(_CHAR_WIDTH.__getitem__, text))
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    """How many lines ``text`` wraps to in a column ``width`` characters wide (an estimate that
-    errs on the high side: LibreOffice does not fit row heights itself, so rows are set here)."""
-    per_line = max(width * 1.05 - 1.5, 2.0)
-    if "\n" not in text:  # the usual case, without the generator
-        return max(1, math.ceil(display_width(text) / per_line))
-    return sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
 
 
 @dataclass(frozen=True)
@@ -174,9 +142,9 @@ class _Writer:
         # names in every table, and the same few formats in every row.
         self._styles: dict[tuple, object] = {}  # text_fmt/num_fmt/status_fmt arguments → format
         self._clipped: dict[str, str] = {}  # raw text → clip(text)
-        self._wraps: dict[tuple[str, float], int] = {}  # (text, column width) → wrapped lines
-        self._widths: dict[str, dict[int, float]] = {}  # sheet → column → width
-        self._lines: dict[str, dict[int, int]] = {}  # sheet → row → wrapped lines needed
+        self.rows = RowHeights()  # the wrapped lines each row needs
+        self.fit = self.rows.fit
+        self.set_heights = self.rows.set_heights
 
     # -- formats (cached by their properties) ---------------------------------------------------
 
@@ -243,31 +211,6 @@ class _Writer:
         ws.write_string(row, col, text, fmt if fmt is not None else self.text_fmt())
         self.fit(ws, row, col, text)
 
-    def fit(self, ws, row: int, col: int, text: str) -> None:
-        if not text:
-            return
-        widths = self._widths.get(ws.name)
-        width = widths.get(col) if widths else None
-        if not width:
-            return
-        # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
-        # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
-        if len(text) * 2 <= width * 1.05 - 1.5 and "\n" not in text:
-            return
-        key = (text, width)
-        n = self._wraps.get(key)
-        if n is None:
-            n = self._wraps[key] = wrapped_lines(text, width)
-        if n > 1:
-            lines = self._lines.setdefault(ws.name, {})
-            if n > lines.get(row, 1):
-                lines[row] = n
-
-    def set_heights(self, ws) -> None:
-        for row, n in sorted(self._lines.get(ws.name, {}).items()):
-            if n > 1:
-                ws.set_row(row, min(MAX_ROW_HEIGHT, n * LINE_HEIGHT + 4))
-
     def number(
         self, ws, row: int, col: int, value: float | None, fmt=None, blank: str = ""
     ) -> None:
@@ -303,25 +246,16 @@ class _Writer:
             line += f"“{CHANGE}”与{(self.a.previous or {}).get('period_label') or '上期'}相比。"
         ws.merge_range(1, 0, 1, last, "", line_fmt)
         ws.write_string(1, 0, clip(line + note), line_fmt)
-        ws.set_row(1, wrapped_lines(line + note, sum(c.width for c in cols)) * LINE_HEIGHT + 4)
+        ws.set_row(1, row_height(wrapped_lines(line + note, sum(c.width for c in cols))))
         head = self.fmt(bold=True, bg_color=HEADER_FILL, align="center")
-        self._widths[name] = {i: c.width for i, c in enumerate(cols)}
+        self.rows.columns(ws, {i: c.width for i, c in enumerate(cols)})
         for i, c in enumerate(cols):
-            ws.set_column(i, i, c.width)
             ws.write_string(HEADER_ROW, i, c.title, head)
             self.fit(ws, HEADER_ROW, i, c.title)
         ws.freeze_panes(FIRST_ROW, freeze_col)
         ws.repeat_rows(HEADER_ROW)
-        self.page(ws)
+        a4_print(ws)
         return ws
-
-    def page(self, ws) -> None:
-        ws.set_paper(9)  # A4
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.center_horizontally()
-        ws.set_footer("&L&A&R第 &P 页，共 &N 页")
 
     def finish(self, ws, last_row: int, ncols: int) -> None:
         ws.autofilter(HEADER_ROW, 0, max(last_row, FIRST_ROW), ncols - 1)
@@ -629,7 +563,7 @@ class _Writer:
     def charts(self) -> None:
         a = self.a
         ws = self.wb.add_worksheet(SHEET_CHARTS)
-        self.page(ws)
+        a4_print(ws)
         title_fmt = self.fmt(font_name=TITLE_FONT, font_size=16, bold=True, align="center", border=0,
                              text_wrap=False)  # fmt: skip
         ws.merge_range(0, 0, 0, 14, "", title_fmt)
@@ -637,9 +571,7 @@ class _Writer:
         ws.set_row(0, 30)
         sec = self.fmt(bold=True, font_size=11, border=0, text_wrap=False)
         head = self.fmt(bold=True, bg_color=HEADER_FILL, align="center")
-        self._widths[SHEET_CHARTS] = dict(enumerate((16, 10, 10, 10)))
-        for c, w in self._widths[SHEET_CHARTS].items():
-            ws.set_column(c, c, w)
+        self.rows.columns(ws, dict(enumerate((16, 10, 10, 10))))
 
         # status counts: a small table and a clustered column chart
         groups = (("重点任务", a.status_counts(a.tasks)),

@@ -7,8 +7,6 @@ import dataclasses
 import datetime as dt
 import gc
 import io
-import math
-import unicodedata
 import zipfile
 
 import openpyxl
@@ -32,9 +30,7 @@ from pdreport.summary import (
     SHEET_TASKS,
     SHEETS,
     SUMMARY_FILE,
-    display_width,
     render_summary,
-    wrapped_lines,
 )
 
 PERIOD = "2024H1"
@@ -330,18 +326,6 @@ def test_merged_progress_stops_at_the_cut(fx):
     assert len(three) < CELL_LIMIT and three.count("\n") == 2  # not cut
     assert len(four) == CELL_LIMIT and four.startswith(three + "\n") and "已截断" in four[-30:]
     assert forty == four
-
-
-def test_display_width_and_wrapping():
-    texts = ["", "abc", "碳达峰", "全角，标点！", "ｗｉｄｅ", "emoji 😀", "𠀀𠀁 astral", "\t混合 text",
-             "a\n长长长长长长长长长长\n", "单位" * 40]  # fmt: skip
-    for text in texts:
-        wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
-        assert display_width(text) == len(text) + wide, text
-        for width in (2, 6, 14, 22.5, 50):
-            per_line = max(width * 1.05 - 1.5, 2.0)
-            expected = sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
-            assert wrapped_lines(text, width) == expected, (text, width)
 
 
 @pytest.mark.parametrize("writer", ["summary", "problems", "csv", "xlsx"])
