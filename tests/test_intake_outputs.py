@@ -12,7 +12,7 @@ import sys
 
 import openpyxl
 import pytest
-from helpers import replace_in_zip
+from helpers import assert_a4_one_page_wide, assert_rows_fit, replace_in_zip
 
 from pdreport.collect import REJECTED, FileOutcome, collect
 from pdreport.datatable import render_csv, render_xlsx
@@ -44,7 +44,7 @@ def test_problem_list_and_feedback(plan, folder, tmp_path):
     injected = next(r for r in rows if r[7] == "E202")
     assert injected[6].startswith("=HYPERLINK")  # kept as text
     assert ws.cell(row=rows.index(injected) + 4, column=7).data_type == "s"
-    assert xl["催报名单"].max_row == 2 + len(col.missing)
+    assert xl["催报名单"].max_row == 3 + len(col.missing)
 
     out = tmp_path / "out"
     (copy,) = write_feedback(col, out)
@@ -67,17 +67,35 @@ def test_problem_list_per_respondent(plan, folder):
         findings=[*col.findings, Finding(Code.CORRUPT, "文件损坏", file="迟交.xlsx", respondent=late)],
     )
     xl = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
-    by = {r[0]: r for r in xl["按单位统计"].iter_rows(min_row=2, values_only=True)}
+    by = {r[0]: r for r in xl["按单位统计"].iter_rows(min_row=4, values_only=True)}
     assert len(by) == len(plan.respondents)
     for resp in plan.respondents:
         mine = [x for x in col.findings if x.respondent == resp.id]
         errors = sum(x.is_error for x in mine)
         assert by[resp.name][4:] == (errors, len(mine) - errors)
     assert by[plan.respondent("jjw").name][4] > 0
-    notes = {r[1]: r[3] for r in xl["催报名单"].iter_rows(min_row=3, values_only=True)}
+    notes = {r[1]: r[3] for r in xl["催报名单"].iter_rows(min_row=4, values_only=True)}
     assert len(notes) == len(col.missing)
     assert notes[plan.respondent(late).name] == "已收到文件但无法采用：迟交.xlsx"
     assert notes[plan.respondent(col.missing[1]).name] == "未收到填报表"
+
+
+def test_problem_list_prints(plan, folder):
+    # every sheet: a title, A4 one page wide at a legible scale, the header row on every page,
+    # rows tall enough for their wrapped text
+    col = collect(plan, folder, "2024H1")
+    xl = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    assert xl.sheetnames == ["问题清单", "按单位统计", "催报名单"]
+    for name, orientation in (("问题清单", "landscape"), ("按单位统计", "portrait"), ("催报名单", "portrait")):
+        ws = xl[name]
+        assert col.period.label in ws["A1"].value and "A1" in {str(m).split(":")[0] for m in ws.merged_cells.ranges}
+        assert_a4_one_page_wide(ws, orientation, header_row=3)
+        assert_rows_fit(ws, 2)
+        assert all(ws.cell(3, c).value for c in range(1, ws.max_column + 1))  # every column headed
+    assert "截止" in xl["催报名单"]["A1"].value and xl["催报名单"]["A1"].value.endswith("日）")
+    # the long texts wrap onto several lines, and the rows are set for them
+    ws = xl["问题清单"]
+    assert max(ws.row_dimensions[r].height or 0 for r in range(4, ws.max_row + 1)) > 40
 
 
 def test_data_table(plan, folder, demo):
