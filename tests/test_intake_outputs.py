@@ -17,8 +17,15 @@ from helpers import assert_a4_one_page_wide, assert_rows_fit, replace_in_zip
 from pdreport.collect import REJECTED, FileOutcome, collect
 from pdreport.datatable import render_csv, render_xlsx
 from pdreport.demo import fill_template
-from pdreport.feedback import FEEDBACK_DIR, NOTE_SHEET, write_feedback
+from pdreport.feedback import (
+    FEEDBACK_DIR,
+    NOTE_COLUMNS,
+    NOTE_HEADER_ROW,
+    NOTE_SHEET,
+    write_feedback,
+)
 from pdreport.findings import Code, Finding
+from pdreport.plan.model import chinese_date
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout
 
@@ -55,6 +62,53 @@ def test_problem_list_and_feedback(plan, folder, tmp_path):
     cell = fb[lay.field("ind.T17-1.value").sheet][lay.field("ind.T17-1.value").cell]
     assert cell.comment is not None and "E201" in cell.comment.text
     assert cell.fill.fgColor.rgb.endswith("FF8080")
+
+
+def test_feedback_note_sheet(plan, folder, tmp_path):
+    # the first sheet a unit sees says who, which period, what to do and by when, and lists every
+    # problem in a bordered, wrapped table that prints on A4 one page wide
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    fb = openpyxl.load_workbook(copy)
+    ws = fb[NOTE_SHEET]
+    assert fb.active.title == NOTE_SHEET
+    assert not any(s.sheet_view.tabSelected for s in fb.worksheets[1:])
+    texts = [ws.cell(r, 1).value for r in range(1, NOTE_HEADER_ROW)]
+    assert texts[0] == "区建交委2024年上半年填报表退回修改说明"
+    assert ws["A1"].font.size == 16 and ws["A1"].font.bold
+    assert "填报单位：区建交委" in texts[1] and "2024年1月1日至2024年6月30日" in texts[1]
+    assert "jjw.xlsx" in texts[2]
+    assert any(f"于{chinese_date(col.period.deadline)}前重新报送" in t for t in texts)
+    assert any(plan.contact.office in t for t in texts)
+    assert [c.value for c in ws[NOTE_HEADER_ROW]] == [t for t, _ in NOTE_COLUMNS]
+    findings = col.findings_for(col.submissions["jjw"].file)
+    body = list(ws.iter_rows(min_row=NOTE_HEADER_ROW + 1, values_only=True))
+    assert [r[0] for r in body] == list(range(1, len(findings) + 1))
+    assert [r[4] for r in body] == [f.message for f in findings]
+    for row in ws.iter_rows(min_row=NOTE_HEADER_ROW, max_row=ws.max_row):
+        for cell in row:
+            assert cell.border.left.style == "thin" and cell.border.bottom.style == "thin"
+            assert cell.alignment.wrap_text
+            if cell.row > NOTE_HEADER_ROW and cell.column > 1:
+                assert cell.data_type == "s"
+    assert_a4_one_page_wide(ws, "portrait", header_row=NOTE_HEADER_ROW, min_scale=0.95)
+    assert_rows_fit(ws, 2, NOTE_HEADER_ROW - 1, font_size=11)
+    assert_rows_fit(ws, NOTE_HEADER_ROW)
+
+
+def test_feedback_of_a_feedback_copy_has_one_note(plan, folder, tmp_path):
+    # a unit returns its 退回修改 copy still with an error: the new copy replaces the old note
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "jjw.xlsx").write_bytes(copy.read_bytes())
+    col2 = collect(plan, again, "2024H1")
+    assert col2.submissions["jjw"].has_errors
+    (copy2,) = write_feedback(col2, tmp_path / "out2")
+    fb = openpyxl.load_workbook(copy2)
+    assert fb.sheetnames.count(NOTE_SHEET) == 1 and fb.sheetnames[0] == NOTE_SHEET
+    assert not [n for n in fb.sheetnames if n.startswith(NOTE_SHEET) and n != NOTE_SHEET]
 
 
 def test_problem_list_per_respondent(plan, folder):

@@ -246,6 +246,11 @@ class Contact:
     phone: str = ""
     email: str = ""
 
+    @property
+    def text(self) -> str:
+        """'office、person、phone、email', leaving out what the plan does not give."""
+        return "、".join(s for s in (self.office, self.person, self.phone, self.email) if s)
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -229,8 +229,7 @@ class _Renderer:
                          f"尚有{len(required)}项必填内容未填写（橙色单元格）")  # fmt: skip
 
     def instructions(self) -> list[str]:
-        p, period, c = self.p, self.period, self.p.contact
-        who = "、".join(s for s in (c.office, c.person, c.phone, c.email) if s)
+        p, period, who = self.p, self.period, self.p.contact.text
         sheets = "、".join(f"“{s}”" for s in self.lay.sheets[1:])
         out = [
             f"本表用于报送《{p.title}》（{chinese_date(p.date)}印发）中由本单位负责的指标和重点任务的落实情况，"
