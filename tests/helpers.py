@@ -81,17 +81,21 @@ def replace_in_zip(data: bytes, old: str, new: str) -> bytes:
 A4_PRINTABLE = {"landscape": 842 - 0.8 * 72, "portrait": 595 - 0.8 * 72}  # points, 0.4" margins
 
 
-def print_scale(ws, first_col: int = 1, last_col: int | None = None) -> float:
+def column_widths(ws) -> dict[int, float]:
+    """1-based column → width as stored (openpyxl keys a run of equal columns by its first one)."""
+    out: dict[int, float] = {}
+    for dim in list(ws.column_dimensions.values()):
+        if dim.width and dim.min:
+            for c in range(dim.min, (dim.max or dim.min) + 1):
+                out[c] = dim.width
+    return out
+
+
+def print_scale(ws) -> float:
     """The scale "fit to one page wide" prints ``ws`` at: printable width ÷ column widths (a column
     ``w`` units wide measured 6.15·w + 4.3 points in LibreOffice's PDF export)."""
-    from openpyxl.utils import get_column_letter
-
-    last_col = last_col or ws.max_column
-    width = 0.0
-    for c in range(first_col, last_col + 1):
-        dim = ws.column_dimensions.get(get_column_letter(c))
-        w = dim.width if dim is not None and dim.width else 8.43
-        width += 6.15 * w + 4.3
+    widths = column_widths(ws)
+    width = sum(6.15 * widths.get(c, 8.43) + 4.3 for c in range(1, ws.max_column + 1))
     return min(1.0, A4_PRINTABLE[ws.page_setup.orientation or "portrait"] / width)
 
 
@@ -110,18 +114,17 @@ def assert_a4_one_page_wide(ws, orientation: str, header_row: int | None, min_sc
 def assert_rows_fit(ws, first_row: int, last_row: int | None = None, font_size: float = 10):
     """Every cell's text from ``first_row`` down fits the height set for its row (the estimate the
     writers use, against the stored column width; merged cells are measured over their span)."""
-    from openpyxl.utils import get_column_letter
-
     from pdreport.template.fit import row_height, wrapped_lines
 
+    widths = column_widths(ws)
     spans = {(m.min_row, m.min_col): m for m in ws.merged_cells.ranges}
     for row in ws.iter_rows(min_row=first_row, max_row=last_row or ws.max_row):
         for cell in row:
-            if not isinstance(cell.value, str) or not cell.value:
-                continue
+            if not isinstance(cell.value, str) or not cell.value or not cell.alignment.wrap_text:
+                continue  # (text that does not wrap runs on into the cells beside it)
             m = spans.get((cell.row, cell.column))
             cols = range(m.min_col, m.max_col + 1) if m else [cell.column]
-            width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in cols)
+            width = sum(widths.get(c, 8.43) for c in cols)
             lines = wrapped_lines(cell.value, width, font_size)
             if lines == 1:
                 continue  # the default height holds one line
