@@ -51,8 +51,11 @@ def test_row_heights():
     assert LINE_HEIGHT >= MEASURED_LINE_PITCH
     assert row_height(1) < row_height(2) < row_height(3)
     assert row_height(1000) == MAX_ROW_HEIGHT
+    for lines in (2, 5, 20):  # as tall as LibreOffice draws them
+        assert row_height(lines) >= lines * MEASURED_LINE_PITCH
+        assert row_height(lines, 11) >= lines * MEASURED_LINE_PITCH * 1.1
     n = lines_that_fit()
-    assert row_height(n) <= MAX_ROW_HEIGHT and n * LINE_HEIGHT + LINE_HEIGHT > MAX_ROW_HEIGHT - 4
+    assert row_height(n) < MAX_ROW_HEIGHT and (n + 1) * LINE_HEIGHT + 2 > MAX_ROW_HEIGHT
 
 
 def test_header_width_keeps_a_title_on_one_line():

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 MAX_ROW_HEIGHT = 409  # points: Excel's limit
 LINE_HEIGHT = 14.5  # points per wrapped line of 10 pt text
-ROW_PADDING = 4  # points above and below the lines of a row
+ROW_PADDING = 2  # points above and below the lines of a row (LibreOffice needs none)
 BASE_SIZE = 10  # the font size the two figures above are for
 
 
