@@ -161,6 +161,14 @@ def test_data_table(plan, folder, demo):
     assert texts == []  # defused for spreadsheets opening the CSV
     xl = openpyxl.load_workbook(io.BytesIO(render_xlsx(col)))
     assert xl.active.max_row == len(rows)
+    # every row names its source cell, the annex figures included (where the template puts them)
+    lay = build_layout(plan, plan.respondent("kangqiao_zhen"), col.period)
+    annex = {r[3]: r for r in rows[1:] if r[2] == "附件指标" and r[0] == "kangqiao_zhen"}
+    assert len(annex) == 4
+    for key, row in annex.items():
+        field = lay.field(f"annex.{key}")
+        assert (row[8], row[9]) == (field.sheet, field.cell)
+    assert all(r[9] for r in rows[1:] if r[2] in ("指标", "附件指标", "任务", "里程碑"))
 
 
 def _run(*args):
