@@ -11,9 +11,11 @@ import xlsxwriter
 from .collect import Collection
 from .outputs import close_workbook, gc_paused
 from .template.formats import make_formats, workbook_options
+from .template.layout import ANNEX, ANNEX_FIELDS, ANNEX_FIRST_ROW, TEMPLATE_VERSION, cell
 
 DATA_CSV, DATA_XLSX = "数据明细.csv", "数据明细.xlsx"
 COLUMNS = ("respondent_id", "单位", "类型", "编号", "项目", "数值", "文字", "文件", "工作表", "单元格")
+ANNEX_CELLS = {key: cell(ANNEX_FIRST_ROW + offset, col) for key, _, offset, col in ANNEX_FIELDS}
 # CSV text starting with these is quoted; a set, so that "" (an empty cell) is not among them
 _RISKY = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
@@ -42,14 +44,15 @@ def data_rows(col: Collection) -> list[list]:
                                 m.source.file, m.source.sheet, m.source.cell])  # fmt: skip
         if sub.annex is not None:
             a = sub.annex
-            for key, label, value in (
-                ("energy_base", "规上工业综合能耗·上年同期（吨标准煤）", a.energy_base),
-                ("energy_current", "规上工业综合能耗·本期（吨标准煤）", a.energy_current),
-                ("output_base", "规上工业总产值·上年同期（万元）", a.output_base),
-                ("output_current", "规上工业总产值·本期（万元）", a.output_current),
-            ):
-                rows.append(base + ["附件指标", key, label, "" if value is None else value, a.note,
-                                    a.source.file, a.source.sheet, ""])  # fmt: skip
+            # The records keep one source for the annex (its first figure's cell); the four cells
+            # are where this template version puts them, given when that source agrees.
+            placed = (sub.template_version == TEMPLATE_VERSION and a.source.sheet == ANNEX
+                      and a.source.cell in ANNEX_CELLS.values())  # fmt: skip
+            for key, label, _, _ in ANNEX_FIELDS:
+                name = key.removeprefix("annex.")
+                value = getattr(a, name)
+                rows.append(base + ["附件指标", name, label, "" if value is None else value, a.note,
+                                    a.source.file, a.source.sheet, ANNEX_CELLS[key] if placed else ""])  # fmt: skip
         for t in sub.tasks:
             text = "\n".join(p for p in (t.progress, t.problems and f"存在问题：{t.problems}",
                                          t.next_steps and f"下一步：{t.next_steps}") if p)  # fmt: skip

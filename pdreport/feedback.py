@@ -18,8 +18,11 @@ from .collect import Collection
 from .findings import Finding
 from .intake.clean import clean_text
 from .outputs import atomic_write_bytes
+from .periods import period_span
+from .plan.model import chinese_date
 from .template import build_layout, render_workbook
-from .template.layout import COVER
+from .template.fit import row_height, wrapped_lines
+from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
 
 
 def _import_openpyxl():
@@ -41,12 +44,21 @@ def _import_openpyxl():
 
 openpyxl = _import_openpyxl()
 from openpyxl.comments import Comment  # noqa: E402
-from openpyxl.styles import PatternFill  # noqa: E402
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # noqa: E402
+from openpyxl.utils import get_column_letter  # noqa: E402
+from openpyxl.worksheet.page import PageMargins  # noqa: E402
 
 FEEDBACK_DIR = "退回修改"
 ERROR_FILL = PatternFill("solid", fgColor="FF8080")
 WARNING_FILL = PatternFill("solid", fgColor="FFD966")
 NOTE_SHEET = "退回说明"
+# the 退回说明 table: (title, width), A4 portrait one page wide at full scale
+NOTE_COLUMNS = (("序号", 4.5), ("工作表", 8), ("单元格", 6.5), ("级别", 5), ("问题", 33), ("处理建议", 26))
+NOTE_HEADER_ROW = 7  # 1-based: title, unit and period, file, three instructions, then the table
+_THIN = Side(style="thin", color="808080")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP = Alignment(wrap_text=True, vertical="center")
+_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
 def feedback_name(respondent_name: str) -> str:
@@ -77,13 +89,14 @@ def build_copy(col: Collection, file: str, findings: list[Finding]) -> bytes:
         wb = _load_own(raw)
         if wb is not None:
             try:
-                return _save(wb, findings)
+                return _save(col, file, wb, findings)
             except Exception:  # noqa: BLE001 - openpyxl could not write it back: rebuild
                 pass
-    return _save(_rebuilt(col, raw), findings)
+    return _save(col, file, _rebuilt(col, raw), findings)
 
 
-def _save(wb, findings: list[Finding]) -> bytes:
+def _save(col: Collection, file: str, wb, findings: list[Finding]) -> bytes:
+    _note(wb, col, file, findings)
     _mark(wb, findings)
     return _deterministic(wb)
 
@@ -121,8 +134,7 @@ def _rebuilt(col: Collection, raw):
             value = rv.value
             cell = wb[rv.field.sheet][rv.field.cell]
             if isinstance(value, str):
-                cell.value = clean_text(value, 32000).text
-                cell.data_type = "s"  # typed text stays text: "=…" is never a formula here
+                _put_text(cell, value)
             else:
                 cell.value = value
     return wb
@@ -142,13 +154,76 @@ def _load_own(raw):
     return wb
 
 
-def _mark(wb, findings: list[Finding]) -> None:
-    note = wb.create_sheet(NOTE_SHEET, 0)
-    note.append(["序号", "工作表", "单元格", "级别", "问题说明", "处理建议"])
+def _note(wb, col: Collection, file: str, findings: list[Finding]) -> None:
+    """The 退回说明 sheet, first in the copy: what the office is to do, by when, and every problem
+    in a bordered table (a note left from an earlier round is replaced)."""
+    if NOTE_SHEET in wb.sheetnames:
+        del wb[NOTE_SHEET]
+    ws = wb.create_sheet(NOTE_SHEET, 0)
+    plan, period = col.plan, col.period
+    name = plan.respondent(col.raws[file].tmap.respondent_id).name
+    errors = sum(f.is_error for f in findings)
+    warnings = len(findings) - errors
+    contact = f"报送及联系方式：{plan.contact.text}。" if plan.contact.text else ""
+    last = len(NOTE_COLUMNS)
+    total = sum(w for _, w in NOTE_COLUMNS)
+    for i, (_, width) in enumerate(NOTE_COLUMNS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    lines = (
+        (f"{name}{period.label}填报表退回修改说明", Font(name=TITLE_FONT, size=16, bold=True), _CENTER, 16),
+        (f"填报单位：{name}    报送期：{period.label}（{period_span(period)}）", None, _WRAP, 11),
+        (f"原报送文件：{file}", None, _WRAP, 11),
+        (f"一、经校验，本单位报送的填报表有{errors}处错误（红色单元格，相关内容未采用，须修改）"
+         + (f"和{warnings}处提醒（黄色单元格，请核实，确无问题的可不修改）" if warnings else "") + "。",
+         None, _WRAP, 11),
+        ("二、请在本文件各工作表中找到标色单元格（鼠标移到单元格上可看批注），按下表“处理建议”逐项修改；"
+         "不要增删行列或改动项目名称，本说明页可以保留。", None, _WRAP, 11),
+        (f"三、修改后保存为 .xlsx 格式，于{chinese_date(period.deadline)}前重新报送"
+         f"（已过该日期的，请尽快报送）。{contact}", Font(name=BODY_FONT, size=11, bold=True), _WRAP, 11),
+    )  # fmt: skip
+    for row, (text, font, align, size) in enumerate(lines, 1):
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last)
+        cell = ws.cell(row, 1)
+        _put_text(cell, text)
+        cell.font, cell.alignment = font or Font(name=BODY_FONT, size=size), align
+        ws.row_dimensions[row].height = max(row_height(wrapped_lines(text, total, size), size),
+                                            30 if row == 1 else 0)  # fmt: skip
+
+    head_font, body = Font(name=BODY_FONT, size=10, bold=True), Font(name=BODY_FONT, size=10)
+    header = PatternFill("solid", fgColor=HEADER_FILL.lstrip("#"))
+    for c, (title, _) in enumerate(NOTE_COLUMNS, 1):
+        cell = ws.cell(NOTE_HEADER_ROW, c, title)
+        cell.font, cell.alignment, cell.border, cell.fill = head_font, _CENTER, _BOX, header
     for n, f in enumerate(findings, 1):
-        note.append([n, _text(f.sheet), _text(f.cell), f.level.label, _text(f.message), _text(f.hint)])
-        for cell in note[note.max_row][1:]:
-            cell.data_type = "s"  # never a formula, whatever the text starts with
+        row = NOTE_HEADER_ROW + n
+        values = (str(n), f.sheet, f.cell, f.level.label, f.message, f.hint)
+        need = 1
+        for c, text in enumerate(values, 1):
+            cell = ws.cell(row, c)
+            _put_text(cell, text)
+            cell.font, cell.border = body, _BOX
+            cell.alignment = _WRAP if c > 4 else _CENTER
+            need = max(need, wrapped_lines(cell.value, NOTE_COLUMNS[c - 1][1]))
+        ws.cell(row, 1).value = n
+        ws.cell(row, 4).fill = ERROR_FILL if f.is_error else WARNING_FILL
+        ws.row_dimensions[row].height = row_height(max(need, 2))
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = f"{NOTE_HEADER_ROW}:{NOTE_HEADER_ROW}"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    wb.active = 0
+    for sheet in wb.worksheets[1:]:
+        sheet.sheet_view.tabSelected = False
+
+
+def _mark(wb, findings: list[Finding]) -> None:
+    """Each problem cell filled red (error) or yellow (warning), with the problem as a comment."""
+    for f in findings:
         if f.sheet in wb.sheetnames and f.cell:
             cell = wb[f.sheet][f.cell]
             cell.fill = ERROR_FILL if f.is_error else WARNING_FILL
@@ -156,11 +231,13 @@ def _mark(wb, findings: list[Finding]) -> None:
             if cell.comment is not None:
                 text = cell.comment.text + "\n" + text
             cell.comment = Comment(_text(text), "pdreport", width=320, height=140)
-    for col, width in zip("ABCDEF", (6, 12, 8, 6, 60, 40), strict=True):
-        note.column_dimensions[col].width = width
-    wb.active = 0
-    if COVER in wb.sheetnames:
-        wb[COVER].sheet_view.tabSelected = False
+
+
+def _put_text(cell, value: str) -> None:
+    """Text from a workbook into an openpyxl cell: cleaned, and typed as text, so that "=…" is never
+    a formula."""
+    cell.value = _text(value)
+    cell.data_type = "s"
 
 
 def _text(s: str) -> str:

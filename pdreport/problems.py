@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import xlsxwriter
 
@@ -16,12 +16,57 @@ from .collect import Collection
 from .findings import Finding, Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import chinese_date
-from .template.formats import make_formats, workbook_options
+from .template.fit import RowHeights, a4_print, row_height, wrapped_lines
+from .template.formats import BODY_FONT, BORDER, HEADER_FILL, TITLE_FONT, workbook_options
 
 PROBLEM_LIST = "问题清单.xlsx"
-COLUMNS = ("序号", "填报单位", "文件", "工作表", "单元格", "项目", "填报内容", "问题代码", "级别",
-           "问题说明", "处理建议")  # fmt: skip
-WIDTHS = (6, 16, 40, 10, 8, 30, 24, 9, 7, 50, 40)
+# (title, width): sized for A4 landscape at about full scale, the header on one line
+COLUMNS = (("序号", 4.5), ("填报单位", 9), ("文件", 18), ("工作表", 8), ("单元格", 6.5), ("项目", 14),
+           ("填报内容", 10), ("问题代码", 8), ("级别", 4.5), ("问题说明", 26), ("处理建议", 20))  # fmt: skip
+BY_UNIT = (("填报单位", 14), ("类别", 10), ("报送情况", 9), ("采用文件", 38), ("错误", 5), ("提醒", 5))
+MISSING = (("序号", 5), ("单位", 16), ("类别", 10), ("说明", 48))
+HEADER_ROW = 2  # row 0: title, row 1: counts or a note, row 2: column headers
+
+
+class _Sheets:
+    """The three sheets' shared frame: 10 pt bordered, wrapped cells; title, note and header rows;
+    A4 one page wide with the header row on every page; row heights fitted to the text."""
+
+    def __init__(self, wb):
+        self.wb = wb
+        self.rows = RowHeights()
+
+        def f(**props):
+            return wb.add_format({"font_name": BODY_FONT, "font_size": 10, "valign": "vcenter",
+                                  "text_wrap": True, **props})  # fmt: skip
+
+        self.title_fmt = f(font_name=TITLE_FONT, font_size=16, bold=True, align="center")
+        self.note_fmt = f(align="left")
+        self.header = f(bold=True, bg_color=HEADER_FILL, align="center", **BORDER)
+        self.label = f(**BORDER)
+        self.center = f(align="center", **BORDER)
+        self.error = f(font_color="#C00000", bold=True, align="center", **BORDER)
+        self.warning = f(font_color="#9C5700", align="center", **BORDER)
+
+    def sheet(self, name: str, title: str, note: str, cols, landscape: bool):
+        ws = self.wb.add_worksheet(name)
+        last = len(cols) - 1
+        widths = dict(enumerate(w for _, w in cols))
+        self.rows.columns(ws, widths)
+        ws.merge_range(0, 0, 0, last, title, self.title_fmt)
+        ws.set_row(0, row_height(wrapped_lines(title, sum(widths.values()), 16), 16))
+        ws.merge_range(1, 0, 1, last, note, self.note_fmt)
+        ws.set_row(1, row_height(wrapped_lines(note, sum(widths.values()))))
+        for i, (head, _) in enumerate(cols):
+            ws.write_string(HEADER_ROW, i, head, self.header)
+        ws.repeat_rows(HEADER_ROW)
+        ws.freeze_panes(HEADER_ROW + 1, 2)
+        a4_print(ws, landscape)
+        return ws
+
+    def text(self, ws, row: int, col: int, value: str, fmt=None) -> None:
+        ws.write_string(row, col, value, fmt or self.label)
+        self.rows.fit(ws, row, col, value)
 
 
 @gc_paused()  # thousands of findings make as many rows: see gc_paused
@@ -31,39 +76,28 @@ def render_problem_list(col: Collection) -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, workbook_options())
     wb.set_properties({"author": "pdreport", "created": dt.datetime.combine(col.period.deadline, dt.time())})
-    f = make_formats(wb)
-    err = wb.add_format({"font_color": "#C00000", "bold": True, "border": 1, "align": "center"})
-    warn = wb.add_format({"font_color": "#9C5700", "border": 1, "align": "center"})
-
-    ws = wb.add_worksheet("问题清单")
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    title = f"{plan.title}填报问题清单（{col.period.label}）"
-    ws.merge_range(0, 0, 0, len(COLUMNS) - 1, title, f.title)
+    s = _Sheets(wb)
+    label = col.period.label
     c = col.counts
-    ws.merge_range(1, 0, 1, len(COLUMNS) - 1,
-                   f"收到文件 {c['received']} 份，采用 {c['accepted']} 份（其中有错误 {c['with_errors']} 份），"
-                   f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，未报送单位 {c['missing']} 个。"
-                   f"错误 {sum(x.is_error for x in col.findings)} 条，提醒 {sum(not x.is_error for x in col.findings)} 条。",
-                   f.info_value)  # fmt: skip
-    ws.write_row(2, 0, COLUMNS, f.header)
-    for i, w in enumerate(WIDTHS):
-        ws.set_column(i, i, w)
-    row = 3
+    errors = sum(x.is_error for x in col.findings)
+    ws = s.sheet("问题清单", f"{plan.title}填报问题清单（{label}）",
+                 f"收到文件 {c['received']} 份，采用 {c['accepted']} 份（其中有错误 {c['with_errors']} 份），"
+                 f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，未报送单位 {c['missing']} 个。"
+                 f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条。", COLUMNS, landscape=True)  # fmt: skip
+    row = HEADER_ROW + 1
     for n, x in enumerate(col.findings, 1):
         cells = [names.get(x.respondent, ""), x.file, x.sheet, x.cell, x.label, x.value,
                  x.code.code, x.level.label, x.message, x.hint]  # fmt: skip
-        ws.write_number(row, 0, n, f.label_center)
+        ws.write_number(row, 0, n, s.center)
         for i, v in enumerate(cells, 1):
             if i == 8:
-                ws.write_string(row, i, v, err if x.level is Severity.ERROR else warn)
+                fmt = s.error if x.level is Severity.ERROR else s.warning
             else:
-                ws.write_string(row, i, v, f.label)
+                fmt = s.center if i in (3, 4, 7) else None
+            s.text(ws, row, i, v, fmt)
         row += 1
-    ws.freeze_panes(3, 2)
-    ws.repeat_rows(2)
-    ws.autofilter(2, 0, max(row - 1, 3), len(COLUMNS) - 1)
+    ws.autofilter(HEADER_ROW, 0, max(row - 1, HEADER_ROW + 1), len(COLUMNS) - 1)
+    s.rows.set_heights(ws)
 
     # Each respondent's findings, grouped once: scanning every finding for every respondent (and
     # again for every missing one) grows with units × findings, minutes at 10,000 units.
@@ -71,43 +105,45 @@ def render_problem_list(col: Collection) -> bytes:
     for x in col.findings:
         mine_of[x.respondent].append(x)
 
-    by = wb.add_worksheet("按单位统计")
-    head = ("填报单位", "类别", "报送情况", "采用文件", "错误", "提醒")
-    by.write_row(0, 0, head, f.header)
-    for i, w in enumerate((18, 14, 14, 50, 8, 8)):
-        by.set_column(i, i, w)
-    for r, resp in enumerate(plan.respondents, 1):
+    status_of = {}
+    for resp in plan.respondents:
+        sub = col.submissions.get(resp.id)
+        status_of[resp.id] = "未报送" if sub is None else ("需退回修改" if sub.has_errors else "已报送")
+    counted = Counter(status_of.values())
+    by = s.sheet("按单位统计", f"填报问题按单位统计（{label}）",
+                 f"应报单位 {len(plan.respondents)} 个：已报送 {counted['已报送']} 个，"
+                 f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。",
+                 BY_UNIT, landscape=False)  # fmt: skip
+    for r, resp in enumerate(plan.respondents, HEADER_ROW + 1):
         sub = col.submissions.get(resp.id)
         mine = mine_of.get(resp.id, ())
-        status = "未报送" if sub is None else ("需退回修改" if sub.has_errors else "已报送")
-        values = (resp.name, resp.kind.label, status, sub.file if sub else "")
+        values = (resp.name, resp.kind.label, status_of[resp.id], sub.file if sub else "")
         for i, v in enumerate(values):
-            by.write_string(r, i, v, f.label)
-        by.write_number(r, 4, sum(x.is_error for x in mine), f.number)
-        by.write_number(r, 5, sum(not x.is_error for x in mine), f.number)
-    by.autofilter(0, 0, len(plan.respondents), len(head) - 1)
-    by.freeze_panes(1, 1)
+            s.text(by, r, i, v, s.center if i in (1, 2) else None)
+        by.write_number(r, 4, sum(x.is_error for x in mine), s.center)
+        by.write_number(r, 5, sum(not x.is_error for x in mine), s.center)
+    by.autofilter(HEADER_ROW, 0, HEADER_ROW + len(plan.respondents), len(BY_UNIT) - 1)
+    s.rows.set_heights(by)
 
-    miss = wb.add_worksheet("催报名单")
-    miss.merge_range(0, 0, 0, 3, f"催报名单（{col.period.label}，截止{chinese_date(col.period.deadline)}）", f.title)
-    miss.write_row(1, 0, ("序号", "单位", "类别", "说明"), f.header)
-    for i, w in enumerate((6, 20, 16, 50)):
-        miss.set_column(i, i, w)
+    miss = s.sheet("催报名单", f"催报名单（{label}，截止{chinese_date(col.period.deadline)}）",
+                   f"共 {len(col.missing)} 个单位未报送（或报送的文件无法采用），请及时催报。",
+                   MISSING, landscape=False)  # fmt: skip
     rejected = {o.file for o in col.outcomes if o.status != "已采用"}
     named = {}  # respondent id → files only their names tie to it (encrypted, broken …)
     for o in col.outcomes:
         if o.guessed:
             named.setdefault(o.respondent, []).append(o.file)
-    for r, rid in enumerate(col.missing, 2):
+    for r, rid in enumerate(col.missing, HEADER_ROW + 1):
         resp = plan.respondent(rid)
         sent = sorted({x.file for x in mine_of.get(rid, ()) if x.file in rejected})
         note = f"已收到文件但无法采用：{'、'.join(sent)}" if sent else "未收到填报表"
         if named.get(rid):
             maybe = f"按文件名判断，可能是本单位的文件，但无法采用：{'、'.join(sorted(named[rid]))}"
             note = f"{note}；{maybe}" if sent else maybe
-        miss.write_number(r, 0, r - 1, f.label_center)
-        miss.write_string(r, 1, resp.name, f.label)
-        miss.write_string(r, 2, resp.kind.label, f.label)
-        miss.write_string(r, 3, note, f.label)
+        miss.write_number(r, 0, r - HEADER_ROW, s.center)
+        s.text(miss, r, 1, resp.name)
+        s.text(miss, r, 2, resp.kind.label, s.center)
+        s.text(miss, r, 3, note)
+    s.rows.set_heights(miss)
     close_workbook(wb)
     return buf.getvalue()

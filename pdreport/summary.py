@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +38,15 @@ from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
+from .template.fit import (
+    RowHeights,
+    a4_print,
+    chars_per_line,
+    display_width,
+    lines_that_fit,
+    row_height,
+    wrapped_lines,
+)
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT, workbook_options
 
 SUMMARY_FILE = "汇总表.xlsx"
@@ -58,6 +65,10 @@ SHEETS = (SHEET_HEADLINE, SHEET_TASKS, SHEET_PROGRESS, SHEET_INDICATORS, SHEET_A
 
 CELL_LIMIT = 32_000  # Excel holds 32,767 characters in a cell; keep a margin
 TRUNCATED = "……（内容过长，已截断）"
+PROGRESS_NOTE = f"（各单位进展全文见“{SHEET_PROGRESS}”工作表）"
+SNIPPET_LIMITS = (60, 30)  # characters of a unit's first sentence in a shortened 各单位进展
+SENTENCE_ENDS = ("。", "；", "！", "？", ".", ";", "!", "?")
+STATUS_RANK = {"已滞后": 0, "未启动": 0, "未选状态": 0, "已完成": 2}  # 推进中 and others: 1
 HEADER_ROW = 2  # row 0: title, row 1: period line, row 2: column headers
 FIRST_ROW = HEADER_ROW + 1
 
@@ -81,9 +92,6 @@ COMBINE_LABEL = {
 DISTRICT_FILL = "#F2F2F2"
 CHANGE = "较上期"
 
-MAX_ROW_HEIGHT = 409  # points: Excel's limit
-LINE_HEIGHT = 13.5  # points per wrapped line of 10 pt text
-
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -94,34 +102,6 @@ def clip(value: object, limit: int = CELL_LIMIT) -> str:
     if len(text) > limit:
         text = text[: limit - len(TRUNCATED)] + TRUNCATED
     return text
-
-
-class _CharWidths(dict):
-    """Character → display width, looked up in ``unicodedata`` once per distinct character (a few
-    thousand at most), so measuring a text is one C-level pass over it."""
-
-    def __missing__(self, ch: str) -> int:
-        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        return width
-
-
-_CHAR_WIDTH = _CharWidths()
-
-
-def display_width(text: str) -> int:
-    """Width in half-width characters (a Chinese character counts two)."""
-    if text.isascii():  # no ASCII character is wide
-        return len(text)
-    return sum(map(_CHAR_WIDTH.__getitem__, text))
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    """How many lines ``text`` wraps to in a column ``width`` characters wide (an estimate that
-    errs on the high side: LibreOffice does not fit row heights itself, so rows are set here)."""
-    per_line = max(width * 1.05 - 1.5, 2.0)
-    if "\n" not in text:  # the usual case, without the generator
-        return max(1, math.ceil(display_width(text) / per_line))
-    return sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
 
 
 @dataclass(frozen=True)
@@ -174,9 +154,9 @@ class _Writer:
         # names in every table, and the same few formats in every row.
         self._styles: dict[tuple, object] = {}  # text_fmt/num_fmt/status_fmt arguments → format
         self._clipped: dict[str, str] = {}  # raw text → clip(text)
-        self._wraps: dict[tuple[str, float], int] = {}  # (text, column width) → wrapped lines
-        self._widths: dict[str, dict[int, float]] = {}  # sheet → column → width
-        self._lines: dict[str, dict[int, int]] = {}  # sheet → row → wrapped lines needed
+        self.rows = RowHeights()  # the wrapped lines each row needs
+        self.fit = self.rows.fit
+        self.set_heights = self.rows.set_heights
 
     # -- formats (cached by their properties) ---------------------------------------------------
 
@@ -243,31 +223,6 @@ class _Writer:
         ws.write_string(row, col, text, fmt if fmt is not None else self.text_fmt())
         self.fit(ws, row, col, text)
 
-    def fit(self, ws, row: int, col: int, text: str) -> None:
-        if not text:
-            return
-        widths = self._widths.get(ws.name)
-        width = widths.get(col) if widths else None
-        if not width:
-            return
-        # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
-        # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
-        if len(text) * 2 <= width * 1.05 - 1.5 and "\n" not in text:
-            return
-        key = (text, width)
-        n = self._wraps.get(key)
-        if n is None:
-            n = self._wraps[key] = wrapped_lines(text, width)
-        if n > 1:
-            lines = self._lines.setdefault(ws.name, {})
-            if n > lines.get(row, 1):
-                lines[row] = n
-
-    def set_heights(self, ws) -> None:
-        for row, n in sorted(self._lines.get(ws.name, {}).items()):
-            if n > 1:
-                ws.set_row(row, min(MAX_ROW_HEIGHT, n * LINE_HEIGHT + 4))
-
     def number(
         self, ws, row: int, col: int, value: float | None, fmt=None, blank: str = ""
     ) -> None:
@@ -303,25 +258,16 @@ class _Writer:
             line += f"“{CHANGE}”与{(self.a.previous or {}).get('period_label') or '上期'}相比。"
         ws.merge_range(1, 0, 1, last, "", line_fmt)
         ws.write_string(1, 0, clip(line + note), line_fmt)
-        ws.set_row(1, wrapped_lines(line + note, sum(c.width for c in cols)) * LINE_HEIGHT + 4)
+        ws.set_row(1, row_height(wrapped_lines(line + note, sum(c.width for c in cols))))
         head = self.fmt(bold=True, bg_color=HEADER_FILL, align="center")
-        self._widths[name] = {i: c.width for i, c in enumerate(cols)}
+        self.rows.columns(ws, {i: c.width for i, c in enumerate(cols)})
         for i, c in enumerate(cols):
-            ws.set_column(i, i, c.width)
             ws.write_string(HEADER_ROW, i, c.title, head)
             self.fit(ws, HEADER_ROW, i, c.title)
         ws.freeze_panes(FIRST_ROW, freeze_col)
         ws.repeat_rows(HEADER_ROW)
-        self.page(ws)
+        a4_print(ws)
         return ws
-
-    def page(self, ws) -> None:
-        ws.set_paper(9)  # A4
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.center_horizontally()
-        ws.set_footer("&L&A&R第 &P 页，共 &N 页")
 
     def finish(self, ws, last_row: int, ncols: int) -> None:
         ws.autofilter(HEADER_ROW, 0, max(last_row, FIRST_ROW), ncols - 1)
@@ -393,7 +339,7 @@ class _Writer:
                 Col("说明", 24), Col("相关指标", 30), Col("各单位进展", 72), Col("未报送单位", 16)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
-        sections = {s.number: f"{s.number}、{s.title}" for s in self.plan.sections}
+        sections = {s.number: f"（{s.number}）{s.title}" for s in self.plan.sections}  # as the notice
         ws = self.sheet(SHEET_TASKS, self.title("重点任务推进情况"), cols,
                         f"各单位填报的进展逐条列出；内容较多时请看“{SHEET_PROGRESS}”。", freeze_col=3)  # fmt: skip
         top = self.text_fmt(top=True)
@@ -407,7 +353,7 @@ class _Writer:
             self.status(ws, row, 4, t.status)
             self.text(ws, row, 5, t.reason)
             self.text(ws, row, 6, "\n".join(self.indicator_line(r) for r in t.indicators))
-            self.text(ws, row, 7, self.progress_text(t), top)
+            self.text(ws, row, 7, self.progress_text(t, cols[7].width), top)
             self.text(ws, row, 8, "、".join(self.names.get(i, i) for i in t.owed_by))
             if self.has_previous:
                 self.text(ws, row, 9, self.change("tasks", str(task.number), status=t.status))
@@ -429,31 +375,67 @@ class _Writer:
             got = r.status.label
         return f"{ind.name}：{got} / {ind.target_text()}（{r.status.label}）"
 
-    def progress_text(self, t: TaskResult) -> str:
+    def progress_text(self, t: TaskResult, width: float) -> str:
+        """Every unit's progress in one cell of a column ``width`` wide, kept within what a row can
+        show (Excel caps a row at 409 pt; more would be cut mid-sentence on screen and paper): the
+        full text when it fits; else each unit's first sentence, clipped to 60 (then 30)
+        characters; else the units named under their status. Either shortened form ends by
+        saying where the full text is."""
+        budget = lines_that_fit()
         paras: list[str] = []
-        size = -1  # len("\n".join(paras))
+        used = 0
         for rep in t.reports:
-            name = self.names.get(rep.respondent, rep.respondent)
             parts = [self.clip(rep.progress)]
             if self.clip(rep.problems):
                 parts.append(f"存在问题：{self.clip(rep.problems)}")
             if self.clip(rep.next_steps):
                 parts.append(f"下一步：{self.clip(rep.next_steps)}")
-            para = f"【{name}】{self.clip(rep.status) or '未选状态'}：" + _sentences(p for p in parts if p)
-            paras.append(para)
-            size += len(para) + 1
-            if size > CELL_LIMIT:  # cut below anyway: a task of thousands of units stops here
+            para = self.unit_head(rep) + _sentences(p for p in parts if p)
+            used += wrapped_lines(para, width)
+            if used > budget:  # stops at once: a task of thousands of units ends here
                 break
-        text = "\n".join(paras)
-        if len(text) > CELL_LIMIT:
-            tail = f"……（内容过长，已截断，全文见“{SHEET_PROGRESS}”）"
-            text = text[: CELL_LIMIT - len(tail)] + tail
-        return text
+            paras.append(para)
+        else:
+            return "\n".join(paras)
+        if len(t.reports) < budget:
+            for limit in SNIPPET_LIMITS:
+                text = "\n".join([*(self.unit_head(rep) + _snippet(self.clip(rep.progress), limit)
+                                     for rep in t.reports), PROGRESS_NOTE])  # fmt: skip
+                if wrapped_lines(text, width) <= budget:
+                    return text
+        return self.progress_by_status(t, width, budget - wrapped_lines(PROGRESS_NOTE, width))
+
+    def unit_head(self, rep) -> str:
+        return f"【{self.names.get(rep.respondent, rep.respondent)}】{self.clip(rep.status) or '未选状态'}："
+
+    def progress_by_status(self, t: TaskResult, width: float, budget: int) -> str:
+        """The units of a task named under the status they chose (those behind first; a status is
+        one of the template's choices or none), each status given an equal share of ``budget``
+        lines and its list ended with “等N个单位” where it runs over."""
+        groups: dict[str, list[str]] = {}
+        for rep in t.reports:
+            status = self.clip(rep.status) or "未选状态"
+            groups.setdefault(status, []).append(self.names.get(rep.respondent, rep.respondent))
+        order = sorted(groups, key=lambda s: STATUS_RANK.get(s, 1))  # stable: else as reported
+        room = max(1, budget // len(order)) * chars_per_line(width)
+        lines = []
+        for status in order:
+            names = groups[status]
+            line = f"{status}（{len(names)}个单位）："
+            left = room - display_width(line) - display_width(f"等{len(names)}个单位")
+            for i, name in enumerate(names):
+                left -= display_width(name) + 2
+                if left < 0:
+                    line += f"等{len(names)}个单位"
+                    break
+                line += ("、" if i else "") + name
+            lines.append(line)
+        return "\n".join([*lines, PROGRESS_NOTE])
 
     # -- 2b. 任务进展明细 -----------------------------------------------------------------------------
 
     def progress(self) -> None:
-        cols = [Col("任务序号", 6), Col("重点任务", 18), Col("填报单位", 14), Col("推进状态", 8),
+        cols = [Col("任务序号", 8), Col("重点任务", 18), Col("填报单位", 14), Col("推进状态", 8),
                 Col("主要进展", 50), Col("存在问题", 30), Col("下一步工作", 30), Col("来源", 22)]  # fmt: skip
         ws = self.sheet(SHEET_PROGRESS, self.title("各单位重点任务进展明细"), cols,
                         "每个责任单位每项任务一行；“未报送”表示该单位未填写此项任务，“数据有误”表示填写了但未采用（原因见问题清单）。", freeze_col=3)  # fmt: skip
@@ -487,9 +469,9 @@ class _Writer:
 
     def indicators(self) -> None:
         cols = [Col("指标编号", 8), Col("指标名称", 20), Col("单位", 6), Col("年度目标", 14), Col("序时目标", 8),
-                Col("填报单位", 14), Col("角色", 9), Col("填报值", 9), Col("是否完成", 6), Col("完成日期", 10),
-                Col("状态", 8), Col("评估说明", 28), Col("情况说明", 24), Col("参与单位合计", 9),
-                Col("差异", 7), Col("来源文件", 16), Col("工作表", 8), Col("单元格", 6)]  # fmt: skip
+                Col("填报单位", 14), Col("角色", 9), Col("填报值", 9), Col("是否完成", 8), Col("完成日期", 10),
+                Col("状态", 8), Col("评估说明", 28), Col("情况说明", 24), Col("参与单位合计", 11.5),
+                Col("差异", 7), Col("来源文件", 16), Col("工作表", 8), Col("单元格", 6.5)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
         ws = self.sheet(SHEET_INDICATORS, self.title("指标明细"), cols,
@@ -588,7 +570,7 @@ class _Writer:
                 Col("上年同期综合能耗（吨标准煤）", 13), Col("本期综合能耗（吨标准煤）", 13),
                 Col("上年同期产值（万元）", 14), Col("本期产值（万元）", 14),
                 Col("上年同期万元产值能耗（吨标准煤/万元）", 13), Col("本期万元产值能耗（吨标准煤/万元）", 13),
-                Col("下降率（%）", 9), Col("状态", 8), Col("说明", 46)]  # fmt: skip
+                Col("下降率（%）", 10.5), Col("状态", 8), Col("说明", 46)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
         ws = self.sheet(SHEET_ANNEX, self.title(annex.title), cols,
@@ -630,7 +612,7 @@ class _Writer:
     def charts(self) -> None:
         a = self.a
         ws = self.wb.add_worksheet(SHEET_CHARTS)
-        self.page(ws)
+        a4_print(ws)
         title_fmt = self.fmt(font_name=TITLE_FONT, font_size=16, bold=True, align="center", border=0,
                              text_wrap=False)  # fmt: skip
         ws.merge_range(0, 0, 0, 14, "", title_fmt)
@@ -638,9 +620,7 @@ class _Writer:
         ws.set_row(0, 30)
         sec = self.fmt(bold=True, font_size=11, border=0, text_wrap=False)
         head = self.fmt(bold=True, bg_color=HEADER_FILL, align="center")
-        self._widths[SHEET_CHARTS] = dict(enumerate((16, 10, 10, 10)))
-        for c, w in self._widths[SHEET_CHARTS].items():
-            ws.set_column(c, c, w)
+        self.rows.columns(ws, dict(enumerate((16, 10, 10, 10))))
 
         # status counts: a small table and a clustered column chart
         groups = (("重点任务", a.status_counts(a.tasks)),
@@ -725,7 +705,7 @@ class _Writer:
 
     def respondents(self, outcomes: Sequence[FileOutcome] | None) -> None:
         a = self.a
-        cols = [Col("序号", 6), Col("单位", 18), Col("类别", 14), Col("报送状态", 10), Col("报送文件", 30),
+        cols = [Col("序号", 6), Col("单位", 18), Col("类别", 15), Col("报送状态", 10), Col("报送文件", 34),
                 Col("填报日期", 11), Col("填报人", 9), Col("联系电话", 14), Col("是否按时", 8), Col("错误", 6),
                 Col("提醒", 6)]  # fmt: skip
         ws = self.sheet(SHEET_RESPONDENTS, self.title("各单位报送情况"), cols,
@@ -810,7 +790,7 @@ class _Writer:
         found = self.a.findings
         errors = sum(f.is_error for f in found)
         cols = [Col("序号", 6), Col("填报单位", 14), Col("文件", 22), Col("工作表", 9), Col("单元格", 7),
-                Col("项目", 20), Col("填报内容", 16), Col("问题代码", 7), Col("问题", 14), Col("级别", 6),
+                Col("项目", 20), Col("填报内容", 16), Col("问题代码", 8), Col("问题", 14), Col("级别", 6),
                 Col("问题说明", 40), Col("处理建议", 34)]  # fmt: skip
         ws = self.sheet(SHEET_FINDINGS, self.title("填报问题清单"), cols,
                         f"共{len(found)}条：错误{errors}条，提醒{len(found) - errors}条。", freeze_col=2)  # fmt: skip
@@ -835,11 +815,20 @@ class _Writer:
         self.finish(ws, row - 1, len(cols))
 
 
+def _snippet(text: str, limit: int) -> str:
+    """The first sentence of ``text``, at most ``limit`` characters; “…” marks anything left out."""
+    text = text.replace("\n", " ")
+    for i, ch in enumerate(text[: limit + 1]):
+        if ch in "。；！？;!?":  # not ".": 3.5万千瓦
+            return text[: i + 1] + ("…" if text[i + 1 :].strip() else "")
+    return text[:limit] + "…" if len(text) > limit else text
+
+
 def _sentences(parts: Iterable[str]) -> str:
     """Join text parts, adding "；" where a part does not already end a sentence."""
     out = ""
     for part in parts:
-        if out and not out.endswith(("。", "；", "！", "？", ".", ";", "!", "?")):
+        if out and not out.endswith(SENTENCE_ENDS):
             out += "；"
         out += part
     return out

@@ -224,7 +224,7 @@ def test_an_unreadable_file_is_tied_to_its_unit_by_name_and_counted(plan, demo, 
     # the file names no unit in its findings: the guess stays in the outcome
     assert all(f.respondent == "" for f in col.findings if f.file == "区金融局_加密.xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
-    notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=3, values_only=True)}
+    notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=4, values_only=True)}
     assert notes["区金融局"] == "按文件名判断，可能是本单位的文件，但无法采用：区金融局_加密.xlsx"
     assert notes["区商务委"] == "未收到填报表"
 

@@ -7,13 +7,11 @@ import dataclasses
 import datetime as dt
 import gc
 import io
-import math
-import unicodedata
 import zipfile
 
 import openpyxl
 import pytest
-from helpers import needs_soffice, soffice_convert
+from helpers import assert_rows_fit, column_widths, needs_soffice, soffice_convert
 
 from pdreport.assess import Status, assess, snapshot
 from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, collect
@@ -21,6 +19,7 @@ from pdreport.demo import demo_values, fill_template
 from pdreport.summary import (
     CELL_LIMIT,
     FIRST_ROW,
+    PROGRESS_NOTE,
     SHEET_ANNEX,
     SHEET_CHARTS,
     SHEET_FILES,
@@ -32,12 +31,12 @@ from pdreport.summary import (
     SHEET_TASKS,
     SHEETS,
     SUMMARY_FILE,
-    display_width,
     render_summary,
-    wrapped_lines,
 )
+from pdreport.template.fit import MAX_ROW_HEIGHT, lines_that_fit, row_height, wrapped_lines
 
 PERIOD = "2024H1"
+PROGRESS_WIDTH = 72  # the 各单位进展 column
 MISSING = "wanxiang_zhen"  # sends nothing: 未报送 everywhere
 INVALID = "kjw"  # types text into the H2 figure: 数据有误
 HOSTILE = "jjw"  # types formula-looking text everywhere it can
@@ -302,46 +301,109 @@ def test_hostile_text_stays_text(fx):
         assert b"<f>" not in sheets and b"<f " not in sheets
 
 
-def test_long_text_is_capped(fx):
+def _tasks_cell(a) -> tuple[str, float]:
+    """The first task's 各单位进展 text and the height of its row."""
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
+    ws = wb[SHEET_TASKS]
+    return ws.cell(FIRST_ROW + 1, column(ws, "各单位进展") + 1).value, ws.row_dimensions[FIRST_ROW + 1].height
+
+
+def _with_reports(fx, reports):
     a = copy.copy(fx.a)
+    a.tasks = (dataclasses.replace(fx.a.tasks[0], reports=tuple(reports)), *fx.a.tasks[1:])
+    return a
+
+
+def test_long_text_is_capped(fx):
     t0 = fx.a.tasks[0]
     long = dataclasses.replace(t0.reports[0], progress="长" * 40_000)
-    a.tasks = (dataclasses.replace(t0, reports=(long, *t0.reports[1:])), *fx.a.tasks[1:])
+    a = _with_reports(fx, (long, *t0.reports[1:]))
+    merged, height = _tasks_cell(a)
+    assert wrapped_lines(merged, PROGRESS_WIDTH) <= lines_that_fit() and height <= MAX_ROW_HEIGHT
+    assert merged.endswith(PROGRESS_NOTE)
     wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
-    merged = wb[SHEET_TASKS].cell(FIRST_ROW + 1, column(wb[SHEET_TASKS], "各单位进展") + 1).value
-    assert CELL_LIMIT - 100 < len(merged) <= CELL_LIMIT
     detail = wb[SHEET_PROGRESS].cell(FIRST_ROW + 1, 5).value
     assert len(detail) <= CELL_LIMIT and detail.endswith("（内容过长，已截断）")
 
 
-def test_merged_progress_stops_at_the_cut(fx):
-    # the 各单位进展 cell stops collecting reports once it is past the limit: reports after that
-    # point change nothing, and the cut falls where cutting the whole text would put it
+def test_merged_progress_fits_its_row(fx):
+    # 各单位进展 holds what a row shows (Excel caps a row at 409 pt): the full text while it fits,
+    # then each unit's first sentence, then the units under their status; a shortened cell says
+    # where the full text is, and nothing else is cut
     t0 = fx.a.tasks[0]
-    long = dataclasses.replace(t0.reports[0], progress="长" * 9_000)
+    rep = t0.reports[0]
+    name = fx.plan.respondent(rep.respondent).name
+    sentence = "本期完成方案细化，开展现场检查和督导7次，总体按计划推进，下一步将聚焦重点项目加快形成实物工作量"
+    short = dataclasses.replace(rep, progress=sentence + "。另有其他进展。", problems="", next_steps="")
+    units = [dataclasses.replace(short, respondent=r.id) for r in fx.plan.respondents]
 
-    def merged(n: int) -> str:
-        a = copy.copy(fx.a)
-        a.tasks = (dataclasses.replace(t0, reports=(long,) * n), *fx.a.tasks[1:])
-        wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
-        return wb[SHEET_TASKS].cell(FIRST_ROW + 1, column(wb[SHEET_TASKS], "各单位进展") + 1).value
+    full, _ = _tasks_cell(_with_reports(fx, units[:3]))
+    assert full.count("\n") == 2 and PROGRESS_NOTE not in full and "另有其他进展" in full
 
-    three, four, forty = merged(3), merged(4), merged(40)
-    assert len(three) < CELL_LIMIT and three.count("\n") == 2  # not cut
-    assert len(four) == CELL_LIMIT and four.startswith(three + "\n") and "已截断" in four[-30:]
-    assert forty == four
+    snippets, _ = _tasks_cell(_with_reports(fx, units[:15]))
+    lines = snippets.split("\n")
+    assert lines[-1] == PROGRESS_NOTE and len(lines) == 16
+    assert all(line.endswith("…") and "另有其他进展" not in line for line in lines[:-1])
+    assert lines[0].startswith(f"【{name}】")
+
+    many = [dataclasses.replace(units[i % len(units)], status=("推进中", "已滞后", "")[i % 3])
+            for i in range(10_000)]  # fmt: skip
+    grouped, height = _tasks_cell(_with_reports(fx, many))
+    lines = grouped.split("\n")
+    assert lines[0].startswith("已滞后（3333个单位）：") and lines[0].endswith("等3333个单位")
+    assert any(line.startswith("未选状态（3333个单位）：") for line in lines)
+    assert lines[-1] == PROGRESS_NOTE
+
+    for text in (full, snippets, grouped):
+        assert wrapped_lines(text, PROGRESS_WIDTH) <= lines_that_fit()
+    assert height <= MAX_ROW_HEIGHT
 
 
-def test_display_width_and_wrapping():
-    texts = ["", "abc", "碳达峰", "全角，标点！", "ｗｉｄｅ", "emoji 😀", "𠀀𠀁 astral", "\t混合 text",
-             "a\n长长长长长长长长长长\n", "单位" * 40]  # fmt: skip
-    for text in texts:
-        wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
-        assert display_width(text) == len(text) + wide, text
-        for width in (2, 6, 14, 22.5, 50):
-            per_line = max(width * 1.05 - 1.5, 2.0)
-            expected = sum(max(1, math.ceil(display_width(p) / per_line)) for p in text.split("\n"))
-            assert wrapped_lines(text, width) == expected, (text, width)
+def test_every_cell_fits_its_row(fx):
+    # the sample's text in every sheet shows in full: no row needs more than Excel's 409 pt, and
+    # every row is set tall enough for the text it holds
+    for ws in fx.wb.worksheets:
+        if ws.title == SHEET_CHARTS:
+            continue
+        assert_rows_fit(ws, FIRST_ROW)
+        widths = column_widths(ws)
+        for row in ws.iter_rows(min_row=FIRST_ROW + 1):
+            for cell in row:
+                if isinstance(cell.value, str) and cell.coordinate not in ws.merged_cells:
+                    lines = wrapped_lines(cell.value, widths[cell.column])
+                    assert lines <= lines_that_fit(), (ws.title, cell.coordinate)
+
+
+def test_short_headers_stay_on_one_line(fx):
+    for ws in fx.wb.worksheets:
+        if ws.title == SHEET_CHARTS:
+            continue
+        widths = column_widths(ws)
+        for cell in ws[FIRST_ROW]:
+            title = cell.value
+            if isinstance(title, str) and "（" not in title:
+                width = widths[cell.column] - 0.71  # xlsxwriter's padding
+                assert wrapped_lines(title, width) == 1, (ws.title, title)
+
+
+def test_sections_numbered_as_in_the_notice(fx):
+    ws = fx.wb[SHEET_TASKS]
+    section = column(ws, "板块")
+    numbers = {s.number: s.title for s in fx.plan.sections}
+    for row, t in zip(rows(ws), fx.a.tasks, strict=True):
+        assert row[section] == f"（{t.task.section}）{numbers[t.task.section]}"
+    assert rows(ws)[0][section].startswith("（一）")
+
+
+def test_respondent_rows_are_as_tall_as_their_text(fx):
+    # 报送情况: each row is as tall as its tallest text, and no taller
+    ws = fx.wb[SHEET_RESPONDENTS]
+    widths = column_widths(ws)
+    for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(fx.a.respondents)):
+        lines = max(wrapped_lines(c.value, widths[c.column] - 0.71)  # xlsxwriter's padding
+                    for c in ws[r] if isinstance(c.value, str) and c.value)  # fmt: skip
+        height = ws.row_dimensions[r].height
+        assert (height is None) if lines == 1 else abs(height - row_height(lines)) < 1, r
 
 
 @pytest.mark.parametrize("writer", ["summary", "problems", "csv", "xlsx"])

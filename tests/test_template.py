@@ -6,7 +6,7 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from helpers import grid, read_map_and_values
+from helpers import assert_rows_fit, column_widths, grid, read_map_and_values
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_cell_to_rowcol
 
@@ -18,8 +18,18 @@ from pdreport.template import (
     render_workbook,
     template_filename,
 )
+from pdreport.template.fit import wrapped_lines
 from pdreport.template.formats import INPUT_FILL
-from pdreport.template.layout import ANNEX, COVER, INDICATORS, META, TASKS
+from pdreport.template.layout import (
+    ANNEX,
+    COVER,
+    COVER_FIRST_FIELD_ROW,
+    HEADER_ROW,
+    INDICATORS,
+    META,
+    TASKS,
+)
+from pdreport.plan.model import COUNT_UNITS
 
 STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
 
@@ -166,6 +176,55 @@ def test_print_setup(plan, h1_files):
         assert ws.print_title_rows.replace("$", "") == "4:4"
         assert ws.freeze_panes is not None
     assert wb[COVER].page_setup.orientation in (None, "portrait")
+
+
+def test_owner_column_reads_as_the_notice_numbers_it(plan, h1_files):
+    # 所属 says 总体目标第5项 or 任务12, never an internal id such as H5 that reads like a cell
+    headline = {h.id: n for n, h in enumerate(plan.headline, 1)}
+    seen = set()
+    for tf in h1_files:
+        if not tf.layout.indicators:
+            continue
+        rows = grid(CalamineWorkbook.from_path(str(tf.path)), INDICATORS)
+        for row in tf.layout.indicators:
+            ind, shown = row.indicator, rows[row.row][1]
+            expected = f"任务{ind.task_number}" if ind.task_number else f"总体目标\n第{headline[ind.owner]}项"
+            assert shown == expected, (tf.respondent.name, ind.id, shown)
+            seen.add(shown.split("\n")[0])
+    assert seen >= {"总体目标", "任务5"}
+
+
+def test_instructions_say_counts_are_whole_numbers(plan, h1_files):
+    for tf in h1_files:
+        if not tf.layout.indicators:
+            continue
+        rows = grid(CalamineWorkbook.from_path(str(tf.path)), COVER)
+        text = next(r[1] for r in rows if isinstance(r[1], str) and r[1].startswith("5. “指标”表"))
+        units = {r.indicator.unit for r in tf.layout.indicators}
+        counted = units & COUNT_UNITS
+        if counted:
+            assert "请填整数" in text and all(u in text.split("计量的指标")[0] for u in counted)
+        else:
+            assert "整数" not in text
+        assert ("两位小数" in text) == bool(units - COUNT_UNITS)
+    jjw = next(tf for tf in h1_files if tf.respondent.name == "区建交委")
+    assert {r.indicator.unit for r in jjw.layout.indicators} & COUNT_UNITS  # the case is exercised
+
+
+def test_cover_and_headers_print_whole(plan, h1_files):
+    # the 填报检查 message and every instruction fit their rows; short headers stay on one line
+    for tf in h1_files[:12]:
+        wb = openpyxl.load_workbook(tf.path, data_only=True)  # formulas as their cached text
+        assert "项必填内容未填写" in wb[COVER].cell(COVER_FIRST_FIELD_ROW + 6, 4).value
+        assert_rows_fit(wb[COVER], COVER_FIRST_FIELD_ROW, font_size=11)
+        for name in (INDICATORS, TASKS):
+            if name not in wb.sheetnames:
+                continue
+            ws = wb[name]
+            widths = column_widths(ws)
+            for cell in ws[HEADER_ROW + 1]:
+                if isinstance(cell.value, str) and "（" not in cell.value:
+                    assert wrapped_lines(cell.value, widths[cell.column] - 0.71, 11) == 1, (name, cell.value)
 
 
 def test_deterministic(plan):

@@ -141,7 +141,7 @@ def test_check_cell_counts_required_inputs_per_period(plan, tmp_path):
             need = len(tf.layout.required_fields())
             assert need > 0
             assert rows[CHECK_ROW][COVER_VALUE_COL] == need
-            assert rows[CHECK_ROW][COVER_VALUE_COL + 1] == f"尚有{need}项必填内容未填写（橙色单元格）"
+            assert rows[CHECK_ROW][COVER_VALUE_COL + 1] == f"尚有{need}项必填内容未填写\n（橙色单元格）"
 
 
 @needs_soffice
@@ -176,7 +176,7 @@ def test_live_checks_recalculate_once_filled(plan, tmp_path):
         book = CalamineWorkbook.from_path(str(out))
         rows = grid(book, COVER)
         assert rows[CHECK_ROW][COVER_VALUE_COL] == left
-        assert rows[CHECK_ROW][COVER_VALUE_COL + 1] == f"尚有{left}项必填内容未填写（橙色单元格）"
+        assert rows[CHECK_ROW][COVER_VALUE_COL + 1] == f"尚有{left}项必填内容未填写\n（橙色单元格）"
         ind_rows = grid(book, INDICATORS) if tf.layout.indicators else []
         for row in tf.layout.indicators:
             ind, got = row.indicator, ind_rows[row.row][IND_RATIO]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 # Chinese measure words of whole things: an indicator in one of these is a count, never a fraction
-COUNT_UNITS = frozenset(("个", "辆", "座", "所", "处", "项", "家", "栋", "台", "艘", "根", "条", "户", "幢", "套"))
+COUNT_UNITS = frozenset("个辆座所处项家栋台艘根条户幢套部只")
 
 
 class RespondentKind(str, Enum):
@@ -253,6 +253,11 @@ class Contact:
     person: str = ""
     phone: str = ""
     email: str = ""
+
+    @property
+    def text(self) -> str:
+        """'office、person、phone、email', leaving out what the plan does not give."""
+        return "、".join(s for s in (self.office, self.person, self.phone, self.email) if s)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
-import unicodedata
 
 import xlsxwriter
 
 from ..periods import period_span, reporting_basis
-from ..plan.model import Comparison, chinese_date, format_number
+from ..plan.model import COUNT_UNITS, Comparison, chinese_date, format_number
+from .fit import header_width, row_height, wrapped_lines
 from .formats import Formats, make_formats, workbook_options
 from .layout import (
     ANNEX,
@@ -66,23 +65,7 @@ def render_workbook(layout: Layout, generated_at: dt.datetime, values: dict | No
 
 
 MIN_TASK_LINES = 5  # a task row leaves room to type a few lines of progress
-
-
-def _text_width(text: str) -> float:
-    """Width in Chinese characters: a CJK or full-width character is 1, anything else about half."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
-
-
-def _rows_needed(text: str, chars_per_line: float) -> int:
-    """Wrapped lines ``text`` needs in a column holding ``chars_per_line`` Chinese characters.
-
-    Row heights are set explicitly (Excel does not auto-fit wrapped text in merged cells, and
-    LibreOffice/WPS differ), so this estimate decides whether text is clipped when printed.
-    """
-    lines = 0
-    for part in (text or "").split("\n"):
-        lines += max(1, math.ceil(_text_width(part) / max(chars_per_line, 1)))
-    return lines
+BODY_SIZE = 11  # points: labels, instructions and inputs (make_formats); notes are 10
 
 
 class _Renderer:
@@ -124,9 +107,8 @@ class _Renderer:
         line = f"填报单位：{self.r.name}    报送期：{self.period.label}（{period_span(self.period)}）"
         ws.merge_range(1, 0, 1, last_col, line, self.f.info_value)
         ws.merge_range(2, 0, 2, last_col, note, self.f.note)
-        # a 10-pt Chinese character takes about 1.8 width units of the 11-pt default font
         span = sum(self.widths.get(ws.name, [10] * (last_col + 1))[: last_col + 1])
-        ws.set_row(2, 14 * _rows_needed(note, span / 1.8 - 2) + 4)
+        ws.set_row(2, row_height(wrapped_lines(note, span)))  # the note is 10 pt
 
     def input(self, ws, field: Field, fmt) -> None:
         row, col = _rc(field.cell)
@@ -153,8 +135,9 @@ class _Renderer:
         if field.kind == "date":
             return {"validate": "date", "criteria": "between", "minimum": DATE_MIN,
                     "maximum": DATE_MAX, "input_title": title,
-                    "input_message": "请填写日期，如 2024-06-30",
-                    "error_title": "日期无效", "error_message": "请填写有效日期，格式如 2024-06-30。"}  # fmt: skip
+                    "input_message": f"请填写日期，如 {self.period.end.isoformat()}",
+                    "error_title": "日期无效",
+                    "error_message": f"请填写有效日期，格式如 {self.period.end.isoformat()}。"}  # fmt: skip
         if field.kind == "text":
             return {"validate": "length", "criteria": "<=", "value": TEXT_LIMIT,
                     "input_title": title,
@@ -209,10 +192,11 @@ class _Renderer:
         self.missing_check(ws, check_row)
         row = check_row + 2
         ws.write_string(row, 1, "填报说明", f.section)
+        span = sum(self.widths[COVER][1:4])
         for i, text in enumerate(self.instructions(), 1):
             row += 1
             ws.merge_range(row, 1, row, 3, f"{i}. {text}", f.info_value)
-            ws.set_row(row, 16 * _rows_needed(f"{i}. {text}", 46) + 4)
+            ws.set_row(row, row_height(wrapped_lines(f"{i}. {text}", span, BODY_SIZE), BODY_SIZE))
         ws.activate()
 
     def missing_check(self, ws, row: int) -> None:
@@ -224,13 +208,15 @@ class _Renderer:
         count = cell(row, COVER_VALUE_COL)
         ws.write_string(row, 1, "填报检查", self.f.info_label)
         ws.write_formula(row, COVER_VALUE_COL, formula, self.f.formula_text, len(required))
-        msg = f'=IF({count}=0,"必填项已全部填写，可以报送","尚有"&{count}&"项必填内容未填写（橙色单元格）")'
-        ws.write_formula(row, 3, msg, self.f.check_ok,
-                         f"尚有{len(required)}项必填内容未填写（橙色单元格）")  # fmt: skip
+        # two lines, broken where the sentence breaks (its column is too narrow for one)
+        msg = (f'=IF({count}=0,"必填项已全部填写，可以报送",'
+               f'"尚有"&{count}&"项必填内容未填写"&CHAR(10)&"（橙色单元格）")')  # fmt: skip
+        shown = f"尚有{len(required)}项必填内容未填写\n（橙色单元格）"
+        ws.write_formula(row, 3, msg, self.f.check_ok, shown)
+        ws.set_row(row, row_height(wrapped_lines(shown, self.widths[COVER][3], BODY_SIZE), BODY_SIZE))
 
     def instructions(self) -> list[str]:
-        p, period, c = self.p, self.period, self.p.contact
-        who = "、".join(s for s in (c.office, c.person, c.phone, c.email) if s)
+        p, period, who = self.p, self.period, self.p.contact.text
         sheets = "、".join(f"“{s}”" for s in self.lay.sheets[1:])
         out = [
             f"本表用于报送《{p.title}》（{chinese_date(p.date)}印发）中由本单位负责的指标和重点任务的落实情况，"
@@ -241,8 +227,8 @@ class _Renderer:
             "本页“填报检查”会实时显示尚未填写的必填项数量。",
         ]
         if self.lay.indicators:
-            out.append("“指标”表：在“填报值”列填写数字，计量单位以“计量单位”列为准（如“万千瓦”“万平方米”），"
-                       "保留两位小数即可。累计数填写1月1日起至本期末的累计完成数；水平值和比例填写期末数；"
+            out.append("“指标”表：在“填报值”列填写数字，计量单位以“计量单位”列为准（如“万千瓦”“万平方米”）。"
+                       f"{self.count_rule()}累计数填写1月1日起至本期末的累计完成数；水平值和比例填写期末数；"
                        "百分数只填数字（如 95% 填 95）；下降率下降填正数、上升填负数。"
                        "数字以外的说明请写在“情况说明”列。")  # fmt: skip
         if self.lay.has_annex:
@@ -262,6 +248,17 @@ class _Renderer:
         ]
         return out
 
+    def count_rule(self) -> str:
+        """How many decimals: whole numbers for what this sheet counts (个, 家, 栋 …), two at most
+        for the rest."""
+        units = dict.fromkeys(r.indicator.unit for r in self.lay.indicators)  # in sheet order
+        counted = [u for u in units if u in COUNT_UNITS]  # (the cells accept decimals; W219 asks)
+        if not counted:
+            return "数值保留两位小数即可。"
+        names = "、".join(counted)
+        rest = "其他数值保留两位小数即可。" if len(counted) < len(units) else ""
+        return f"以{names}计量的指标是个数，请填整数（如 3，不要填 2.5）；{rest}"
+
     # -- 指标 ------------------------------------------------------------------------
     def indicators(self) -> None:
         last = len(IND_COLUMNS) - 1
@@ -272,9 +269,10 @@ class _Renderer:
         self.heading(ws, "数值指标填报表", last, note)
         ws.write_row(HEADER_ROW, 0, IND_COLUMNS, f.header)
         ws.set_row(HEADER_ROW, 30)
+        widths = self.widths[INDICATORS]
         for n, row in enumerate(self.lay.indicators, 1):
             ind, r = row.indicator, row.row
-            owner = f"总体目标{ind.owner}" if ind.owner.startswith("H") else f"任务{ind.task_number}"
+            owner = self.owner(ind, "\n")
             ws.write_number(r, 0, n, f.label_center)
             ws.write_string(r, 1, owner, f.label_center)
             ws.write_string(r, 2, ind.name, f.label)
@@ -291,14 +289,24 @@ class _Renderer:
             self.input(ws, self.fields[f"ind.{ind.id}.value"], f.input_number)
             self.ratio(ws, row, r)
             self.input(ws, self.fields[f"ind.{ind.id}.note"], f.input_text)
-            lines = max(_rows_needed(ind.name, 16), _rows_needed(basis, 12),
-                        _rows_needed(annual_target_text(row), 7), 2)  # fmt: skip
-            ws.set_row(r, 15 * lines + 4)
+            lines = max(wrapped_lines(owner, widths[1], BODY_SIZE),
+                        wrapped_lines(ind.name, widths[2], BODY_SIZE),
+                        wrapped_lines(annual_target_text(row), widths[4], BODY_SIZE),
+                        wrapped_lines(basis, widths[6], BODY_SIZE), 2)  # fmt: skip
+            ws.set_row(r, row_height(lines, BODY_SIZE))
         end = self.lay.indicators[-1].row
         self.signature(ws, end + 2, last)
         ws.freeze_panes(FIRST_ROW, 3)
         ws.repeat_rows(HEADER_ROW)
         ws.autofilter(HEADER_ROW, 0, end, last)
+
+    def owner(self, ind, sep: str = "") -> str:
+        """What an indicator belongs to, as the notice numbers it: “总体目标第5项” or “任务12”
+        (``sep`` goes between 总体目标 and 第5项, a line break in a narrow column)."""
+        if ind.task_number:
+            return f"任务{ind.task_number}"
+        ids = [h.id for h in self.p.headline]
+        return f"总体目标{sep}第{ids.index(ind.owner) + 1}项" if ind.owner in ids else "总体目标"
 
     def ratio(self, ws, row, r: int) -> None:
         ind, f = row.indicator, self.f
@@ -373,7 +381,8 @@ class _Renderer:
     # -- 重点任务 ---------------------------------------------------------------------------
     def tasks(self) -> None:
         last = len(TASK_COLUMNS) - 1
-        ws = self.sheet(TASKS, True, [6, 16, 52, 16, 10, 36, 24, 24])
+        ws = self.sheet(TASKS, True, [header_width(TASK_COLUMNS[0], BODY_SIZE), 16, 52, 16, 10, 36, 24, 24])
+        widths = self.widths[TASKS]
         f = self.f
         note = ("说明：推进状态从下拉列表选择（未启动、推进中、已完成、已滞后）；“主要进展”写明本期完成的具体工作、"
                 f"数量和时间节点，每格不超过{TEXT_LIMIT}字；“通知要求”为通知原文，供对照。")  # fmt: skip
@@ -389,10 +398,10 @@ class _Renderer:
             self.input(ws, self.fields[f"task.{t.number}.status"], f.input_choice)
             for key in ("progress", "problems", "next"):
                 self.input(ws, self.fields[f"task.{t.number}.{key}"], f.input_text)
-            height = max(14 * _rows_needed(t.text, 30) + 6,  # 通知要求 in 10 pt
-                         15 * max(_rows_needed(t.title, 7), _rows_needed(t.departments_text, 7)) + 4,
-                         14 * MIN_TASK_LINES + 6)  # fmt: skip
-            ws.set_row(r, min(409, height))
+            labels = max(wrapped_lines(t.title, widths[1], BODY_SIZE),
+                         wrapped_lines(t.departments_text, widths[3], BODY_SIZE))  # fmt: skip
+            ws.set_row(r, max(row_height(max(wrapped_lines(t.text, widths[2]), MIN_TASK_LINES)),  # 10 pt
+                              row_height(labels, BODY_SIZE)))  # fmt: skip
         last_row = self.lay.tasks[-1].row if self.lay.tasks else HEADER_ROW
         if self.lay.tasks:
             ws.freeze_panes(FIRST_ROW, 2)
@@ -404,7 +413,7 @@ class _Renderer:
             for n, mr in enumerate(self.lay.milestones, 1):
                 ind, r = mr.indicator, mr.row
                 ws.write_number(r, 0, n, f.label_center)
-                owner = f"任务{ind.task_number}" if ind.task_number else ind.owner
+                owner = self.owner(ind)
                 if mr.role != "lead":
                     owner += "（参与单位，报本单位情况）"
                 ws.write_string(r, 1, owner, f.label_center)
@@ -414,7 +423,7 @@ class _Renderer:
                 self.input(ws, self.fields[f"ind.{ind.id}.done"], f.input_choice)
                 self.input(ws, self.fields[f"ind.{ind.id}.date"], f.input_date)
                 self.input(ws, self.fields[f"ind.{ind.id}.note"], f.input_text)
-                ws.set_row(r, 15 * max(2, _rows_needed(owner, 8)) + 4)
+                ws.set_row(r, row_height(max(2, wrapped_lines(owner, widths[1], BODY_SIZE)), BODY_SIZE))
             last_row = self.lay.milestones[-1].row
         self.signature(ws, last_row + 2, last)
 
