@@ -692,6 +692,23 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
 FELL_BACK = "（累计数比上期少，请核对）"
 
 
+def unit_change(a: Assessment, indicator_id: str, respondent: str, value: float | None) -> float | None:
+    """One unit's own change since the previous period, for an indicator each unit is assessed on
+    alone (the snapshot keeps those figures); None when either period has no figure for it."""
+    old = ((a.previous or {}).get("each") or {}).get(indicator_id, {}).get(respondent)
+    if value is None or isinstance(old, bool) or not isinstance(old, (int, float)):
+        return None
+    return round(value - old, 2)  # as the figures themselves are shown
+
+
+def unit_change_text(a: Assessment, indicator_id: str, respondent: str, value: float | None) -> str:
+    """'较上期+3', '与上期持平', or '' (see ``unit_change``)."""
+    diff = unit_change(a, indicator_id, respondent, value)
+    if diff is None:
+        return ""
+    return "与上期持平" if diff == 0 else f"较上期{'+' if diff > 0 else ''}{format_number(diff)}"
+
+
 def _fell_back(a: Assessment, kind: str, key: str, diff: float) -> bool:
     """A figure counted since 1 January cannot fall between two periods of the same year: one of
     the two is wrong (or the scope changed), so the change is flagged wherever it is shown."""

@@ -24,6 +24,7 @@ from .outputs import (
     OUTPUT_MARKER,
     OutputStage,
     atomic_write_bytes,
+    gc_paused,
     is_output_folder,
     output_lock,
 )
@@ -107,7 +108,8 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
     col = collect(plan, folder, period_id, exclude=(out_dir,) if out_dir else (), progress=progress)
     if prev is not None and not period_id:  # the period was read from the returns
         check_previous(plan, prev, col.period, previous)
-    a = assess(plan, col.period, col.submissions, col.findings)
+    with gc_paused():  # builds ~10 objects a return and frees none: collector passes are waste
+        a = assess(plan, col.period, col.submissions, col.findings)
     a.previous = prev
     return col, a
 

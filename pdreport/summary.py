@@ -33,6 +33,7 @@ from .assess import (
     TaskResult,
     UnitResult,
     change_text,
+    unit_change_text,
 )
 from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
 from .findings import Severity
@@ -536,7 +537,8 @@ class _Writer:
         self.text(ws, row, 16, src.sheet if src else "")
         self.text(ws, row, 17, src.cell if src else "", self.text_fmt(center=True))
         if self.has_previous:
-            self.text(ws, row, 18, "")
+            each = ind.combine is Combine.EACH
+            self.text(ws, row, 18, unit_change_text(self.a, ind.id, rep.respondent, rep.value) if each else "")
 
     @staticmethod
     def report_status(r: IndicatorResult, rep: Report) -> tuple[Status | None, str]:

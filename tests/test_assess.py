@@ -832,6 +832,21 @@ def test_snapshot_is_json_and_change_text(plan):
     assert change_text(second, "indicators", "no-such-id", 1.0) == ""
 
 
+def test_each_units_own_change_since_the_previous_period(plan):
+    from pdreport.assess import unit_change_text
+
+    first = run(plan, "2024H1", sub("jyj", {"H3": 92}), sub("sww", {"H3": 95}))
+    prev = json.loads(json.dumps(snapshot(first)))
+    assert prev["each"]["H3"] == {"jyj": 92, "sww": 95}
+    second = run(plan, "2024Q3", sub("jyj", {"H3": 95}), sub("sww", {"H3": 95}), sub("wtlyj", {"H3": 91}))
+    second.previous = prev
+    assert unit_change_text(second, "H3", "jyj", 95) == "较上期+3"
+    assert unit_change_text(second, "H3", "sww", 95) == "与上期持平"
+    assert unit_change_text(second, "H3", "wtlyj", 91) == ""  # nothing last period
+    del prev["each"]  # a snapshot written before units' own figures were kept
+    assert unit_change_text(second, "H3", "jyj", 95) == ""
+
+
 # -- order independence and robustness (property tests) ---------------------------------------------
 
 PLAN = load_plan()

@@ -394,3 +394,17 @@ def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch)
     drawn.clear()
     charts.bar_vs_target(["甲", "乙"], [None, 1.0], [2.0, 2.0], "标题", "%")
     assert " 未报送" in drawn  # no statuses given: a gap means nothing was reported
+
+
+def test_each_units_change_is_named_unit_by_unit(demo_assessment):
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    h3 = demo_assessment.indicators["H3"]
+    ok = [r for r in h3.reports if r.value is not None]
+    prev["each"]["H3"] = {r.respondent: r.value for r in ok}
+    prev["each"]["H3"][ok[0].respondent] = ok[0].value - 3
+    a = dataclasses.replace(demo_assessment, previous=prev)
+    row = next(h for h in build_context(a, DATE)["headline"] if h["indicator"] == h3.indicator.name)
+    name = a.plan.respondent(ok[0].respondent).name
+    assert row["change"].startswith(f"{name}较上期提高3个百分点，")
+    assert row["change"].count("与上期持平") == len(ok) - 1

@@ -12,7 +12,15 @@ import datetime as dt
 import re
 from collections import Counter
 
-from ..assess import FELL_BACK, Assessment, IndicatorResult, Status, TaskResult, change_text
+from ..assess import (
+    FELL_BACK,
+    Assessment,
+    IndicatorResult,
+    Status,
+    TaskResult,
+    change_text,
+    unit_change,
+)
 from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
@@ -240,6 +248,9 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     """The change since the previous period with its unit: '较上期增加2.5万千瓦', '较上期提高0.78个
     百分点', '与上期持平', '上期：未报送'; ``short`` leaves out '较上期' (a table column says it)."""
     text = change_text(a, "indicators", r.indicator.id, r.value)
+    if r.value is None and r.indicator.combine is Combine.EACH:  # each unit's own figure instead
+        each = _each_change(a, r)
+        return each if each or short else text
     if not text.startswith("较上期"):  # nothing to compare, the same, or the previous status
         return text
     entry = a.previous["indicators"][r.indicator.id]  # change_text found a figure for both periods
@@ -250,6 +261,21 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     if text.endswith(FELL_BACK):
         words += FELL_BACK
     return words if short else "较上期" + words
+
+
+def _each_change(a: Assessment, r: IndicatorResult) -> str:
+    """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on."""
+    names = {x.id: x.name for x in a.plan.respondents}
+    parts = []
+    up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
+    for rep in r.reports:
+        diff = unit_change(a, r.indicator.id, rep.respondent, rep.value)
+        if diff is None:
+            continue
+        words = "与上期持平" if diff == 0 else (
+            f"较上期{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(r.indicator.unit)}")
+        parts.append(names.get(rep.respondent, rep.respondent) + words)
+    return "，".join(parts)
 
 
 def _section(a: Assessment, section, names: dict[str, str]) -> dict:
@@ -326,19 +352,16 @@ def _texts(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
 def _texts_by_text(a: Assessment, names: dict[str, str], attr: str) -> list[dict]:
     """What respondents wrote under 存在问题 / 下一步工作, one entry per distinct text (in the order
     first written), naming its units once and the tasks it was written for."""
-    units: dict[str, list[str]] = {}
-    tasks: dict[str, list[int]] = {}
+    units: dict[str, dict[str, None]] = {}  # text → its units, in order (dicts: sets that keep order)
+    tasks: dict[str, dict[int, None]] = {}
     for t in a.tasks:
         for r in t.reports:
             text = safe_line(getattr(r, attr), 200) if getattr(r, attr) else ""
             if not text:
                 continue
-            who, which = units.setdefault(text, []), tasks.setdefault(text, [])
-            if names[r.respondent] not in who:
-                who.append(names[r.respondent])
-            if t.task.number not in which:
-                which.append(t.task.number)
-    return [{"text": text, "names": name_list(who), "count": len(who), "tasks": tasks[text]}
+            units.setdefault(text, {})[names[r.respondent]] = None
+            tasks.setdefault(text, {})[t.task.number] = None
+    return [{"text": text, "names": name_list(list(who)), "count": len(who), "tasks": list(tasks[text])}
             for text, who in units.items()]  # fmt: skip
 
 
