@@ -18,6 +18,7 @@ lines, and only the author knows where the words are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -77,10 +78,7 @@ def _render_parts(templates_dir: Path | None, context: dict | None) -> list[tupl
     folder = Path(templates_dir or default_templates_dir())
     if not folder.is_dir():
         raise ReportTemplateError(f"找不到报告模板文件夹：{folder}（可用 --templates 指定）")
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder), encoding="utf-8"),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
-    )  # fmt: skip
+    env = _environment(str(folder.resolve()))
     out = []
     for name in PARTS:
         try:
@@ -91,6 +89,16 @@ def _render_parts(templates_dir: Path | None, context: dict | None) -> list[tupl
         except Exception as exc:  # noqa: BLE001 - any mistake in an edited template: said in Chinese
             raise ReportTemplateError(template_error_text(exc, name)) from None
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(folder: str) -> SandboxedEnvironment:
+    """One environment per template folder and process, so that the templates parsed by the early
+    check are not parsed again to render (jinja2 reloads a template whose file has changed)."""
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(folder, encoding="utf-8"),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+    )  # fmt: skip
 
 
 def check_templates(templates_dir: Path | None) -> None:
