@@ -279,10 +279,13 @@ def _rejected_fields(plan: Plan, period: Period, subs: dict[str, Submission],
         for fld in layout.fields:
             if not fld.key.startswith(("ind.", "annex.", "task.")):
                 continue
-            row = _row(fld.cell)
+            row, col = _row(fld.cell), _col(fld.cell)
             for f in found:
+                # an edited label drops its row's fields, or its column's when it heads one (as
+                # validate.check_structure does)
                 hit = (f.field == fld.key or (f.sheet == fld.sheet and not f.cell and not f.field)
-                       or (f.code is Code.LABEL_CHANGED and f.sheet == fld.sheet and _row(f.cell) == row))  # fmt: skip
+                       or (f.code is Code.LABEL_CHANGED and f.sheet == fld.sheet
+                           and (_row(f.cell) == row or _col(f.cell) == col)))  # fmt: skip
                 if hit:
                     ref = f"task:{fld.ref}" if fld.key.startswith("task.") else fld.ref
                     out.setdefault(ref, {}).setdefault(rid, f.message)
@@ -292,6 +295,10 @@ def _rejected_fields(plan: Plan, period: Period, subs: dict[str, Submission],
 def _row(a1: str) -> int:
     digits = "".join(ch for ch in a1 if ch.isdigit())
     return int(digits) if digits else -1
+
+
+def _col(a1: str) -> str:
+    return "".join(ch for ch in a1 if ch.isalpha()) or "?"
 
 
 # -- indicators ----------------------------------------------------------------------------------
@@ -506,11 +513,11 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
             reasons.append(f"未达到序时要求：{'、'.join(behind)}")
         if not_started:
             reasons.append(f"{len(not_started)}个单位尚未启动")
-    for label, rids in (("数据有误（本单位此项填报未采用）", invalid), ("未报送", owed)):
-        if rids:
-            names = [plan.respondent(r).name for r in rids]
-            shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
-            reasons.append(f"{label}：{shown}")
+    # (who owes a report is ``owed_by``, which every output lists on its own)
+    if invalid:
+        names = [plan.respondent(r).name for r in invalid]
+        shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
+        reasons.append(f"数据有误（本单位此项填报未采用）：{shown}")
     return TaskResult(task, status, tuple(reports), indicators, tuple(owed), tuple(reasons), tuple(invalid))
 
 

@@ -366,8 +366,10 @@ def collect(
         col.submissions[rid] = kept
         col.findings += kept_findings
         col.outcomes.append(_outcome(kept, kept_findings, ACCEPTED))
+        by_time = any(sub.filled_on is None for sub in order)  # how newest_last ranked them
         for sub in order[:-1]:
-            col.findings.append(note := _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)]))
+            note = _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)], by_time)
+            col.findings.append(note)
             col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
     for r in plan.respondents:
         if r.id not in col.submissions:
@@ -392,8 +394,14 @@ def _rejected(plan: Plan, file: str, kind: str, findings: list[Finding]) -> File
 
 
 def respondent_named_in(plan: Plan, file: str) -> str:
-    """The respondent whose name (or alias) is the longest one in ``file``'s path, if exactly one
-    respondent has a name that long in it ("区金融局_加密.xlsx" → 区金融局); else ""."""
+    """The respondent named in the file's own name, else in its folders' ("区金融局_加密.xlsx" →
+    区金融局): the one whose name (or alias) there is the longest, if exactly one respondent has a
+    name that long; else ""."""
+    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    return _longest_name_in(plan, name) or (_longest_name_in(plan, file) if name != file else "")
+
+
+def _longest_name_in(plan: Plan, file: str) -> str:
     hits: dict[int, set[str]] = {}
     for r in plan.respondents:
         for name in (r.name, *r.aliases):
@@ -405,15 +413,19 @@ def respondent_named_in(plan: Plan, file: str) -> str:
     return next(iter(best)) if len(best) == 1 else ""
 
 
-def _superseded_note(name: str, sub: Submission, kept: Submission, own: list[Finding]) -> Finding:
-    """W107 on the copy not used: which one was, why (填报日期 or file time), and how many problems
-    this copy had (they are not listed: nothing from it is used)."""
-    if sub.filled_on is not None and kept.filled_on is not None and sub.filled_on != kept.filled_on:
-        basis = f"填报日期 {kept.filled_on.isoformat()} 晚于本份的 {sub.filled_on.isoformat()}"
-    elif sub.filled_on is None or kept.filled_on is None:
+def _superseded_note(name: str, sub: Submission, kept: Submission, own: list[Finding],
+                     by_time: bool) -> Finding:  # fmt: skip
+    """W107 on the copy not used: which one was, why (as ``newest_last`` decided for the whole group:
+    ``by_time`` when a date was unusable), and how many problems this copy had (not listed:
+    nothing from it is used)."""
+    if by_time:
         basis = "有一份的填报日期无法使用，按文件修改时间判断"
-    else:
+    elif sub.filled_on != kept.filled_on:
+        basis = f"填报日期 {kept.filled_on.isoformat()} 晚于本份的 {sub.filled_on.isoformat()}"
+    elif sub.mtime != kept.mtime:
         basis = "填报日期相同，按文件修改时间判断"
+    else:
+        basis = "填报日期和文件修改时间都相同，按文件名顺序采用排在后面的一份"
     errors = sum(f.is_error for f in own)
     extra = f"；本份另有错误 {errors} 条、提醒 {len(own) - errors} 条，未列出" if own else ""
     return Finding(Code.DUPLICATE, f"{name}报送了多份，已采用较新的一份：{kept.file}（{basis}）{extra}",

@@ -112,11 +112,14 @@ def render_problem_list(col: Collection) -> bytes:
     counted = Counter(status_of.values())
     by = s.sheet("按单位统计", f"填报问题按单位统计（{label}）",
                  f"应报单位 {len(plan.respondents)} 个：已报送 {counted['已报送']} 个，"
-                 f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。",
+                 f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。"
+                 "错误、提醒为采用文件中的条数（与汇总表“报送情况”一致；重复报送等其他文件的问题见“问题清单”）。",
                  BY_UNIT, landscape=False)  # fmt: skip
     for r, resp in enumerate(plan.respondents, HEADER_ROW + 1):
         sub = col.submissions.get(resp.id)
         mine = mine_of.get(resp.id, ())
+        if sub is not None:  # the file in use (and the unit's own findings), as 报送情况 counts
+            mine = [x for x in mine if x.file in ("", sub.file)]
         values = (resp.name, resp.kind.label, status_of[resp.id], sub.file if sub else "")
         for i, v in enumerate(values):
             s.text(by, r, i, v, s.center if i in (1, 2) else None)

@@ -42,8 +42,9 @@ from .template.workbook import TEXT_LIMIT
 
 MAGNITUDE_FACTOR = 10  # a figure this many times its annual target is probably in the wrong unit (or mistyped)
 # a value in (0, 1] of a % indicator below target × window is read as a fraction (0.969 → 96.9 %)
+FRACTION_LARGE_TARGET = 20  # %: from here a value of at most 1 cannot be meant as it stands
 FRACTION_WINDOW = 1 / 5
-FRACTION_WINDOW_RATE = 1 / 50  # decline rates: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
+FRACTION_WINDOW_SMALL = 1 / 50  # smaller targets: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
 FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
 
 
@@ -108,7 +109,9 @@ def check_structure(ctx: _Ctx) -> set[str]:
     missing_sheets = sorted({rv.field.sheet for rv in ctx.raw.values} - present)
     expected = {rv.field.sheet for rv in ctx.raw.values}
     for sheet in missing_sheets:
-        renamed = [n for n in ctx.raw.sheet_names if n not in expected and normalise_name(sheet) in normalise_name(n)]
+        # (a town that renamed 指标 and 附件指标 alike: 附件指标（川沙） is not 指标's)
+        renamed = [n for n in ctx.raw.sheet_names if n not in expected and normalise_name(sheet) in normalise_name(n)
+                   and not any(len(m) > len(sheet) and normalise_name(m) in normalise_name(n) for m in missing_sheets)]
         if len(renamed) == 1:
             ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被改名为“{renamed[0]}”，其中的内容无法读取",
                        f"请把工作表“{renamed[0]}”的名称改回“{sheet}”后重新报送", sheet=sheet)  # fmt: skip
@@ -144,7 +147,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
-    report_stray_rows(ctx, changed_sheets)
+    report_stray_rows(ctx, _moved_down(ctx, changed_sheets))
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
@@ -153,6 +156,20 @@ def check_structure(ctx: _Ctx) -> set[str]:
             continue
         usable.add(f.key)
     return usable
+
+
+def _moved_down(ctx: _Ctx, changed: set[str]) -> set[str]:
+    """Sheets whose table bottom no longer holds what the template put there: rows were inserted
+    (or deleted) and the last ones moved, so what is below it is that table, said by E208. A label
+    edited higher up (a renamed item or column title) moves nothing."""
+    if not changed:
+        return set()
+    bottoms: dict[str, int] = {}
+    for lb, _seen in ctx.raw.labels_seen:
+        bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
+    return {lb.sheet for lb, seen in ctx.raw.labels_seen
+            if lb.sheet in changed and cell_rowcol(lb.cell)[0] == bottoms[lb.sheet] and not _as_written(seen, lb.text)
+            and normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text)}  # fmt: skip
 
 
 def _as_written(seen: Any, text: str) -> bool:
@@ -239,18 +256,23 @@ def _plausible_filled_on(day, period: Period) -> bool:
 # -- indicators -----------------------------------------------------------------------------
 
 
-_LEADING_NUMBER = re.compile(r"^[^0-9]{0,4}?([0-9][0-9,]*(?:\.[0-9]+)?)(.*)$")
+_NUMBERS = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
 def number_hint(value: Any, unit: str) -> str:
-    """What to type instead of a number written with words ("15万平方米", "约20", "12万")."""
+    """What to type instead of a number written with words ("15万平方米", "约20", "12万",
+    "3000千瓦" where 万千瓦 is asked). With two numbers in the text ("2024年建成1300个") it cannot
+    tell which is meant, and says so instead of suggesting one."""
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
-    m = _LEADING_NUMBER.match(text)
-    if not m:
-        return "只填数字；文字说明写在“情况说明”中"
-    number, rest = m.group(1).replace(",", ""), m.group(2)
+    numbers = _NUMBERS.findall(text)
+    if len(numbers) != 1:
+        return "只填一个数字（以本格的计量单位计）；文字说明写在“情况说明”中"
+    number = numbers[0].replace(",", "")
+    rest = text[text.index(numbers[0]) + len(numbers[0]):]
     if unit and rest and (rest == unit or rest.startswith(unit)):
         return f"计量单位已是“{unit}”，只填数字 {number}"
+    if unit.startswith("万") and unit[1:] and rest.startswith(unit[1:]):  # 3000千瓦 in a 万千瓦 cell
+        return f"本格以“{unit}”计，请换算后只填数字（{number}{unit[1:]}填 {format_plain(float(number) / 10_000)}）"
     if rest.startswith(("万", "亿")) and not unit.startswith(rest[0]):
         scale = 10_000 if rest[0] == "万" else 100_000_000
         amount = format_plain(float(number) * scale)
@@ -272,10 +294,11 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if parsed.note and typed_percent:
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
     if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
-        # A share (占比 94%) typed as 0.969 is plainly a fraction. A decline rate is not: 0.9 is a
-        # real 0.9 % fall for a 5.3 % target, so only a value far below any plausible rate (5.3 %
-        # typed into a cell Excel turned into a percentage cell, read back as 0.053) is taken so.
-        window = FRACTION_WINDOW_RATE if indicator.comparison is Comparison.REDUCTION_AT_LEAST else FRACTION_WINDOW
+        # A share with a large target (占比 94%) typed as 0.969 is plainly a fraction. Against a
+        # small target (a 5.3 % decline, a 1 % share) 0.9 is a real 0.9 %, so only a value far below
+        # anything plausible (5.3 % typed into a cell Excel made a percentage cell, read back as
+        # 0.053) is taken so.
+        window = FRACTION_WINDOW if abs(indicator.target) >= FRACTION_LARGE_TARGET else FRACTION_WINDOW_SMALL
         if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) * window:
             ctx.report(Code.PERCENT_NORMALISED, f,
                        f"填报值 {format_plain(number)}（设为百分比格式的单元格会显示为 {format_plain(number * 100)}%）"

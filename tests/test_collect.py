@@ -240,3 +240,27 @@ def test_returns_of_another_plan_ask_for_its_plan_file(plan, plan_text, tmp_path
     _sub, findings = check_one(plan, tmp_path / "区教育局.xlsx")
     (e,) = findings
     assert e.code is Code.PLAN_MISMATCH and "--plan" in e.hint
+
+
+def test_the_files_own_name_outranks_its_folders(plan, tmp_path):
+    from pdreport.collect import respondent_named_in
+
+    assert respondent_named_in(plan, "区建交委/康桥镇.xlsx") == "kangqiao_zhen"
+    assert respondent_named_in(plan, "区建交委/加密.xlsx") == "jjw"
+    assert respondent_named_in(plan, "加密.xlsx") == ""
+
+
+def test_counts_by_unit_are_those_of_the_file_in_use(plan, demo, tmp_path):
+    """Two copies: the W107 note on the older one is in 问题清单, but the unit's counts are those of
+    the file in use, as 汇总表's 报送情况 gives them."""
+    from pdreport.problems import render_problem_list
+
+    (tmp_path / "a.xlsx").write_bytes(fill_template(demo["kjw"]))
+    (tmp_path / "b.xlsx").write_bytes(fill_template(demo["kjw"]))
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert [f.code for f in col.findings if f.respondent == "kjw"] == [Code.DUPLICATE]
+    wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    rows = {r[0]: r for r in wb["按单位统计"].iter_rows(min_row=4, values_only=True)}
+    assert rows["区科经委"][4:6] == (0, 0)
+    outcome = next(o for o in col.outcomes if o.respondent == "kjw" and o.status == ACCEPTED)
+    assert (outcome.errors, outcome.warnings) == (0, 0)

@@ -144,7 +144,7 @@ def test_missing_data_is_stated(plan, demo_assessment):
     assert a.task(2).status is Status.MISSING
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
     body = "\n".join(texts(doc))
-    assert "【未报送】责任部门：区发改委。责任单位均未报送；未报送：区发改委。" in body
+    assert "【未报送】责任部门：区发改委。责任单位均未报送。\n未报送：区发改委。" in body
     assert "请区发改委尽快报送2024年上半年推进情况" in body
 
 
@@ -408,3 +408,15 @@ def test_each_units_change_is_named_unit_by_unit(demo_assessment):
     name = a.plan.respondent(ok[0].respondent).name
     assert row["change"].startswith(f"{name}较上期提高3个百分点，")
     assert row["change"].count("与上期持平") == len(ok) - 1
+
+
+def test_a_cross_check_gap_is_said_in_the_report(demo_assessment):
+    """祝桥镇's 3000 (千瓦 for 万千瓦) puts the contributors' sum far from the lead's figure: the
+    report says 请核对 where the figure is given, as 汇总表 does."""
+    flagged = [r for r in demo_assessment.indicators.values() if r.cross_check_flagged]
+    context = build_context(demo_assessment, DATE)
+    shown = {i["id"]: i for s in context["sections"] for t in s["tasks"] for i in t["indicators"]}
+    for r in flagged:
+        assert shown[r.indicator.id]["check"].endswith("请核对")
+    unflagged = [i for i, r in demo_assessment.indicators.items() if not r.cross_check_flagged and i in shown]
+    assert all(shown[i]["check"] == "" for i in unflagged)

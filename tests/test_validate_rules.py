@@ -432,7 +432,7 @@ def test_a_task_row_rejected_for_an_edit_is_data_error_not_missing(plan, h1, dem
     assert shifted and all("kangqiao_zhen" not in t.owed_by for t in theirs)
     for t in shifted:
         assert "数据有误（本单位此项填报未采用）：康桥镇" in t.reason
-        assert "未报送：康桥镇" not in t.reason and "康桥镇" not in t.reason.split("未报送：")[-1]
+        assert "kangqiao_zhen" not in t.owed_by
 
 
 def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
@@ -452,7 +452,7 @@ def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
     ("１.５万千瓦", "万千瓦", "计量单位已是“万千瓦”，只填数字 1.5"),
     ("12万", "个", "本格以“个”计，请换算后只填数字（12万填 120000）"),
     ("约20", "个", "只填数字（如 20）"),
-    ("见附件", "个", "只填数字；文字说明写在“情况说明”中"),
+    ("见附件", "个", "只填一个数字（以本格的计量单位计）；文字说明写在“情况说明”中"),
 ])  # fmt: skip
 def test_a_number_written_with_words_gets_a_hint_that_says_what_to_type(typed, unit, hint):
     from pdreport.validate import number_hint
@@ -493,3 +493,91 @@ def test_demo_returns_report_whole_numbers_for_counts(plan, h1, demo):
             value = filled.values.get(f"ind.{row.indicator.id}.value")
             if row.indicator.counted and isinstance(value, float):
                 assert value.is_integer(), (filled.respondent, row.indicator.id, value)
+
+
+def test_a_renamed_column_title_makes_its_figures_data_errors_not_missing(plan, h1, demo, tmp_path):
+    """填报值 renamed 填报值（%）: the whole column is dropped (E208), and each of its figures is
+    数据有误 for that unit — it was typed, not left out."""
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    header = next(lb for lb in filled.layout.labels if lb.sheet == "指标" and lb.text == "填报值")
+    wb["指标"][header.cell] = "填报值（%）"
+    wb.save(tmp_path / "区建交委.xlsx")
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    a = assess(plan, h1, col.submissions, col.findings)
+    mine = [r for r in a.indicators.values() if not r.indicator.is_milestone
+            and any(rep.respondent == "jjw" for rep in r.reports)]  # fmt: skip
+    assert mine
+    for r in mine:
+        rep = next(rep for rep in r.reports if rep.respondent == "jjw")
+        assert rep.state == "invalid", (r.indicator.id, rep)
+
+
+def test_an_edited_item_name_does_not_hide_a_row_added_below(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    name = next(lb for lb in filled.layout.labels if lb.sheet == "指标" and lb.cell.startswith("C")
+                and lb.cell != "C4")  # an item's name, not the last row  # fmt: skip
+    wb["指标"][name.cell] = name.text + "（含专用）"
+    extra = _last_row(filled, "指标") + 8
+    wb["指标"][f"C{extra}"] = "新增：换电站建设数（座）"
+    wb.save(tmp_path / "x.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    codes = {(f.code, f.cell) for f in findings}
+    assert (Code.LABEL_CHANGED, name.cell) in codes and (Code.OUTSIDE_TABLE, f"C{extra}") in codes
+
+
+def test_the_duplicate_note_says_file_time_decided_for_the_whole_group(plan, demo, tmp_path):
+    """Three copies, the middle one with a mistyped year: file time ranks all three, and the note on
+    the oldest copy says so (it does not compare its own date with the kept one's)."""
+    filled = demo["kjw"]
+    t = dt.datetime(2024, 7, 10, 9).timestamp()
+    write_return(tmp_path, "终稿.xlsx", filled, mtime=t + 7200, **{"header.date": dt.datetime(2024, 7, 10)})
+    write_return(tmp_path, "修改.xlsx", filled, mtime=t + 3600, **{"header.date": dt.datetime(2042, 7, 11)})
+    write_return(tmp_path, "初稿.xlsx", filled, mtime=t, **{"header.date": dt.datetime(2024, 7, 12)})
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert col.submissions["kjw"].file == "终稿.xlsx"
+    notes = {f.file: f.message for f in col.findings if f.code is Code.DUPLICATE}
+    assert set(notes) == {"修改.xlsx", "初稿.xlsx"}
+    assert all("按文件修改时间判断" in m and "晚于本份" not in m for m in notes.values())
+
+
+@pytest.mark.parametrize(("typed", "unit", "hint"), [
+    ("3000千瓦", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（3000千瓦填 0.3）"),
+    ("150000平方米", "万平方米", "本格以“万平方米”计，请换算后只填数字（150000平方米填 15）"),
+    ("2024年已建成1300个", "个", "只填一个数字"),  # two numbers: no guess (not the year)
+])  # fmt: skip
+def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
+    from pdreport.validate import number_hint
+
+    assert number_hint(typed, unit).startswith(hint)
+
+
+def test_a_small_share_is_not_multiplied(plan, demo, tmp_path):
+    """A share with a small target (1 %): 0.15 is a plausible 0.15 %, not 15 %."""
+    from pdreport.plan.model import Comparison
+
+    small = [i for i in plan.indicators if i.unit == "%" and i.target and abs(i.target) < 20
+             and i.comparison is not Comparison.REDUCTION_AT_LEAST]  # fmt: skip
+    for ind in small:
+        rid = next((r for r in ind.reporters if f"ind.{ind.id}.value" in demo[r].values), None)
+        if rid is None:
+            continue
+        p = write_return(tmp_path, f"{ind.id}.xlsx", demo[rid], **{f"ind.{ind.id}.value": 0.15})
+        sub, findings = check_one(plan, p, "2024H1")
+        assert {f.indicator: f.value for f in sub.figures}[ind.id] == 0.15, ind.id
+        assert not [f for f in findings if f.code is Code.PERCENT_NORMALISED]
+        break
+    else:
+        pytest.skip("the plan has no small share")
+
+
+def test_renamed_sheets_with_the_units_name_are_each_found(plan, demo, tmp_path):
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["chuansha_zhen"])))
+    wb["指标"].title = "指标（川沙）"
+    wb[ANNEX].title = "附件指标（川沙）"
+    wb.save(tmp_path / "x.xlsx")
+    _, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    hints = {f.sheet: f.hint for f in findings if f.code is Code.SHEET_MISSING}
+    assert hints == {"指标": "请把工作表“指标（川沙）”的名称改回“指标”后重新报送",
+                     ANNEX: "请把工作表“附件指标（川沙）”的名称改回“附件指标”后重新报送"}  # fmt: skip

@@ -187,6 +187,8 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "milestone": ind.is_milestone,
         "change": _change(a, r),
         "change_short": _change(a, r, short=True),
+        # the lead's figure and the contributors' sum differ beyond tolerance: said where it is read
+        "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged else "",
     }
 
 
