@@ -96,6 +96,26 @@ CHANGE = "较上期"
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+CUT_NOTE = "……（全文超出一行可显示的长度，见原表，位置见“来源”列）"
+
+
+def within_row(text: str, width: float) -> str:
+    """``text`` as it can be shown in one row of a column ``width`` wide (Excel caps a row at
+    409 pt): whole when it fits, else cut where it still fits, saying so and where the rest is."""
+    budget = lines_that_fit()
+    if len(text) * 2 <= chars_per_line(width) * (budget - 1) - text.count("\n") * chars_per_line(width) \
+            or wrapped_lines(text, width) <= budget:  # fmt: skip
+        return text
+    lo, hi = 0, len(text)  # the longest start that fits with the note
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if wrapped_lines(text[:mid] + CUT_NOTE, width) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + CUT_NOTE
+
+
 def clip(value: object, limit: int = CELL_LIMIT) -> str:
     """Any value → text a cell can hold: no XML-illegal characters, trimmed, at most ``limit``."""
     text = "" if value is None else str(value)
@@ -459,9 +479,8 @@ class _Writer:
                         self.text(ws, row, c, "")
                 else:
                     self.status(ws, row, 3, REPORTED_STATUS.get(rep.status), rep.status)
-                    self.text(ws, row, 4, rep.progress, top)
-                    self.text(ws, row, 5, rep.problems, top)
-                    self.text(ws, row, 6, rep.next_steps, top)
+                    for c, text in ((4, rep.progress), (5, rep.problems), (6, rep.next_steps)):
+                        self.text(ws, row, c, within_row(self.clip(text), cols[c].width), top)
                     self.text(ws, row, 7, str(rep.source) if rep.source else "")
                 row += 1
         self.finish(ws, row - 1, len(cols))

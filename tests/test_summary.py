@@ -18,6 +18,7 @@ from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, collect
 from pdreport.demo import demo_values, fill_template
 from pdreport.summary import (
     CELL_LIMIT,
+    CUT_NOTE,
     FIRST_ROW,
     PROGRESS_NOTE,
     SHEET_ANNEX,
@@ -323,7 +324,23 @@ def test_long_text_is_capped(fx):
     assert merged.endswith(PROGRESS_NOTE)
     wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
     detail = wb[SHEET_PROGRESS].cell(FIRST_ROW + 1, 5).value
-    assert len(detail) <= CELL_LIMIT and detail.endswith("（内容过长，已截断）")
+    # cut where the row can still show it, saying so and where the full text is (not mid-air)
+    assert len(detail) <= CELL_LIMIT and detail.endswith(CUT_NOTE) and detail.startswith("长" * 100)
+    assert wrapped_lines(detail, 50) <= lines_that_fit()
+
+
+def test_every_progress_detail_cell_fits_its_row(fx):
+    """任务进展明细: a unit's text long enough to pass Excel's 409 pt row is cut to what shows, with
+    a note; a text that fits is whole."""
+    t0 = fx.a.tasks[0]
+    problems = "；".join(f"第{i}个问题是项目前期手续办理周期较长" for i in range(40))
+    long = dataclasses.replace(t0.reports[0], problems=problems, next_steps="按计划推进。")
+    a = _with_reports(fx, (long, *t0.reports[1:]))
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a)))
+    ws = wb[SHEET_PROGRESS]
+    cut, whole = ws.cell(FIRST_ROW + 1, 6).value, ws.cell(FIRST_ROW + 1, 7).value
+    assert cut.endswith(CUT_NOTE) and problems.startswith(cut[: -len(CUT_NOTE)])
+    assert wrapped_lines(cut, 30) <= lines_that_fit() and whole == "按计划推进。"
 
 
 def test_merged_progress_fits_its_row(fx):
