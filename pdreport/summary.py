@@ -16,6 +16,7 @@ Deterministic: the same assessment gives the same bytes (fixed document date, pl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -102,10 +103,9 @@ CUT_NOTE = "……（全文超出一行可显示的长度，见原表，位置�
 def within_row(text: str, width: float) -> str:
     """``text`` as it can be shown in one row of a column ``width`` wide (Excel caps a row at
     409 pt): whole when it fits, else cut where it still fits, saying so and where the rest is."""
-    budget = lines_that_fit()
-    if len(text) * 2 <= chars_per_line(width) * (budget - 1) - text.count("\n") * chars_per_line(width) \
-            or wrapped_lines(text, width) <= budget:  # fmt: skip
+    if (len(text) <= _surely_fits(width) and "\n" not in text) or wrapped_lines(text, width) <= lines_that_fit():
         return text
+    budget = lines_that_fit()
     lo, hi = 0, len(text)  # the longest start that fits with the note
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -114,6 +114,13 @@ def within_row(text: str, width: float) -> str:
         else:
             hi = mid - 1
     return text[:lo] + CUT_NOTE
+
+
+@functools.lru_cache(maxsize=64)
+def _surely_fits(width: float) -> int:
+    """Characters that fit a row of a column ``width`` wide even if every one is wide (the usual
+    text is decided without measuring it)."""
+    return int(chars_per_line(width) * (lines_that_fit() - 1) / 2)
 
 
 def clip(value: object, limit: int = CELL_LIMIT) -> str:
