@@ -121,9 +121,16 @@ class OutputStage:
     def __init__(self) -> None:
         self._pending: dict[Path, str] = {}
         self._removals: list[Path] = []
+        self._made: list[Path] = []  # folders this stage created (removed again, if empty, on abort)
 
     def write(self, path: Path, data: bytes) -> Path:
         path = Path(path)
+        missing = []
+        for folder in (path.parent, *path.parent.parents):
+            if folder.exists():
+                break
+            missing.append(folder)
+        self._made.extend(reversed(missing))
         try:
             tmp = _write_temp(path, data)
         except OutputError as exc:
@@ -162,6 +169,10 @@ class OutputStage:
             _unlink(tmp)
         self._pending.clear()
         self._removals.clear()
+        for folder in reversed(self._made):  # deepest first; a folder something else filled stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self._made.clear()
 
     def __enter__(self) -> OutputStage:
         return self

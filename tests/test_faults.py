@@ -148,7 +148,12 @@ def test_stage_commits_all_or_nothing(tmp_path):
         stage.write(tmp_path / "a.txt", b"new a")
         stage.write(tmp_path / "sub" / "b.txt", b"new b")
         raise RuntimeError("a renderer failed")
-    assert (tmp_path / "a.txt").read_bytes() == b"old a" and not list((tmp_path / "sub").iterdir())
+    assert (tmp_path / "a.txt").read_bytes() == b"old a" and not (tmp_path / "sub").exists()  # made, then removed
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError), OutputStage() as stage:
+        stage.write(tmp_path / "kept" / "c.txt", b"c")
+        raise RuntimeError("a renderer failed")
+    assert (tmp_path / "kept").is_dir()  # a folder that was there before stays
     with OutputStage() as stage:
         stage.write(tmp_path / "a.txt", b"new a")
         stage.write(tmp_path / "sub" / "b.txt", b"new b")

@@ -1101,3 +1101,16 @@ def test_bytes_between_members_are_refused(tmp_path, book):
     path = tmp_path / "gap.xlsx"
     path.write_bytes(bytes(out) + dir_b + _end(n, len(dir_b), at_b))
     check(path, Code.ZIP_UNSAFE)
+
+
+def test_a_word_file_is_called_disguised_only_under_a_spreadsheet_name(tmp_path):
+    import docx
+
+    buf = io.BytesIO()
+    docx.Document().save(buf)
+    (tmp_path / "说明.docx").write_bytes(buf.getvalue())
+    (tmp_path / "填报表.xlsx").write_bytes(buf.getvalue())
+    plain = guard_file(tmp_path / "说明.docx").findings[0].message
+    disguised = guard_file(tmp_path / "填报表.xlsx").findings[0].message
+    assert plain == "这是 Word 文档，不是 Excel 表格"
+    assert disguised == "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）"

@@ -408,6 +408,7 @@ def test_each_units_change_is_named_unit_by_unit(demo_assessment):
     name = a.plan.respondent(ok[0].respondent).name
     assert row["change"].startswith(f"{name}较上期提高3个百分点，")
     assert row["change"].count("与上期持平") == len(ok) - 1
+    assert row["change_short"].startswith(f"{name}提高3个百分点，") and "较上期" not in row["change_short"]
 
 
 def test_a_cross_check_gap_is_said_in_the_report(demo_assessment):

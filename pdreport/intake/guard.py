@@ -187,6 +187,10 @@ class _IOFail(Exception):
         self.reason = exc.strerror or type(exc).__name__
 
 
+DISGUISED = "（只是扩展名被改成了表格）"
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb", ".csv")
+
+
 def _finding(code: Code, message: str, hint: str, file: str, **more: str) -> Finding:
     return Finding(code, message, hint, file=file, **more)
 
@@ -268,6 +272,8 @@ class _Guard:
 
     # findings -----------------------------------------------------------------------------------
     def add(self, code: Code, message: str, hint: str, **more: str) -> None:
+        if DISGUISED in message and self.path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+            message = message.replace(DISGUISED, "")  # a Word file named .docx is not disguised
         self.findings.append(_finding(code, message, hint, self.file, **more))
 
     def stop(self, code: Code, message: str, hint: str, **more: str) -> _Stop:

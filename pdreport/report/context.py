@@ -251,7 +251,7 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     百分点', '与上期持平', '上期：未报送'; ``short`` leaves out '较上期' (a table column says it)."""
     text = change_text(a, "indicators", r.indicator.id, r.value)
     if r.value is None and r.indicator.combine is Combine.EACH:  # each unit's own figure instead
-        each = _each_change(a, r)
+        each = _each_change(a, r, short)
         return each if each or short else text
     if not text.startswith("较上期"):  # nothing to compare, the same, or the previous status
         return text
@@ -265,8 +265,9 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     return words if short else "较上期" + words
 
 
-def _each_change(a: Assessment, r: IndicatorResult) -> str:
-    """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on."""
+def _each_change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
+    """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on
+    (``short``: '区教育局提高3个百分点，区商务委持平', for the 较上期 column)."""
     names = {x.id: x.name for x in a.plan.respondents}
     parts = []
     up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
@@ -276,6 +277,8 @@ def _each_change(a: Assessment, r: IndicatorResult) -> str:
             continue
         words = "与上期持平" if diff == 0 else (
             f"较上期{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(r.indicator.unit)}")
+        if short:
+            words = "持平" if diff == 0 else words.removeprefix("较上期")
         parts.append(names.get(rep.respondent, rep.respondent) + words)
     return "，".join(parts)
 
