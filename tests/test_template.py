@@ -11,6 +11,7 @@ from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_cell_to_rowcol
 
 from pdreport.plan import RespondentKind
+from pdreport.plan.model import COUNT_UNITS
 from pdreport.template import (
     DISTRIBUTION_LIST,
     build_layout,
@@ -29,7 +30,6 @@ from pdreport.template.layout import (
     META,
     TASKS,
 )
-from pdreport.plan.model import COUNT_UNITS
 
 STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
 
