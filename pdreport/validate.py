@@ -125,13 +125,13 @@ def check_structure(ctx: _Ctx) -> set[str]:
     cols_with_fields = {(rv.field.sheet, cell_rowcol(rv.field.cell)[1]) for rv in ctx.raw.values}
     tainted_rows: set[tuple[str, int]] = set()
     tainted_cols: set[tuple[str, int]] = set()
-    changed_sheets: set[str] = set()
+    changed_rows: dict[str, set[int]] = {}  # sheet → rows with an edited label
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
         if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
             row, col = cell_rowcol(lb.cell)
-            changed_sheets.add(lb.sheet)
+            changed_rows.setdefault(lb.sheet, set()).add(row)
             heads = []
             if (lb.sheet, row) in rows_with_fields:
                 tainted_rows.add((lb.sheet, row))
@@ -147,7 +147,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
-    report_stray_rows(ctx, _moved_down(ctx, changed_sheets))
+    report_stray_rows(ctx, _moved_down(ctx, changed_rows))
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
@@ -158,18 +158,16 @@ def check_structure(ctx: _Ctx) -> set[str]:
     return usable
 
 
-def _moved_down(ctx: _Ctx, changed: set[str]) -> set[str]:
-    """Sheets whose table bottom no longer holds what the template put there: rows were inserted
-    (or deleted) and the last ones moved, so what is below it is that table, said by E208. A label
-    edited higher up (a renamed item or column title) moves nothing."""
-    if not changed:
+def _moved_down(ctx: _Ctx, changed_rows: dict[str, set[int]]) -> set[str]:
+    """Sheets whose table bottom (the last labelled row) no longer holds what the template put there:
+    rows were inserted (or deleted) and the last ones moved, so what is below it is that table,
+    said by E208. A label edited higher up (a renamed item or column title) moves nothing."""
+    if not changed_rows:
         return set()
     bottoms: dict[str, int] = {}
     for lb, _seen in ctx.raw.labels_seen:
         bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
-    return {lb.sheet for lb, seen in ctx.raw.labels_seen
-            if lb.sheet in changed and cell_rowcol(lb.cell)[0] == bottoms[lb.sheet] and not _as_written(seen, lb.text)
-            and normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text)}  # fmt: skip
+    return {sheet for sheet, rows in changed_rows.items() if bottoms[sheet] in rows}
 
 
 def _as_written(seen: Any, text: str) -> bool:

@@ -208,6 +208,7 @@ TEMPLATE_MISTAKES = {
     "\n\n{{ 1 / 0 }}": ("第 3 行", "除数为 0"),
     "{{ report_title.__class__ }}": ("第 1 行", "出于安全考虑"),
     "{{ report_title() }}": ("第 1 行", "不能调用"),
+    "总体目标".encode("gbk"): ("", "文件不是 UTF-8 编码"),  # saved by a GBK editor: no line to give
 }
 
 
@@ -215,22 +216,15 @@ TEMPLATE_MISTAKES = {
 def test_template_mistakes_are_said_in_chinese_with_their_line(tmp_path, demo_assessment, text):
     folder = tmp_path / "templates"
     shutil.copytree(default_templates_dir(), folder)
-    (folder / "02_overall.md.j2").write_text(text, encoding="utf-8")
+    path = folder / "02_overall.md.j2"
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text, encoding="utf-8")
     with pytest.raises(ReportTemplateError) as info:
         render_markup(demo_assessment, folder)
     where, what = TEMPLATE_MISTAKES[text]
     message = str(info.value)
-    assert message.startswith(f"报告模板 02_overall.md.j2 {where}："), message
+    assert message.startswith(f"报告模板 02_overall.md.j2{' ' + where if where else ''}："), message
     assert what in message, message
     assert not re.search(r"\b(undefined|expected|unexpected|Encountered|Missing|No filter)\b", message), message
-
-
-def test_a_template_not_in_utf8_is_said_so(tmp_path, demo_assessment):
-    folder = tmp_path / "templates"
-    shutil.copytree(default_templates_dir(), folder)
-    (folder / "02_overall.md.j2").write_bytes("总体目标".encode("gbk"))
-    with pytest.raises(ReportTemplateError, match="02_overall.md.j2：文件不是 UTF-8 编码"):
-        render_markup(demo_assessment, folder)
 
 
 def test_every_part_has_a_template():
