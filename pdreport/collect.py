@@ -7,6 +7,7 @@ Python and cheap. Inputs are only ever opened for reading.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify
 from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, extract, newest_last
-from .outputs import is_output_folder
+from .outputs import gc_paused, is_output_folder
 from .plan.model import Period, Plan
 from .template.layout import META
 from .validate import validate_submission
@@ -171,6 +172,8 @@ def _unexpected(rel: str, exc: Exception) -> Finding:
 
 def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
     guarded = guard_file(path)  # (never raises: everything wrong is a finding)
+    if not guarded.findings and guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm"):
+        guarded = guard_file(path, for_openpyxl=True)  # read with openpyxl (read.py): check it for that
     if guarded.findings:
         return _Read(rel, guarded.kind, findings=[f.located(file=rel) for f in guarded.findings])
     if guarded.dates_out_of_range and guarded.kind == "xls":
@@ -260,6 +263,8 @@ def _init_worker(plan: Plan, raise_unexpected: bool, parent_pid: int) -> None:
     global _WORKER_PLAN, _RAISE_UNEXPECTED
     die_with_parent(parent_pid)
     _WORKER_PLAN, _RAISE_UNEXPECTED = plan, raise_unexpected
+    gc.enable()  # (the parent pauses it while results arrive; here each file's garbage is freed)
+    gc.freeze()  # the plan and everything else inherited: never rescanned by the collector here
 
 
 def _read_chunk(chunk: list[tuple[str, Path]], period_id: str | None) -> list[_Read]:
@@ -296,7 +301,7 @@ def _read_in_processes(entries, plan, period_id, progress, cpus) -> list[_Read] 
     chunks = [entries[i:i + PROCESS_CHUNK] for i in range(0, len(entries), PROCESS_CHUNK)]
     reads: list[_Read] = []
     try:
-        with ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_worker,
+        with gc_paused(), ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_worker,
                                  initargs=(plan, _RAISE_UNEXPECTED, os.getpid())) as pool:  # fmt: skip
             for part in pool.map(_read_chunk, chunks, [period_id] * len(chunks)):
                 for r in part:

@@ -17,6 +17,7 @@ from pathlib import Path
 from .collect import Collection
 from .findings import Finding
 from .intake.clean import clean_text
+from .intake.guard import guard_file
 from .outputs import atomic_write_bytes
 from .periods import period_span
 from .plan.model import chinese_date
@@ -142,11 +143,17 @@ def _rebuilt(col: Collection, raw):
 
 def _load_own(raw):
     """The office's own workbook in openpyxl, or None when openpyxl cannot use it (strict OOXML
-    and other forms calamine reads but openpyxl does not)."""
+    and other forms calamine reads but openpyxl does not) or must not: openpyxl builds a tree of
+    every part, so the file is checked for that first, every part and its nesting (intake checked
+    only what calamine reads)."""
+    guarded = guard_file(raw.path, for_openpyxl=True)
+    if not guarded.ok:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(raw.path, keep_vba=False, keep_links=False)
+            source = io.BytesIO(guarded.data) if guarded.data is not None else raw.path
+            wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
     except Exception:  # noqa: BLE001 - any reader failure: fall back to a rebuilt copy
         return None
     if not {rv.field.sheet for rv in raw.values} & set(wb.sheetnames):

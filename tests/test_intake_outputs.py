@@ -199,3 +199,28 @@ def test_cli_intake_and_check(plan, folder, tmp_path, demo):
     assert w.returncode == 1 and "W211" in w.stdout
     missing = _run("check", str(tmp_path / "nope.xlsx"))
     assert missing.returncode == 2 and "找不到文件" in missing.stderr
+
+
+def test_feedback_checks_every_part_before_openpyxl_opens_it(plan, folder):
+    """Intake checks the parts calamine reads; openpyxl reads every part and builds trees, so the
+    feedback copy is made from the office's own file only after the openpyxl check, and rebuilt
+    from the template when that check fails (here: docProps nested 200 deep)."""
+    import zipfile
+
+    from pdreport.feedback import _load_own, build_copy
+
+    assert _load_own(collect(plan, folder, "2024H1").raws["jjw.xlsx"]) is not None
+    src = zipfile.ZipFile(io.BytesIO((folder / "jjw.xlsx").read_bytes()))
+    deep = b'<?xml version="1.0"?><Properties>' + b"<a>" * 200 + b"</a>" * 200 + b"</Properties>"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, deep if info.filename == "docProps/app.xml" else src.read(info))
+    (folder / "jjw.xlsx").write_bytes(buf.getvalue())
+    col = collect(plan, folder, "2024H1")
+    assert col.submissions[plan.find_respondent("区建交委").id].has_errors  # taken in as before
+    assert _load_own(col.raws["jjw.xlsx"]) is None
+    copy = openpyxl.load_workbook(io.BytesIO(build_copy(col, "jjw.xlsx", col.findings_for("jjw.xlsx"))))
+    assert copy.sheetnames[0] == NOTE_SHEET
+    field = build_layout(plan, plan.find_respondent("区建交委"), col.period).field("ind.T17-1.value")
+    assert "E201" in copy[field.sheet][field.cell].comment.text

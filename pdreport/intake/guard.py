@@ -69,6 +69,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ..findings import Code, Finding
+from . import plainzip
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -122,8 +123,11 @@ class GuardResult:
     if the cell is formatted as a date: an .xlsx is read with openpyxl instead (``read.py``); an
     .xls, which only calamine reads, in a child process whose stderr goes nowhere (``collect``)."""
     data: bytes | None = field(default=None, repr=False)
-    """The file's bytes exactly as checked, when it was small enough to be read whole: parse these
-    (not the file again, which may have changed since)."""
+    """What to parse (not the file again, which may have changed since), when the file was small
+    enough to be read whole: for a zip whose every member was inflated whole and checked, a new,
+    uncompressed zip of exactly those parts (``plainzip.stored_container``: the reader neither
+    inflates them again nor meets anything of the original container); otherwise the file's bytes
+    exactly as checked."""
 
     @property
     def ok(self) -> bool:
@@ -131,6 +135,14 @@ class GuardResult:
 
 
 KINDS = ("xlsx", "xlsm", "xls", "ods")
+
+# Parts python-calamine never opens (OOXML, ODS): checked in the directory like every member, but
+# inflated and scanned only for openpyxl. They are left out of the repacked container the reader
+# gets, so a reader that wanted one would find it missing, never unchecked.
+CALAMINE_SKIPS = (
+    ("docProps/", "xl/theme/", "xl/printerSettings/", "xl/media/", "xl/drawings/", "customXml/"),
+    ("Thumbnails/", "Configurations2/", "meta.xml", "settings.xml", "styles.xml", "manifest.rdf"),
+)
 
 # -- hints ---------------------------------------------------------------------------------------
 RESAVE = "请用 Excel 或 WPS 打开后另存为 .xlsx 再发送"
@@ -143,10 +155,16 @@ TRIM = "请删除表格下方和右侧多余的行列（包括只设置了格式
 _RAISE_UNEXPECTED = False
 
 
-def guard_file(path: Path | str, limits: Limits = Limits()) -> GuardResult:  # noqa: B008
-    """Check one returned file before any parser touches it. Never raises."""
+def guard_file(path: Path | str, limits: Limits = Limits(), *, for_openpyxl: bool = False) -> GuardResult:  # noqa: B008
+    """Check one returned file before any parser touches it. Never raises.
+
+    By default the checks are those python-calamine needs, on the parts it reads (see
+    ``CALAMINE_SKIPS``): calamine parses XML as a stream, so neither nesting depth nor the parts
+    it never opens can hurt it. ``for_openpyxl=True`` checks every part and the nesting depth as
+    well, for openpyxl, which builds a tree of each part: call it again before openpyxl opens a
+    file that passed (a feedback copy, an .xlsx with dates calamine cannot convert)."""
     file = str(path)
-    g = _Guard(Path(path), file, limits)
+    g = _Guard(Path(path), file, limits, for_openpyxl)
     try:
         kind = g.run()
     except _Stop:
@@ -168,7 +186,7 @@ def guard_file(path: Path | str, limits: Limits = Limits()) -> GuardResult:  # n
         bytes_read=reader.bytes_read if reader else 0,
         bytes_inflated=g.inflated,
         dates_out_of_range=g.dates_out_of_range,
-        data=reader.data if reader and not g.findings else None,
+        data=(g.container or reader.data) if reader and not g.findings else None,
     )
 
 
@@ -260,15 +278,17 @@ _CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 class _Guard:
-    def __init__(self, path: Path, file: str, limits: Limits):
+    def __init__(self, path: Path, file: str, limits: Limits, for_openpyxl: bool = False):
         self.path = path
         self.file = file
         self.limits = limits
+        self.for_openpyxl = for_openpyxl
         self.findings: list[Finding] = []
         self.kind = ""
         self.reader: _Reader | None = None
         self.inflated = 0
         self.dates_out_of_range = False
+        self.container: bytes | None = None  # the checked parts, repacked for the reader (zip only)
 
     # findings -----------------------------------------------------------------------------------
     def add(self, code: Code, message: str, hint: str, **more: str) -> None:
@@ -552,25 +572,19 @@ class _Zip:
         self.g = g
         self.r = g.reader
         self.lim = g.limits
+        self._parts: dict[str, bytes] | None = {}  # name -> inflated part, for the container
+        self._kept = 0
 
     def run(self) -> str:
         g, lim = self.g, self.lim
         self._precheck_eocd()
-        try:
-            zf = zipfile.ZipFile(self.r)  # type: ignore[arg-type]
-            infos = zf.infolist()
-            start_dir = zf.start_dir
-        except _IOFail:
-            raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
-                ValueError, UnicodeDecodeError, struct.error, IndexError, KeyError, OverflowError):  # fmt: skip
-            raise g.corrupt() from None
-        self._check_directory(infos, start_dir)
-        # each member must end before the next one starts (overlapping members = "better zip bomb")
-        offsets = sorted({i.header_offset for i in infos})
-        self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
-        self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
-        self._check_layout(infos, start_dir)
+        plain = self._plain_directory()
+        if plain is not None:  # (the same checks below, on the same entries, as zipfile reads them)
+            infos, start_dir = plain, self._eocd[3]
+            self._check_directory(infos, start_dir)
+            self._starts = {m.filename: m.data_start for m in plain}
+        else:
+            infos, start_dir = self._zipfile_directory()
         names = {i.filename for i in infos}
         by_name = {i.filename: i for i in infos}
 
@@ -601,19 +615,58 @@ class _Zip:
         members = [i for i in sorted(infos, key=lambda i: i.header_offset)
                    if not (i.filename == "[Content_Types].xml" and g.kind != "ods")
                    and not (i.is_dir() and i.file_size == 0)]  # fmt: skip
+        skips = () if g.for_openpyxl else CALAMINE_SKIPS[g.kind == "ods"]
+        skipped = [i for i in members if i.filename.startswith(skips)]
+        members = [i for i in members if not i.filename.startswith(skips)]
         if not self._scan_all_at_once(members):
             for info in members:
                 self._scan_member(info)
+        if self._parts is not None and len(self._parts) == len(members) + (g.kind != "ods"):
+            checked = sorted((i for i in infos if i.filename in self._parts), key=lambda i: i.header_offset)
+            g.container = plainzip.stored_container([(i, self._parts[i.filename]) for i in checked])
+        else:  # the reader gets the file as it is: every part is checked
+            for info in skipped:
+                self._scan_member(info)
         return g.kind
+
+    def _plain_directory(self) -> list[plainzip.Member] | None:
+        """The directory of a file held in memory and written the plain way (``plainzip``), its
+        layout and local headers checked; ``None`` for anything else."""
+        if self.r.data is None:
+            return None
+        eocd_at, entries, cd_size, cd_offset = self._eocd
+        if cd_offset + cd_size != eocd_at:  # (something between the directory and its end record)
+            return None
+        return plainzip.plain_members(self.r.data, cd_offset, cd_size, entries)
+
+    def _zipfile_directory(self) -> tuple[list[zipfile.ZipInfo], int]:
+        """The directory as ``zipfile`` reads it, with every check that names what is wrong."""
+        g = self.g
+        try:
+            zf = zipfile.ZipFile(self.r)  # type: ignore[arg-type]
+            infos = zf.infolist()
+            start_dir = zf.start_dir
+        except _IOFail:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
+                ValueError, UnicodeDecodeError, struct.error, IndexError, KeyError, OverflowError):  # fmt: skip
+            raise g.corrupt() from None
+        self._check_directory(infos, start_dir)
+        # each member must end before the next one starts (overlapping members = "better zip bomb")
+        offsets = sorted({i.header_offset for i in infos})
+        self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
+        self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
+        self._check_layout(infos, start_dir)
+        return infos, start_dir
 
     def _scan_all_at_once(self, members: list[zipfile.ZipInfo]) -> bool:
         """True when every member is cleared by one pass over the whole file: each inflated in one
-        call and head-checked as usual, the depth and cell-extent scans done for all parts together
-        (``fastscan``). False (nothing recorded) when anything is not plainly fine: the members are
+        call and head-checked as usual (for openpyxl, the depth scans done for all parts together,
+        ``fastscan``). False (nothing recorded) when anything is not plainly fine: the members are
         then scanned one by one, exactly, and whatever is wrong is found and named there."""
         g = self.g
-        fast = _fastscan()
-        if fast is None or self.r.data is None or sum(i.file_size for i in members) > _BATCH_MAX:
+        fast = _fastscan() if g.for_openpyxl else None
+        if (g.for_openpyxl and fast is None) or self.r.data is None or sum(i.file_size for i in members) > _BATCH_MAX:
             return False  # (the parts are kept for the pass: only for a file of normal size)
         n_findings, inflated = len(g.findings), g.inflated
         deferred = _Deferred()
@@ -624,7 +677,7 @@ class _Zip:
                     raise _Stop
                 self._scan_whole(info, data, deferred)
             lim = self.lim
-            if max(fast.max_depths(deferred.depth_heads), default=0) > lim.max_xml_depth:
+            if fast is not None and max(fast.max_depths(deferred.depth_heads), default=0) > lim.max_xml_depth:
                 raise _Stop
         except _Stop:
             del g.findings[n_findings:]
@@ -808,20 +861,22 @@ class _Zip:
         raw = r.pread(self._starts[info.filename], info.compress_size)
         if len(raw) < info.compress_size:
             return None
-        if info.compress_type == zipfile.ZIP_STORED:
-            out = raw
-        else:
-            d = zlib.decompressobj(-15)
-            try:
-                out = d.decompress(raw, info.file_size + 1)
-            except zlib.error:
-                return None
-            if not d.eof:
-                return None
-        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        out = raw if info.compress_type == zipfile.ZIP_STORED else plainzip.inflate(raw, info.file_size)
+        if out is None or len(out) != info.file_size or zlib.crc32(out) != info.CRC:
             return None
         self.g.inflated += len(out)
+        self._keep(info, out)
         return out
+
+    def _keep(self, info: zipfile.ZipInfo, data: bytes) -> None:
+        """Keep a part inflated whole for the repacked container, while all kept stay small."""
+        if self._parts is None:
+            return
+        self._kept += len(data)
+        if self._kept > _BATCH_MAX or not info.filename.isascii():
+            self._parts = None  # (the reader then gets the original bytes)
+        else:
+            self._parts[info.filename] = data
 
     def _scan_whole(self, info: zipfile.ZipInfo, data: bytes,
                     deferred: _Deferred | None = None) -> _PartState | None:  # fmt: skip
@@ -913,7 +968,9 @@ class _Zip:
         state.root = root
         # closing tag -1, opening +1, self-closing 0; the deepest nesting is the largest running sum
         # each level needs a "<": a part with few tags cannot be too deep
-        if deferred is not None:
+        if not g.for_openpyxl:
+            pass  # (calamine streams: nesting cannot hurt it)
+        elif deferred is not None:
             deferred.depth_heads.append(head[root_at:] if root_at else head)
         elif head.count(b"<", root_at) > lim.max_xml_depth and _max_depth(head, root_at) > lim.max_xml_depth:
             raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 的层级嵌套过深（超过 {lim.max_xml_depth} 层）",
