@@ -411,13 +411,16 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
       pdreport consolidate sample_workbooks --period 2024H1 -o 汇总结果
       pdreport consolidate 三季度回收表 --period 2024Q3 -o 三季度汇总 --previous 汇总结果
     """
+    from .report.prepared import PreparedCharts
+
+    charts = PreparedCharts.start()  # first: matplotlib loads in a child while the rest starts here
     from .consolidate import consolidate
 
     plan = _load(plan_file)
     out_dir = _out_dir(folder, out_dir)
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
-                          report_date, lambda _f: bar.update(1))  # fmt: skip
+                          report_date, lambda _f: bar.update(1), charts=charts)  # fmt: skip
     col = run.collection
     click.echo(_summary(col))
     if run.assessment is not None:

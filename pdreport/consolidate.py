@@ -131,10 +131,13 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> No
 
 
 def write_assessment_outputs(col: Collection, a: Assessment, out_dir: Path, outputs: Outputs,
-                             rendered: Forked | None = None) -> None:  # fmt: skip
+                             rendered: Forked | bytes | None = None) -> None:  # fmt: skip
+    """汇总表 (``rendered``: drawn ahead, in a child or here) and 评估结果.json."""
     from .summary import SUMMARY_FILE, render_summary
 
-    data = rendered.result() if rendered is not None else render_summary(a, col.outcomes)
+    if isinstance(rendered, Forked):
+        rendered = rendered.result()
+    data = rendered if rendered is not None else render_summary(a, col.outcomes)
     outputs.files["汇总表"] = outputs.write(out_dir / SUMMARY_FILE, data)
     data = json.dumps(snapshot(a), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     outputs.files["评估结果（供下期 --previous 使用）"] = outputs.write(out_dir / SNAPSHOT_FILE, data)
@@ -151,19 +154,23 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
 def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None = None,
                 previous: Path | None = None, templates: Path | None = None,
                 report_date: dt.date | None = None,
-                progress: Callable[[str], None] | None = None) -> Run:  # fmt: skip
+                progress: Callable[[str], None] | None = None, charts=None) -> Run:  # fmt: skip
     """Everything: intake outputs always; summary, snapshot and report when anything was accepted.
 
     The output folder is locked for the run, and the outputs are committed together at the end:
-    if anything fails, the previous outputs stay as they were."""
+    if anything fails, the previous outputs stay as they were. ``charts``: a ``PreparedCharts``
+    the caller started earlier, so that matplotlib loads meanwhile (closed here); by default one
+    is started here."""
     out_dir = Path(out_dir)
     from .report.render import PreparedCharts, check_templates
 
-    check_templates(templates)  # a mistake in an edited template is said before the long part
-    with writing(out_dir) as outputs:
-        prepared = PreparedCharts.start()  # the charts are drawn in a child process (same bytes)
-        summary: Forked | None = None
-        try:
+    prepared = charts
+    summary: Forked | None = None
+    try:
+        check_templates(templates)  # a mistake in an edited template is said before the long part
+        with writing(out_dir) as outputs:
+            if prepared is None:
+                prepared = PreparedCharts.start()  # the charts are drawn in a child (same bytes)
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
             if prepared is not None and col.submissions:
                 prepared.submit(a)
@@ -172,13 +179,18 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
             write_intake_outputs(col, out_dir, outputs)
             if not col.submissions:
                 return Run(col, None, outputs)
+            ahead: Forked | bytes | None = summary
+            if summary is None and prepared is not None:  # drawn here while the charts finish
+                from .summary import render_summary
+
+                ahead = render_summary(a, col.outcomes)
             write_report(a, out_dir, outputs, templates, report_date, prepared)
-            write_assessment_outputs(col, a, out_dir, outputs, summary)
-        finally:
-            if summary is not None:
-                summary.close()
-            if prepared is not None:
-                prepared.close()
+            write_assessment_outputs(col, a, out_dir, outputs, ahead)
+    finally:
+        if summary is not None:
+            summary.close()
+        if prepared is not None:
+            prepared.close()
     return Run(col, a, outputs)
 
 

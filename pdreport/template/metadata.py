@@ -183,14 +183,14 @@ def parse_metadata(rows: list[list]) -> TemplateMap:
     """Rows of cell values (as any reader returns them) → ``TemplateMap``; MetadataError if bad."""
     if len(rows) > MAX_MAP_ROWS:
         raise MetadataError("标识工作表的行数异常")
-    first = [_text(v) for v in rows[0]] if rows else []
+    first = [_text(v) for v in rows[0][:1]] if rows else []
     if not first or first[0] != MAGIC:
         raise MetadataError("标识工作表的首行内容不对")
     head: dict[str, str] = {}
     cells: dict[str, str] = {}
     i = 1
     while i < len(rows):
-        row = [_text(v) for v in rows[i]]
+        row = [_text(v) for v in rows[i][:2]]  # (a key and its value: the rest of the row is unused)
         if not row or row[0] == FIELDS_MARK:
             break
         if len(row) >= 2 and row[0] in HEAD_KEYS:
