@@ -440,9 +440,13 @@ def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:
 def check_consistency(ctx: _Ctx, sub: Submission) -> None:
     figures = {f.indicator: f for f in sub.figures}
     milestones = {m.indicator: m for m in sub.milestones}
+    mine: set[str] | None = None  # (a city's 各镇 indicator has thousands of reporters: no tuple scans)
     for task in sub.tasks:
-        own = [ctx.plan.indicator(i) for i in ctx.plan.task(task.task).indicators
-               if ctx.respondent in ctx.plan.indicator(i).reporters]  # fmt: skip
+        if task.status not in ("已完成", "未启动"):
+            continue
+        if mine is None:
+            mine = {i.id for i in ctx.plan.indicators_for(ctx.respondent)}
+        own = [ctx.plan.indicator(i) for i in ctx.plan.task(task.task).indicators if i in mine]
         if task.status == "已完成":
             for reason in _shortfalls(own, figures, milestones, ctx.respondent):
                 ctx.findings.append(Finding(

@@ -1163,8 +1163,7 @@ class _Deferred:
 # object per reference. Anything else (a namespace prefix, other white space, r not first) leaves
 # the decision to the exact scan, as do references of 3+ letters or 7+ digits. One pattern per
 # search: each starts with a literal, which the regex engine finds at memchr speed.
-_PREFIXED_CELL = re.compile(rb":c[\s/>]")
-_PREFIXED_ROW = re.compile(rb":row[\s/>]")
+_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")  # (one search: both start with ":")
 _ODD_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
 _ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
 # (the usual case in one search each: no cell beyond column Z or row 999, no row beyond 999)
@@ -1197,7 +1196,7 @@ def _sheet_bound(data: bytes) -> tuple[int, int] | None:
     """(rows, columns) that no ``<c>``/``<row>`` reference the exact scan reads goes beyond (an
     upper bound: 999 rows when no reference has 4 digits, Z or ZZ columns by the letters used), or
     ``None`` when the exact scan must decide."""
-    if _PREFIXED_CELL.search(data) or _PREFIXED_ROW.search(data):
+    if _PREFIXED_CELL_OR_ROW.search(data):
         return None
     if not _NOT_SMALL_CELL.search(data) and not _NOT_SMALL_ROW.search(data) and not _NOT_SMALL_R.search(data):
         return 999, 26  # (every r attribute is small, a second one included: calamine keeps the last)
