@@ -620,7 +620,8 @@ class _Zip:
         skips = () if g.for_openpyxl else CALAMINE_SKIPS[g.kind == "ods"]
         skipped = [i for i in members if i.filename.startswith(skips)]
         members = [i for i in members if not i.filename.startswith(skips)]
-        if not self._scan_all_at_once(members):
+        cleared = self._scan_all_at_once(members) if g.for_openpyxl else self._clear_plainly(members)
+        if not cleared:
             for info in members:
                 self._scan_member(info)
         if self._parts is not None and len(self._parts) == len(members) + (g.kind != "ods"):
@@ -660,6 +661,63 @@ class _Zip:
         self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
         self._check_layout(infos, start_dir)
         return infos, start_dir
+
+    def _clear_plainly(self, members: list[zipfile.ZipInfo]) -> bool:
+        """True when every member is plainly fine for calamine, decided in one pass with as little
+        per-part work as possible: each inflated whole as declared; each XML part in UTF-8 with a
+        root in its head and no DOCTYPE; each worksheet bounded by ``_sheet_bound`` (and its declared
+        dimension) within the limits; shared strings and sheets too few to count by the part's
+        size. False (nothing recorded) at the first thing that is not: the members are then scanned
+        one by one, exactly (``_scan_member``), which finds and names whatever is wrong. An .ods
+        always goes there."""
+        g, lim, data = self.g, self.lim, self.r.data
+        if data is None or g.kind == "ods" or sum(i.file_size for i in members) > _BATCH_MAX:
+            return False
+        parts = []
+        for info in members:
+            start = self._starts[info.filename]
+            raw = data[start:start + info.compress_size]
+            out = raw if info.compress_type == zipfile.ZIP_STORED else plainzip.inflate(raw, info.file_size)
+            if out is None or len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+                return False
+            parts.append((info, out))
+        head_max = lim.xml_head_bytes
+        dates = False
+        for _info, part in parts:
+            head = part[:head_max]
+            if not _looks_like_xml(head):
+                if _SHEET_DATA.search(part):
+                    return False
+                continue
+            if head[:1] == b"\x00" or head[1:2] == b"\x00" or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return False
+            if _WIDE_ENCODING.match(head) or (b"!" in head and _DANGER.search(head)):
+                return False
+            root, _at = _prolog_root(head)
+            if root is None:
+                return False
+            if root in _SHEET_ROOTS or _SHEET_DATA.search(part):
+                bound = _sheet_bound(part)
+                if bound is None or _over(bound[0], bound[1], lim):
+                    return False
+                m = _DIMENSION.search(head) if root in _SHEET_ROOTS else None
+                ref = _ATTR_REF.search(m.group(0)) if m else None
+                if ref and _over(*_ref_extent(ref.group(1)), lim):
+                    return False
+                dates = dates or _huge_negative(part)
+            elif root == "sst":
+                m = _SST.search(head)
+                declared = max((_int(a.group(1)) for pat in (_ATTR_COUNT, _ATTR_UNIQUE)
+                                if m and (a := pat.search(m.group(0)))), default=0)  # fmt: skip
+                if len(part) // 4 > lim.max_shared_strings or declared > lim.max_shared_strings:
+                    return False
+            elif root == "workbook" and len(part) // 7 > lim.max_sheets:
+                return False
+        for info, part in parts:
+            g.inflated += len(part)
+            self._keep(info, part)
+        g.dates_out_of_range = g.dates_out_of_range or dates
+        return True
 
     def _scan_all_at_once(self, members: list[zipfile.ZipInfo]) -> bool:
         """True when every member is cleared by one pass over the whole file: each inflated in one
