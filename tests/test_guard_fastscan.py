@@ -273,3 +273,21 @@ def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, t
         m.setattr(guard, "_sheet_bound", lambda data: None)
         exact = guard.guard_file(path)
     assert (fast.kind, fast.findings, fast.dates_out_of_range) == (exact.kind, exact.findings, exact.dates_out_of_range)
+
+
+def test_sheet_bound_reads_cells_where_calamine_does() -> None:
+    """calamine reads cells only inside the first <sheetData> (a cell before it, after it or in a
+    second one is never read: checked against calamine in the guard's design notes); the usual-case
+    searches look from the first "sheetData" to the last, and to the end of the part when that
+    last one is not closed."""
+    from pdreport.intake.guard import _sheet_bound
+
+    far = b'<row r="5000"><c r="XFD5000"><v>7</v></c></row>'
+    sheet = (b'<worksheet><cols><col min="1"/></cols><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+             b"</sheetData>%s</worksheet>")  # fmt: skip
+    assert _sheet_bound(sheet % b"") == (999, 26)
+    assert _sheet_bound(sheet % far) == (999, 26)  # after the cells: not read
+    assert _sheet_bound(far + sheet % b"") == (999, 26)  # before them: not read
+    assert _sheet_bound(sheet.replace(b"</sheetData>", b"") % far) is None  # unclosed: to the end
+    assert _sheet_bound(sheet % (b"<x:sheetData>" + far + b"</x:sheetData>")) is None  # a second one
+    assert _sheet_bound(sheet % (b"<sheetData>" + far)) is None
