@@ -60,11 +60,16 @@ MAX_STRAY_ROWS = 20
 
 
 def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float) -> RawSubmission:
+    grids: dict[str, list[list[Any]] | None] = {}  # (each sheet looked up once, not per cell)
+
     def at(sheet: str, a1: str) -> Any:
-        if not wb.has(sheet):
+        grid = grids.get(sheet, _UNSEEN)
+        if grid is _UNSEEN:
+            grid = grids[sheet] = wb.grid(sheet) if wb.has(sheet) else None
+        if grid is None:
             return None  # the sheet is gone: reported by validation
         row, col = cell_rowcol(a1)
-        return wb.value(sheet, row, col)
+        return grid[row][col] if row < len(grid) and col < len(grid[row]) else ""
 
     values = [RawValue(f, at(f.sheet, f.cell)) for f in tmap.fields]
     labels = [(lb, at(lb.sheet, lb.cell)) for lb in tmap.labels]
@@ -74,6 +79,9 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
             stray += rows_below(wb.grid(sheet), sheet, bottom)
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,
                          sheet_names=tuple(wb.sheet_names))  # fmt: skip
+
+
+_UNSEEN: Any = object()
 
 
 def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[tuple[str, str, Any]]:
