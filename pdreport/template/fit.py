@@ -71,6 +71,9 @@ def header_width(title: str, font_size: float = BASE_SIZE) -> float:
     return math.ceil(((display_width(title) * font_size / BASE_SIZE) + 1.0) / 1.15 * 2) / 2
 
 
+_NO_COLUMNS: dict[int, tuple[float, float]] = {}
+
+
 class RowHeights:
     """The wrapped lines each row needs, per sheet; ``set_heights`` then sizes the rows.
 
@@ -80,31 +83,33 @@ class RowHeights:
     def __init__(self, font_size: float = BASE_SIZE):
         self.font_size = font_size
         self._wraps: dict[tuple[str, float], int] = {}  # (text, column width) → wrapped lines
-        self._widths: dict[str, dict[int, float]] = {}  # sheet → column → width
+        # sheet → column → (width, half-width characters a line holds): fit runs once per cell
+        self._columns: dict[str, dict[int, tuple[float, float]]] = {}
         self._lines: dict[str, dict[int, int]] = {}  # sheet → row → wrapped lines needed
 
     def columns(self, ws, widths: Mapping[int, float]) -> None:
         """Set the sheet's column widths and remember them for ``fit``."""
-        self._widths[ws.name] = dict(widths)
+        self._columns[ws.name] = {col: (width, chars_per_line(width, self.font_size))
+                                  for col, width in widths.items() if width}  # fmt: skip
         for col, width in widths.items():
             ws.set_column(col, col, width)
 
     def fit(self, ws, row: int, col: int, text: str) -> None:
         if not text:
             return
-        widths = self._widths.get(ws.name)
-        width = widths.get(col) if widths else None
-        if not width:
+        column = self._columns.get(ws.name, _NO_COLUMNS).get(col)
+        if column is None:
             return
         # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
         # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
-        if len(text) * 2 <= chars_per_line(width, self.font_size) and "\n" not in text:
+        if len(text) * 2 <= column[1] and "\n" not in text:
             return
-        key = (text, width)
+        key = (text, column[0])
         n = self._wraps.get(key)
         if n is None:
-            n = self._wraps[key] = wrapped_lines(text, width, self.font_size)
-        self.need(ws, row, n)
+            n = self._wraps[key] = wrapped_lines(text, column[0], self.font_size)
+        if n > 1:
+            self.need(ws, row, n)
 
     def need(self, ws, row: int, lines: int) -> None:
         """Row ``row`` needs at least ``lines`` lines."""
