@@ -1147,3 +1147,12 @@ def test_a_word_file_is_called_disguised_only_under_a_spreadsheet_name(tmp_path)
     disguised = guard_file(tmp_path / "填报表.xlsx").findings[0].message
     assert plain == "这是 Word 文档，不是 Excel 表格"
     assert disguised == "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）"
+
+
+def test_zip_with_no_member_and_stray_bytes_is_a_finding(tmp_path):
+    """Found by the damaged-files property test: an end record naming no member after some stray
+    bytes (read by zipfile, not by the plain-directory path) must be a finding, not an error."""
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"junk" + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, 4, 0))
+    result = guard_file(path)
+    assert result.findings and not result.ok

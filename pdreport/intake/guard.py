@@ -657,7 +657,7 @@ class _Zip:
         self._check_directory(infos, start_dir)
         # each member must end before the next one starts (overlapping members = "better zip bomb")
         offsets = sorted({i.header_offset for i in infos})
-        self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=True))
+        self._next_offset = dict(zip(offsets, offsets[1:] + [start_dir], strict=False))  # (no member: {})
         self._starts = {i.filename: self._data_start(i) for i in infos}  # local headers agree?
         self._check_layout(infos, start_dir)
         return infos, start_dir
