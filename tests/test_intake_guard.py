@@ -1149,10 +1149,12 @@ def test_a_word_file_is_called_disguised_only_under_a_spreadsheet_name(tmp_path)
     assert disguised == "这是 Word 文档，不是 Excel 表格（只是扩展名被改成了表格）"
 
 
-def test_zip_with_no_member_and_stray_bytes_is_a_finding(tmp_path):
+def test_zip_with_no_member_and_stray_bytes_is_a_finding(tmp_path, monkeypatch):
     """Found by the damaged-files property test: an end record naming no member after some stray
     bytes (read by zipfile, not by the plain-directory path) must be a finding, not an error."""
+    monkeypatch.setattr(guard, "_RAISE_UNEXPECTED", True)
     path = tmp_path / "empty.xlsx"
-    path.write_bytes(b"junk" + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, 4, 0))
+    stray = b"PK\x03\x04" + bytes(26)  # a local header of nothing, that no directory entry names
+    path.write_bytes(stray + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, len(stray), 0))
     result = guard_file(path)
     assert result.findings and not result.ok
