@@ -213,6 +213,9 @@ def _finding(code: Code, message: str, hint: str, file: str, **more: str) -> Fin
     return Finding(code, message, hint, file=file, **more)
 
 
+_PREAD = getattr(os, "pread", None)  # (not on Windows)
+
+
 class _Reader:
     """A seekable view of the open file that never reads past ``size`` and counts what it reads.
     Used directly and as the file object handed to ``zipfile``."""
@@ -260,6 +263,14 @@ class _Reader:
 
     def _read_at(self, offset: int, n: int) -> bytes:
         try:
+            if _PREAD is not None:  # one system call, no buffered reader in between
+                out = _PREAD(self._f.fileno(), n, offset)
+                while len(out) < n:  # (a regular file gives all of it at once; this is for the rest)
+                    more = _PREAD(self._f.fileno(), n - len(out), offset + len(out))
+                    if not more:
+                        break
+                    out += more
+                return out
             self._f.seek(offset)
             return self._f.read(n)
         except OSError as exc:
