@@ -294,10 +294,6 @@ def _read_in_processes(entries, plan, period_id, progress, cpus) -> list[_Read] 
         ctx = multiprocessing.get_context("fork")
     except ValueError:
         return None
-    try:  # before the fork, once: the guard's whole-file scans use it (see guard._fastscan)
-        import numpy  # noqa: F401
-    except ImportError:  # pragma: no cover - a dependency
-        pass
     chunks = [entries[i:i + PROCESS_CHUNK] for i in range(0, len(entries), PROCESS_CHUNK)]
     reads: list[_Read] = []
     try:

@@ -5,6 +5,11 @@ Returned workbooks are untrusted. ``guard_file`` never raises for any input; eve
 :class:`~pdreport.findings.Finding` (any error finding means: do not parse). The kind of file is
 taken from its content (magic bytes, zip members, container streams), never from its name.
 
+Checked for the parser that follows: by default python-calamine, which streams XML (nesting depth
+cannot hurt it) and never opens the parts in ``CALAMINE_SKIPS`` (those are checked in the zip
+directory only); with ``for_openpyxl=True`` every part and the nesting depth as well, for
+openpyxl, which builds a tree of each part (feedback copies; .xlsx with unconvertible dates).
+
 What is read, and why it stays bounded
 --------------------------------------
 * Nothing is followed: symlinks are refused (``lstat`` first, then ``O_NOFOLLOW``), as are
@@ -33,18 +38,21 @@ What is read, and why it stays bounded
   whatever its root (calamine reads what the workbook names), and in a worksheet every ``<c>``
   and ``<row>`` must be written plainly, ``r`` first: quick-xml skips a quoted ">", takes any
   prefix and numbers a cell without ``r`` itself, so any other form could hide a far cell.
-* **One pass for a normal file**: a file up to ``_SLURP_MAX`` is read into memory once (and
-  those bytes, not the file again, go to calamine); each member up to ``_WHOLE_MAX`` is inflated
-  in one call capped at its declared size, and parts whose size alone bounds a count (``<si>``,
-  ``<sheet>``) are not counted. A worksheet whose cells and rows are all written the usual way
-  (``<c r="B12"``, ``<row r="12"``, at most two column letters and six row digits) is bounded by a
-  few searches (``_sheet_bound``) instead of a Python object per reference, and cleared when that
-  bound is within the limits. When all members together declare
-  at most ``_BATCH_MAX``, the depth scan is done for all parts of the file together
-  (``fastscan.py``, numpy; from 400 files, when ``collect`` has loaded numpy). These shortcuts
+* **One pass for a normal file**: a file up to ``_SLURP_MAX`` is read into memory once; a zip
+  written the plain way is read from its directory with ``struct`` (``plainzip.py``; anything
+  else goes through ``zipfile`` and every check above); each member up to ``_WHOLE_MAX`` is
+  inflated in one call into exactly its declared size (libdeflate), and parts whose size alone
+  bounds a count (``<si>``, ``<sheet>``) are not counted. A worksheet whose cells and rows are all
+  written the usual way (``<c r="B12"``, ``<row r="12"``, at most two column letters and six row
+  digits) is bounded by a few searches over its ``<sheetData>`` (``_sheet_bound``) instead of a
+  Python object per reference. A normal return is cleared in one lean pass (``_clear_plainly``);
+  for openpyxl, when all members together declare at most ``_BATCH_MAX`` and numpy is loaded,
+  the depth scan is done for all parts of the file together (``fastscan.py``). These shortcuts
   only ever *clear*: anything unusual (a member that does not inflate as declared, a depth or
   extent over a limit, a form the shortcut does not read) goes to the exact scans above, which
   find and name the problem; ``tests/test_corpus.py`` checks that both give the same findings.
+  The checked parts are then repacked into a new, uncompressed zip (``GuardResult.data``): the
+  reader parses exactly the bytes checked here, and does not inflate them again.
 * **CFB/OLE (xls, password-protected OOXML)**: the 512-byte header, the FAT, and the directory
   are parsed here (no dependency). ``EncryptionInfo``/``EncryptedPackage`` streams mean a
   password-protected xlsx. For xls the ``Workbook`` stream (at most the file's size) is walked
@@ -1303,9 +1311,10 @@ def _cell_region(data: bytes) -> tuple[int, int]:
 
 
 def _fastscan():
-    """``fastscan``, once numpy is loaded (``collect`` loads it for a large folder), else None and
-    the exact scans decide alone: for a few dozen files numpy's import (~0.1 s) costs more than
-    the whole-file scans save (~0.4 ms a file). The findings are the same either way."""
+    """``fastscan`` for the openpyxl check's depth scan, when numpy is already loaded, else None and
+    the exact scans decide alone: for the few files openpyxl opens (feedback copies) numpy's import
+    (~0.1 s) costs more than the whole-file scan saves (~0.2 ms a file). The findings are the
+    same either way (calamine's check has no depth scan: it does not need numpy)."""
     if "numpy" not in sys.modules:
         return None
     try:
