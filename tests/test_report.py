@@ -18,10 +18,10 @@ from pdreport.collect import collect
 from pdreport.plan.model import Accumulation
 from pdreport.report import charts
 from pdreport.report.context import build_context
+from pdreport.report.prepared import chart_job
 from pdreport.report.render import (
     PARTS,
     ReportTemplateError,
-    _chart_job,
     default_templates_dir,
     render_markup,
     render_report,
@@ -372,7 +372,7 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
 
 
 def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):
-    fn, args = _chart_job(sample_assessment, "附件下降率")
+    fn, args = chart_job(sample_assessment, "附件下降率")
     labels, values, statuses = args[0], args[1], args[5]
     kangqiao = labels.index("康桥镇")
     assert values[kangqiao] is None and statuses[kangqiao] == "数据有误"
