@@ -190,7 +190,7 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
         result.findings = found
         if tmap is None:
             return result
-        mtime = path.stat().st_mtime
+        mtime = guarded.mtime or path.stat().st_mtime  # (the guard's fstat: the file it read)
         result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
         _explain_blanks(result.raw, guarded)
     except ReadError as exc:

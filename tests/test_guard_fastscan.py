@@ -291,3 +291,18 @@ def test_sheet_bound_reads_cells_where_calamine_does() -> None:
     assert _sheet_bound(sheet.replace(b"</sheetData>", b"") % far) is None  # unclosed: to the end
     assert _sheet_bound(sheet % (b"<x:sheetData>" + far + b"</x:sheetData>")) is None  # a second one
     assert _sheet_bound(sheet % (b"<sheetData>" + far)) is None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([b"\xef\xbb\xbf", b" ", b"\n", b"\t", b'<?xml version="1.0"?>',
+                                 b'<?xml encoding="UTF-16"?>', b"<?pi x?>", b"<!-- c -->", b"<x:", b"<",
+                                 b"worksheet", b"sst", b">", b"?>", b"\x00", b"a b", b"-"]),  # fmt: skip
+                max_size=8).map(b"".join))
+def test_plain_prolog_finds_the_root_prolog_root_finds(head: bytes) -> None:
+    """The lean pass reads the usual start of a part with one regex; wherever it matches, the root
+    is the one the general prolog reader finds."""
+    from pdreport.intake.guard import _PLAIN_PROLOG, _prolog_root
+
+    m = _PLAIN_PROLOG.match(head)
+    if m is not None:
+        assert _prolog_root(head)[0] == m.group(1).decode("ascii")

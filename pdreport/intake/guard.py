@@ -126,6 +126,8 @@ class GuardResult:
     findings: list[Finding] = field(default_factory=list)
     bytes_read: int = 0
     bytes_inflated: int = 0
+    mtime: float = 0.0
+    """The file's modification time, from the same ``fstat`` as the bytes read (0 if not opened)."""
     dates_out_of_range: bool = False
     """A worksheet holds a number so far below zero (≤ -1e10) that calamine panics converting it
     if the cell is formatted as a date: an .xlsx is read with openpyxl instead (``read.py``); an
@@ -193,6 +195,7 @@ def guard_file(path: Path | str, limits: Limits = Limits(), *, for_openpyxl: boo
         findings=g.findings,
         bytes_read=reader.bytes_read if reader else 0,
         bytes_inflated=g.inflated,
+        mtime=g.mtime,
         dates_out_of_range=g.dates_out_of_range,
         data=(g.container or reader.data) if reader and not g.findings else None,
     )
@@ -306,6 +309,7 @@ class _Guard:
         self.kind = ""
         self.reader: _Reader | None = None
         self.inflated = 0
+        self.mtime = 0.0
         self.dates_out_of_range = False
         self.container: bytes | None = None  # the checked parts, repacked for the reader (zip only)
 
@@ -355,6 +359,7 @@ class _Guard:
                 raise self.stop(Code.NOT_A_FILE, "文件在检查过程中被替换", "请确认文件未被其他程序改动后重试")
             self._check_stat(st2)
             size = st2.st_size
+            self.mtime = st2.st_mtime
             self.reader = _Reader(f, min(size, lim.max_file_bytes))
             return self._dispatch()
 
@@ -495,6 +500,9 @@ _WIDE_ENCODING = re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']\s*(utf-?16|utf-?3
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^<>]*")
 _SST = re.compile(rb"<" + _PREFIX + rb"sst\b[^<>]*")
 _DRIVE = re.compile(r"[a-z]:")
+# the usual start of an XML part: an optional UTF-8 BOM and XML declaration, then the root element
+# (what _prolog_root finds there, in one match; anything else is read by _prolog_root)
+_PLAIN_PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(?:<\?xml[^<>]*\?>[ \t\r\n]*)?<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _REF_END = re.compile(rb"([A-Za-z]*)([0-9]*)")
 
 # main-part content types → kind (or a Chinese description of what the file is instead)
@@ -704,16 +712,20 @@ class _Zip:
         dates = False
         for _info, part in parts:
             head = part[:head_max]
-            if not _looks_like_xml(head):
+            plain = _PLAIN_PROLOG.match(head)  # (the usual start, in one search: UTF-8, a root)
+            if plain is not None:
+                root = plain.group(1).decode("ascii")
+            elif not _looks_like_xml(head):
                 if _SHEET_DATA.search(part):
                     return False
                 continue
-            if head[:1] == b"\x00" or head[1:2] == b"\x00" or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-                return False
+            else:
+                if head[:1] == b"\x00" or head[1:2] == b"\x00" or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    return False
+                root, _at = _prolog_root(head)
+                if root is None:
+                    return False
             if _WIDE_ENCODING.match(head) or (b"!" in head and _DANGER.search(head)):
-                return False
-            root, _at = _prolog_root(head)
-            if root is None:
                 return False
             if root in _SHEET_ROOTS or _SHEET_DATA.search(part):
                 bound = _sheet_bound(part)

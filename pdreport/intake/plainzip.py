@@ -74,11 +74,11 @@ def plain_members(data: bytes, cd_offset: int, cd_size: int, entries: int) -> li
         (sig, _made, _need, flags, method, _time, _date, crc, csize, usize, nlen, elen, clen, disk,
          _iattr, _eattr, offset) = _CENTRAL.unpack_from(data, pos)  # fmt: skip
         name = data[pos + 46 : pos + 46 + nlen]
-        extra = data[pos + 46 + nlen : pos + 46 + nlen + elen]
+        extra = data[pos + 46 + nlen : pos + 46 + nlen + elen] if elen else b""
         pos += 46 + nlen + elen + clen
         if (sig != b"PK\x01\x02" or disk or flags & ~_PLAIN_FLAGS or method not in (0, 8)
                 or 0xFFFFFFFF in (csize, usize, offset) or pos > end
-                or not name.isascii() or b"\x00" in name or b"\\" in name or not _plain_extra(extra)):  # fmt: skip
+                or not name.isascii() or b"\x00" in name or b"\\" in name or (extra and not _plain_extra(extra))):  # fmt: skip
             return None
         members.append(Member(name.decode("ascii"), flags, method, crc, csize, usize, offset))
     if pos != end:
