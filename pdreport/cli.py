@@ -414,10 +414,15 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     from .report.prepared import PreparedCharts
 
     charts = PreparedCharts.start()  # first: matplotlib loads in a child while the rest starts here
-    from .consolidate import consolidate
+    try:
+        from .consolidate import consolidate
 
-    plan = _load(plan_file)
-    out_dir = _out_dir(folder, out_dir)
+        plan = _load(plan_file)
+        out_dir = _out_dir(folder, out_dir)
+    except BaseException:  # (from here on consolidate closes it)
+        if charts is not None:
+            charts.close()
+        raise
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
                           report_date, lambda _f: bar.update(1), charts=charts)  # fmt: skip
