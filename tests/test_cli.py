@@ -160,3 +160,19 @@ def test_demo_data_for_another_years_plan(tmp_path):
     assert "示例问题未设置" in r.stdout and "区建交委" in r.stdout
     r = run("consolidate", str(out), "--plan", str(plan), "-o", str(tmp_path / "out"))
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_plan_that_fails_to_load_leaves_no_chart_child(tmp_path):
+    """consolidate forks the report's chart child before it reads the plan: a plan that does not
+    load must not leave that child behind."""
+    import multiprocessing
+
+    from click.testing import CliRunner
+
+    from pdreport.cli import cli
+
+    bad = tmp_path / "坏计划.yaml"
+    bad.write_text("id: [", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["consolidate", str(SAMPLES), "--plan", str(bad), "-o", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "计划文件" in str(r.exception)  # (main() turns it into exit code 2)
+    assert multiprocessing.active_children() == []
