@@ -50,10 +50,6 @@ class Member:
         self.header_offset = offset
         self.data_start = 0  # where the member's data begins (after its local header)
 
-    @property
-    def orig_filename(self) -> str:
-        return self.filename
-
     def is_dir(self) -> bool:
         return self.filename.endswith("/")
 
