@@ -6,11 +6,10 @@ import csv
 import datetime as dt
 import io
 
-import xlsxwriter
-
 from .collect import Collection
 from .outputs import close_workbook, gc_paused
-from .template.formats import make_formats, workbook_options
+from .template.fastsheet import new_workbook
+from .template.formats import make_formats
 from .template.layout import ANNEX, ANNEX_FIELDS, ANNEX_FIRST_ROW, TEMPLATE_VERSION, cell
 
 DATA_CSV, DATA_XLSX = "数据明细.csv", "数据明细.xlsx"
@@ -77,7 +76,7 @@ def render_csv(col: Collection) -> bytes:
 @gc_paused()
 def render_xlsx(col: Collection) -> bytes:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb = new_workbook(buf)
     wb.set_properties({"author": "pdreport", "created": dt.datetime.combine(col.period.deadline, dt.time())})
     f = make_formats(wb)
     ws = wb.add_worksheet("数据明细")

@@ -10,14 +10,13 @@ import datetime as dt
 import io
 from collections import Counter, defaultdict
 
-import xlsxwriter
-
 from .collect import Collection
 from .findings import Finding, Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import chinese_date
+from .template.fastsheet import new_workbook
 from .template.fit import RowHeights, a4_print, row_height, wrapped_lines
-from .template.formats import BODY_FONT, BORDER, HEADER_FILL, TITLE_FONT, workbook_options
+from .template.formats import BODY_FONT, BORDER, HEADER_FILL, TITLE_FONT
 
 PROBLEM_LIST = "问题清单.xlsx"
 # (title, width): sized for A4 landscape at about full scale, the header on one line
@@ -74,7 +73,7 @@ def render_problem_list(col: Collection) -> bytes:
     plan = col.plan
     names = {r.id: r.name for r in plan.respondents}
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb = new_workbook(buf)
     wb.set_properties({"author": "pdreport", "created": dt.datetime.combine(col.period.deadline, dt.time())})
     s = _Sheets(wb)
     label = col.period.label

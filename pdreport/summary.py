@@ -40,6 +40,7 @@ from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
+from .template.fastsheet import new_workbook
 from .template.fit import (
     RowHeights,
     a4_print,
@@ -49,7 +50,7 @@ from .template.fit import (
     row_height,
     wrapped_lines,
 )
-from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT, workbook_options
+from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
 
 SUMMARY_FILE = "汇总表.xlsx"
 
@@ -145,7 +146,7 @@ class Col:
 def render_summary(assessment: Assessment, outcomes: Sequence[FileOutcome] | None = None) -> bytes:
     """汇总表.xlsx as bytes. ``outcomes``: every file received (collect's ``FileOutcome``s), if known."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb = new_workbook(buf)
     w = _Writer(wb, assessment)
     wb.set_properties({
         "title": clip(f"{assessment.plan.title}汇总表（{assessment.period.label}）", 250),

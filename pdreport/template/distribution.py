@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
-
 from ..plan.model import Period, chinese_date
-from .formats import make_formats, workbook_options
+from .fastsheet import new_workbook
+from .formats import make_formats
 
 COLUMNS = ("序号", "填报单位", "类别", "文件名", "数值指标", "附件指标", "重点任务", "里程碑",
            "报送截止", "填报内容")  # fmt: skip
@@ -33,7 +32,7 @@ def distribution_rows(files, period: Period) -> list[list]:
 
 def render_distribution(files, period: Period, title: str) -> bytes:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb = new_workbook(buf)
     f = make_formats(wb)
     ws = wb.add_worksheet("分发清单")
     ws.set_paper(9)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import xlsxwriter
-
 from ..periods import period_span, reporting_basis
 from ..plan.model import COUNT_UNITS, Comparison, chinese_date, format_number
+from .fastsheet import new_workbook
 from .fit import header_width, row_height, wrapped_lines
-from .formats import Formats, make_formats, workbook_options
+from .formats import Formats, make_formats
 from .layout import (
     ANNEX,
     ANNEX_FIRST_ROW,
@@ -48,7 +47,7 @@ def render_workbook(layout: Layout, generated_at: dt.datetime, values: dict | No
     ``values`` ({field key: value}) pre-fills inputs as an office would type them (demos and
     benchmarks); templates sent out are always rendered without."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, workbook_options())
+    wb = new_workbook(buf)
     wb.set_properties({
         "title": f"{layout.plan.title}落实情况填报表",
         "subject": f"{layout.period.label} {layout.respondent.name}",

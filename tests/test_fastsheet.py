@@ -1,0 +1,200 @@
+"""FastWorksheet writes the same bytes as xlsxwriter's own Worksheet, for every file pdreport makes
+and for generated sheets holding every kind of cell and row xlsxwriter has."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pdreport.template import fastsheet
+from pdreport.template.fastsheet import FastWorksheet, new_workbook
+
+SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
+
+
+@pytest.fixture
+def stock(monkeypatch):
+    """Within the block, FastWorksheet falls back to xlsxwriter's own loop."""
+
+    def use_stock():
+        monkeypatch.setattr(fastsheet, "usable", lambda: False)
+
+    return use_stock
+
+
+def both(render, stock) -> tuple[bytes, bytes]:
+    fast = render()
+    stock()
+    return fast, render()
+
+
+def sheets_differ(a: bytes, b: bytes) -> list[str]:
+    """The parts of two .xlsx files whose bytes differ (for a readable failure)."""
+    with zipfile.ZipFile(io.BytesIO(a)) as za, zipfile.ZipFile(io.BytesIO(b)) as zb:
+        names = sorted(set(za.namelist()) | set(zb.namelist()))
+        return [n for n in names if n not in za.namelist() or n not in zb.namelist() or za.read(n) != zb.read(n)]
+
+
+def test_usable_with_the_installed_xlsxwriter():
+    assert fastsheet.usable()
+    wb = new_workbook(io.BytesIO())
+    assert isinstance(wb.add_worksheet("x"), FastWorksheet)
+
+
+def test_outputs_of_the_sample_returns_are_identical(plan, stock):
+    from pdreport.assess import assess
+    from pdreport.collect import collect
+    from pdreport.datatable import render_xlsx
+    from pdreport.problems import render_problem_list
+    from pdreport.summary import render_summary
+
+    col = collect(plan, SAMPLES, "2024H1")
+    a = assess(plan, col.period, col.submissions, col.findings)
+    assert col.findings and a.tasks  # the samples hold errors and warnings: every sheet has rows
+
+    def render():
+        return render_summary(a, col.outcomes), render_problem_list(col), render_xlsx(col)
+
+    fast, slow = both(render, stock)
+    for name, x, y in zip(("汇总表", "问题清单", "数据明细"), fast, slow, strict=True):
+        assert x == y, (name, sheets_differ(x, y))
+
+
+def test_templates_and_filled_returns_are_identical(plan, demo, stock):
+    from pdreport.template import TemplateFile
+    from pdreport.template.distribution import render_distribution
+    from pdreport.template.layout import build_layout
+    from pdreport.template.workbook import render_workbook
+
+    period = plan.period("2024H1")
+    stamp = dt.datetime(2024, 6, 1, 9, 30)
+    layouts = [(r, build_layout(plan, r, period)) for r in plan.respondents]
+
+    def render():
+        files = [TemplateFile(r, Path(f"{r.id}.xlsx"), layout) for r, layout in layouts]
+        return ([render_workbook(layout, stamp) for _, layout in layouts]
+                + [render_workbook(layout, stamp, demo[r.id].values) for r, layout in layouts if r.id in demo]
+                + [render_distribution(files, period, plan.title)])  # fmt: skip
+
+    fast, slow = both(render, stock)
+    assert len(fast) > len(layouts) + 1
+    for i, (x, y) in enumerate(zip(fast[:-1], slow[:-1], strict=True)):
+        assert x == y, (i, sheets_differ(x, y))
+    assert sheets_differ(fast[-1], slow[-1]) in ([], ["docProps/core.xml"])  # 分发清单 is dated now
+
+
+# -- every kind of cell and row ---------------------------------------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_CELL = st.one_of(
+    st.tuples(st.just("string"), _TEXT),
+    st.tuples(st.just("number"), st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**12, 10**12)),
+    st.tuples(st.just("date"), st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(2100, 1, 1))),
+    st.tuples(st.just("blank"), st.none()),
+    st.tuples(st.just("formula"), st.sampled_from(["=1+1", "=A1", '="a"&"<b>"', "=SUM(A1:B2)"])),
+    st.tuples(st.just("bool"), st.booleans()),
+    st.tuples(st.just("rich"), _TEXT.filter(bool)),
+    st.tuples(st.just("url"), st.just("https://example.org/?a=1&b=<2>")),
+)
+_ROW = st.fixed_dictionaries({}, optional={
+    "height": st.sampled_from([None, 9, 15, 30.5, 409]),
+    "format": st.booleans(),
+    "hidden": st.booleans(),
+    "level": st.integers(0, 2),
+})  # fmt: skip
+
+
+def _sheet_book(cells, rows, columns, default_height, comment_rows, fmt_cells):
+    buf = io.BytesIO()
+    wb = new_workbook(buf)
+    wb.set_properties({"created": dt.datetime(2024, 7, 15)})
+    formats = [wb.add_format({"bold": True}), wb.add_format({"num_format": "0.00", "border": 1}),
+               wb.add_format({"bg_color": "#FFC7CE", "text_wrap": True})]  # fmt: skip
+    ws = wb.add_worksheet("数据")
+    if default_height:
+        ws.set_default_row(default_height)
+    for col, which in columns.items():
+        ws.set_column(col, col, 12, formats[which] if which is not None else None)
+    for row, props in rows.items():
+        fmt = formats[2] if props.get("format") else None
+        ws.set_row(row, props.get("height"), fmt,
+                   {"hidden": props.get("hidden", False), "level": props.get("level", 0)})  # fmt: skip
+    bold = formats[0]
+    for ((row, col), (kind, value)), f in zip(cells.items(), fmt_cells, strict=False):
+        fmt = formats[f] if f is not None else None
+        if kind == "string":
+            ws.write_string(row, col, value, fmt)
+        elif kind == "number":
+            ws.write_number(row, col, value, fmt)
+        elif kind == "date":
+            ws.write_datetime(row, col, value, fmt or formats[1])
+        elif kind == "blank":
+            ws.write_blank(row, col, None, fmt or formats[1])
+        elif kind == "formula":
+            ws.write_formula(row, col, value, fmt)
+        elif kind == "bool":
+            ws.write_boolean(row, col, value, fmt)
+        elif kind == "rich":
+            parts = ("a", bold, value, fmt) if fmt else (bold, value, "z")
+            ws.write_rich_string(row, col, *parts)
+        else:
+            ws.write_url(row, col, value, fmt)
+    for row in comment_rows:
+        ws.write_comment(row, 3, "批注 <&>")
+    wb.close()
+    return buf.getvalue()
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cells=st.dictionaries(st.tuples(st.integers(0, 40), st.integers(0, 20)), _CELL, max_size=60),
+    rows=st.dictionaries(st.integers(0, 45), _ROW, max_size=12),
+    columns=st.dictionaries(st.integers(0, 22), st.sampled_from([None, 0, 1, 2]), max_size=5),
+    default_height=st.sampled_from([None, 10, 25]),
+    comment_rows=st.lists(st.integers(0, 50), max_size=3, unique=True),
+    fmt_cells=st.lists(st.sampled_from([None, 0, 1, 2]), min_size=60, max_size=60),
+)
+def test_any_sheet_is_identical(cells, rows, columns, default_height, comment_rows, fmt_cells):
+    args = (cells, rows, columns, default_height, comment_rows, fmt_cells)
+    fast = _sheet_book(*args)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fastsheet, "usable", lambda: False)
+        slow = _sheet_book(*args)
+    assert fast == slow, sheets_differ(fast, slow)
+
+
+def test_an_empty_sheet_row_settings_and_a1_references(stock):
+    def render():
+        buf = io.BytesIO()
+        wb = new_workbook(buf)
+        wb.set_properties({"created": dt.datetime(2024, 7, 15)})
+        wb.add_worksheet("空")
+        ws = wb.add_worksheet("行")
+        ws.set_row(3, 40)
+        ws.set_row(9, None, None, {"hidden": True})
+        ws.write_string("C5", "A1 形式的单元格")  # through xlsxwriter's decorator
+        ws.write_number("D6", 2.5)
+        ws.write_string(5, 1, "行列号")
+        wb.close()
+        return buf.getvalue()
+
+    fast, slow = both(render, stock)
+    assert fast == slow, sheets_differ(fast, slow)
+
+
+def test_falls_back_when_xlsxwriter_stores_cells_differently(monkeypatch):
+    fastsheet.usable.cache_clear()
+    try:
+        monkeypatch.setattr(xlsxwriter.worksheet, "CellStringTuple", tuple)
+        assert not fastsheet.usable()
+    finally:
+        monkeypatch.undo()
+        fastsheet.usable.cache_clear()
+    assert fastsheet.usable()
