@@ -25,6 +25,7 @@ from .outputs import (
     OutputStage,
     atomic_write_bytes,
     gc_paused,
+    heap_frozen,
     is_output_folder,
     output_lock,
 )
@@ -119,10 +120,11 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> No
     from .feedback import FEEDBACK_DIR, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
-    outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
-    outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col))
-    outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col))
-    outputs.feedback = write_feedback(col, out_dir, outputs.write)
+    with heap_frozen():
+        outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
+        outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col))
+        outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col))
+        outputs.feedback = write_feedback(col, out_dir, outputs.write)
     for stale in _stale_feedback(out_dir / FEEDBACK_DIR, outputs.feedback):
         if outputs.stage is not None:
             outputs.stage.remove_on_commit(stale)
@@ -172,20 +174,21 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
             if prepared is None:
                 prepared = PreparedCharts.start()  # the charts are drawn in a child (same bytes)
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
-            if prepared is not None and col.submissions:
-                prepared.submit(a)
-            if col.submissions and len(col.outcomes) >= PARALLEL_MIN_FILES:
-                summary = _summary_ahead(col, a)
-            write_intake_outputs(col, out_dir, outputs)
-            if not col.submissions:
-                return Run(col, None, outputs)
-            ahead: Forked | bytes | None = summary
-            if summary is None and prepared is not None:  # drawn here while the charts finish
-                from .summary import render_summary
+            with heap_frozen():  # what intake built is read, not freed, from here on
+                if prepared is not None and col.submissions:
+                    prepared.submit(a)
+                if col.submissions and len(col.outcomes) >= PARALLEL_MIN_FILES:
+                    summary = _summary_ahead(col, a)
+                write_intake_outputs(col, out_dir, outputs)
+                if not col.submissions:
+                    return Run(col, None, outputs)
+                ahead: Forked | bytes | None = summary
+                if summary is None and prepared is not None:  # drawn here while the charts finish
+                    from .summary import render_summary
 
-                ahead = render_summary(a, col.outcomes)
-            write_report(a, out_dir, outputs, templates, report_date, prepared)
-            write_assessment_outputs(col, a, out_dir, outputs, ahead)
+                    ahead = render_summary(a, col.outcomes)
+                write_report(a, out_dir, outputs, templates, report_date, prepared)
+                write_assessment_outputs(col, a, out_dir, outputs, ahead)
     finally:
         if summary is not None:
             summary.close()
