@@ -8,6 +8,7 @@ import datetime as dt
 import gc
 import io
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -460,6 +461,32 @@ def test_gc_paused_restores_after_an_error():
         assert not gc.isenabled()
         1 / 0  # noqa: B018
     assert gc.isenabled()
+
+
+def test_heap_frozen_leaves_what_exists_out_and_restores():
+    from pdreport.outputs import heap_frozen
+
+    held = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ZeroDivisionError), heap_frozen():
+        assert gc.get_freeze_count() >= len(held)
+        with heap_frozen():  # nested: the outer block's freeze stays
+            pass
+        assert gc.get_freeze_count() >= len(held)
+        cycle: list = []
+        cycle.append(cycle)  # made in the block: still collected
+        del cycle
+        assert gc.collect() >= 1
+        1 / 0  # noqa: B018
+    assert gc.get_freeze_count() == 0
+
+
+def test_consolidate_unfreezes_when_it_ends(plan, tmp_path):
+    from pdreport.consolidate import consolidate
+
+    samples = Path(__file__).parent.parent / "sample_workbooks"
+    consolidate(plan, samples, tmp_path / "out", "2024H1")
+    assert gc.get_freeze_count() == 0
 
 
 def test_deterministic(fx):
