@@ -182,11 +182,18 @@ def test_an_empty_sheet_row_settings_and_a1_references(stock):
         ws.write_string("C5", "A1 形式的单元格")  # through xlsxwriter's decorator
         ws.write_number("D6", 2.5)
         ws.write_string(5, 1, "行列号")
+        bars = wb.add_worksheet("数据条")  # an Excel 2010 data bar makes xlsxwriter tag every row
+        bars.write_row(0, 0, [1, 2, 3])
+        bars.set_row(2, 30)
+        bars.write_number(2, 0, 4)
+        bars.conditional_format(0, 0, 2, 2, {"type": "data_bar", "data_bar_2010": True})
         wb.close()
         return buf.getvalue()
 
     fast, slow = both(render, stock)
     assert fast == slow, sheets_differ(fast, slow)
+    with zipfile.ZipFile(io.BytesIO(fast)) as z:
+        assert b'x14ac:dyDescent="0.25"' in z.read("xl/worksheets/sheet3.xml")
 
 
 def test_falls_back_when_xlsxwriter_stores_cells_differently(monkeypatch):
