@@ -116,14 +116,15 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
 
 
 def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> None:
-    from .datatable import DATA_CSV, DATA_XLSX, render_csv, render_xlsx
+    from .datatable import DATA_CSV, DATA_XLSX, data_rows, render_csv, render_xlsx
     from .feedback import FEEDBACK_DIR, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
     with heap_frozen():
         outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
-        outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col))
-        outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col))
+        rows = data_rows(col)
+        outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col, rows))
+        outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col, rows))
         outputs.feedback = write_feedback(col, out_dir, outputs.write)
     for stale in _stale_feedback(out_dir / FEEDBACK_DIR, outputs.feedback):
         if outputs.stage is not None:

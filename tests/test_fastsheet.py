@@ -205,3 +205,88 @@ def test_falls_back_when_xlsxwriter_stores_cells_differently(monkeypatch):
         monkeypatch.undo()
         fastsheet.usable.cache_clear()
     assert fastsheet.usable()
+
+
+# -- storing cells: the lean write_string / write_number / write_values ---------------------------
+
+_ROW_NUM = st.one_of(st.integers(0, 30), st.sampled_from([-1, 1_048_575, 1_048_576]))
+_COL_NUM = st.one_of(st.integers(0, 12), st.sampled_from([-1, 16_383, 16_384]))
+_LONG = st.sampled_from(["长" * 16_383, "a" * 16_384, "x" * 40_000, "😀" * 16_384])
+_VALUE = st.one_of(
+    _TEXT, _LONG,
+    st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**12, 10**12),
+    st.sampled_from([float("nan"), float("inf"), -float("inf"), 10**400, True, None, dt.date(2024, 6, 30)]),
+)  # fmt: skip
+_OP = st.one_of(
+    st.tuples(st.just("string"), _ROW_NUM, _COL_NUM, st.one_of(_TEXT, _LONG)),
+    st.tuples(st.just("number"), _ROW_NUM, _COL_NUM, _VALUE.filter(lambda v: isinstance(v, (int, float)))),
+    st.tuples(st.just("values"), _ROW_NUM, _COL_NUM, st.lists(_VALUE, max_size=8)),
+    st.tuples(st.just("a1"), st.sampled_from(["A1", "C5", "XFD3"]), st.none(), _TEXT),
+)
+
+
+def _stored_book(ops, with_format):
+    """The file, and what each write call returned (or raised)."""
+    buf = io.BytesIO()
+    wb = new_workbook(buf)
+    wb.set_properties({"created": dt.datetime(2024, 7, 15)})
+    fmt = wb.add_format({"bold": True}) if with_format else None
+    ws = wb.add_worksheet("数据")
+    results = []
+    for kind, row, col, value in ops:
+        try:
+            if kind == "string":
+                results.append(ws.write_string(row, col, value, fmt))
+            elif kind == "number":
+                results.append(ws.write_number(row, col, value, fmt))
+            elif kind == "values":
+                results.append(ws.write_values(row, col, value, fmt))
+            else:
+                results.append(ws.write_string(row, value, fmt) if fmt else ws.write_string(row, value))
+        except Exception as exc:  # noqa: BLE001 - the same error both ways is what is compared
+            results.append(type(exc).__name__)
+    wb.close()
+    return buf.getvalue(), results
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ops=st.lists(_OP, max_size=25), with_format=st.booleans())
+def test_lean_writes_store_what_xlsxwriter_stores(ops, with_format):
+    fast, fast_results = _stored_book(ops, with_format)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fastsheet, "usable", lambda: False)
+        slow, slow_results = _stored_book(ops, with_format)
+    assert fast_results == slow_results
+    assert fast == slow, sheets_differ(fast, slow)
+
+
+def test_write_values_is_write_string_and_write_number_cell_by_cell():
+    rows = [["甲", "", 1.5, 7, "=1+1", "-2"], ["乙", None, True, dt.date(2024, 6, 30)], [], ["丙"] * 3]
+
+    def render(one_by_one: bool) -> bytes:
+        buf = io.BytesIO()
+        wb = new_workbook(buf)
+        wb.set_properties({"created": dt.datetime(2024, 7, 15)})
+        ws = wb.add_worksheet("数据")
+        for r, row in enumerate(rows):
+            if not one_by_one:
+                assert ws.write_values(r, 0, row) == 0
+                continue
+            for c, v in enumerate(row):
+                if isinstance(v, str):
+                    ws.write_string(r, c, v)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write(r, c, v)
+        wb.close()
+        return buf.getvalue()
+
+    together = render(False)
+    assert together == render(True), sheets_differ(together, render(True))
+    with zipfile.ZipFile(io.BytesIO(together)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "<f>" not in sheet and "=1+1" in strings  # text stays text
+    assert '<c r="B1" t="s">' in sheet and '<c r="B2"' not in sheet  # "" is an empty text, None nothing
+    assert '<c r="C2" t="b">' in sheet  # True is a boolean, through write()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.oxml.ns import qn
 from docx.table import _Cell
@@ -129,3 +131,20 @@ def test_whole_document_bytes_equal_python_docx():
         table(doc, ["代码", "问题", "级别", "条数"], _rows(30), [22, 90, 22, 22], status_col=1)
         para(doc, "a\tb\nc")
     assert fmt.save_bytes(fast) == fmt.save_bytes(slow)
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(st.none(), _ANY_TEXT), min_size=3, max_size=3), max_size=6))
+def test_any_text_gives_python_docx_xml_or_its_error(rows):
+    fast, slow = (fmt.new_document("t", CREATED) for _ in range(2))
+    results = []
+    for doc, build in ((fast, fmt.table), (slow, _reference_table)):
+        try:
+            build(doc, ["单位", "说明", "状态"], rows, [30, 60, 30], status_col=2)
+            results.append(_body_xml(doc))
+        except ValueError as exc:  # characters XML cannot hold: the same refusal
+            results.append(str(exc))
+    assert results[0] == results[1]

@@ -6,8 +6,14 @@ attribute and writes one small string (about 5 µs a cell, as long as everything
 does for that cell). ``FastWorksheet`` overrides that loop (``_write_rows``): the cells
 xlsxwriter stores as numbers, dates, shared strings and blanks are written a row at a time from
 the same data, and anything else (formulas, rich strings, booleans, errors, comments) still goes
-through xlsxwriter's own ``_write_cell`` and ``_write_row``. ``write_string`` and ``write_number``
-with row and column numbers skip the decorator that reads "A1" references.
+through xlsxwriter's own ``_write_cell`` and ``_write_row``.
+
+Storing the cells costs as much again: ``write_string`` passes through a decorator that reads "A1"
+references, then ``_check_dimensions`` and the shared-strings table, three calls a cell. With row
+and column numbers, a text short enough never to need truncating and a finite number,
+``write_string``/``write_number`` do the same bookkeeping inline, and ``write_values`` stores a
+whole row of texts and numbers at once (what 数据明细 and most of 汇总表 are). Anything else takes
+xlsxwriter's own path, which returns the same error codes.
 
 xlsxwriter documents subclassing ``Worksheet`` through ``Workbook.worksheet_class``; the method
 overridden here is internal, so ``usable()`` checks that the xlsxwriter installed still stores
@@ -19,14 +25,23 @@ every cell kind).
 from __future__ import annotations
 
 import functools
+import sys
 
 import xlsxwriter
 from xlsxwriter import worksheet as _ws
+from xlsxwriter.sharedstrings import SharedStringTable
 from xlsxwriter.utility import xl_col_to_name
 
 from .formats import workbook_options
 
 _FAST_KINDS = ("Number", "Datetime", "String", "Blank")
+_ROWS, _COLS = 1_048_576, 16_384  # xlsxwriter's xls_rowmax, xls_colmax (checked by usable())
+# A text of at most half Excel's 32,767 UTF-16 units can never need truncating (xlsxwriter skips
+# its slower check below the same length).
+_SHORT = 32_767 // 2
+_FINITE = sys.float_info.max  # NaN, ±inf and ints too large for a float: xlsxwriter's own path
+_UNSET = object()
+_NEW = tuple.__new__  # what a named tuple's __new__ calls, without its Python frame
 
 
 @functools.cache
@@ -37,12 +52,15 @@ def usable() -> bool:
         kinds = {_ws.CellNumberTuple: ("number", "format"), _ws.CellDatetimeTuple: ("number", "format"),
                  _ws.CellStringTuple: ("string", "format"), _ws.CellBlankTuple: ("format",)}  # fmt: skip
         probe = _ws.Worksheet()
-        needed = ("table", "row_info", "comments", "col_info", "row_spans", "dim_rowmin", "dim_rowmax",
+        needed = ("table", "row_info", "str_table", "dim_colmin", "dim_colmax", "comments", "col_info", "row_spans", "dim_rowmin", "dim_rowmax",
                   "default_row_height", "original_row_height", "excel_version", "constant_memory")  # fmt: skip
         methods = ("_write_rows", "_write_row", "_write_empty_row", "_write_cell", "_calculate_spans",
-                   "_write_string", "_write_number")  # fmt: skip
+                   "_write_string", "_write_number", "_check_dimensions")  # fmt: skip
+        strings = SharedStringTable()
         return (all(cls._fields == fields and cls.__name__ in _FAST_KINDS for cls, fields in kinds.items())
                 and all(hasattr(probe, name) for name in needed)
+                and (probe.xls_rowmax, probe.xls_colmax, probe.xls_strmax) == (_ROWS, _COLS, 32_767)
+                and (strings.string_table, strings.count, strings.unique_count) == ({}, 0, 0)
                 and all(callable(getattr(_ws.Worksheet, name, None)) for name in methods))  # fmt: skip
     except Exception:  # noqa: BLE001 - any surprise means: use xlsxwriter's own loop
         return False
@@ -51,19 +69,129 @@ def usable() -> bool:
 class FastWorksheet(_ws.Worksheet):
     """``Worksheet`` with a faster ``_write_rows`` (same bytes; see the module docstring)."""
 
-    # The public write methods pass through a decorator that also takes "A1" references, then
-    # call what xlsxwriter calls their "undecorated version". pdreport passes row and column
-    # numbers, over a million times at city scale: those go to the undecorated version directly.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lean = usable()
 
-    def write_string(self, *args, **kwargs):
-        if len(args) > 1 and args[0].__class__ is int and args[1].__class__ is int and usable():
-            return self._write_string(*args, **kwargs)
-        return super().write_string(*args, **kwargs)
+    # The lean paths below do what xlsxwriter's _write_string/_write_number do for a cell inside the
+    # sheet (constant_memory is off in every workbook pdreport writes): widen the dimensions, index
+    # the text in the shared-strings table, store the cell's named tuple.
 
-    def write_number(self, *args, **kwargs):
-        if len(args) > 1 and args[0].__class__ is int and args[1].__class__ is int and usable():
-            return self._write_number(*args, **kwargs)
-        return super().write_number(*args, **kwargs)
+    def write_string(self, row, col=_UNSET, string=_UNSET, cell_format=None):
+        if (row.__class__ is int and col.__class__ is int and string.__class__ is str
+                and 0 <= row < _ROWS and 0 <= col < _COLS and len(string) <= _SHORT
+                and self._lean and not self.constant_memory):  # fmt: skip
+            rmax, cmax = self.dim_rowmax, self.dim_colmax  # _widen, inlined: once a cell
+            if rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin or col < self.dim_colmin:
+                self._check_dimensions(row, col)
+            strings = self.str_table  # SharedStringTable._get_shared_string_index, inlined
+            index = strings.string_table.get(string)
+            if index is None:
+                index = strings.string_table[string] = strings.unique_count
+                strings.unique_count += 1
+            strings.count += 1
+            self.table[row][col] = _NEW(_ws.CellStringTuple, (index, cell_format))
+            return 0
+        return super().write_string(*_given(row, col, string), **_format(cell_format))
+
+    def write_number(self, row, col=_UNSET, number=_UNSET, cell_format=None):
+        if (row.__class__ is int and col.__class__ is int and (number.__class__ is float or number.__class__ is int)
+                and -_FINITE <= number <= _FINITE and 0 <= row < _ROWS and 0 <= col < _COLS
+                and self._lean and not self.constant_memory):  # fmt: skip
+            rmax, cmax = self.dim_rowmax, self.dim_colmax
+            if rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin or col < self.dim_colmin:
+                self._check_dimensions(row, col)
+            self.table[row][col] = _NEW(_ws.CellNumberTuple, (number, cell_format))
+            return 0
+        return super().write_number(*_given(row, col, number), **_format(cell_format))
+
+    def write_values(self, row: int, col: int, values, cell_format=None) -> int:
+        """Write ``values`` from (``row``, ``col``) rightwards: each ``str`` with ``write_string``,
+        each ``int``/``float`` with ``write_number``, anything else with ``write``. The same cells
+        and error codes as those calls (the first error is returned, and the rest still written).
+
+        Unlike ``write_row`` (which calls ``write``), "" is an empty text cell, not a blank one."""
+        values = values if isinstance(values, (list, tuple)) else list(values)
+        last = col + len(values) - 1
+        if not (row.__class__ is int and col.__class__ is int and 0 <= row < _ROWS and 0 <= col
+                and last < _COLS and self._lean and not self.constant_memory):  # fmt: skip
+            return self._write_each(row, col, values, cell_format)
+        if not values:
+            return 0
+        cells = self.table[row]
+        strings = self.str_table
+        index_of = strings.string_table
+        new, as_string, as_number = _NEW, _ws.CellStringTuple, _ws.CellNumberTuple
+        first = last = None  # the columns stored here: their bounds widen the dimensions once
+        counted = error = 0
+        try:
+            for c, value in enumerate(values, col):
+                kind = value.__class__
+                if kind is str and len(value) <= _SHORT:
+                    index = index_of.get(value)  # as in write_string
+                    if index is None:
+                        index = index_of[value] = strings.unique_count
+                        strings.unique_count += 1
+                    counted += 1
+                    cells[c] = new(as_string, (index, cell_format))
+                elif (kind is float or kind is int) and -_FINITE <= value <= _FINITE:
+                    cells[c] = new(as_number, (value, cell_format))
+                else:  # the cells before stay written if this raises, as with one call a cell
+                    error = self._write_each(row, c, (value,), cell_format) or error
+                    continue
+                if first is None:
+                    first = c
+                last = c
+        finally:
+            strings.count += counted
+            if first is not None:
+                self._widen(row, first, last)
+            elif not cells:  # nothing stored: leave no empty row behind (xlsxwriter would not)
+                del self.table[row]
+        return error
+
+    def _write_each(self, row, col, values, cell_format) -> int:
+        first = 0
+        for c, value in enumerate(values, col):
+            if isinstance(value, str):
+                error = self.write_string(row, c, value, cell_format)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                error = self.write_number(row, c, value, cell_format)
+            else:
+                error = self.write(row, c, value, cell_format)
+            first = first or error
+        return first
+
+    def _widen(self, row: int, first_col: int, last_col: int) -> None:
+        """``_check_dimensions`` for cells in ``row`` from ``first_col`` to ``last_col`` (inside the
+        sheet), called only when they fall outside the dimensions so far."""
+        if (self.dim_rowmax is None or self.dim_colmax is None or row > self.dim_rowmax
+                or row < self.dim_rowmin or first_col < self.dim_colmin or last_col > self.dim_colmax):  # fmt: skip
+            self._check_dimensions(row, first_col)
+            self._check_dimensions(row, last_col)
+
+    def _calculate_spans(self) -> None:
+        """The ``spans`` of each block of 16 rows (first:last column holding a cell or comment),
+        from each row's own columns rather than by testing every column of the sheet's width."""
+        rmin, rmax, cmin, cmax = self.dim_rowmin, self.dim_rowmax, self.dim_colmin, self.dim_colmax
+        if not self._lean or rmin is None or cmin is None:
+            super()._calculate_spans()
+            return
+        blocks: dict[int, list[int]] = {}
+        for rows in (self.table, self.comments):
+            for row_num, cells in rows.items():
+                if not cells:
+                    continue
+                lo, hi = min(cells), max(cells)
+                if not (rmin <= row_num <= rmax and cmin <= lo and hi <= cmax):  # xlsxwriter skips those
+                    super()._calculate_spans()
+                    return
+                span = blocks.get(row_num // 16)
+                if span is None:
+                    blocks[row_num // 16] = [lo, hi]
+                else:
+                    span[0], span[1] = min(span[0], lo), max(span[1], hi)
+        self.row_spans = {block: f"{lo + 1}:{hi + 1}" for block, (lo, hi) in sorted(blocks.items())}
 
     def _write_rows(self) -> None:
         if self.constant_memory or not usable():
@@ -81,6 +209,8 @@ class FastWorksheet(_ws.Worksheet):
             plain_tail += ' x14ac:dyDescent="0.25"'
         letters: dict[int, str] = {}
         styles: dict[int, str] = {}  # id(format) → ' s="N"' (formats live as long as the workbook)
+        # the kinds written here (the format is every kind's last field), by class: 0 text, 1 number
+        kinds = {_ws.CellStringTuple: 0, _ws.CellNumberTuple: 1, _ws.CellDatetimeTuple: 1, _ws.CellBlankTuple: 2}
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
             cells = table.get(row_num)
             info = row_info.get(row_num)
@@ -97,8 +227,8 @@ class FastWorksheet(_ws.Worksheet):
             parts = []
             for col_num in sorted(cells):
                 cell = cells[col_num]
-                kind = cell.__class__.__name__
-                if kind not in _FAST_KINDS:
+                kind = kinds.get(cell.__class__)
+                if kind is None:
                     if parts:
                         write("".join(parts))
                         parts = []
@@ -107,7 +237,7 @@ class FastWorksheet(_ws.Worksheet):
                 ref = letters.get(col_num)
                 if ref is None:
                     ref = letters[col_num] = xl_col_to_name(col_num)
-                fmt = cell.format
+                fmt = cell[-1]
                 if fmt:
                     s = styles.get(id(fmt))
                     if s is None:
@@ -118,14 +248,23 @@ class FastWorksheet(_ws.Worksheet):
                     s = f' s="{col_info[col_num].column_format._get_xf_index()}"'
                 else:
                     s = ""
-                if kind == "String":
-                    parts.append(f'<c r="{ref}{number}"{s} t="s"><v>{cell.string}</v></c>')
-                elif kind == "Blank":
-                    parts.append(f'<c r="{ref}{number}"{s}/>')
+                if kind == 0:
+                    parts.append(f'<c r="{ref}{number}"{s} t="s"><v>{cell[0]}</v></c>')
+                elif kind == 1:
+                    parts.append(f'<c r="{ref}{number}"{s}><v>{cell[0]:.16G}</v></c>')
                 else:
-                    parts.append(f'<c r="{ref}{number}"{s}><v>{cell.number:.16G}</v></c>')
+                    parts.append(f'<c r="{ref}{number}"{s}/>')
             parts.append("</row>")
             write("".join(parts))
+
+
+def _given(*args):
+    """The positional arguments a caller gave (an "A1" reference shifts them left by one)."""
+    return [a for a in args if a is not _UNSET]
+
+
+def _format(cell_format) -> dict:
+    return {} if cell_format is None else {"cell_format": cell_format}
 
 
 def new_workbook(target) -> xlsxwriter.Workbook:
