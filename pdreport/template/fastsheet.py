@@ -207,8 +207,8 @@ class FastWorksheet(_ws.Worksheet):
             plain_tail += f' ht="{self.default_row_height * 0.75:.16g}" customHeight="1"'
         if self.excel_version == 2010:
             plain_tail += ' x14ac:dyDescent="0.25"'
-        letters: dict[int, str] = {}
-        styles: dict[int, str] = {}  # id(format) → ' s="N"' (formats live as long as the workbook)
+        letters = [xl_col_to_name(col) for col in range(self.dim_colmax + 1)] if self.dim_colmax is not None else []
+        styles: dict[object, str] = {}  # format → ' s="N"' (formats hash by identity)
         # the kinds written here (the format is every kind's last field), by class: 0 text, 1 number
         kinds = {_ws.CellStringTuple: 0, _ws.CellNumberTuple: 1, _ws.CellDatetimeTuple: 1, _ws.CellBlankTuple: 2}
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
@@ -234,14 +234,12 @@ class FastWorksheet(_ws.Worksheet):
                         parts = []
                     self._write_cell(row_num, col_num, cell)
                     continue
-                ref = letters.get(col_num)
-                if ref is None:
-                    ref = letters[col_num] = xl_col_to_name(col_num)
+                ref = letters[col_num] if col_num < len(letters) else xl_col_to_name(col_num)
                 fmt = cell[-1]
                 if fmt:
-                    s = styles.get(id(fmt))
+                    s = styles.get(fmt)
                     if s is None:
-                        s = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+                        s = styles[fmt] = f' s="{fmt._get_xf_index()}"'
                 elif info is not None and info.row_format:
                     s = f' s="{info.row_format._get_xf_index()}"'
                 elif col_num in col_info and col_info[col_num].column_format is not None:
