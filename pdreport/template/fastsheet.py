@@ -52,8 +52,9 @@ def usable() -> bool:
         kinds = {_ws.CellNumberTuple: ("number", "format"), _ws.CellDatetimeTuple: ("number", "format"),
                  _ws.CellStringTuple: ("string", "format"), _ws.CellBlankTuple: ("format",)}  # fmt: skip
         probe = _ws.Worksheet()
-        needed = ("table", "row_info", "str_table", "dim_colmin", "dim_colmax", "comments", "col_info", "row_spans", "dim_rowmin", "dim_rowmax",
-                  "default_row_height", "original_row_height", "excel_version", "constant_memory")  # fmt: skip
+        needed = ("table", "row_info", "comments", "col_info", "row_spans", "str_table", "dim_rowmin",
+                  "dim_rowmax", "dim_colmin", "dim_colmax", "default_row_height", "original_row_height",
+                  "excel_version", "constant_memory")  # fmt: skip
         methods = ("_write_rows", "_write_row", "_write_empty_row", "_write_cell", "_calculate_spans",
                    "_write_string", "_write_number", "_check_dimensions")  # fmt: skip
         strings = SharedStringTable()
@@ -67,7 +68,8 @@ def usable() -> bool:
 
 
 class FastWorksheet(_ws.Worksheet):
-    """``Worksheet`` with a faster ``_write_rows`` (same bytes; see the module docstring)."""
+    """``Worksheet`` that stores cells and writes their XML faster (same bytes; see the module
+    docstring), plus ``write_values`` for a row of texts and numbers."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,8 +83,9 @@ class FastWorksheet(_ws.Worksheet):
         if (row.__class__ is int and col.__class__ is int and string.__class__ is str
                 and 0 <= row < _ROWS and 0 <= col < _COLS and len(string) <= _SHORT
                 and self._lean and not self.constant_memory):  # fmt: skip
-            rmax, cmax = self.dim_rowmax, self.dim_colmax  # _widen, inlined: once a cell
-            if rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin or col < self.dim_colmin:
+            rmax, cmax = self.dim_rowmax, self.dim_colmax  # _widen, inlined: it runs once a cell
+            if (rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin
+                    or col < self.dim_colmin):  # fmt: skip
                 self._check_dimensions(row, col)
             strings = self.str_table  # SharedStringTable._get_shared_string_index, inlined
             index = strings.string_table.get(string)
@@ -99,7 +102,8 @@ class FastWorksheet(_ws.Worksheet):
                 and -_FINITE <= number <= _FINITE and 0 <= row < _ROWS and 0 <= col < _COLS
                 and self._lean and not self.constant_memory):  # fmt: skip
             rmax, cmax = self.dim_rowmax, self.dim_colmax
-            if rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin or col < self.dim_colmin:
+            if (rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin
+                    or col < self.dim_colmin):  # fmt: skip
                 self._check_dimensions(row, col)
             self.table[row][col] = _NEW(_ws.CellNumberTuple, (number, cell_format))
             return 0
@@ -207,10 +211,11 @@ class FastWorksheet(_ws.Worksheet):
             plain_tail += f' ht="{self.default_row_height * 0.75:.16g}" customHeight="1"'
         if self.excel_version == 2010:
             plain_tail += ' x14ac:dyDescent="0.25"'
-        letters = [xl_col_to_name(col) for col in range(self.dim_colmax + 1)] if self.dim_colmax is not None else []
+        letters = [xl_col_to_name(col) for col in range((self.dim_colmax or 0) + 1)]
         styles: dict[object, str] = {}  # format → ' s="N"' (formats hash by identity)
         # the kinds written here (the format is every kind's last field), by class: 0 text, 1 number
-        kinds = {_ws.CellStringTuple: 0, _ws.CellNumberTuple: 1, _ws.CellDatetimeTuple: 1, _ws.CellBlankTuple: 2}
+        kinds = {_ws.CellStringTuple: 0, _ws.CellNumberTuple: 1, _ws.CellDatetimeTuple: 1,
+                 _ws.CellBlankTuple: 2}  # fmt: skip
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
             cells = table.get(row_num)
             info = row_info.get(row_num)
