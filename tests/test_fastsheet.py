@@ -104,7 +104,7 @@ _CELL = st.one_of(
     st.tuples(st.just("url"), st.just("https://example.org/?a=1&b=<2>")),
 )
 _ROW = st.fixed_dictionaries({}, optional={
-    "height": st.sampled_from([None, 9, 15, 30.5, 409]),
+    "height": st.sampled_from([None, 0, 0.2, 9, 15, 30.5, 409, -3]),
     "format": st.booleans(),
     "hidden": st.booleans(),
     "level": st.integers(0, 2),
@@ -124,8 +124,11 @@ def _sheet_book(cells, rows, columns, default_height, comment_rows, fmt_cells):
         ws.set_column(col, col, 12, formats[which] if which is not None else None)
     for row, props in rows.items():
         fmt = formats[2] if props.get("format") else None
-        ws.set_row(row, props.get("height"), fmt,
-                   {"hidden": props.get("hidden", False), "level": props.get("level", 0)})  # fmt: skip
+        if "hidden" in props or "level" in props:
+            ws.set_row(row, props.get("height"), fmt,
+                       {"hidden": props.get("hidden", False), "level": props.get("level", 0)})  # fmt: skip
+        else:  # a height (or nothing) alone: FastWorksheet's own set_row
+            ws.set_row(row, props.get("height"), fmt)
     bold = formats[0]
     for ((row, col), (kind, value)), f in zip(cells.items(), fmt_cells, strict=False):
         fmt = formats[f] if f is not None else None

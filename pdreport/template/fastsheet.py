@@ -24,6 +24,7 @@ every cell kind).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 
@@ -54,14 +55,17 @@ def usable() -> bool:
         probe = _ws.Worksheet()
         needed = ("table", "row_info", "comments", "col_info", "row_spans", "str_table", "dim_rowmin",
                   "dim_rowmax", "dim_colmin", "dim_colmax", "default_row_height", "original_row_height",
-                  "excel_version", "constant_memory")  # fmt: skip
+                  "excel_version", "constant_memory", "row_sizes")  # fmt: skip
         methods = ("_write_rows", "_write_row", "_write_empty_row", "_write_cell", "_calculate_spans",
                    "_write_string", "_write_number", "_check_dimensions")  # fmt: skip
         strings = SharedStringTable()
+        row_fields = tuple(f.name for f in dataclasses.fields(_ws.RowInfo))
         return (all(cls._fields == fields and cls.__name__ in _FAST_KINDS for cls, fields in kinds.items())
                 and all(hasattr(probe, name) for name in needed)
                 and (probe.xls_rowmax, probe.xls_colmax, probe.xls_strmax) == (_ROWS, _COLS, 32_767)
                 and (strings.string_table, strings.count, strings.unique_count) == ({}, 0, 0)
+                and row_fields == ("height", "row_format", "hidden", "level", "collapsed")
+                and probe.row_sizes == {}
                 and all(callable(getattr(_ws.Worksheet, name, None)) for name in methods))  # fmt: skip
     except Exception:  # noqa: BLE001 - any surprise means: use xlsxwriter's own loop
         return False
@@ -108,6 +112,20 @@ class FastWorksheet(_ws.Worksheet):
             self.table[row][col] = _NEW(_ws.CellNumberTuple, (number, cell_format))
             return 0
         return super().write_number(*_given(row, col, number), **_format(cell_format))
+
+    def set_row(self, row, height=None, cell_format=None, options=None):
+        # Only a height (what fit.RowHeights sets on tens of thousands of rows): stored as
+        # set_row_pixels stores it, without its options and outline bookkeeping.
+        if (row.__class__ is int and (height.__class__ is float or height.__class__ is int)
+                and cell_format is None and not options and 0 <= row < _ROWS and 0 < height < _FINITE
+                and self._lean):  # fmt: skip
+            pixels = int(height * 4.0 / 3.0 + 0.5)
+            if pixels > 0:  # (0 pixels means hidden: xlsxwriter's own path)
+                self._check_dimensions(row, self.dim_colmin if self.dim_colmin is not None else 0)
+                self.row_info[row] = _ws.RowInfo(height=pixels)
+                self.row_sizes[row] = [pixels, False]
+                return 0
+        return super().set_row(row, height, cell_format, options)
 
     def write_values(self, row: int, col: int, values, cell_format=None) -> int:
         """Write ``values`` from (``row``, ``col``) rightwards: each ``str`` with ``write_string``,
@@ -209,8 +227,8 @@ class FastWorksheet(_ws.Worksheet):
         plain_tail = ""
         if self.default_row_height != self.original_row_height:
             plain_tail += f' ht="{self.default_row_height * 0.75:.16g}" customHeight="1"'
-        if self.excel_version == 2010:
-            plain_tail += ' x14ac:dyDescent="0.25"'
+        dy_descent = ' x14ac:dyDescent="0.25"' if self.excel_version == 2010 else ""
+        plain_tail += dy_descent
         letters = [xl_col_to_name(col) for col in range((self.dim_colmax or 0) + 1)]
         styles: dict[object, str] = {}  # format → ' s="N"' (formats hash by identity)
         # the kinds written here (the format is every kind's last field), by class: 0 text, 1 number
@@ -226,6 +244,12 @@ class FastWorksheet(_ws.Worksheet):
             span = spans.get(row_num // 16)
             if info is None:
                 write(f'<row r="{row_num + 1}"' + (f' spans="{span}"' if span else "") + plain_tail + ">")
+            elif not (info.row_format or info.hidden or info.level or info.collapsed):  # a height only
+                height = self.default_row_height if info.height is None else info.height
+                tail = dy_descent
+                if height != self.original_row_height or height != self.default_row_height:
+                    tail = f' ht="{height * 0.75:.16g}" customHeight="1"' + dy_descent
+                write(f'<row r="{row_num + 1}"' + (f' spans="{span}"' if span else "") + tail + ">")
             else:
                 self._write_row(row_num, span, info)
             number = str(row_num + 1)
