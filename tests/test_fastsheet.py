@@ -25,6 +25,7 @@ def stock(monkeypatch):
 
     def use_stock():
         monkeypatch.setattr(fastsheet, "usable", lambda: False)
+        monkeypatch.setattr(fastsheet, "usable_strings", lambda: False)
 
     return use_stock
 
@@ -43,7 +44,7 @@ def sheets_differ(a: bytes, b: bytes) -> list[str]:
 
 
 def test_usable_with_the_installed_xlsxwriter():
-    assert fastsheet.usable()
+    assert fastsheet.usable() and fastsheet.usable_strings()
     wb = new_workbook(io.BytesIO())
     assert isinstance(wb.add_worksheet("x"), FastWorksheet)
 
@@ -92,7 +93,13 @@ def test_templates_and_filled_returns_are_identical(plan, demo, stock):
 
 # -- every kind of cell and row ---------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_TEXT = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+    # what the shared-strings writer escapes: _xHHHH_, control characters, markup, end spaces
+    st.lists(st.sampled_from(["_x0041_", "_x", "_X00ff_", "\x01", "\x1f", "\t", "\n", "\r", '"', "&", "<r>",
+                              "</r>", ">", " ", "\u3000", "\xa0", "\ufffe", "\uffff", "甲", "a"]),
+             max_size=4).map("".join),
+)  # fmt: skip
 _CELL = st.one_of(
     st.tuples(st.just("string"), _TEXT),
     st.tuples(st.just("number"), st.floats(allow_nan=False, allow_infinity=False) | st.integers(-10**12, 10**12)),
@@ -169,6 +176,7 @@ def test_any_sheet_is_identical(cells, rows, columns, default_height, comment_ro
     fast = _sheet_book(*args)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fastsheet, "usable", lambda: False)
+        mp.setattr(fastsheet, "usable_strings", lambda: False)
         slow = _sheet_book(*args)
     assert fast == slow, sheets_differ(fast, slow)
 
@@ -258,6 +266,7 @@ def test_lean_writes_store_what_xlsxwriter_stores(ops, with_format):
     fast, fast_results = _stored_book(ops, with_format)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fastsheet, "usable", lambda: False)
+        mp.setattr(fastsheet, "usable_strings", lambda: False)
         slow, slow_results = _stored_book(ops, with_format)
     assert fast_results == slow_results
     assert fast == slow, sheets_differ(fast, slow)
@@ -293,3 +302,20 @@ def test_write_values_is_write_string_and_write_number_cell_by_cell():
     assert "<f>" not in sheet and "=1+1" in strings  # text stays text
     assert '<c r="B1" t="s">' in sheet and '<c r="B2"' not in sheet  # "" is an empty text, None nothing
     assert '<c r="C2" t="b">' in sheet  # True is a boolean, through write()
+
+
+def test_shared_strings_fall_back_when_xlsxwriter_escapes_differently(monkeypatch):
+    import re
+
+    fastsheet.usable_strings.cache_clear()
+    try:
+        monkeypatch.setattr(xlsxwriter.xmlwriter, "xml_escapes", re.compile('["&<>\n\']'))
+        assert not fastsheet.usable_strings()
+        buf = io.BytesIO()
+        wb = new_workbook(buf)
+        assert type(wb._get_packager()) is xlsxwriter.packager.Packager
+    finally:
+        monkeypatch.undo()
+        fastsheet.usable_strings.cache_clear()
+    assert fastsheet.usable_strings()
+    assert type(new_workbook(io.BytesIO())._get_packager()) is fastsheet._Packager

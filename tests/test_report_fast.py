@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.oxml.ns import qn
 from docx.table import _Cell
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from pdreport.report import docx_format as fmt

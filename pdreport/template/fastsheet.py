@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import sys
 
 import xlsxwriter
+from xlsxwriter import utility as _utility
 from xlsxwriter import worksheet as _ws
-from xlsxwriter.sharedstrings import SharedStringTable
+from xlsxwriter import xmlwriter as _xml
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.utility import xl_col_to_name
 
 from .formats import workbook_options
@@ -43,6 +47,11 @@ _SHORT = 32_767 // 2
 _FINITE = sys.float_info.max  # NaN, ±inf and ints too large for a float: xlsxwriter's own path
 _UNSET = object()
 _NEW = tuple.__new__  # what a named tuple's __new__ calls, without its Python frame
+# A shared string xlsxwriter writes as <si><t>text</t></si>, untouched, has none of the characters
+# its escapes look for (control characters, the two non-characters, what _escape_data escapes),
+# no "_x" (the start of an _xHHHH_ escape) and no white space at either end.
+_SST_SPECIAL = re.compile('[\x00-\x08\x0b-\x1f"&<>\n\ufffe\uffff]')
+_SST_ESCAPES = ("(_x[0-9a-fA-F]{4}_)", r"([\x00-\x08\x0b-\x1f])", '["&<>\n]', r"^\s", r"\s$")
 
 
 @functools.cache
@@ -68,6 +77,23 @@ def usable() -> bool:
                 and probe.row_sizes == {}
                 and all(callable(getattr(_ws.Worksheet, name, None)) for name in methods))  # fmt: skip
     except Exception:  # noqa: BLE001 - any surprise means: use xlsxwriter's own loop
+        return False
+
+
+@functools.cache
+def usable_strings() -> bool:
+    """Whether this xlsxwriter escapes shared strings with the expressions ``_SST_SPECIAL`` mirrors
+    and writes them through the methods ``_SharedStrings`` and ``_Packager`` use."""
+    try:
+        patterns = (_xml.re_control_chars_1.pattern, _xml.re_control_chars_2.pattern, _xml.xml_escapes.pattern,
+                    _utility.RE_LEADING_WHITESPACE.pattern, _utility.RE_TRAILING_WHITESPACE.pattern)  # fmt: skip
+        methods = ((SharedStrings, "_write_sst_strings"), (SharedStrings, "_write_si"),
+                   (SharedStrings, "_assemble_xml_file"), (SharedStrings, "_set_xml_writer"),
+                   (Packager, "_write_shared_strings_file"), (Packager, "_filename"),
+                   (xlsxwriter.Workbook, "_get_packager"))  # fmt: skip
+        return (patterns == _SST_ESCAPES and hasattr(SharedStringTable(), "string_array")
+                and all(callable(getattr(cls, name, None)) for cls, name in methods))  # fmt: skip
+    except Exception:  # noqa: BLE001 - any surprise means: xlsxwriter's own writer
         return False
 
 
@@ -285,6 +311,48 @@ class FastWorksheet(_ws.Worksheet):
             write("".join(parts))
 
 
+class _SharedStrings(SharedStrings):
+    """sharedStrings.xml with the strings that need no escaping joined in one write (汇总表 holds
+    tens of thousands of distinct texts; xlsxwriter runs five expressions over each)."""
+
+    def _write_sst_strings(self) -> None:
+        write = self.fh.write
+        special = _SST_SPECIAL.search
+        plain: list[str] = []
+        for string in self.string_table.string_array:
+            if special(string) is None and "_x" not in string and not string[:1].isspace() \
+                    and not string[-1:].isspace():  # fmt: skip
+                plain.append(string)
+                continue
+            if plain:
+                write("<si><t>" + "</t></si><si><t>".join(plain) + "</t></si>")
+                plain = []
+            self._write_si(string)
+        if plain:
+            write("<si><t>" + "</t></si><si><t>".join(plain) + "</t></si>")
+
+
+class _Packager(Packager):
+    def _write_shared_strings_file(self) -> None:
+        # xlsxwriter's own, with _SharedStrings
+        sst = _SharedStrings()
+        sst.string_table = self.workbook.str_table
+        if not self.workbook.str_table.count:
+            return
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class FastWorkbook(xlsxwriter.Workbook):
+    """``Workbook`` with ``FastWorksheet`` sheets, packaged with a faster shared-strings writer
+    (xlsxwriter's ``_get_packager`` is there to be overridden)."""
+
+    worksheet_class = FastWorksheet
+
+    def _get_packager(self):
+        return _Packager() if usable_strings() else super()._get_packager()
+
+
 def _given(*args):
     """The positional arguments a caller gave (an "A1" reference shifts them left by one)."""
     return [a for a in args if a is not _UNSET]
@@ -296,7 +364,5 @@ def _format(cell_format) -> dict:
 
 def new_workbook(target) -> xlsxwriter.Workbook:
     """Every workbook pdreport writes: ``workbook_options()`` (no string becomes a formula, link
-    or number), with ``FastWorksheet`` sheets."""
-    wb = xlsxwriter.Workbook(target, workbook_options())
-    wb.worksheet_class = FastWorksheet
-    return wb
+    or number), a ``FastWorkbook`` with ``FastWorksheet`` sheets."""
+    return FastWorkbook(target, workbook_options())
