@@ -1,4 +1,4 @@
-"""A worksheet that writes its cells' XML faster, byte for byte as xlsxwriter does.
+"""A worksheet and workbook that write their XML faster, byte for byte as xlsxwriter does.
 
 At city scale 汇总表 and 数据明细 hold over a million cells. xlsxwriter spends most of its time
 on them at ``close()``: for every cell ``_write_cell`` builds an attribute list, escapes each
@@ -13,13 +13,19 @@ references, then ``_check_dimensions`` and the shared-strings table, three calls
 and column numbers, a text short enough never to need truncating and a finite number,
 ``write_string``/``write_number`` do the same bookkeeping inline, and ``write_values`` stores a
 whole row of texts and numbers at once (what 数据明细 and most of 汇总表 are). Anything else takes
-xlsxwriter's own path, which returns the same error codes.
+xlsxwriter's own path, which returns the same error codes. ``set_row`` with a height alone (tens of
+thousands of fitted rows) is stored, and its ``<row>`` tag written, without the option handling.
 
-xlsxwriter documents subclassing ``Worksheet`` through ``Workbook.worksheet_class``; the method
-overridden here is internal, so ``usable()`` checks that the xlsxwriter installed still stores
-cells the way this code reads them, else the stock loop runs. ``tests/test_fastsheet.py``
-compares whole files written both ways, byte for byte (the real 汇总表 and generated sheets of
-every cell kind).
+``FastWorkbook`` packages the file with a faster sharedStrings.xml: xlsxwriter runs five regular
+expressions over each distinct text (汇总表 holds tens of thousands); the texts none of them would
+change are written joined.
+
+xlsxwriter documents subclassing ``Worksheet`` through ``Workbook.worksheet_class`` and says
+``Workbook._get_packager`` is there to be overridden; the other methods used here are internal,
+so ``usable()`` and ``usable_strings()`` check that the xlsxwriter installed still stores cells
+and escapes strings the way this code reads them, else xlsxwriter's own code runs.
+``tests/test_fastsheet.py`` compares whole files written both ways, byte for byte (the real
+汇总表 and generated sheets of every cell kind).
 """
 
 from __future__ import annotations
