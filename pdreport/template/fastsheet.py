@@ -62,8 +62,8 @@ _SST_ESCAPES = ("(_x[0-9a-fA-F]{4}_)", r"([\x00-\x08\x0b-\x1f])", '["&<>\n]', r"
 
 @functools.cache
 def usable() -> bool:
-    """Whether this xlsxwriter stores cells as the named tuples ``_write_rows`` below reads, and
-    has the internal methods ``FastWorksheet`` calls."""
+    """Whether this xlsxwriter stores cells, rows and shared strings as ``FastWorksheet`` stores
+    and reads them, and has the internal methods it calls."""
     try:
         kinds = {_ws.CellNumberTuple: ("number", "format"), _ws.CellDatetimeTuple: ("number", "format"),
                  _ws.CellStringTuple: ("string", "format"), _ws.CellBlankTuple: ("format",)}  # fmt: skip
