@@ -177,6 +177,32 @@ def test_wording_is_edited_in_one_template_file(tmp_path, demo_assessment):
     assert any(p.text.startswith("今年以来，通知明确的34项重点任务中") for p in doc.paragraphs)
 
 
+def test_texts_by_task_are_read_only_for_a_template_that_uses_them(tmp_path, demo_assessment, monkeypatch):
+    """``problems``/``next_steps`` (texts grouped by task) read every respondent's text; the default
+    templates list texts once each instead, so those two are built only when a template asks."""
+    from pdreport.report import context as ctx
+
+    built = []
+    real = ctx._texts
+    monkeypatch.setattr(ctx, "_texts", lambda a, names, attr: built.append(attr) or real(a, names, attr))
+    render_report(demo_assessment, report_date=DATE, with_charts=False)
+    assert built == []
+    context = build_context(demo_assessment, DATE)
+    names = {r.id: r.name for r in demo_assessment.plan.respondents}
+    assert context["problems"] == real(demo_assessment, names, "problems") and built == ["problems"]
+    assert len(context["problems"]) > 0 and built == ["problems"]  # built once
+
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates_dir(), folder)
+    path = folder / "04_problems.md.j2"
+    path.write_text(path.read_text(encoding="utf-8") + "\n按任务：{% for p in problems %}{{ p.task }}、{% endfor %}共{{ next_steps|length }}项\n",
+                    encoding="utf-8")  # fmt: skip
+    doc = docx.Document(io.BytesIO(render_report(demo_assessment, folder, DATE, with_charts=False)))
+    line = next(p.text for p in doc.paragraphs if p.text.startswith("按任务："))
+    first = context["problems"][0]["task"]
+    assert line.startswith(f"按任务：{first}、") and line.endswith(f"共{len(context['next_steps'])}项")
+
+
 def test_template_errors_are_clear(tmp_path, demo_assessment):
     folder = tmp_path / "templates"
     shutil.copytree(default_templates_dir(), folder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 
 from ..assess import (
     FELL_BACK,
@@ -49,6 +50,36 @@ def number_text(value: float | None, unit: str) -> str:
 
 def percent_text(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+class LazyList(Sequence):
+    """A list built on first use (for a template, a list like any other)."""
+
+    def __init__(self, build: Callable[[], list]):
+        self._build: Callable[[], list] | None = build
+        self._items: list = []
+
+    def _get(self) -> list:
+        if self._build is not None:
+            self._items, self._build = self._build(), None
+        return self._items
+
+    def __getitem__(self, index):
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __eq__(self, other) -> bool:
+        return self._get() == (other._get() if isinstance(other, LazyList) else other)
+
+    __hash__ = None  # type: ignore[assignment] - a list's equality, not hashable
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
 def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
@@ -97,8 +128,10 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         "behind_tasks": [_task_brief(t) for t in a.tasks if t.status is Status.BEHIND],
         "missing_tasks": [_task_brief(t) for t in a.tasks if t.status is Status.MISSING],
         "behind_indicators": [_indicator(a, r, names) for r in a.indicators.values() if r.status is Status.BEHIND],
-        "problems": _texts(a, names, "problems"),
-        "next_steps": _texts(a, names, "next_steps"),
+        # by task: not used by the default templates (they list texts once each, below), so read
+        # only when an edited template asks for them
+        "problems": LazyList(lambda: _texts(a, names, "problems")),
+        "next_steps": LazyList(lambda: _texts(a, names, "next_steps")),
         "problem_texts": _texts_by_text(a, names, "problems"),
         "next_step_texts": _texts_by_text(a, names, "next_steps"),
         "annex": {
