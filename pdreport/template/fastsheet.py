@@ -137,10 +137,7 @@ class FastWorksheet(_ws.Worksheet):
         if (row.__class__ is int and col.__class__ is int and (number.__class__ is float or number.__class__ is int)
                 and -_FINITE <= number <= _FINITE and 0 <= row < _ROWS and 0 <= col < _COLS
                 and self._lean and not self.constant_memory):  # fmt: skip
-            rmax, cmax = self.dim_rowmax, self.dim_colmax
-            if (rmax is None or cmax is None or row > rmax or col > cmax or row < self.dim_rowmin
-                    or col < self.dim_colmin):  # fmt: skip
-                self._check_dimensions(row, col)
+            self._widen(row, col, col)
             self.table[row][col] = _NEW(_ws.CellNumberTuple, (number, cell_format))
             return 0
         return super().write_number(*_given(row, col, number), **_format(cell_format))
