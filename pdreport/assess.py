@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -59,6 +59,11 @@ REPORTED_STATUS = {"已完成": Status.DONE, "推进中": Status.ON_TRACK, "已�
 
 def worst(statuses: Iterable[Status], default: Status = Status.MISSING) -> Status:
     return max(statuses, key=lambda s: s.severity, default=default)
+
+
+def name_list(names: Sequence[str], limit: int = 5) -> str:
+    """'甲、乙' or, past ``limit``, '甲、乙、丙、丁、戊等7个单位': how a sentence names units."""
+    return "、".join(names[:limit]) + (f"等{len(names)}个单位" if len(names) > limit else "")
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -506,8 +511,8 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
         if status is Status.DONE and (owed or invalid or any(r.status is Status.MISSING for r in indicators)):
             status = Status.ON_TRACK
         late = [plan.respondent(r.respondent).name for r in reports if r.status == "已滞后"]
-        if late:
-            reasons.append(f"{'、'.join(late)}报告进度滞后")
+        if late:  # (every unit's own status is in 汇总表: a reason names the first ten)
+            reasons.append(f"{name_list(late, 10)}报告进度滞后")
         behind = [r.indicator.name for r in indicators if r.status is Status.BEHIND]
         if behind:
             reasons.append(f"未达到序时要求：{'、'.join(behind)}")
@@ -515,8 +520,7 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
             reasons.append(f"{len(not_started)}个单位尚未启动")
     # (who owes a report is ``owed_by``, which every output lists on its own)
     if invalid:
-        names = [plan.respondent(r).name for r in invalid]
-        shown = "、".join(names[:6]) + (f"等{len(names)}个单位" if len(names) > 6 else "")
+        shown = name_list([plan.respondent(r).name for r in invalid], 6)
         reasons.append(f"数据有误（本单位此项填报未采用）：{shown}")
     return TaskResult(task, status, tuple(reports), indicators, tuple(owed), tuple(reasons), tuple(invalid))
 

@@ -678,6 +678,18 @@ def test_task_reported_behind(plan):
     assert "区建交委报告进度滞后" in t.reason
 
 
+def test_a_long_list_of_units_behind_names_ten(plan):
+    # city-wide, thousands of units can be behind on one task: a reason (a cell in 汇总表, a
+    # sentence in the report) names ten and counts the rest; every unit's status is in 汇总表
+    rids = plan.task(24).respondents
+    a = run(plan, "2024H1", *(sub(r, tasks={24: "已滞后"}) for r in rids))
+    names = [plan.respondent(r).name for r in rids]
+    assert len(names) > 10
+    assert a.task(24).reason == "、".join(names[:10]) + f"等{len(names)}个单位报告进度滞后"
+    few = run(plan, "2024H1", *(sub(r, tasks={24: "已滞后"}) for r in rids[:10]))
+    assert few.task(24).reason.startswith("、".join(names[:10]) + "报告进度滞后")
+
+
 def test_task_nobody_reports(plan):
     a = run(plan, "2024H1")
     t = a.task(5)

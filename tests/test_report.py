@@ -441,3 +441,53 @@ def test_a_cross_check_gap_is_said_in_the_report(demo_assessment):
         assert shown[r.indicator.id]["check"].endswith("请核对")
     unflagged = [i for i, r in demo_assessment.indicators.items() if not r.cross_check_flagged and i in shown]
     assert all(shown[i]["check"] == "" for i in unflagged)
+
+
+def _all_behind(a, number: int):
+    """``a`` with every report on task ``number`` saying 已滞后."""
+    tasks = tuple(dataclasses.replace(t, reports=tuple(dataclasses.replace(r, status="已滞后") for r in t.reports))
+                  if t.task.number == number else t for t in a.tasks)  # fmt: skip
+    return dataclasses.replace(a, tasks=tasks)
+
+
+def test_units_behind_on_a_task_are_named_up_to_a_limit(demo_assessment, plan, monkeypatch):
+    import pdreport.report.context as context
+
+    monkeypatch.setattr(context, "BEHIND_SHOWN_LIMIT", 3)
+    a = _all_behind(demo_assessment, 24)  # 区生态环境局、各街道、镇: 36 reports
+    reports = a.task(24).reports
+    named = {r.id for d in plan.task(24).departments if (r := plan.find_respondent(d)) is not None}
+    task = next(t for s in build_context(a)["sections"] for t in s["tasks"] if t["number"] == 24)
+    want = [r.respondent for r in reports if r.respondent in named]
+    want += [r.respondent for r in reports if r.respondent not in named][:3]
+    assert [r["id"] for r in task["reports"]] == [r.respondent for r in reports if r.respondent in want]
+    assert task["others"] == len(reports) - len(want) > 0
+    assert task["others_text"] == f"已滞后{task['others']}个"
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    assert f"另有{task['others']}个单位报送了本项工作进展，其中已滞后{task['others']}个，各单位填报原文见汇总表。" in texts(doc)
+
+
+def test_many_respondents_are_counted_by_kind_in_the_submission_table(sample_assessment, monkeypatch):
+    import pdreport.report.render as render
+
+    a = sample_assessment
+    few = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    assert len(few.tables[2].rows) == len(a.respondents) + 1  # one row a unit, up to the limit
+    monkeypatch.setattr(render, "SUBMISSION_ROWS_LIMIT", len(a.respondents) - 1)
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    assert styled(doc, "表题")[2] == "表3  各单位报送情况"
+    rows = [[c.text for c in r.cells] for r in doc.tables[2].rows]
+    assert rows[0] == ["类别", "应报送", "已报送", "需退回修改", "未报送", "逾期", "错误", "提醒"]
+    kinds = list(dict.fromkeys(c.respondent.kind.label for c in a.respondents))
+    assert [r[0] for r in rows[1:]] == [*kinds, "合计"]
+    for row in rows[1:-1]:
+        cards = [c for c in a.respondents if c.respondent.kind.label == row[0]]
+        assert row[1:] == [str(len(cards)), str(sum(c.submission is not None for c in cards)),
+                           str(sum(c.state == "需退回修改" for c in cards)), str(sum(c.submission is None for c in cards)),
+                           str(sum(c.on_time is False for c in cards)), str(sum(c.errors for c in cards)),
+                           str(sum(c.warnings for c in cards))]  # fmt: skip
+    totals = [sum(int(r[i]) for r in rows[1:-1]) for i in range(1, 8)]
+    assert rows[-1][1:] == [str(n) for n in totals] and totals[0] == len(a.respondents)
+    assert int(rows[-1][4]) == len(a.missing) > 0 and int(rows[-1][3]) > 0  # the samples have both
+    note = next(t for t in texts(doc) if t.startswith("注：应报送单位共"))
+    assert "汇总表“报送情况”工作表" in note and "问题清单“催报名单”工作表" in note

@@ -20,6 +20,7 @@ from ..assess import (
     Status,
     TaskResult,
     change_text,
+    name_list,
     unit_change,
 )
 from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
@@ -27,9 +28,10 @@ from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format
 # Towns and streets are many: past this many reports on one task, the report names those behind
 # and summarises the rest (every text is in 汇总表.xlsx).
 FULL_TEXT_LIMIT = 8
+# ... and of the units behind, those the notice names plus this many are given in full: city-wide,
+# thousands of units can be behind on one task
+BEHIND_SHOWN_LIMIT = 10
 CN_INDEX = "一二三四五六七八九十"
-# Where a list of respondents is written out in a sentence, this many are named, then "等N个单位".
-NAMED_LIMIT = 5
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 
 
@@ -242,11 +244,6 @@ def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
     return "，".join(parts)
 
 
-def name_list(items: list[str], limit: int = NAMED_LIMIT) -> str:
-    """'甲、乙' or, past ``limit``, '甲、乙、丙、丁、戊等7个单位'."""
-    return "、".join(items[:limit]) + (f"等{len(items)}个单位" if len(items) > limit else "")
-
-
 _RATE_SUFFIX = re.compile(r"(同比)?下降率$")
 
 
@@ -328,15 +325,16 @@ def _section(a: Assessment, section, names: dict[str, str]) -> dict:
 
 def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
     task = t.task
-    reports = [_report(r, names) for r in t.reports]
-    many = len(reports) > FULL_TEXT_LIMIT
-    shown, rest = reports, []
-    if many:  # departments the notice names, and anyone behind, in full; the rest as counts
+    shown, rest = list(t.reports), []
+    if len(shown) > FULL_TEXT_LIMIT:  # the departments the notice names in full, and the first
+        # units behind; the rest as counts (reports are one per respondent: identity is equality)
         named = {r.id for d in task.departments if (r := a.plan.find_respondent(d)) is not None}
-        shown = [r for r in reports if r["id"] in named or r["status"] == "已滞后"]
-        kept = {id(r) for r in shown}  # reports are one per respondent: identity is equality
-        rest = [r for r in reports if id(r) not in kept]
-    rest_counts = Counter(r["status"] or "未选状态" for r in rest)
+        behind = [r for r in t.reports if r.respondent not in named and r.status == "已滞后"]
+        kept = {id(r) for r in behind[:BEHIND_SHOWN_LIMIT]}
+        shown = [r for r in t.reports if r.respondent in named or id(r) in kept]
+        kept = {id(r) for r in shown}
+        rest = [r for r in t.reports if id(r) not in kept]
+    rest_counts = Counter(r.status or "未选状态" for r in rest)
     owed = [names[i] for i in t.owed_by]
     return {
         "number": task.number,
@@ -345,7 +343,7 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
         "status": t.status.label,
         "reason": t.reason,
         "indicators": [_indicator(a, r, names) for r in t.indicators],
-        "reports": shown,
+        "reports": [_report(r, names) for r in shown],
         "others": len(rest),
         "others_text": "，".join(f"{k}{v}个" for k, v in sorted(rest_counts.items())) if rest else "",
         "owed": owed,

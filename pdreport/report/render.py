@@ -194,7 +194,16 @@ def _intensity(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+# Past this many respondents (city-wide, or down to enterprises) the report's 报送情况 table counts
+# them by kind: a unit-by-unit table would run to hundreds of pages. 汇总表.xlsx lists every unit,
+# and the 问题清单's 催报名单 every unit that has not reported.
+SUBMISSION_ROWS_LIMIT = 100
+
+
 def _submission_table(doc, a: Assessment, caption: str = "") -> None:
+    if len(a.respondents) > SUBMISSION_ROWS_LIMIT:
+        _submission_counts_table(doc, a, caption)
+        return
     header = ["序号", "单位", "类别", "报送情况", "填报日期", "错误", "提醒"]
     rows = []
     for n, c in enumerate(a.respondents, 1):
@@ -206,6 +215,28 @@ def _submission_table(doc, a: Assessment, caption: str = "") -> None:
     # margins leave the room, so every row is one line high
     fmt.table(doc, header, rows, [11, 37, 37, 25, 22, 12, 12], align=["center", "left", "center", "center", "center", "center", "center"],
               caption=caption, cell_margin_mm=1.0)  # fmt: skip
+
+
+def _submission_counts_table(doc, a: Assessment, caption: str = "") -> None:
+    """报送情况 by kind of respondent (委办局, 管理局（管委会）, 镇, 街道), with a total row."""
+    header = ["类别", "应报送", "已报送", "需退回修改", "未报送", "逾期", "错误", "提醒"]
+    groups: dict[str, list] = {}
+    for c in a.respondents:
+        groups.setdefault(c.respondent.kind.label, []).append(c)
+
+    def counts(cards) -> list[str]:
+        return [str(n) for n in (len(cards), sum(c.submission is not None for c in cards),
+                                 sum(c.state == "需退回修改" for c in cards), sum(c.submission is None for c in cards),
+                                 sum(c.on_time is False for c in cards), sum(c.errors for c in cards),
+                                 sum(c.warnings for c in cards))]  # fmt: skip
+
+    rows = [[label, *counts(cards)] for label, cards in groups.items()]
+    rows.append(["合计", *counts(a.respondents)])
+    # (narrow cell margins keep 管理局（管委会）, the heads and six-digit counts on one line)
+    fmt.table(doc, header, rows, [36, 18, 18, 24, 18, 14, 14, 14], align=["left", *["center"] * 7],
+              caption=caption, cell_margin_mm=1.0)  # fmt: skip
+    fmt.para(doc, f"注：应报送单位共{len(a.respondents)}个，本表按类别统计；各单位的报送情况见汇总表“报送情况”工作表，"
+                  "未报送单位见问题清单“催报名单”工作表。")  # fmt: skip
 
 
 def _findings_table(doc, a: Assessment, caption: str = "") -> None:
