@@ -491,3 +491,20 @@ def test_many_respondents_are_counted_by_kind_in_the_submission_table(sample_ass
     assert int(rows[-1][4]) == len(a.missing) > 0 and int(rows[-1][3]) > 0  # the samples have both
     note = next(t for t in texts(doc) if t.startswith("注：应报送单位共"))
     assert "汇总表“报送情况”工作表" in note and "问题清单“催报名单”工作表" in note
+
+
+def test_past_the_limit_the_texts_most_units_wrote_are_listed(sample_assessment, monkeypatch):
+    import pdreport.report.context as context
+
+    before = build_context(sample_assessment)
+    every, steps = before["problem_texts"], before["next_step_texts"]
+    assert len(every) > 2 and len(steps) > 2 and before["problem_texts_more"] == before["next_step_texts_more"] == 0
+    monkeypatch.setattr(context, "TEXTS_LIMIT", 2)
+    c = build_context(sample_assessment)
+    top = sorted(every, key=lambda t: -t["count"])[:2]
+    assert c["problem_texts"] == [t for t in every if t in top]  # in the order written
+    assert c["problem_texts_more"] == len(every) - 2
+    assert len(c["next_step_texts"]) == 2 and c["next_step_texts_more"] == len(steps) - 2
+    doc = docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False)))
+    assert f"另有{len(every) - 2}条存在问题的反映，见汇总表“任务进展明细”。" in texts(doc)
+    assert sum(t["text"] in p for t in every for p in texts(doc)) == 2

@@ -31,6 +31,9 @@ FULL_TEXT_LIMIT = 8
 # ... and of the units behind, those the notice names plus this many are given in full: city-wide,
 # thousands of units can be behind on one task
 BEHIND_SHOWN_LIMIT = 10
+# Distinct texts listed under 存在问题 / 下一步工作 (past it, those written by the most units; the
+# rest are counted, and every text is in 汇总表's 任务进展明细)
+TEXTS_LIMIT = 60
 CN_INDEX = "一二三四五六七八九十"
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 
@@ -134,8 +137,8 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         # only when an edited template asks for them
         "problems": LazyList(lambda: _texts(a, names, "problems")),
         "next_steps": LazyList(lambda: _texts(a, names, "next_steps")),
-        "problem_texts": _texts_by_text(a, names, "problems"),
-        "next_step_texts": _texts_by_text(a, names, "next_steps"),
+        **_most_raised("problem_texts", _texts_by_text(a, names, "problems")),
+        **_most_raised("next_step_texts", _texts_by_text(a, names, "next_steps")),
         "annex": {
             "title": plan.annex.title,
             "note": plan.annex.note,
@@ -399,6 +402,15 @@ def _texts_by_text(a: Assessment, names: dict[str, str], attr: str) -> list[dict
             tasks.setdefault(text, {})[t.task.number] = None
     return [{"text": text, "names": name_list(list(who)), "count": len(who), "tasks": list(tasks[text])}
             for text, who in units.items()]  # fmt: skip
+
+
+def _most_raised(key: str, texts: list[dict]) -> dict:
+    """``{key: texts, key + "_more": 0}``, or past ``TEXTS_LIMIT`` the texts written by the most
+    units (in their order; a tie goes to the first written) and how many more there are."""
+    if len(texts) <= TEXTS_LIMIT:
+        return {key: texts, key + "_more": 0}
+    kept = sorted(sorted(range(len(texts)), key=lambda i: -texts[i]["count"])[:TEXTS_LIMIT])
+    return {key: [texts[i] for i in kept], key + "_more": len(texts) - TEXTS_LIMIT}
 
 
 def cn_index(i: int) -> str:
