@@ -99,3 +99,71 @@ def discard_stderr() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+
+
+class Ahead:
+    """``fn(i)`` (bytes) for each ``i`` in ``range(n)``, computed ahead in forked worker processes
+    (one per core, ``chunk`` items a task) while the caller takes them in order with ``get(i)``.
+
+    ``get(i)`` is ``None`` when item ``i`` could not be computed there (``fn`` raised, or the pool
+    broke): the caller then computes it itself, so errors surface exactly as without workers. The
+    workers see the caller's memory as it was at the fork (only the results are pickled).
+    ``start`` gives ``None`` (work here) for fewer than ``min_items``, one core, or no fork."""
+
+    def __init__(self, pool, parts):
+        self._pool = pool
+        self._parts = parts  # an iterator over lists of (index, bytes | None), in index order
+        self._got: dict[int, bytes | None] = {}
+
+    @classmethod
+    def start(cls, fn: Callable[[int], bytes], n: int, min_items: int, chunk: int) -> Ahead | None:
+        cpus = os.cpu_count() or 1
+        if cpus < 2 or n < min_items:
+            return None
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            return None
+        chunks = [list(range(i, min(i + chunk, n))) for i in range(0, n, chunk)]
+        try:
+            pool = ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_ahead, initargs=(os.getpid(), fn))
+            parts = pool.map(_ahead_chunk, chunks)
+        except OSError:
+            return None
+        return cls(pool, parts)
+
+    def get(self, i: int) -> bytes | None:
+        while i not in self._got and self._parts is not None:
+            try:
+                self._got.update(next(self._parts))
+            except StopIteration:
+                self._parts = None
+            except Exception:  # noqa: BLE001 - a broken pool: the rest is computed by the caller
+                self._parts = None
+        return self._got.pop(i, None)
+
+    def close(self) -> None:
+        self._parts = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_AHEAD: Callable[[int], bytes] | None = None  # in an Ahead worker: the function it computes
+
+
+def _init_ahead(parent_pid: int, fn: Callable[[int], bytes]) -> None:
+    global _AHEAD
+    die_with_parent(parent_pid)
+    _AHEAD = fn
+
+
+def _ahead_chunk(indices: list[int]) -> list[tuple[int, bytes | None]]:
+    out = []
+    for i in indices:
+        try:
+            out.append((i, _AHEAD(i)))  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - the caller computes it again and raises there
+            out.append((i, None))
+    return out

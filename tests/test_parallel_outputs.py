@@ -282,3 +282,54 @@ def test_intake_in_worker_processes_is_identical(plan, monkeypatch, period_id):
     for file in with_errors:
         findings = serial.findings_for(file)
         assert build_copy(parallel, file, findings) == build_copy(serial, file, findings)
+
+
+@pytest.fixture(scope="module")
+def sample_collection(plan):
+    import pdreport.collect as collect_mod
+
+    return collect_mod.collect(plan, SAMPLES, "2024H1")
+
+
+def test_feedback_copies_built_in_processes_are_identical(sample_collection, tmp_path, monkeypatch):
+    import pdreport.feedback as feedback
+
+    col = sample_collection
+    with_errors = sorted(rid for rid, sub in col.submissions.items() if sub.has_errors)
+    assert len(with_errors) >= 3  # the samples hold several returns with errors
+    monkeypatch.setattr(feedback, "PROCESS_MIN_COPIES", 2)
+    monkeypatch.setattr(feedback, "PROCESS_CHUNK", 1)
+    pooled = feedback.write_feedback(col, tmp_path / "pool")
+    monkeypatch.setattr(feedback, "PROCESS_MIN_COPIES", 10**9)
+    serial = feedback.write_feedback(col, tmp_path / "serial")
+    assert [p.name for p in pooled] == [p.name for p in serial]
+    assert [feedback.feedback_name(col.plan.respondent(r).name) for r in with_errors] == [p.name for p in serial]
+    assert [p.read_bytes() for p in pooled] == [p.read_bytes() for p in serial]
+    # each copy is given its own file's findings, in the collection's order
+    given = {}
+    real = feedback.build_copy
+    monkeypatch.setattr(feedback, "build_copy", lambda c, file, found: given.setdefault(file, found) and real(c, file, found))
+    feedback.write_feedback(col, tmp_path / "again")
+    assert given == {col.submissions[r].file: col.findings_for(col.submissions[r].file) for r in with_errors}
+    assert all(given.values())
+
+
+def test_feedback_copy_failing_in_a_worker_fails_in_the_parent_as_before(sample_collection, tmp_path, monkeypatch):
+    import pdreport.feedback as feedback
+
+    col = sample_collection
+    monkeypatch.setattr(feedback, "PROCESS_MIN_COPIES", 2)
+    monkeypatch.setattr(feedback, "PROCESS_CHUNK", 1)
+    victim = col.submissions[sorted(rid for rid, sub in col.submissions.items() if sub.has_errors)[1]].file
+    real = feedback.build_copy
+
+    def build(c, file, findings):
+        if file == victim:
+            raise RuntimeError("boom")
+        return real(c, file, findings)
+
+    monkeypatch.setattr(feedback, "build_copy", build)
+    written = []
+    with pytest.raises(RuntimeError, match="boom"):
+        feedback.write_feedback(col, tmp_path, lambda path, data: written.append(path) or path)
+    assert len(written) == 1  # the copy before it, as the sequential loop wrote it

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..outputs import atomic_write_bytes
 from ..plan.model import Period, Plan, Respondent
-from ..workers import die_with_parent
+from ..workers import Ahead
 from .distribution import render_distribution
 from .layout import TEMPLATE_VERSION, Layout, build_layout
 from .workbook import SHEET_PASSWORD, render_workbook
@@ -75,7 +75,9 @@ def generate_templates(
     respondents = select_respondents(plan, only)
     if not overwrite:
         refuse_to_replace([Path(out_dir) / template_filename(period, r) for r in respondents])
-    rendered = _render_in_processes(plan, period, respondents, stamp)
+    # xlsxwriter is pure Python: many workbooks are rendered ahead in one worker process per core
+    rendered = Ahead.start(lambda i: render_workbook(build_layout(plan, respondents[i], period), stamp),
+                           len(respondents), PROCESS_MIN_TEMPLATES, PROCESS_CHUNK)  # fmt: skip
     try:
         for i, respondent in enumerate(respondents):
             layout = build_layout(plan, respondent, period)
@@ -104,73 +106,3 @@ def refuse_to_replace(paths: list[Path]) -> None:
 
 PROCESS_MIN_TEMPLATES = 32  # from this many respondents the workbooks are rendered in worker processes
 PROCESS_CHUNK = 8  # respondents per task
-
-
-class _Rendered:
-    """Workbook bytes by respondent index, taken as the worker processes deliver them (in order)."""
-
-    def __init__(self, pool, parts):
-        self._pool = pool
-        self._parts = parts  # an iterator over lists of (index, bytes | None), in index order
-        self._got: dict[int, bytes | None] = {}
-
-    def get(self, i: int) -> bytes | None:
-        while i not in self._got and self._parts is not None:
-            try:
-                self._got.update(next(self._parts))
-            except StopIteration:
-                self._parts = None
-            except Exception:  # noqa: BLE001 - a broken pool: the rest is rendered in the parent
-                self._parts = None
-        return self._got.pop(i, None)
-
-    def close(self) -> None:
-        self._parts = None
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-_WORK: tuple | None = None  # (plan, period, respondents, stamp) in a worker process
-
-
-def _init_work(parent_pid: int, *work) -> None:
-    global _WORK
-    die_with_parent(parent_pid)
-    _WORK = work
-
-
-def _render_chunk(indices: list[int]) -> list[tuple[int, bytes | None]]:
-    plan, period, respondents, stamp = _WORK  # type: ignore[misc]
-    out = []
-    for i in indices:
-        try:
-            out.append((i, render_workbook(build_layout(plan, respondents[i], period), stamp)))
-        except Exception:  # noqa: BLE001 - the parent renders it again and raises there
-            out.append((i, None))
-    return out
-
-
-def _render_in_processes(plan: Plan, period: Period, respondents: list[Respondent],
-                         stamp: dt.datetime) -> _Rendered | None:  # fmt: skip
-    """Render many workbooks in one forked worker per core (xlsxwriter is pure Python); ``None``
-    when there are few, one core, or no fork. The caller still writes the files, in order."""
-    import os
-
-    cpus = os.cpu_count() or 1
-    if cpus < 2 or len(respondents) < PROCESS_MIN_TEMPLATES:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:
-        return None
-    chunks = [list(range(i, min(i + PROCESS_CHUNK, len(respondents))))
-              for i in range(0, len(respondents), PROCESS_CHUNK)]  # fmt: skip
-    try:  # fork: the workers get the plan as it is, nothing is pickled but the results
-        pool = ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_work,
-                                   initargs=(os.getpid(), plan, period, respondents, stamp))  # fmt: skip
-        parts = pool.map(_render_chunk, chunks)
-    except OSError:
-        return None
-    return _Rendered(pool, parts)
