@@ -1,9 +1,10 @@
 """Worker processes that end with the run that started them.
 
-pdreport forks workers (reading many returns, rendering many templates, drawing charts). A run
-killed outright (SIGKILL, a closed terminal) gets no chance to stop them, and a worker blocked on
-its queue would wait for ever. On Linux the kernel can send each worker SIGKILL when its parent
-dies (``PR_SET_PDEATHSIG``); elsewhere this is a no-op and the usual shutdown applies.
+pdreport forks workers (reading many returns, rendering many templates, building many feedback
+copies, drawing charts). A run killed outright (SIGKILL, a closed terminal) gets no chance to
+stop them, and a worker blocked on its queue would wait for ever. On Linux the kernel can send
+each worker SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere this is a no-op and
+the usual shutdown applies.
 """
 
 from __future__ import annotations
