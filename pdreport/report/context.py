@@ -330,13 +330,15 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
     task = t.task
     shown, rest = list(t.reports), []
     if len(shown) > FULL_TEXT_LIMIT:  # the departments the notice names in full, and the first
-        # units behind; the rest as counts (reports are one per respondent: identity is equality)
+        # units behind; the rest as counts
         named = {r.id for d in task.departments if (r := a.plan.find_respondent(d)) is not None}
-        behind = [r for r in t.reports if r.respondent not in named and r.status == "已滞后"]
-        kept = {id(r) for r in behind[:BEHIND_SHOWN_LIMIT]}
-        shown = [r for r in t.reports if r.respondent in named or id(r) in kept]
-        kept = {id(r) for r in shown}
-        rest = [r for r in t.reports if id(r) not in kept]
+        shown, behind = [], 0
+        for r in t.reports:
+            if r.respondent in named or (r.status == "已滞后" and behind < BEHIND_SHOWN_LIMIT):
+                behind += r.respondent not in named
+                shown.append(r)
+            else:
+                rest.append(r)
     rest_counts = Counter(r.status or "未选状态" for r in rest)
     owed = [names[i] for i in t.owed_by]
     return {
