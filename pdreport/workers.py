@@ -131,8 +131,12 @@ class Ahead:
         chunks = [list(range(i, min(i + chunk, n))) for i in range(0, n, chunk)]
         try:
             pool = ProcessPoolExecutor(cpus, mp_context=ctx, initializer=_init_ahead, initargs=(os.getpid(), fn))
-            parts = pool.map(_ahead_chunk, chunks)
         except OSError:
+            return None
+        try:
+            parts = pool.map(_ahead_chunk, chunks)  # (forks the workers: may fail here too)
+        except OSError:
+            pool.shutdown(wait=True, cancel_futures=True)
             return None
         return cls(pool, parts)
 

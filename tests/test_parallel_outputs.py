@@ -193,6 +193,29 @@ def test_forked_failure_in_the_child_is_done_again_here():
 
 
 @needs_fork
+def test_ahead_that_cannot_fork_its_workers_leaves_the_work_here_and_no_pool(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pdreport import workers
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    shut: list[bool] = []
+    real_shutdown = ProcessPoolExecutor.shutdown
+
+    def no_fork(self, *args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    def shutdown(self, *args, **kwargs):
+        shut.append(True)
+        return real_shutdown(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "map", no_fork)
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", shutdown)
+    assert workers.Ahead.start(lambda i: b"x", 40, min_items=16, chunk=4) is None
+    assert shut == [True]  # the pool that never started is not left behind
+
+
+@needs_fork
 def test_consolidate_with_writers_in_children_is_identical(plan, demo_returns, tmp_path, monkeypatch):
     import pdreport.consolidate as C
 
