@@ -37,7 +37,7 @@ from .intake.records import (
     cell_rowcol,
 )
 from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
-from .template.layout import Field
+from .template.layout import ANNEX_UNITS, Field
 from .template.workbook import TEXT_LIMIT
 
 MAGNITUDE_FACTOR = 10  # a figure this many times its annual target is probably in the wrong unit (or mistyped)
@@ -267,27 +267,35 @@ def number_hint(value: Any, unit: str) -> str:
         return "只填一个数字（以本格的计量单位计）；文字说明写在“情况说明”中"
     number = numbers[0].replace(",", "")
     rest = text[text.index(numbers[0]) + len(numbers[0]):]
-    if unit and rest and (rest == unit or rest.startswith(unit)):
+    if unit and rest and (rest.startswith(unit) or unit.startswith(rest)):  # (25万 where 万元 is asked)
         return f"计量单位已是“{unit}”，只填数字 {number}"
     if unit.startswith("万") and unit[1:] and rest.startswith(unit[1:]):  # 3000千瓦 in a 万千瓦 cell
         return f"本格以“{unit}”计，请换算后只填数字（{number}{unit[1:]}填 {format_plain(float(number) / 10_000)}）"
     if rest.startswith(("万", "亿")) and not unit.startswith(rest[0]):
         scale = 10_000 if rest[0] == "万" else 100_000_000
         amount = format_plain(float(number) * scale)
-        return f"本格以“{unit or '个'}”计，请换算后只填数字（{number}{rest[0]}填 {amount}）"
+        measured = f"本格以“{unit}”计，" if unit else ""
+        return f"{measured}请换算后只填数字（{number}{rest[0]}填 {amount}）"
     return f"只填数字（如 {number}）；“{text[:12]}”中的文字说明请写在“情况说明”中"
+
+
+def field_unit(f: Field) -> str:
+    """The unit a number field is in. Templates made before annex fields carried theirs (in the
+    hidden map) still get it from the layout."""
+    return f.unit or ANNEX_UNITS.get(f.key, "")
 
 
 def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = None) -> float | None:
     parsed = parse_number(value)
-    hint = number_hint(value, f.unit) if parsed.error and isinstance(value, str) else ""
+    unit = field_unit(f)
+    hint = number_hint(value, unit) if parsed.error and isinstance(value, str) else ""
     number = _use(ctx, f, value, parsed, hint=hint)
     if number is None:
         return None
     typed_percent = isinstance(value, str) and value.strip().endswith(("%", "％"))
-    if typed_percent and f.unit and f.unit != "%":  # a share typed where an amount belongs
-        ctx.report(Code.WRONG_TYPE, f, f"此处应填{f.unit}数，不是百分数，“{value.strip()}”无法采用",
-                   f"请填写以{f.unit}计的数值（只填数字）；完成比例等可写在情况说明中", value)  # fmt: skip
+    if typed_percent and unit and unit != "%":  # a share typed where an amount belongs
+        ctx.report(Code.WRONG_TYPE, f, f"此处应填{unit}数，不是百分数，“{value.strip()}”无法采用",
+                   f"请填写以{unit}计的数值（只填数字）；完成比例等可写在情况说明中", value)  # fmt: skip
         return None
     if parsed.note and typed_percent:
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)

@@ -546,6 +546,9 @@ def test_the_duplicate_note_says_file_time_decided_for_the_whole_group(plan, dem
     ("3000千瓦", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（3000千瓦填 0.3）"),
     ("150000平方米", "万平方米", "本格以“万平方米”计，请换算后只填数字（150000平方米填 15）"),
     ("2024年已建成1300个", "个", "只填一个数字"),  # two numbers: no guess (not the year)
+    ("25万", "万元", "计量单位已是“万元”，只填数字 25"),
+    ("12,345.6吨", "吨标准煤", "计量单位已是“吨标准煤”，只填数字 12345.6"),
+    ("2万", "", "请换算后只填数字（2万填 20000）"),  # no unit known: no guess at one
 ])  # fmt: skip
 def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
     from pdreport.validate import number_hint
@@ -581,3 +584,21 @@ def test_renamed_sheets_with_the_units_name_are_each_found(plan, demo, tmp_path)
     hints = {f.sheet: f.hint for f in findings if f.code is Code.SHEET_MISSING}
     assert hints == {"指标": "请把工作表“指标（川沙）”的名称改回“指标”后重新报送",
                      ANNEX: "请把工作表“附件指标（川沙）”的名称改回“附件指标”后重新报送"}  # fmt: skip
+
+
+def test_annex_figures_are_hinted_in_their_own_units(plan, demo, tmp_path):
+    """附件指标 is in 吨标准煤 and 万元, also in returns of templates whose hidden map has no unit
+    for them (made before it carried one)."""
+    import dataclasses
+
+    filled = next(f for f in demo.values() if f.layout.has_annex)
+    p = write_return(tmp_path, "x.xlsx", filled, **{"annex.output_base": "25万", "annex.energy_base": "5%"})
+    _, findings = check_one(plan, p, "2024H1")
+    hints = {f.field: (f.code, f.message, f.hint) for f in findings if f.field.startswith("annex.")}
+    assert hints["annex.output_base"][::2] == (Code.WRONG_TYPE, "计量单位已是“万元”，只填数字 25")
+    assert hints["annex.energy_base"][0] is Code.WRONG_TYPE and "吨标准煤" in hints["annex.energy_base"][1]
+
+    from pdreport.validate import field_unit
+
+    f = next(f for f in filled.layout.fields if f.key == "annex.output_base")
+    assert f.unit == "万元" and field_unit(dataclasses.replace(f, unit="")) == "万元"

@@ -50,6 +50,8 @@ ANNEX_FIELDS = (  # key, label, row offset, column (0-based) on the 附件指标
     ("annex.output_current", "规上工业总产值·本期（万元）", 1, 3),
 )
 ANNEX_FIRST_ROW = 5
+ANNEX_UNITS = {"annex.energy_base": "吨标准煤", "annex.energy_current": "吨标准煤",
+               "annex.output_base": "万元", "annex.output_current": "万元"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
         lay.annex_target = unit.target
         for key, text, offset, col in ANNEX_FIELDS:
             add(Field(key, ANNEX, cell(ANNEX_FIRST_ROW + offset, col), text, "number", True,
-                      "annex", minimum=0.0))  # fmt: skip
+                      "annex", unit=ANNEX_UNITS[key], minimum=0.0))  # fmt: skip
         add(Field("annex.note", ANNEX, cell(ANNEX_FIRST_ROW + 4, 2), "附件指标·情况说明", "text",
                   False, "annex"))  # fmt: skip
         label(LabelCell(ANNEX, cell(ANNEX_FIRST_ROW, 1), "规上工业综合能耗（吨标准煤）"))
