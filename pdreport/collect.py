@@ -193,6 +193,7 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
         mtime = guarded.mtime or path.stat().st_mtime  # (the guard's fstat: the file it read)
         result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
         _explain_blanks(result.raw, guarded)
+        _find_percent_cells(result.raw, guarded)
     except ReadError as exc:
         result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
                                        "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel))  # fmt: skip
@@ -211,6 +212,22 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
             wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
     if wanted:
         raw.computed = computed_cells(guarded.data, wanted)
+
+
+def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:
+    """% figures that read as a fraction (0 < |v| ≤ 1): whether the cell shows a percentage is
+    looked up only then (an .xlsx or .ods)."""
+    if guarded.data is None or guarded.kind not in ("xlsx", "xlsm", "ods"):
+        return
+    wanted: dict[str, set[str]] = {}
+    for rv in raw.values:
+        v = rv.value
+        if rv.field.unit == "%" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < abs(v) <= 1:
+            wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
+    if wanted:
+        from .intake.cellformat import percent_cells
+
+        raw.percent = percent_cells(guarded.data, guarded.kind, wanted)
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:

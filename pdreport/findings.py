@@ -75,6 +75,8 @@ class Code(Enum):
     MILESTONE_DATE_UNEXPECTED = ("W217", "未完成却填了完成日期", Severity.WARNING)
     OUTSIDE_TABLE = ("W218", "表格以外的内容未采用", Severity.WARNING)
     NOT_WHOLE = ("W219", "数量不是整数", Severity.WARNING)
+    PERCENT_MAYBE_FRACTION = ("W220", "百分数可能填成了小数", Severity.WARNING)
+    TEXT_AS_FORMULA = ("W221", "文字被当成了公式，已按文字采用", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

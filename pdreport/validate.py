@@ -45,6 +45,7 @@ MAGNITUDE_FACTOR = 10  # a figure this many times its annual target is probably 
 FRACTION_LARGE_TARGET = 20  # %: from here a value of at most 1 cannot be meant as it stands
 FRACTION_WINDOW = 1 / 5
 FRACTION_WINDOW_SMALL = 1 / 50  # smaller targets: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
+FRACTION_PLAUSIBLE = 10  # a fraction kept as typed is questioned while 100 × it is within this many targets
 FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
 
 
@@ -69,15 +70,22 @@ class _Ctx:
 
     def missing(self, f: Field) -> None:
         """A required input that reads as empty: not filled in, or a formula without a value."""
-        shown = self.raw.computed.get((f.sheet, f.cell))
-        if shown is None:
+        computed = self.raw.computed.get((f.sheet, f.cell))
+        what = "文字" if f.kind == "text" else "数值"
+        if computed is None:
             self.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
-        elif shown:
-            self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，结果为错误值 {shown}，无法读取",
-                        "请改正公式，或直接填写数值（本表各项只填数值，不用公式）", shown)  # fmt: skip
+        elif computed.shown:
+            self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，结果为错误值 {computed.shown}，无法读取",
+                        f"请改正公式，或直接填写{what}（本表各项只填{what}，不用公式）", computed.shown)  # fmt: skip
         else:
             self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，文件中没有保存计算结果，无法读取",
-                        "请直接填写数值（本表各项只填数值，不用公式），或用 Excel/WPS 打开后保存再发送")  # fmt: skip
+                        f"请直接填写{what}（本表各项只填{what}，不用公式），或用 Excel/WPS 打开后保存再发送")  # fmt: skip
+
+    def typed_as_formula(self, f: Field) -> str:
+        """The text of a text cell that Excel took for a formula ("-完成3场培训" → #NAME?), else "":
+        words are no formula, so what was typed is the formula's text (the "=" not kept)."""
+        computed = self.raw.computed.get((f.sheet, f.cell))
+        return computed.formula.strip() if computed and computed.shown == "#NAME?" else ""
 
     def source(self, f: Field) -> Source:
         return Source(self.raw.file, f.sheet, f.cell)
@@ -196,6 +204,13 @@ def report_stray_rows(ctx: _Ctx, shifted: set[str]) -> None:
 
 def read_text(ctx: _Ctx, f: Field, value: Any) -> str:
     cleaned = clean_text(value, TEXT_LIMIT)
+    typed = ctx.typed_as_formula(f) if not cleaned.text else ""
+    if typed:
+        cleaned = clean_text(typed, TEXT_LIMIT)
+        lead = typed[0] if typed[0] in "-+" else "="  # ("=完成…" is saved as 完成…)
+        ctx.report(Code.TEXT_AS_FORMULA, f,
+                   f"“{f.label}”以“{lead}”开头，表格把它当成了公式（显示 #NAME?），已按文字“{cleaned.text[:40]}”采用",
+                   "文字开头不要用 - + = 号（可改用“一是”“1.”等），或在开头先输入一个英文单引号 '", typed)  # fmt: skip
     if cleaned.removed:
         ctx.report(Code.TEXT_CLEANED, f, f"文字中有 {cleaned.removed} 个不可见的控制字符，已清除",
                    "一般由复制粘贴带入，无需处理", value)  # fmt: skip
@@ -299,7 +314,14 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
         return None
     if parsed.note and typed_percent:
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
-    if indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
+    if (f.sheet, f.cell) in ctx.raw.percent and not isinstance(value, str):
+        # "2.5%" typed into the cell: saved as 0.025 in a cell that shows 2.5%, as the clerk saw it
+        shown = format_plain(round(number * 100, 10))
+        ctx.report(Code.PERCENT_NORMALISED, f,
+                   f"单元格设成了百分比格式，显示为 {shown}%（存为 {format_plain(number)}），已按 {shown} 读取",
+                   f"本表百分数只填数字（如 {shown}% 填 {shown}）", value)  # fmt: skip
+        number = round(number * 100, 10)
+    elif indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
         # A share with a large target (占比 94%) typed as 0.969 is plainly a fraction. Against a
         # small target (a 5.3 % decline, a 1 % share) 0.9 is a real 0.9 %, so only a value far below
         # anything plausible (5.3 % typed into a cell Excel made a percentage cell, read back as
@@ -312,6 +334,14 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
                        "本表百分数只填数字（如 5.3% 填 5.3）；如原值确为 "
                        f"{format_plain(number)}%，请在情况说明中注明", value)  # fmt: skip
             number = round(number * 100, 10)
+        elif 0 < abs(number) < 1 <= abs(indicator.target) and 100 * abs(number) <= FRACTION_PLAUSIBLE * abs(indicator.target):
+            # kept as typed, but a fraction that could as well be the share (0.025 for 2.5 % against
+            # a 1 % target: typed "2.5%" where the cell could not become a percentage cell)
+            as_percent = format_plain(round(number * 100, 10))
+            ctx.report(Code.PERCENT_MAYBE_FRACTION, f,
+                       f"填报值 {format_plain(number)} 不足 1%，已按 {format_plain(number)}% 采用；"
+                       f"如本意是 {as_percent}%（输入“{as_percent}%”会存为 {format_plain(number)}），请改填 {as_percent}",
+                       f"请核实；本表百分数只填数字（如 {as_percent}% 填 {as_percent}）", value)  # fmt: skip
     if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
         lo = "" if f.minimum is None else format_plain(f.minimum)
         hi = "" if f.maximum is None else format_plain(f.maximum)

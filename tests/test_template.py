@@ -130,6 +130,8 @@ def test_protection_validation_and_styles(plan, h1_files):
             assert dv.type == expected[field.kind], field.key
             if field.kind == "choice":
                 assert len(dv.formula1) < 255
+            # text is kept as typed: "-完成3场培训" never becomes a formula, a phone keeps its 0
+            assert (c.number_format == "@") is (field.kind == "text"), field.key
         for lb in tf.layout.labels:
             c = wb[lb.sheet][lb.cell]
             assert str(c.value) == lb.text and c.protection.locked is not False

@@ -14,7 +14,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from python_calamine import CalamineWorkbook
 
@@ -146,43 +146,67 @@ _SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^<>]*)>")
 _ATTR = re.compile(rb"""([\w.:-]+)\s*=\s*["']([^"']*)["']""")
 _REL_TAG = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^<>]*)>")
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)<")
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f(?:\s[^<>]*)?>([^<]*)<")
 
 
-def computed_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+class Computed(NamedTuple):
+    shown: str  # the error value shown ("#DIV/0!"), or "" when no result was saved
+    formula: str  # the formula's text, without "=" ("" if it has none of its own, e.g. shared)
+
+
+def computed_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Computed]:
     """For cells that read as empty: which of ``wanted`` ({sheet name: {"H5", …}}) hold a formula
-    with no saved result ("") or an error value ("#DIV/0!"), so that the finding can say so instead
-    of "not filled in". ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags). Best
+    with no saved result or an error value, so that the finding can say so instead of "not filled
+    in" (and a text typed as "-完成3场培训", which Excel takes for a formula showing #NAME?, can be
+    read as typed). ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags). Best
     effort: anything unexpected gives no answer, never an error."""
     import html
     import zipfile
 
-    out: dict[tuple[str, str], str] = {}
+    out: dict[tuple[str, str], Computed] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            targets = {}
-            for attrs in _REL_TAG.findall(z.read("xl/_rels/workbook.xml.rels")):
-                a = dict(_ATTR.findall(attrs))
-                targets[a.get(b"Id")] = a.get(b"Target", b"").decode("utf-8", "replace")
-            for attrs in _SHEET_TAG.findall(z.read("xl/workbook.xml")):
-                a = {k.split(b":")[-1] if k.endswith(b":id") else k: v for k, v in _ATTR.findall(attrs)}
-                name = html.unescape(a.get(b"name", b"").decode("utf-8", "replace"))
-                if name not in wanted or a.get(b"id") not in targets:
-                    continue
-                target = targets[a[b"id"]]
-                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                xml = z.read(part)
+            for name, xml in sheet_parts(z, set(wanted)).items():
                 for cell in wanted[name]:
-                    m = re.search(rb'<c r="' + re.escape(cell.encode()) + rb'"([^<>]*?)(/?)>', xml)
+                    m = cell_tag(xml, cell)
                     if m is None or m.group(2):
                         continue
                     end = xml.find(b"</c>", m.end())
                     body = xml[m.end():end if end >= 0 else m.end()]
                     v = _VALUE.search(body)
                     shown = html.unescape(v.group(1).decode("utf-8", "replace")).strip() if v else ""
+                    f = _FORMULA.search(body)
+                    formula = html.unescape(f.group(1).decode("utf-8", "replace")) if f else ""
                     if re.search(rb't\s*=\s*["\']e["\']', m.group(1)):  # an error value
-                        out[(name, cell)] = shown or "#N/A"
+                        out[(name, cell)] = Computed(shown or "#N/A", formula)
                     elif b"<f" in body and not shown:  # a formula, no result saved (openpyxl: <v></v>)
-                        out[(name, cell)] = ""
+                        out[(name, cell)] = Computed("", formula)
     except Exception:  # noqa: BLE001 - only a better message is at stake
         return {}
     return out
+
+
+def sheet_parts(z, names: set[str]) -> dict[str, bytes]:
+    """{sheet name: its worksheet XML} for the sheets of ``names`` an .xlsx (``zipfile.ZipFile``,
+    one the guard has passed) has, found the way calamine finds them (workbook.xml → its rels)."""
+    import html
+
+    targets = {}
+    for attrs in _REL_TAG.findall(z.read("xl/_rels/workbook.xml.rels")):
+        a = dict(_ATTR.findall(attrs))
+        targets[a.get(b"Id")] = a.get(b"Target", b"").decode("utf-8", "replace")
+    parts = {}
+    for attrs in _SHEET_TAG.findall(z.read("xl/workbook.xml")):
+        a = {k.split(b":")[-1] if k.endswith(b":id") else k: v for k, v in _ATTR.findall(attrs)}
+        name = html.unescape(a.get(b"name", b"").decode("utf-8", "replace"))
+        if name not in names or a.get(b"id") not in targets or name in parts:
+            continue
+        target = targets[a[b"id"]]
+        parts[name] = z.read(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+    return parts
+
+
+def cell_tag(xml: bytes, cell: str) -> re.Match | None:
+    """The opening tag of ``cell`` ("H5") in worksheet XML the guard has passed (plain
+    ``<c r="H5" …>``): group 1 its other attributes, group 2 "/" when it is empty."""
+    return re.search(rb'<c r="' + re.escape(cell.encode()) + rb'"([^<>]*?)(/?)>', xml)

@@ -19,7 +19,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from ..template.layout import SIGNATURE_LEAD, Field, LabelCell
 from ..template.metadata import TemplateMap
 from .clean import is_blank
-from .read import Workbook
+from .read import Computed, Workbook
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ class RawSubmission:
     labels_seen: list[tuple[LabelCell, Any]]  # each mapped label and what the cell holds now
     # (sheet, cell) of an empty-looking required input → "" a formula with no saved result, or the
     # error value it shows ("#DIV/0!"): said as such instead of "not filled in"
-    computed: dict[tuple[str, str], str] = field(default_factory=dict)
+    computed: dict[tuple[str, str], Computed] = field(default_factory=dict)
+    # (sheet, cell) of a % figure read as a fraction (0 < |v| ≤ 1) whose cell shows it as a
+    # percentage: "2.5%" typed there reads as 0.025
+    percent: set[tuple[str, str]] = field(default_factory=set)
     # rows typed below a table (its last field or label): (sheet, A1 of the row's first filled
     # cell, that cell's value), at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
     stray: list[tuple[str, str, Any]] = field(default_factory=list)

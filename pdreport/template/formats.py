@@ -40,6 +40,7 @@ class Formats:
     number: object
     input_number: object
     input_text: object
+    input_line: object
     input_choice: object
     input_date: object
     formula_number: object
@@ -70,7 +71,10 @@ def make_formats(wb) -> Formats:
         label_wrap=f(text_wrap=True, valign="top", font_size=10, **BORDER),
         number=f(num_format="#,##0.##", align="right", **BORDER),
         input_number=f(num_format="#,##0.00", **inp),
-        input_text=f(text_wrap=True, valign="top", **inp),
+        # Text cells keep what is typed as text ("@"): "-完成3场培训" or "=…" would otherwise become
+        # a formula showing #NAME?, and a phone number would lose its leading 0
+        input_text=f(text_wrap=True, valign="top", num_format="@", **inp),
+        input_line=f(align="center", num_format="@", **inp),
         input_choice=f(align="center", **inp),
         input_date=f(num_format="yyyy-mm-dd", align="center", **inp),
         formula_number=f(num_format="#,##0.0000", **calc),

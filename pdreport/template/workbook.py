@@ -186,7 +186,7 @@ class _Renderer:
             field = self.fields[key]
             row, col = _rc(field.cell)
             ws.write_string(row, 1, text, f.info_label)
-            self.input(ws, field, f.input_date if field.kind == "date" else f.input_choice)
+            self.input(ws, field, f.input_date if field.kind == "date" else f.input_line)
         check_row = COVER_FIRST_FIELD_ROW + len(HEADER_FIELDS) + 1
         self.missing_check(ws, check_row)
         row = check_row + 2
