@@ -77,6 +77,7 @@ class Code(Enum):
     NOT_WHOLE = ("W219", "数量不是整数", Severity.WARNING)
     PERCENT_MAYBE_FRACTION = ("W220", "百分数可能填成了小数", Severity.WARNING)
     TEXT_AS_FORMULA = ("W221", "文字被当成了公式，已按文字采用", Severity.WARNING)
+    ANNEX_ZERO_MERGED = ("W222", "合并计算单位的能耗或产值为 0", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

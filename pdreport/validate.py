@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import Code, Finding, Severity
+from .findings import Code, Finding
 from .intake.clean import (
     Parsed,
     clean_text,
@@ -445,14 +445,13 @@ def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers
         if f is None or numbers[i] is None or numbers[i] > 0:
             continue
         message = f"{what}为 {format_plain(numbers[i])}，无法计算下降率"
-        extra = {}
-        if merged:
+        code = Code.ANNEX_ZERO_BASE
+        if merged:  # (a code of its own: an "E" code said to be a reminder reads as an error)
             names = "、".join(ctx.plan.respondent(r).name for r in merged)
-            message += f"（本单位与{names}合并计算，合计仍为 0 时无法计算）"
-            extra["severity"] = Severity.WARNING
-        ctx.report(Code.ANNEX_ZERO_BASE, f, message,
-                   f"请填写实际的{what}（{unit_name}）；确实为 0 的，请在情况说明中写明原因", v,
-                   **extra)  # fmt: skip
+            message = f"{what}为 {format_plain(numbers[i])}（本单位与{names}合并计算，合计仍为 0 时无法计算下降率）"
+            code = Code.ANNEX_ZERO_MERGED
+        ctx.report(code, f, message,
+                   f"请填写实际的{what}（{unit_name}）；确实为 0 的，请在情况说明中写明原因", v)  # fmt: skip
 
 
 def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:

@@ -17,7 +17,7 @@ from pdreport.feedback import build_copy
 from pdreport.findings import Code, Severity
 from pdreport.template.layout import ANNEX, COVER, TASKS
 
-NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.MILESTONE_DATE_AFTER_PERIOD,
+NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.ANNEX_ZERO_MERGED, Code.MILESTONE_DATE_AFTER_PERIOD,
              Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED)  # fmt: skip
 
 
@@ -189,7 +189,7 @@ def test_zero_in_a_merged_unit_is_only_a_warning(plan, demo, tmp_path):
     p = write_return(tmp_path, "金桥镇.xlsx", filled, **{"annex.output_base": 0})
     sub, findings = check_one(plan, p, "2024H1")
     (w,) = new_findings(findings)
-    assert w.code is Code.ANNEX_ZERO_BASE and w.level is Severity.WARNING
+    assert w.code is Code.ANNEX_ZERO_MERGED and w.level is Severity.WARNING and w.code.code == "W222"
     assert (w.sheet, w.cell) == cell_of(filled, "annex.output_base")
     assert "金桥管理局" in w.message and not sub.has_errors
 
