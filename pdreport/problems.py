@@ -84,8 +84,12 @@ def render_problem_list(col: Collection) -> bytes:
                  f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，未报送单位 {c['missing']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条。", COLUMNS, landscape=True)  # fmt: skip
     row = HEADER_ROW + 1
+    # a file that says nothing of itself (encrypted, broken …) but is named after a unit: as 汇总表
+    # 收到文件 shows it
+    guessed = {o.file: f"{names[o.respondent]}（按文件名判断）" for o in col.outcomes if o.guessed}
     for n, x in enumerate(col.findings, 1):
-        cells = [names.get(x.respondent, ""), x.file, x.sheet, x.cell, x.label, x.value,
+        unit = names.get(x.respondent) or (guessed.get(x.file, "") if x.file else "")
+        cells = [unit, x.file, x.sheet, x.cell, x.label, x.value,
                  x.code.code, x.level.label, x.message, x.hint]  # fmt: skip
         ws.write_number(row, 0, n, s.center)
         for i, v in enumerate(cells, 1):

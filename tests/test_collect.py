@@ -227,6 +227,9 @@ def test_an_unreadable_file_is_tied_to_its_unit_by_name_and_counted(plan, demo, 
     notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=4, values_only=True)}
     assert notes["区金融局"] == "按文件名判断，可能是本单位的文件，但无法采用：区金融局_加密.xlsx"
     assert notes["区商务委"] == "未收到填报表"
+    units = {row[2]: row[1] for row in wb["问题清单"].iter_rows(min_row=4, values_only=True)}
+    assert units["区金融局_加密.xlsx"] == "区金融局（按文件名判断）"  # as 汇总表 收到文件 says
+    assert units["说明.xlsx"] in ("", None)  # (no unit in its name: no guess)
 
 
 def test_returns_of_another_plan_ask_for_its_plan_file(plan, plan_text, tmp_path):
