@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -242,7 +242,8 @@ def assess(
     subs = _newest(submissions)
     findings = tuple(findings)
     rejected = _rejected_fields(plan, period, subs, findings)
-    results = {ind.id: assess_indicator(ind, period, subs, rejected.get(ind.id, {}))
+    results = {ind.id: assess_indicator(ind, period, subs, rejected.get(ind.id, {}),
+                                        lambda rid: plan.respondent(rid).name)
                for ind in plan.indicators}  # fmt: skip
     headline = tuple(HeadlineResult(row, results[row.indicator]) for row in plan.headline)
     tasks = tuple(assess_task(plan, task, period, subs, results, rejected.get(f"task:{task.number}", {}))
@@ -383,7 +384,7 @@ def judge_milestone(ind: Indicator, report: Report, period: Period) -> tuple[Sta
 
 
 def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission],
-                     rejected: dict[str, str]) -> IndicatorResult:  # fmt: skip
+                     rejected: dict[str, str], name_of: Callable[[str], str] = str) -> IndicatorResult:  # fmt: skip
     reports = tuple(_report(ind, rid, subs, rejected) for rid in ind.reporters)
     owed = tuple(r.respondent for r in reports if r.state == "missing")
     seq = sequential_target(ind, period)
@@ -420,10 +421,27 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
     if csum is not None:
         gap = (lead.value - csum) / lead.value if lead.value else (0.0 if csum == 0 else -1.0)
         if abs(gap) > ind.cross_check_tolerance:
-            reasons.append(f"牵头单位数{format_number(lead.value)}{ind.unit}与参与单位合计"
-                           f"{format_number(csum)}{ind.unit}（{len(contributors)}个单位）相差{abs(gap) * 100:.1f}%，请核对")  # fmt: skip
+            reasons.append(_cross_check(ind, lead.value, csum, gap, contributors, name_of))
     return IndicatorResult(ind, status, lead.value, seq, _completion(ind, lead.value), reports,
                            tuple(reasons), owed, csum, len(contributors), gap)  # fmt: skip
+
+
+def _cross_check(ind: Indicator, lead: float, csum: float, gap: float, contributors: list[Report],
+                 name_of: Callable[[str], str]) -> str:  # fmt: skip
+    """Why the lead's figure and the contributors' sum disagree, ending in "请核对": a sum many
+    times the lead's is said as a multiple, and a unit that alone reports more than the whole
+    district (3000 typed in 千瓦 where 万千瓦 is asked) is named."""
+    u = ind.unit
+    text = f"牵头单位数{format_number(lead)}{u}与参与单位合计{format_number(csum)}{u}（{len(contributors)}个单位）"
+    if lead > 0 and csum >= 2 * lead:
+        text += f"不符，合计是牵头单位数的{csum / lead:.1f}倍"
+    else:
+        text += f"相差{abs(gap) * 100:.1f}%"
+    over = sorted((r for r in contributors if lead > 0 and r.value > lead), key=lambda r: -r.value)
+    if over:
+        said = name_list([f"{name_of(r.respondent)}填报{format_number(r.value)}{u}" for r in over], 3)
+        text += f"；其中{said}，单个单位已超过全区数，可能计量单位有误"
+    return text + "，请核对"
 
 
 def _unreported(ind, reports, owed, seq) -> IndicatorResult:

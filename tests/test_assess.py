@@ -341,6 +341,19 @@ def test_lead_vs_contributors_disagree(plan, contributors):
     assert "请核对" in r.reason and "相差20.0%" in r.reason
 
 
+def test_a_sum_many_times_the_leads_names_the_unit_past_the_whole(plan, contributors):
+    """祝桥镇 types 3000 (千瓦) where 万千瓦 is asked: the sum is said as a multiple, not as
+    "相差23975.0%", and the unit that alone reports more than the district is named."""
+    bureau, authority, town = contributors
+    a = run(plan, "2024H1", sub("fgw", {"T05-1": 12.5}), sub(bureau, {"T05-1": 5}), sub(town, {"T05-1": 3000}))
+    r = a.indicators["T05-1"]
+    check = next(x for x in r.reasons if x.endswith("请核对"))
+    name = plan.respondent(town).name
+    assert "合计是牵头单位数的240.4倍" in check and "相差" not in check
+    assert f"其中{name}填报3000万千瓦，单个单位已超过全区数，可能计量单位有误" in check
+    assert plan.respondent(bureau).name not in check
+
+
 def test_cross_check_tolerance_edge(plan, contributors):
     bureau, _, _ = contributors
     # exactly 5 % apart: not beyond the tolerance
