@@ -224,7 +224,7 @@ def read_text(ctx: _Ctx, f: Field, value: Any) -> str:
 
 def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRONG_TYPE, hint: str = "") -> Any:
     if parsed.error:
-        ctx.report(wrong, f, f"“{f.label}”{parsed.error}", hint or "请按填报说明修改", value)
+        ctx.report(wrong, f, f"“{f.label}”{parsed.error}", hint or parsed.hint or "请按填报说明修改", value)
         return None
     if parsed.empty:
         if f.required:

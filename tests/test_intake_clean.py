@@ -17,6 +17,7 @@ from pdreport.intake.clean import (
     parse_number,
     parse_yes_no,
 )
+from pdreport.template.workbook import DATE_MAX, DATE_MIN
 
 CELL_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
@@ -56,15 +57,39 @@ def test_blank_number(raw):
         ("2024-06-30", dt.date(2024, 6, 30)), ("2024.6.30", dt.date(2024, 6, 30)),
         ("20240630", dt.date(2024, 6, 30)), (45473.0, dt.date(2024, 6, 30)),
         (dt.datetime(2024, 6, 30, 12), dt.date(2024, 6, 30)), ("２０２４年６月３０日", dt.date(2024, 6, 30)),
+        # yyyymmdd typed as a number (the cell holds 20240710.0), far beyond any date serial
+        (20240710.0, dt.date(2024, 7, 10)), (20240710, dt.date(2024, 7, 10)),
+        # a time of day after the date is ignored
+        ("2024-7-10 14:30", dt.date(2024, 7, 10)), ("2024/7/10 14:30:00", dt.date(2024, 7, 10)),
+        ("2024年7月10日 14时", dt.date(2024, 7, 10)), ("2024年7月10日14时30分", dt.date(2024, 7, 10)),
+        ("2024-07-10T14:30:00", dt.date(2024, 7, 10)), ("2024-07-10 00:00:00", dt.date(2024, 7, 10)),
+        ("20240710 9:05", dt.date(2024, 7, 10)), ("2024/7/10 下午3点半", dt.date(2024, 7, 10)),
+        ("2024-7-10 2:30 PM", dt.date(2024, 7, 10)), ("２０２４－７－１０　１４：３０", dt.date(2024, 7, 10)),
     ],
 )  # fmt: skip
 def test_dates(raw, date):
-    assert parse_date(raw).value == date
+    p = parse_date(raw)
+    assert p.value == date and not p.error
 
 
-@pytest.mark.parametrize("raw", ["2024/2/30", "六月底", "30/6/2024", -5, 1e12])
+@pytest.mark.parametrize("raw", [
+    "2024/2/30", "六月底", "30/6/2024", -5, 1e12, True, float("nan"), "#VALUE!",
+    20240230, 12345678, 20240710.5, 19991231, "19991231", 21000101,  # eight digits: a real date 2000–2099 only
+    "2024-7-10 25:00", "2024-7-10 14:75", "2024-7-10 第二季度", "2024-7-10 14", "2024年7月1014时",
+])  # fmt: skip
 def test_bad_dates(raw):
-    assert parse_date(raw).error
+    p = parse_date(raw, "2024-06-30")
+    assert p.value is None and p.error
+    assert p.hint == "请按 2024-06-30 的格式填写日期"
+
+
+def test_every_kind_of_bad_date_gives_the_format_example():
+    """Not a date, a date that does not exist, a number that is neither a serial nor yyyymmdd, a
+    tick box: the same advice, with the period's own example."""
+    for raw, error in [("六月底", "日期无法识别"), ("2024/2/30", "日期“2024/2/30”不存在"),
+                       (20240230.0, "日期“20240230”不存在"), (1e12, "日期无法识别"), (True, "日期无法识别")]:  # fmt: skip
+        p = parse_date(raw, "2024-12-31")
+        assert (p.error, p.hint) == (error, "请按 2024-12-31 的格式填写日期"), raw
 
 
 def test_choices_and_yes_no():
@@ -167,13 +192,51 @@ def test_trailing_percent_reads_the_number_with_a_note(x, sign):
 @given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31)))
 def test_dates_read_back_in_every_written_form(d):
     forms = [d, dt.datetime.combine(d, dt.time(13, 5)), d.isoformat(), f"{d.year}/{d.month}/{d.day}",
-             f"{d.year}年{d.month}月{d.day}日", f"{d.year}.{d.month:02d}.{d.day:02d}", d.strftime("%Y%m%d"),
+             f"{d.year}年{d.month}月{d.day}日", f"{d.year}.{d.month:02d}.{d.day:02d}",
              float((d - dt.date(1899, 12, 30)).days)]  # fmt: skip
     for form in forms:
         if isinstance(form, str) and d.year < 1000:
             continue
         assert parse_date(form).value == d, form
     assert parse_date(d.isoformat().translate(FULL_WIDTH)).value == d
+
+
+@given(st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31)))
+def test_eight_digits_are_a_date_only_in_the_templates_range(d):
+    """20240710, as text or as the number a cell holds: a date from DATE_MIN to DATE_MAX, else an
+    error (never a serial: the largest serial, 9999-12-31, has seven digits)."""
+    digits = d.strftime("%Y%m%d")
+    for form in (digits, int(digits), float(digits), f" {digits} ", digits.translate(FULL_WIDTH)):
+        p = parse_date(form)
+        if DATE_MIN <= d <= DATE_MAX:
+            assert p.value == d and not p.error, form
+        else:
+            assert p.value is None and p.error and p.hint, form
+
+
+@given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31)),
+       st.times(), st.sampled_from(["{:%H:%M}", "{:%H:%M:%S}", "{:%H时}", "{:%H时%M分}", "{:%H点%M分%S秒}"]),
+       st.sampled_from(["{d.year}-{d.month}-{d.day} ", "{d.year}/{d.month:02d}/{d.day:02d}  ",
+                        "{d.year}年{d.month}月{d.day}日", "{d.year}年{d.month}月{d.day}日 ", "{d:%Y-%m-%d}T"]))
+def test_a_time_of_day_after_the_date_is_ignored(d, t, time_form, date_form):
+    text = date_form.format(d=d) + time_form.format(t)
+    assert parse_date(text).value == d, text
+    assert parse_date(text.translate(FULL_WIDTH)).value == d, text
+
+
+@given(st.integers(min_value=1, max_value=2958465))
+def test_serials_keep_meaning_serials(n):
+    assert parse_date(n).value == dt.date(1899, 12, 30) + dt.timedelta(days=n)
+
+
+@given(st.one_of(CELL_VALUES, ANY_TEXT, st.integers(min_value=-(10**400), max_value=10**400)),
+       st.sampled_from(["2024-06-30", "2024-12-31"]))
+def test_every_date_error_gives_the_format_example(value, example):
+    p = parse_date(value, example)
+    if p.error:
+        assert p.value is None and p.hint == f"请按 {example} 的格式填写日期"
+    else:
+        assert not p.hint and (p.value is None or isinstance(p.value, dt.date))
 
 
 @given(ANY_TEXT, st.integers(min_value=0, max_value=300))

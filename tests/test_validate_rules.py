@@ -77,6 +77,25 @@ def test_plausible_filled_on_is_kept(plan, demo, tmp_path, day):
     assert sub.filled_on == day.date()
 
 
+@pytest.mark.parametrize("typed", [20240710, "20240710", "2024-7-10 14:30", "2024/7/10 14:30:00", "2024年7月10日 14时"])
+def test_filled_on_typed_as_digits_or_with_a_time_is_read(plan, demo, tmp_path, typed):
+    """A clerk's yyyymmdd (the cell holds the number 20240710.0) and a date with a time of day."""
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"header.date": typed})
+    sub, findings = check_one(plan, p, "2024H1")
+    assert [f for f in findings if f.field == "header.date"] == []
+    assert sub.filled_on == dt.date(2024, 7, 10) and not sub.has_errors
+
+
+@pytest.mark.parametrize("typed", ["六月底", "2024/2/30", 20240230, 12345678, 19991231, True])
+def test_every_unreadable_filled_on_says_how_to_write_it(plan, demo, tmp_path, typed):
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"header.date": typed})
+    sub, findings = check_one(plan, p, "2024H1")
+    (e,) = [f for f in findings if f.field == "header.date"]
+    assert e.code is Code.BAD_DATE and e.message.startswith("“填报日期”日期")
+    assert e.hint == "请按 2024-06-30 的格式填写日期"
+    assert sub.filled_on is None
+
+
 def test_mistyped_year_does_not_win_between_duplicates(plan, demo, tmp_path):
     filled = demo["jjw"]
     t = dt.datetime(2024, 7, 10, 9).timestamp()
@@ -249,7 +268,7 @@ def test_unreadable_date_is_reported_once(plan, demo, tmp_path):
     done, date = ms_keys(filled)
     p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: "六月底"})
     _, findings = check_one(plan, p, "2024H1")
-    assert [f.code for f in findings if f.field == date] == [Code.BAD_DATE]
+    assert [(f.code, f.hint) for f in findings if f.field == date] == [(Code.BAD_DATE, "请按 2024-06-30 的格式填写日期")]
 
 
 def test_milestone_findings_in_collect(plan, demo, tmp_path):

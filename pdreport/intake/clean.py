@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..template.workbook import DATE_MAX, DATE_MIN
+
 # XML 1.0 allows \t \n \r and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -23,7 +25,20 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+# a date followed by a time of day, typed as text: "2024-7-10 14:30", "2024/7/10 14:30:00",
+# "2024年7月10日 14时", "2024-07-10T14:30"; the time is read only to be ignored
+_DATE_AND_TIME = re.compile(
+    r"(?:(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})\s*(\d{2})\s*(\d{2}))"
+    r"(?:\s*T\s*|\s+|(?<=日))"
+    r"(?:上午|下午|中午|晚上|凌晨|早上)?\s*([01]?\d|2[0-3])\s*"
+    r"(?:(?::\s*[0-5]\d\s*){1,2}(?:\.\d{1,6})?(?:\s*(?:am|pm))?"
+    r"|[时点](?:\s*[0-5]?\d\s*分?(?:\s*[0-5]?\d\s*秒)?|半)?)",
+    re.IGNORECASE,
+)
+_DATE_AND_TIME_MAX_LEN = 60  # longer text is no date someone typed; never scanned
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+# Excel serials the parser takes: 1 (1900-01-01 in Excel's reckoning) up to 9999-12-31
+_SERIAL_MAX = 2958466
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,7 @@ class Parsed:
     value: Any = None  # None: empty (or unusable, see error)
     error: str = ""  # Chinese reason when the input could not be used
     note: str = ""  # Chinese note when the input was read with an adjustment
+    hint: str = ""  # Chinese advice on how to write it, with an error
 
     @property
     def empty(self) -> bool:
@@ -129,7 +145,13 @@ def parse_number(value: Any) -> Parsed:
 
 
 def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
-    """A cell value → date. Accepts real dates, Excel serials and 2024/6/30, 2024年6月30日 …"""
+    """A cell value → date. Accepts real dates, Excel serials, 2024/6/30, 2024年6月30日, 20240630
+    (as text or as a number), and a date followed by a time of day (the time is ignored).
+
+    Every error says the same thing, whatever went wrong: write the date like ``example``.
+    """
+    hint = f"请按 {example} 的格式填写日期"
+    unreadable = Parsed(error="日期无法识别", hint=hint)
     if is_blank(value):
         return Parsed()
     if isinstance(value, dt.datetime):
@@ -137,20 +159,44 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
     if isinstance(value, dt.date):
         return Parsed(value)
     if isinstance(value, bool):
-        return Parsed(error="日期无法识别")
+        return unreadable
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or not 1 <= value < 2958466:
-            return Parsed(error="日期无法识别")
-        return Parsed(EXCEL_EPOCH + dt.timedelta(days=int(value)), note="日期以数字形式填写，已换算")
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
+        if isinstance(value, float) and not math.isfinite(value):
+            return unreadable
+        if 1 <= value < _SERIAL_MAX:
+            return Parsed(EXCEL_EPOCH + dt.timedelta(days=int(value)), note="日期以数字形式填写，已换算")
+        # 20240710: yyyymmdd typed as a number. Far beyond any serial (the largest, 9999-12-31,
+        # is 2958465), so never mistaken for one; a whole number of eight digits only.
+        if 10_000_000 <= value <= 99_999_999 and value == int(value):
+            digits = str(int(value))
+            return _calendar_date(digits[:4], digits[4:6], digits[6:], digits, hint, compact=True)
+        return unreadable
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    squeezed = text.replace(" ", "")
     for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
+        m = pattern.match(squeezed)
         if m:
-            try:
-                return Parsed(dt.date(int(m[1]), int(m[2]), int(m[3])))
-            except ValueError:
-                return Parsed(error=f"日期“{text[:20]}”不存在")
-    return Parsed(error=f"日期无法识别，请按 {example} 的格式填写")
+            return _calendar_date(m[1], m[2], m[3], text, hint, compact=pattern is _DATE_PATTERNS[1])
+    m = _DATE_AND_TIME.fullmatch(text) if len(text) <= _DATE_AND_TIME_MAX_LEN else None
+    if m is None:
+        return unreadable
+    if m[1] is not None:
+        return _calendar_date(m[1], m[2], m[3], text, hint, compact=False)
+    return _calendar_date(m[4], m[5], m[6], text, hint, compact=True)
+
+
+def _calendar_date(year: str, month: str, day: str, text: str, hint: str, *, compact: bool) -> Parsed:
+    """The date of these digits, or why not. Eight digits run together (20240630) could be any
+    number, so they count as a date only within the range the template allows."""
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        if compact and not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+            return Parsed(error="日期无法识别", hint=hint)  # 12345678: digits, not a date
+        return Parsed(error=f"日期“{text[:20]}”不存在", hint=hint)
+    if compact and not DATE_MIN <= date <= DATE_MAX:
+        return Parsed(error="日期无法识别", hint=hint)
+    return Parsed(date)
 
 
 _YES = {"是", "已完成", "完成", "y", "yes", "√", "✓", "✔", "true"}
