@@ -148,9 +148,10 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 tainted_cols.add((lb.sheet, col))
                 heads.append("本列")
             dropped = "和".join(heads) + "填报内容未采用" if heads else "请核对"
+            shown = clean_text(seen, 60).text
+            now = f"现为“{shown}”" if shown else "现为空"  # an emptied cell, not 现为“”
             ctx.findings.append(Finding(
-                Code.LABEL_CHANGED, f"此处应为“{lb.text}”，现为“{clean_text(seen, 60).text}”；"
-                f"表格可能被插入/删除行列或改动，{dropped}",
+                Code.LABEL_CHANGED, f"此处应为“{lb.text}”，{now}；表格可能被插入/删除行列或改动，{dropped}",
                 "请使用下发的填报表重新填写，不要增删行列或修改项目名称",
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,

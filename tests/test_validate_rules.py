@@ -355,6 +355,25 @@ def test_an_inserted_column_drops_the_shifted_columns_instead_of_misreading_them
     assert sub.tasks == [] and sub.figures  # the other sheets are read as usual
 
 
+@pytest.mark.parametrize("emptied", [None, "   ", "\u3000"])
+def test_an_emptied_label_is_said_to_be_empty(plan, demo, tmp_path, emptied):
+    """A cleared label cell (or one left with blanks only) reads 现为空, not 现为“”; an edited one
+    still quotes what is there now."""
+    filled = demo["jjw"]
+    label = next(lb for lb in filled.layout.labels if lb.sheet == "指标" and lb.text == "新能源公交车辆更新数")
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb["指标"][label.cell] = emptied
+    task_label = next(lb for lb in filled.layout.labels if lb.sheet == TASKS)
+    wb[TASKS][task_label.cell] = "任务"  # not the template's text
+    p = tmp_path / "区建交委.xlsx"
+    wb.save(p)
+    _sub, findings = check_one(plan, p, "2024H1")
+    by_cell = {(f.sheet, f.cell): f for f in findings if f.code is Code.LABEL_CHANGED}
+    cleared = by_cell[("指标", label.cell)]
+    assert cleared.message.startswith("此处应为“新能源公交车辆更新数”，现为空；") and "“”" not in cleared.message
+    assert "现为“任务”；" in by_cell[(TASKS, task_label.cell)].message
+
+
 # -- rows typed below a table ----------------------------------------------------------------
 
 
