@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+
+import pytest
 
 from pdreport.plan.load import default_plan_path
 
@@ -176,3 +179,61 @@ def test_a_plan_that_fails_to_load_leaves_no_chart_child(tmp_path):
     r = CliRunner().invoke(cli, ["consolidate", str(SAMPLES), "--plan", str(bad), "-o", str(tmp_path / "o")])
     assert r.exit_code != 0 and "计划文件" in str(r.exception)  # (main() turns it into exit code 2)
     assert multiprocessing.active_children() == []
+
+
+# -- a file given as --plan that is no plan: plain Chinese, never an exception's name ---------
+
+ENGLISH_EXCEPTION = re.compile(r"[A-Z]\w*(Error|Exception|Warning)\b|Traceback")
+NOT_A_PLAN = {
+    "通知.docx": (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xdf\xa4\xd2lZ\x01\x00\x00 \x05", "不是文本文件"),
+    "截图.png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe", "不是文本文件"),
+    "记事本Unicode.yaml": ("plan:\n  id: x\n".encode("utf-16"), "不是 UTF-8 编码的文本"),
+    "GBK.yaml": ("plan:\n  title: 浦东新区\n".encode("gbk"), "不是 UTF-8 编码的文本"),
+    "空.yaml": (b"", "计划文件中没有内容"),
+    "列表.yaml": (b"- plan\n- periods\n", "现在是一个列表"),
+    "控制字符.yaml": (b"plan:\n  id: \x00x\n", "不允许出现的控制字符（U+0000）"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_A_PLAN)
+def test_a_file_that_is_no_plan_is_said_so_in_chinese(tmp_path, name):
+    content, said = NOT_A_PLAN[name]
+    plan = tmp_path / name
+    plan.write_bytes(content)
+    r = run("check", str(SAMPLES / "2024年上半年_区发改委_碳达峰碳中和及节能工作进展填报表.xlsx"), "--plan", str(plan))
+    assert r.returncode == 2 and said in r.stderr, r.stderr
+    assert not ENGLISH_EXCEPTION.search(r.stdout + r.stderr), r.stderr
+    if "文本" in said:
+        assert "计划文件应为 .yaml" in r.stderr
+
+
+def test_every_command_taking_a_plan_says_a_docx_is_no_plan(tmp_path):
+    plan = tmp_path / "通知.docx"
+    plan.write_bytes(NOT_A_PLAN["通知.docx"][0])
+    out = str(tmp_path / "out")
+    commands = [
+        ("plan", "--plan", str(plan)), ("plan", "--check", str(plan)),
+        ("templates", "--plan", str(plan), "--period", "2024H1", "-o", out),
+        ("check", str(SAMPLES / "2024年上半年_区发改委_碳达峰碳中和及节能工作进展填报表.xlsx"), "--plan", str(plan)),
+        ("intake", str(SAMPLES), "--plan", str(plan), "--period", "2024H1", "-o", out),
+        ("assess", str(SAMPLES), "--plan", str(plan), "--period", "2024H1", "-o", out),
+        ("report", str(SAMPLES), "--plan", str(plan), "--period", "2024H1", "-o", out),
+        ("consolidate", str(SAMPLES), "--plan", str(plan), "--period", "2024H1", "-o", out),
+        ("demo-data", "--plan", str(plan), "--period", "2024H1", "-o", out),
+    ]  # fmt: skip
+    for args in commands:
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "计划文件不是文本文件（可能选错了文件" in r.stderr, (args, r.stderr)
+        assert not ENGLISH_EXCEPTION.search(r.stdout + r.stderr), (args, r.stderr)
+
+
+def test_an_unquoted_date_that_does_not_exist_is_located_not_a_traceback(tmp_path):
+    text = default_plan_path().read_text(encoding="utf-8")
+    assert "deadline: '2024-12-31'" in text
+    plan = tmp_path / "2024.yaml"
+    plan.write_text(text.replace("deadline: '2024-12-31'", "deadline: 2024-02-30", 1), encoding="utf-8")
+    r = run("plan", "--check", str(plan))
+    assert r.returncode == 2 and "日期“2024-02-30”不存在（该月没有这一天）" in r.stderr, r.stderr
+    assert ".deadline：" in r.stderr and "2024.yaml:" in r.stderr
+    assert not ENGLISH_EXCEPTION.search(r.stdout + r.stderr), r.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pdreport.plan import PlanError
@@ -164,3 +166,44 @@ def test_an_annex_unit_suggestion_is_a_unit_not_a_group(plan_text):
     broken = plan_text.replace("unit: 万祥镇,", "unit: 镇X,", 1)
     (p,) = _problems(broken)[0]
     assert "是否应为“镇”" not in p.message and "是否应为“各镇”" not in p.message
+
+
+# -- a file that is no plan, and YAML that PyYAML cannot construct: Chinese, never an exception --
+
+
+def test_a_folder_or_unreadable_path_is_said_in_chinese(tmp_path):
+    from pdreport.plan import load_plan
+
+    with pytest.raises(PlanError) as info:
+        load_plan(tmp_path)
+    assert "无法读取计划文件：这是一个文件夹，不是文件" in str(info.value)
+    assert "Error" not in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("", "计划文件中没有内容"), ("# 只有注释\n", "计划文件中没有内容"),
+    ("- plan\n- periods\n", "现在是一个列表"), ("浦东新区计划\n", "现在是一段文字"),
+])  # fmt: skip
+def test_a_file_without_keys_is_no_plan(text, said):
+    (p,) = _problems(text)[0]
+    assert said in p.message and p.path == ""
+    assert p.render("x.yaml").split("  ", 1)[1] == p.message  # no dangling “：” before the message
+
+
+@pytest.mark.parametrize("text", [
+    "plan: &x [*x]\n",  # an alias inside what it names
+    "plan: " + "[" * 990 + "]" * 990 + "\n",  # deep, yet within PyYAML's limit
+    "plan: !!int x\n", "plan: !!float x\n", "plan: !!timestamp x\n", "plan: 2024-13-01\n",
+    "plan: !!python/object:os.system x\n", "plan: !!omap [1]\n", "<<: 5\n",
+])  # fmt: skip
+def test_yaml_that_cannot_be_constructed_is_a_plan_problem(text):
+    problems, message = _problems(text)
+    assert problems and message.startswith("计划文件有")
+    assert not re.search(r"[A-Z]\w*(Error|Exception)\b", message), message
+
+
+def test_an_unquoted_date_that_does_not_exist_is_named_at_its_field(plan_text):
+    broken = plan_text.replace("deadline: '2024-12-31'", "deadline: 2024-02-30", 1)
+    (p,) = _problems(broken)[0]
+    assert p.path.endswith(".deadline") and "日期“2024-02-30”不存在" in p.message
+    assert p.line == _line_of(broken, "deadline: 2024-02-30")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import PdreportError
+from ..errors import PdreportError, os_error_text
 from .model import (
     Accumulation,
     Alias,
@@ -54,6 +54,28 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 
+class _PlanLoader(_Loader):  # type: ignore[misc,valid-type]
+    """The safe loader, except that a scalar it cannot construct (an unquoted 2024-02-30,
+    ``!!int x``) is kept as the text written, for the checks to name with its path and line,
+    instead of stopping the load with a Python exception."""
+
+
+def _kept_as_written(construct):
+    def construct_or_text(loader, node):
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+            return node.value
+
+    return construct_or_text
+
+
+# the scalars whose constructors can raise on what was written (2024-02-30, !!int x, !!bool x)
+_FALLIBLE = tuple(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "timestamp"))
+for _tag in _FALLIBLE:
+    _PlanLoader.add_constructor(_tag, _kept_as_written(_Loader.yaml_constructors[_tag]))
+
+
 @dataclass(frozen=True)
 class PlanProblem:
     path: str  # e.g. "sections[1].tasks[0].departments[2]"
@@ -62,7 +84,7 @@ class PlanProblem:
 
     def render(self, source: str) -> str:
         where = f"{source}:{self.line}" if self.line else source
-        return f"{where}  {self.path}：{self.message}"
+        return f"{where}  {self.path}：{self.message}" if self.path else f"{where}  {self.message}"
 
 
 class PlanError(PdreportError):
@@ -90,12 +112,30 @@ def load_plan(path: str | Path | None = None) -> Plan:
         raise PlanError(str(p), [PlanProblem("", None, "找不到计划文件或无法读取")]) from None
     if key not in _CACHE:
         try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = PlanProblem("", None, f"无法以 UTF-8 读取：{exc.__class__.__name__}")
-            raise PlanError(str(p), [problem]) from None
+            data = p.read_bytes()
+        except OSError as exc:
+            raise PlanError(str(p), [PlanProblem("", None, f"无法读取计划文件：{os_error_text(exc)}")]) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PlanError(str(p), [PlanProblem("", None, _not_utf8(data))]) from None
         _CACHE[key] = parse_plan(text, source=str(p))
     return _CACHE[key]
+
+
+# how files often picked by mistake begin: Office (zip, or the older compound file), PDF, images
+_BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff")
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _not_utf8(data: bytes) -> str:
+    """Why bytes that are not UTF-8 are no plan: another kind of file, or a plan saved in another
+    encoding (GBK/ANSI, or UTF-16 as Notepad's “Unicode”)."""
+    head = data[:4096]
+    if not head.startswith(_UTF16_32_BOMS) and (head.startswith(_BINARY_MAGIC) or b"\x00" in head):
+        return "计划文件不是文本文件（可能选错了文件，如 Word、Excel 或图片；计划文件应为 .yaml）"
+    return ("计划文件不是 UTF-8 编码的文本（可能选错了文件，计划文件应为 .yaml；"
+            "如确是计划文件，请在记事本等编辑器中“另存为”，编码选 UTF-8）")
 
 
 # PyYAML's commonest complaints, in the words of someone editing the plan by hand
@@ -109,6 +149,11 @@ _YAML_WORDS = (
     ("end of stream", "文件在引号或括号未闭合时结束，请检查引号和括号是否成对"),
     ("expected ',' or", "方括号或花括号中的列表未正确闭合或缺少逗号"),
     ("undefined alias", "引用了未定义的别名（*名称）"),
+    ("could not determine a constructor", "用了不支持的标记（以“!”开头），请删除该标记"),
+    ("expected a mapping", "标记（以“!”开头）或合并键（<<）与内容不符，请删除"),
+    ("found unhashable key", "键只能是文字，不能是列表或映射"),
+    ("but found another document", "文件中有多份内容（以“---”分隔），计划文件只能有一份"),
+    ("exceeded maximum nesting depth", "嵌套层数过多"),
 )
 
 
@@ -126,7 +171,11 @@ def _yaml_in_words(problem: str) -> str:
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_PlanLoader)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+        words = f"含有不允许出现的控制字符（U+{exc.character:04X}）；可能选错了文件，计划文件应为 .yaml 文本"
+        raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{words}）")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -145,15 +194,34 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
 
 
 def _index_lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = f"{path}.{key.value}" if path else str(key.value)
-            out[sub] = key.start_mark.line + 1
-            _index_lines(value, sub, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, f"{path}[{i}]", out)
+    """Every YAML path → its line. Iterative, and each node's contents indexed once: an alias may
+    refer to a node that contains it (``a: &x [*x]``), and nesting may be deep. (Paths under an
+    alias's use are not indexed: a problem there is located at the alias.)"""
+    todo = [(node, path)]
+    seen: set[int] = set()
+    while todo:
+        node, path = todo.pop()
+        out.setdefault(path, node.start_mark.line + 1)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = f"{path}.{key.value}" if path else str(key.value)
+                out[sub] = key.start_mark.line + 1
+                children.append((value, sub))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        todo.extend(reversed(children))  # depth first, in file order, as written
+
+
+def _not_a_plan(data: Any) -> str:
+    if data is None:
+        return "计划文件中没有内容（可能选错了文件，计划文件应为 .yaml）"
+    shape = "一个列表（各行以“- ”开头）" if isinstance(data, list) else "一段文字"
+    return (f"计划文件的内容应为“键: 值”的形式（plan:、periods:、respondents: 等各项），现在是{shape}；"
+            "可能选错了文件，计划文件应为 .yaml")
 
 
 class _Builder:
@@ -269,6 +337,9 @@ class _Builder:
 
     # -- the plan ------------------------------------------------------------------
     def build(self, data: Any) -> Plan | None:
+        if not isinstance(data, dict):  # an empty file, a list, some text: not a plan at all
+            self.problem("", _not_a_plan(data))
+            return None
         top = self.mapping(
             data,
             "",
