@@ -428,7 +428,36 @@ def test_each_units_change_is_named_unit_by_unit(demo_assessment):
     name = a.plan.respondent(ok[0].respondent).name
     assert row["change"].startswith(f"{name}较上期提高3个百分点，")
     assert row["change"].count("与上期持平") == len(ok) - 1
-    assert row["change_short"].startswith(f"{name}提高3个百分点，") and "较上期" not in row["change_short"]
+    assert row["change_each"] == row["change"]
+    # the 较上期 column counts the units (each unit's change would run to a dozen narrow lines)
+    assert row["change_short"] == f"1个单位提高，{len(ok) - 1}个单位持平"
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    table = doc.tables[0]
+    cells = [c.text for c in table.rows[row["seq"]].cells]
+    assert cells[-1] == f"1个单位提高\n{len(ok) - 1}个单位持平"
+    # ... and each unit's change is said in the note right under the table
+    after = table._tbl.getnext()
+    note = "".join(t.text for t in after.iter(qn("w:t")))
+    assert re.match(r"注：第\d(、\d)*项由各单位分别考核，“较上期”列为变化的单位数。各单位较上期的变化：第\d项，", note)
+    assert f"第{row['seq']}项，{row['change']}" in note
+    # without a previous period: no 较上期 column and no note
+    plain = docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE, with_charts=False)))
+    assert plain.tables[0].rows[0].cells[-1].text == "状态"
+    assert not any(t.startswith("注：第") for t in texts(plain))
+
+
+def test_the_change_column_takes_its_width_from_the_others(demo_assessment):
+    """With 较上期 the headline table keeps 156 mm: 状态 holds 序时推进 and 较上期 “1个单位提高” on one
+    line (narrow cell margins), 领域 two characters."""
+    prev = snapshot(demo_assessment)
+    doc = docx.Document(io.BytesIO(render_report(dataclasses.replace(demo_assessment, previous=prev),
+                                                 report_date=DATE, with_charts=False)))  # fmt: skip
+    table = doc.tables[0]
+    grid = [int(g.get(qn("w:w"))) for g in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+    margin = sum(int(m.get(qn("w:w"))) for m in table._tbl.tblPr.find(qn("w:tblCellMar")))
+    assert len(grid) == 7 and sum(grid) <= 156 * 1440 / 25.4 + 1
+    assert grid[1] - margin >= 2 * 240 and grid[5] - margin >= 4 * 240
+    assert grid[6] - margin >= 5.5 * 240 + 60  # five characters, a digit and the space around it
 
 
 def test_a_cross_check_gap_is_said_in_the_report(demo_assessment):

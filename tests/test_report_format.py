@@ -179,6 +179,23 @@ def test_table_header_repeats_rows_do_not_split_widths_fixed(reopened):
     assert tbl.rows[1].cells[0].vertical_alignment == fmt.WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
+def test_only_a_row_taller_than_a_third_of_a_page_may_split():
+    """A row kept whole moves to the next page when it does not fit: a tall one would leave a
+    third of a page or more blank, so it may split; shorter rows never do."""
+    doc = fmt.new_document("t", CREATED)
+    lines = fmt.ROW_SPLIT_LINES
+    rows = [["短", "一行"], ["高", "\n".join(["一行"] * lines)], ["更高", "\n".join(["一行"] * (lines + 1))],
+            # 8 characters a line in 40 mm (less Word's 1.9 mm margins): wrapped, not broken by \n
+            ["长", "重点用能单位节能改造" * (lines * 8 // 10 + 1)], ["长而短", "重点用能单位节能改造" * (lines * 8 // 10)]]  # fmt: skip
+    tbl = fmt.table(doc, ["项目", "内容"], rows, [20, 40])
+    split = [tr.trPr.find(qn("w:cantSplit")) is None for tr in tbl._tbl.tr_lst]
+    assert split == [False, False, False, True, True, False]
+    # the estimate: a Chinese character is one em, a digit or letter half
+    assert fmt._row_lines(["12345678" * 2], [8 * 240 + 2 * 100], 100) == 1
+    assert fmt._row_lines(["一二三四五六七八九"], [8 * 240 + 2 * 100], 100) == 2
+    assert fmt._row_lines(["", None, "甲\n乙\n丙"], [500, 500, 1000], 100) == 3
+
+
 def test_status_column_uses_status_character_styles(reopened):
     tbl = reopened.tables[0]
     for row in tbl.rows[1:7]:

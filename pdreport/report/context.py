@@ -190,6 +190,8 @@ def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
         "reason": _reason(r, names),
         "change": _change(a, r),
         "change_short": _change(a, r, short=True),
+        # each unit's own change, for an indicator each unit is judged on (change_short counts them)
+        "change_each": _each_change(a, r) if r.value is None and r.indicator.combine is Combine.EACH else "",
     }
 
 
@@ -225,6 +227,7 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "milestone": ind.is_milestone,
         "change": _change(a, r),
         "change_short": _change(a, r, short=True),
+        "change_each": _each_change(a, r) if r.value is None and ind.combine is Combine.EACH else "",
         # the lead's figure and the contributors' sum differ beyond tolerance: said where it is read
         "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged else "",
     }
@@ -281,10 +284,12 @@ def _unit_word(unit: str) -> str:
 
 def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     """The change since the previous period with its unit: '较上期增加2.5万千瓦', '较上期提高0.78个
-    百分点', '与上期持平', '上期：未报送'; ``short`` leaves out '较上期' (a table column says it)."""
+    百分点', '与上期持平', '上期：未报送'; ``short`` leaves out '较上期' (a table column says it),
+    and where each unit is judged on its own counts the units that rose, fell or held ('2个单位提高，
+    1个单位持平'): each unit's change would run to a dozen lines in a narrow column."""
     text = change_text(a, "indicators", r.indicator.id, r.value)
     if r.value is None and r.indicator.combine is Combine.EACH:  # each unit's own figure instead
-        each = _each_change(a, r, short)
+        each = _each_change_counts(a, r) if short else _each_change(a, r)
         return each if each or short else text
     if not text.startswith("较上期"):  # nothing to compare, the same, or the previous status
         return text
@@ -298,9 +303,8 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     return words if short else "较上期" + words
 
 
-def _each_change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
-    """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on
-    (``short``: '区教育局提高3个百分点，区商务委持平', for the 较上期 column)."""
+def _each_change(a: Assessment, r: IndicatorResult) -> str:
+    """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on."""
     names = {x.id: x.name for x in a.plan.respondents}
     parts = []
     up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
@@ -310,10 +314,18 @@ def _each_change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
             continue
         words = "与上期持平" if diff == 0 else (
             f"较上期{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(r.indicator.unit)}")
-        if short:
-            words = "持平" if diff == 0 else words.removeprefix("较上期")
         parts.append(names.get(rep.respondent, rep.respondent) + words)
     return "，".join(parts)
+
+
+def _each_change_counts(a: Assessment, r: IndicatorResult) -> str:
+    """'2个单位提高，2个单位降低，1个单位持平' for an indicator each unit is judged on (the units
+    with a figure in both periods; none: "")."""
+    up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
+    diffs = [unit_change(a, r.indicator.id, rep.respondent, rep.value) for rep in r.reports]
+    counts = ((sum(d is not None and d > 0 for d in diffs), up), (sum(d is not None and d < 0 for d in diffs), down),
+              (sum(d == 0 for d in diffs), "持平"))  # fmt: skip
+    return "，".join(f"{n}个单位{word}" for n, word in counts if n)
 
 
 def _section(a: Assessment, section, names: dict[str, str]) -> dict:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import io
+import math
 import re
+import unicodedata
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from docx import Document as _new_docx
@@ -112,6 +114,12 @@ SIZE_XIAO4 = 12.0  # 小四
 BODY_LINE_PT = 28.95  # 22 lines in the 225 mm text block
 TITLE_LINE_PT = 35.0
 TABLE_LINE_PT = 18.0
+# A table body row estimated taller than this many lines (12 × 18 pt, about a third of the text
+# block) may break across pages: kept whole, a row that does not fit moves to the next page and
+# can leave a third of a page or more blank above it. Shorter rows never split.
+ROW_SPLIT_LINES = 12
+# Word's default left and right cell margin (1.9 mm), where a table does not set its own
+_DEFAULT_CELL_MARGIN_TWIPS = 108
 # 28 characters of 三号 (16 pt) do not fit in 156 mm (28 x 16 pt = 158 mm): Word templates get the
 # standard's 28 characters a line from a character grid, which also re-spaces every table and
 # title. Condensing the 16 pt text by 0.25 pt a character (w:spacing in twentieths of a point)
@@ -366,9 +374,11 @@ def table(
     ``cell_margin_mm``: left and right cell margins (default: Word's 1.9 mm), for a table whose
     columns need every millimetre to keep their text on one line.
 
-    Rows never split and the header repeats on every page. Only the caption and the header row
-    are kept with what follows (neither sits alone at a page foot); body rows are not, so a table
-    starts where it stands and continues on the next page instead of leaving a page part blank.
+    The header repeats on every page. A row never splits unless it is estimated taller than
+    ``ROW_SPLIT_LINES`` lines (``_row_lines``): such a row may continue on the next page rather
+    than leave much of a page blank. Only the caption and the header row are kept with what
+    follows (neither sits alone at a page foot); body rows are not, so a table starts where it
+    stands and continues on the next page instead of leaving a page part blank.
     """
     ncols = len(header)
     if ncols == 0:
@@ -394,15 +404,18 @@ def table(
     tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
     _set_table_geometry(tbl._tbl, widths)
     _set_table_borders(tbl._tbl, size_eighths=4)
+    margin = _DEFAULT_CELL_MARGIN_TWIPS
     if cell_margin_mm is not None:
-        _set_cell_margins(tbl._tbl, _mm_to_twips(cell_margin_mm))
+        margin = _mm_to_twips(cell_margin_mm)
+        _set_cell_margins(tbl._tbl, margin)
 
     # Rows are copies of a formatted empty row with the text added: formatting cell by cell
     # through python-docx costs ~1 ms a row (10,000 respondents, 10 s) for the same XML.
     header_row = _row_template(widths, header=True, aligns=None, keep_next=True)
     body_row = _row_template(widths, header=False, aligns=aligns, keep_next=False)
     _append_rows(tbl._tbl, header_row, [header], status_col=None)
-    _append_rows(tbl._tbl, body_row, rows, status_col)
+    _append_rows(tbl._tbl, body_row, rows, status_col,
+                 split=lambda values: _row_lines(values, widths, margin) > ROW_SPLIT_LINES)  # fmt: skip
     return tbl
 
 
@@ -809,6 +822,7 @@ _W_T = qn("w:t")
 _W_TAB = qn("w:tab")
 _W_BR = qn("w:br")
 _W_TC = qn("w:tc")
+_W_CANTSPLIT = qn("w:cantSplit")
 _W_VAL = qn("w:val")
 _W_SECTPR = qn("w:sectPr")
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -888,12 +902,17 @@ def _row_template(widths_twips: Sequence[int], *, header: bool,
     return tr
 
 
-def _append_rows(tbl, template, rows: Sequence[Sequence[str | None]], status_col: int | None):
+def _append_rows(tbl, template, rows: Sequence[Sequence[str | None]], status_col: int | None,
+                 split: Callable[[Sequence[str | None]], bool] | None = None):  # fmt: skip
     """Append to ``tbl`` one copy of the ``template`` row per row of values, each value in one
     run in its cell's paragraph (none for an empty value). In ``status_col`` a value starting
-    with a status gets that status's character style."""
+    with a status gets that status's character style. A row for which ``split`` is true may
+    break across pages (its copy loses ``w:cantSplit``)."""
     for values in rows:
         tr = copy.deepcopy(template)
+        if split is not None and split(values):
+            tr_pr = tr.trPr
+            tr_pr.remove(tr_pr.find(_W_CANTSPLIT))
         for c, tc in enumerate(tr.iterchildren(_W_TC)):
             value = values[c]
             text = "" if value is None else str(value)
@@ -903,6 +922,23 @@ def _append_rows(tbl, template, rows: Sequence[Sequence[str | None]], status_col
             # tc[-1]: the template's cells hold tcPr then their one paragraph
             _append_run(tc[-1], text, None if status is None else _STATUS_STYLE_IDS[status])
         tbl.append(tr)
+
+
+def _row_lines(values: Sequence[str | None], widths_twips: Sequence[int], margin_twips: int) -> int:
+    """About how many lines of table text (小四, 12 pt) the tallest cell of a row takes: a Chinese
+    character (or any wide or ambiguous one) is 1 em, anything else half; a line holds as many whole
+    ems as fit between the cell margins, and ``\n`` starts a new line."""
+    tallest = 1
+    for value, width in zip(values, widths_twips, strict=True):
+        if not value:
+            continue
+        ems = max(1, (width - 2 * margin_twips) // _twips(SIZE_XIAO4))  # whole characters a line
+        lines = 0
+        for piece in str(value).split("\n"):
+            wide = sum(unicodedata.east_asian_width(ch) in "WFA" for ch in piece)
+            lines += max(1, math.ceil((wide + (len(piece) - wide) / 2) / ems))
+        tallest = max(tallest, lines)
+    return tallest
 
 
 def _add_fonts_to_font_table(doc: Document) -> None:

@@ -169,13 +169,23 @@ def _title_lines(text: str) -> str:
 
 
 def _headline_table(doc, a: Assessment, caption: str = "") -> None:
-    prev = a.previous is not None
-    header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"] + (["较上期"] if prev else [])
-    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"]]
-            + ([h["change_short"]] if prev else []) for h in headline_rows(a)]  # fmt: skip
-    widths = [13, 17, 42, 30, 32, 22] if not prev else [13, 14, 33, 25, 28, 21, 22]
-    align = ["center", "center", "left", "left", "left", "center", "center"][: len(header)]
-    fmt.table(doc, header, rows, widths, align=align, status_col=5, caption=caption)
+    if a.previous is None:
+        header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"]
+        rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"]]
+                for h in headline_rows(a)]  # fmt: skip
+        fmt.table(doc, header, rows, [13, 17, 42, 30, 32, 22], align=["center", "center", "left", "left", "left", "center"],
+                  status_col=5, caption=caption)  # fmt: skip
+        return
+    # 较上期: a short phrase, or for an indicator each unit is judged on the number of units that
+    # rose, fell and held, one to a line (each unit's change is in the note under the table). The
+    # columns give up a little to it, with narrow cell margins: 6 characters a line in 较上期,
+    # 状态 (序时推进) and 领域 (two characters) on one line.
+    header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态", "较上期"]
+    rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"],
+             h["change_short"].replace("，", "\n") if h["change_each"] else h["change_short"]]
+            for h in headline_rows(a)]  # fmt: skip
+    fmt.table(doc, header, rows, [11, 12, 32, 25, 29, 20, 27], align=["center", "center", "left", "left", "left", "center", "center"],
+              status_col=5, caption=caption, cell_margin_mm=1.0)  # fmt: skip
 
 
 def _annex_table(doc, a: Assessment, caption: str = "") -> None:
