@@ -25,6 +25,7 @@ COLUMNS = (("序号", 4.5), ("填报单位", 9), ("文件", 18), ("工作表", 8
 BY_UNIT = (("填报单位", 14), ("类别", 10), ("报送情况", 9), ("采用文件", 38), ("错误", 5), ("提醒", 5))
 MISSING = (("序号", 5), ("单位", 16), ("类别", 10), ("说明", 48))
 HEADER_ROW = 2  # row 0: title, row 1: counts or a note, row 2: column headers
+UNKNOWN_FILES = "单位不明的文件"  # 按单位统计's last row: findings of files no respondent could be told for
 
 
 class _Sheets:
@@ -113,22 +114,28 @@ def render_problem_list(col: Collection) -> bytes:
         sub = col.submissions.get(resp.id)
         status_of[resp.id] = "未报送" if sub is None else ("需退回修改" if sub.has_errors else "已报送")
     counted = Counter(status_of.values())
+    # Every finding is counted under the unit it names, whichever of the unit's files it is on (the
+    # W107 on a superseded copy too), and those of files no unit could be told for in a last row:
+    # the counts add up to the title's, as in the report's 附件2 表3.
+    known = {r.id for r in plan.respondents}
+    unknown = [x for x in col.findings if x.respondent not in known]
     by = s.sheet("按单位统计", f"填报问题按单位统计（{label}）",
                  f"应报单位 {len(plan.respondents)} 个：已报送 {counted['已报送']} 个，"
                  f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。"
-                 "错误、提醒为采用文件中的条数（与汇总表“报送情况”一致；重复报送等其他文件的问题见“问题清单”）。",
+                 f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条，按问题所属单位统计，含该单位未采用的文件"
+                 "（如重复报送的较早一份）中的问题，与报告附件2表3一致；“报送情况”按采用的文件判断"
+                 + (f"；{UNKNOWN_FILES}是无法确定报送单位、未能采用的文件" if unknown else "") + "。",
                  BY_UNIT, landscape=False)  # fmt: skip
-    for r, resp in enumerate(plan.respondents, HEADER_ROW + 1):
-        sub = col.submissions.get(resp.id)
-        mine = mine_of.get(resp.id, ())
-        if sub is not None:  # the file in use (and the unit's own findings), as 报送情况 counts
-            mine = [x for x in mine if x.file in ("", sub.file)]
-        values = (resp.name, resp.kind.label, status_of[resp.id], sub.file if sub else "")
+    rows = [(resp.name, resp.kind.label, status_of[resp.id], sub.file if (sub := col.submissions.get(resp.id)) else "",
+             mine_of.get(resp.id, ())) for resp in plan.respondents]  # fmt: skip
+    if unknown:
+        rows.append((UNKNOWN_FILES, "", "无法采用", "", unknown))
+    for r, (*values, mine) in enumerate(rows, HEADER_ROW + 1):
         for i, v in enumerate(values):
             s.text(by, r, i, v, s.center if i in (1, 2) else None)
         by.write_number(r, 4, sum(x.is_error for x in mine), s.center)
         by.write_number(r, 5, sum(not x.is_error for x in mine), s.center)
-    by.autofilter(HEADER_ROW, 0, HEADER_ROW + len(plan.respondents), len(BY_UNIT) - 1)
+    by.autofilter(HEADER_ROW, 0, HEADER_ROW + len(rows), len(BY_UNIT) - 1)
     s.rows.set_heights(by)
 
     miss = s.sheet("催报名单", f"催报名单（{label}，截止{chinese_date(col.period.deadline)}）",

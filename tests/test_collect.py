@@ -253,17 +253,24 @@ def test_the_files_own_name_outranks_its_folders(plan, tmp_path):
     assert respondent_named_in(plan, "加密.xlsx") == ""
 
 
-def test_counts_by_unit_are_those_of_the_file_in_use(plan, demo, tmp_path):
-    """Two copies: the W107 note on the older one is in 问题清单, but the unit's counts are those of
-    the file in use, as 汇总表's 报送情况 gives them."""
-    from pdreport.problems import render_problem_list
+def test_counts_by_unit_include_the_units_other_files(plan, demo, tmp_path):
+    """Two copies: the W107 note on the older one is the unit's, and 按单位统计 counts it under the
+    unit (as the report's 附件2 表3 does), though the file in use has no problem; a file no unit
+    could be told for has a row of its own, so that the rows add up to every finding."""
+    from pdreport.problems import UNKNOWN_FILES, render_problem_list
 
     (tmp_path / "a.xlsx").write_bytes(fill_template(demo["kjw"]))
     (tmp_path / "b.xlsx").write_bytes(fill_template(demo["kjw"]))
+    (tmp_path / "说明.docx").write_bytes(b"not a workbook")
     col = collect(plan, tmp_path, "2024H1", workers=1)
     assert [f.code for f in col.findings if f.respondent == "kjw"] == [Code.DUPLICATE]
     wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
-    rows = {r[0]: r for r in wb["按单位统计"].iter_rows(min_row=4, values_only=True)}
-    assert rows["区科经委"][4:6] == (0, 0)
+    rows = [r for r in wb["按单位统计"].iter_rows(min_row=4, values_only=True)]
+    by = {r[0]: r for r in rows}
+    assert by["区科经委"][2:] == ("已报送", "b.xlsx", 0, 1)
+    assert rows[-1][0] == UNKNOWN_FILES and rows[-1][2:] == ("无法采用", "", 1, 0)
+    errors = sum(f.is_error for f in col.findings)
+    assert (sum(r[4] for r in rows), sum(r[5] for r in rows)) == (errors, len(col.findings) - errors)
+    assert f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条" in wb["按单位统计"]["A2"].value
     outcome = next(o for o in col.outcomes if o.respondent == "kjw" and o.status == ACCEPTED)
     assert (outcome.errors, outcome.warnings) == (0, 0)

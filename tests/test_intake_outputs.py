@@ -122,7 +122,7 @@ def test_problem_list_per_respondent(plan, folder):
     )
     xl = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
     by = {r[0]: r for r in xl["按单位统计"].iter_rows(min_row=4, values_only=True)}
-    assert len(by) == len(plan.respondents)
+    assert len(by) == len(plan.respondents)  # (every finding here names its unit: no 单位不明 row)
     for resp in plan.respondents:
         mine = [x for x in col.findings if x.respondent == resp.id]
         errors = sum(x.is_error for x in mine)

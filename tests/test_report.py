@@ -110,7 +110,7 @@ def test_annex_tables(report, plan, demo_assessment):
     result = demo_assessment.unit("baoshuiqu_glj")
     assert rows[3].cells[5].text == f"{result.rate:.2f}"
     submissions = next(t for t in report.tables if t.rows[0].cells[1].text == "单位" and len(t.columns) == 7)
-    assert len(submissions.rows) == 1 + 58
+    assert len(submissions.rows) == 1 + 58 + 1  # and 合计
     assert styled(report, "附件标识") == ["附件1", "附件2"]
 
 
@@ -501,25 +501,64 @@ def test_many_respondents_are_counted_by_kind_in_the_submission_table(sample_ass
 
     a = sample_assessment
     few = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
-    assert len(few.tables[2].rows) == len(a.respondents) + 1  # one row a unit, up to the limit
+    # one row a unit, up to the limit (and 单位不明的文件, 合计)
+    assert len(few.tables[2].rows) == 1 + len(a.respondents) + 2
     monkeypatch.setattr(render, "SUBMISSION_ROWS_LIMIT", len(a.respondents) - 1)
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
     assert styled(doc, "表题")[2] == "表3  各单位报送情况"
     rows = [[c.text for c in r.cells] for r in doc.tables[2].rows]
     assert rows[0] == ["类别", "应报送", "已报送", "需退回修改", "未报送", "逾期", "错误", "提醒"]
     kinds = list(dict.fromkeys(c.respondent.kind.label for c in a.respondents))
-    assert [r[0] for r in rows[1:]] == [*kinds, "合计"]
-    for row in rows[1:-1]:
+    assert [r[0] for r in rows[1:]] == [*kinds, "单位不明的文件", "合计"]
+    for row in rows[1:-2]:
         cards = [c for c in a.respondents if c.respondent.kind.label == row[0]]
+        mine = [f for f in a.findings if f.respondent in {c.respondent.id for c in cards}]
         assert row[1:] == [str(len(cards)), str(sum(c.submission is not None for c in cards)),
                            str(sum(c.state == "需退回修改" for c in cards)), str(sum(c.submission is None for c in cards)),
-                           str(sum(c.on_time is False for c in cards)), str(sum(c.errors for c in cards)),
-                           str(sum(c.warnings for c in cards))]  # fmt: skip
-    totals = [sum(int(r[i]) for r in rows[1:-1]) for i in range(1, 8)]
-    assert rows[-1][1:] == [str(n) for n in totals] and totals[0] == len(a.respondents)
+                           str(sum(c.on_time is False for c in cards)), str(sum(f.is_error for f in mine)),
+                           str(sum(not f.is_error for f in mine))]  # fmt: skip
+    assert rows[-2] == ["单位不明的文件", "—", "—", "—", "—", "—", "1", "0"]  # 区统计局_情况说明.docx
+    totals = [sum(int(r[i]) for r in rows[1:-2]) for i in range(1, 6)]
+    assert rows[-1][1:6] == [str(n) for n in totals] and totals[0] == len(a.respondents)
+    errors = sum(f.is_error for f in a.findings)
+    assert rows[-1][6:] == [str(errors), str(len(a.findings) - errors)]
     assert int(rows[-1][4]) == len(a.missing) > 0 and int(rows[-1][3]) > 0  # the samples have both
     note = next(t for t in texts(doc) if t.startswith("注：应报送单位共"))
     assert "汇总表“报送情况”工作表" in note and "问题清单“催报名单”工作表" in note
+    assert "错误、提醒按问题所属单位统计" in note and "单位不明的文件共1份" in note
+
+
+def test_submission_table_adds_up_to_the_counts_in_the_text(sample_report, sample_assessment):
+    """附件2 says how many errors and warnings there are, 表4 counts them by kind, and 表3 by unit:
+    the W107 on 区建交委's superseded copy is 区建交委's, the E001 of a Word document no unit could
+    be told for has a row of its own, and the 合计 row is the text's."""
+    from pdreport.problems import UNKNOWN_FILES as IN_PROBLEM_LIST
+    from pdreport.report.render import UNKNOWN_FILES
+
+    a = sample_assessment
+    errors, warnings = sum(f.is_error for f in a.findings), sum(not f.is_error for f in a.findings)
+    assert (errors, warnings) == (6, 4)
+    assert f"数据校验共发现错误{errors}条、提醒{warnings}条" in "".join(texts(sample_report))
+    table = sample_report.tables[2]
+    rows = [[c.text for c in r.cells] for r in table.rows]
+    by = {r[1]: r for r in rows[1:]}
+    assert by["区建交委"][3:] == ["已报送", "7月10日", "0", "1"]  # the copy in use has no problem
+    assert by[UNKNOWN_FILES] == ["", UNKNOWN_FILES, "—", "无法采用", "—", "1", "0"] and UNKNOWN_FILES == IN_PROBLEM_LIST
+    assert rows[-1] == ["", "合计", "", "", "", str(errors), str(warnings)]
+    assert [sum(int(r[i]) for r in rows[1:-1]) for i in (5, 6)] == [errors, warnings]
+    findings = sample_report.tables[3]
+    assert sum(int(r.cells[3].text) for r in findings.rows[1:]) == errors + warnings
+    # the note under 表3 says what its counts take in
+    note = "".join(t.text for t in table._tbl.getnext().iter(qn("w:t")))
+    assert note == ("注：错误、提醒按问题所属单位统计，含该单位未采用的文件（如重复报送的较早一份）中的问题，"
+                    "“报送情况”按采用的文件判断；单位不明的文件共1份，无法确定报送单位，未能采用。逐条问题见问题清单。")  # fmt: skip
+
+
+def test_no_note_under_the_submission_table_when_each_count_is_the_file_in_uses(report):
+    table = report.tables[2]
+    assert table.rows[-1].cells[1].text == "合计"
+    assert table._tbl.getnext().tag != qn("w:p") or not "".join(
+        t.text for t in table._tbl.getnext().iter(qn("w:t"))).startswith("注：")
 
 
 def test_past_the_limit_the_texts_most_units_wrote_are_listed(sample_assessment, monkeypatch):

@@ -30,7 +30,14 @@ from ..errors import PdreportError
 from ..plan.model import format_number
 from . import charts
 from . import docx_format as fmt
-from .context import build_context, findings_by_code, headline_rows, number_text, report_title
+from .context import (
+    build_context,
+    findings_by_code,
+    findings_by_respondent,
+    headline_rows,
+    number_text,
+    report_title,
+)
 from .prepared import PreparedCharts, chart_job
 from .template_errors import template_error_text
 
@@ -215,16 +222,42 @@ def _submission_table(doc, a: Assessment, caption: str = "") -> None:
         _submission_counts_table(doc, a, caption)
         return
     header = ["序号", "单位", "类别", "报送情况", "填报日期", "错误", "提醒"]
+    found = findings_by_respondent(a)
     rows = []
     for n, c in enumerate(a.respondents, 1):
         sub = c.submission
         day = f"{sub.filled_on.month}月{sub.filled_on.day}日" if sub and sub.filled_on else "—"
         state = c.state + ("（逾期）" if c.on_time is False else "")
-        rows.append([str(n), c.respondent.name, c.respondent.kind.label, state, day, str(c.errors), str(c.warnings)])
+        errors, warnings = found.get(c.respondent.id, (0, 0))
+        rows.append([str(n), c.respondent.name, c.respondent.kind.label, state, day, str(errors), str(warnings)])
+    if "" in found:
+        rows.append(["", UNKNOWN_FILES, "—", "无法采用", "—", *map(str, found[""])])
+    rows.append(["", "合计", "", "", "", *(str(sum(c[i] for c in found.values())) for i in (0, 1))])
     # 单位 and 类别 hold eight characters on one line (区府办（机管局）, 管理局（管委会）): narrow cell
     # margins leave the room, so every row is one line high
     fmt.table(doc, header, rows, [11, 37, 37, 25, 22, 12, 12], align=["center", "left", "center", "center", "center", "center", "center"],
               caption=caption, cell_margin_mm=1.0)  # fmt: skip
+    note = _counted_note(a, found)
+    if note:
+        fmt.para(doc, "注：" + note)
+
+
+# Findings on files no respondent could be told for: their own row of 表3, so that its total is
+# every finding (as 附件2's text and 表4 count them)
+UNKNOWN_FILES = "单位不明的文件"
+
+
+def _counted_note(a: Assessment, found: dict[str, tuple[int, int]]) -> str:
+    """What 表3's 错误 and 提醒 count where that is not simply the problems of the file in use
+    (those 报送情况 is judged by); "" where it is."""
+    parts = []
+    if any(found.get(c.respondent.id, (0, 0)) != (c.errors, c.warnings) for c in a.respondents):
+        parts.append("错误、提醒按问题所属单位统计，含该单位未采用的文件（如重复报送的较早一份）中的问题，“报送情况”按采用的文件判断")
+    if "" in found:
+        known = {r.id for r in a.plan.respondents}
+        files = len({f.file for f in a.findings if f.file and f.respondent not in known})
+        parts.append(f"{UNKNOWN_FILES}{f'共{files}份，' if files else ''}无法确定报送单位，未能采用")
+    return "；".join(parts) + "。逐条问题见问题清单。" if parts else ""
 
 
 def _submission_counts_table(doc, a: Assessment, caption: str = "") -> None:
@@ -234,19 +267,24 @@ def _submission_counts_table(doc, a: Assessment, caption: str = "") -> None:
     for c in a.respondents:
         groups.setdefault(c.respondent.kind.label, []).append(c)
 
+    found = findings_by_respondent(a)  # errors and warnings by the respondent a finding names
+
     def counts(cards) -> list[str]:
         return [str(n) for n in (len(cards), sum(c.submission is not None for c in cards),
                                  sum(c.state == "需退回修改" for c in cards), sum(c.submission is None for c in cards),
-                                 sum(c.on_time is False for c in cards), sum(c.errors for c in cards),
-                                 sum(c.warnings for c in cards))]  # fmt: skip
+                                 sum(c.on_time is False for c in cards),
+                                 sum(found.get(c.respondent.id, (0, 0))[0] for c in cards),
+                                 sum(found.get(c.respondent.id, (0, 0))[1] for c in cards))]  # fmt: skip
 
     rows = [[label, *counts(cards)] for label, cards in groups.items()]
-    rows.append(["合计", *counts(a.respondents)])
+    if "" in found:
+        rows.append([UNKNOWN_FILES, *["—"] * 5, *map(str, found[""])])
+    rows.append(["合计", *counts(a.respondents)[:-2], *(str(sum(c[i] for c in found.values())) for i in (0, 1))])
     # (narrow cell margins keep 管理局（管委会）, the heads and six-digit counts on one line)
     fmt.table(doc, header, rows, [36, 18, 18, 24, 18, 14, 14, 14], align=["left", *["center"] * 7],
               caption=caption, cell_margin_mm=1.0)  # fmt: skip
     fmt.para(doc, f"注：应报送单位共{len(a.respondents)}个，本表按类别统计；各单位的报送情况见汇总表“报送情况”工作表，"
-                  "未报送单位见问题清单“催报名单”工作表。")  # fmt: skip
+                  "未报送单位见问题清单“催报名单”工作表。" + _counted_note(a, found))  # fmt: skip
 
 
 def _findings_table(doc, a: Assessment, caption: str = "") -> None:
