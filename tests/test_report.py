@@ -57,6 +57,36 @@ def styled(doc, style: str) -> list[str]:
     return [p.text for p in doc.paragraphs if p.style.name == style]
 
 
+def test_the_goals_footnote_is_given_as_a_note_under_it(report, plan):
+    """The notice footnotes 考核口径 (superscript 1, text at the page foot): the report marks the
+    word ① (a bare “1” would read as part of it) and gives the footnote's text as a 注 right after."""
+    (note,) = plan.footnotes
+    assert note.ref == "考核口径1" and note.ref in plan.goal
+    paragraphs = texts(report)
+    goal = paragraphs.index("一、总体目标完成情况") + 1
+    assert paragraphs[goal] == plan.goal.replace("（考核口径1）", "（考核口径①）")
+    assert "考核口径1" not in "".join(paragraphs)
+    assert paragraphs[goal + 1] == f"注：①考核口径：{note.text}"
+    assert paragraphs[goal + 1].startswith("注：①考核口径：1、农业；2、除百千外工业；") and paragraphs[goal + 1].endswith("居民生活。")
+
+
+def test_footnotes_are_numbered_in_order_and_only_where_the_goal_has_them(plan, demo_assessment):
+    from pdreport.plan.model import Footnote
+
+    notes = (Footnote("a", "考核口径1", "六个领域", ()), Footnote("b", "不在目标中2", "无关", ()),
+             Footnote("c", "重点领域2", "产业结构调整等；", ()))  # fmt: skip
+    goal = plan.goal.replace("重点领域", "重点领域2")
+    a = dataclasses.replace(demo_assessment, plan=dataclasses.replace(plan, goal=goal, footnotes=notes))
+    context = build_context(a, DATE)["plan"]
+    assert "（考核口径①）" in context["goal"] and "重点领域②工作任务" in context["goal"]
+    assert context["goal_notes"] == [{"mark": "①", "word": "考核口径", "text": "六个领域。"},
+                                     {"mark": "②", "word": "重点领域", "text": "产业结构调整等；"}]  # fmt: skip
+    bare = dataclasses.replace(demo_assessment, plan=dataclasses.replace(plan, footnotes=()))
+    assert build_context(bare, DATE)["plan"]["goal"] == plan.goal
+    doc = docx.Document(io.BytesIO(render_report(bare, report_date=DATE, with_charts=False)))
+    assert not any(t.startswith("注：①") for t in texts(doc))
+
+
 def test_file_name(demo_assessment):
     assert report_filename(demo_assessment) == "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）.docx"
 

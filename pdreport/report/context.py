@@ -101,7 +101,7 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
             "notice_title": plan.notice_title,
             "issuer": plan.issuer,
             "year": plan.year,
-            "goal": plan.goal,
+            **_goal_with_notes(plan),
             "notice_date": chinese_date(plan.date),
         },
         "period": {
@@ -148,6 +148,30 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         },
         "findings_by_code": findings_by_code(a),
     }
+
+
+def _goal_with_notes(plan) -> dict:
+    """``goal``: the notice's goal, each word it footnotes marked ①, ② … in place of the notice's
+    superscript number ('考核口径1' → '考核口径①': a bare '1' would read as part of the word);
+    ``goal_notes``: those footnotes (``mark``, ``word``, ``text``), which the report gives as a 注
+    under the paragraph: its lines have no room for a page-bottom footnote's superscript."""
+    goal, notes = plan.goal, []
+    for note in plan.footnotes:
+        if not note.ref or note.ref not in goal:
+            continue
+        word, mark = _FOOTNOTE_NUMBER.sub("", note.ref) or note.ref, _circled(len(notes) + 1)
+        goal = goal.replace(note.ref, word + mark, 1)
+        text = note.text.strip()
+        notes.append({"mark": mark, "word": word, "text": text if text.endswith(("。", "；", ".")) else text + "。"})
+    return {"goal": goal, "goal_notes": notes}
+
+
+_FOOTNOTE_NUMBER = re.compile(r"\d+$")
+
+
+def _circled(n: int) -> str:
+    """1 → ① … 20 → ⑳, then （21）."""
+    return chr(0x245F + n) if 1 <= n <= 20 else f"（{n}）"
 
 
 # The parts of the context the report's tables and file name need, each built on its own: the
