@@ -46,6 +46,11 @@ class FileOutcome:
     warnings: int = 0
     guessed: bool = False  # respondent read from the file's name (the file itself could not say)
 
+    def owner(self, names: dict[str, str]) -> str:
+        """Whose file this is, as every output names it: "区金融局（按文件名判断）" for a guess."""
+        name = names.get(self.respondent, self.respondent)
+        return f"{name}（按文件名判断）" if self.guessed and name else name
+
 
 @dataclass
 class Collection:

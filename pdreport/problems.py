@@ -87,7 +87,7 @@ def render_problem_list(col: Collection) -> bytes:
     row = HEADER_ROW + 1
     # a file that says nothing of itself (encrypted, broken …) but is named after a unit: as 汇总表
     # 收到文件 shows it
-    guessed = {o.file: f"{names[o.respondent]}（按文件名判断）" for o in col.outcomes if o.guessed}
+    guessed = {o.file: o.owner(names) for o in col.outcomes if o.guessed}
     for n, x in enumerate(col.findings, 1):
         unit = names.get(x.respondent) or (guessed.get(x.file, "") if x.file else "")
         cells = [unit, x.file, x.sheet, x.cell, x.label, x.value,

@@ -162,6 +162,7 @@ def render_summary(assessment: Assessment, outcomes: Sequence[FileOutcome] | Non
     w.annex()
     w.charts()
     w.respondents(outcomes)
+    w.guessed = {o.file: o.owner(w.names) for o in outcomes or () if o.guessed}
     w.findings()
     close_workbook(wb)
     return buf.getvalue()
@@ -177,6 +178,7 @@ class _Writer:
         self.plan = a.plan
         self.period = a.period
         self.names = {r.id: r.name for r in a.plan.respondents}
+        self.guessed: dict[str, str] = {}  # file → its unit as its name says (问题清单 names it so)
         self.has_previous = a.previous is not None
         self._formats: dict[tuple, object] = {}
         # Per-render memos: a sheet of 10,000 respondents repeats the same names, statuses and file
@@ -499,7 +501,7 @@ class _Writer:
         cols = [Col("指标编号", 8), Col("指标名称", 20), Col("单位", 6), Col("年度目标", 14), Col("序时目标", 8),
                 Col("填报单位", 14), Col("角色", 9), Col("填报值", 9), Col("是否完成", 8), Col("完成日期", 10),
                 Col("状态", 8), Col("评估说明", 28), Col("情况说明", 24), Col("参与单位合计", 11.5),
-                Col("差异", 7), Col("来源文件", 16), Col("工作表", 8), Col("单元格", 6.5)]  # fmt: skip
+                Col("差异", 9), Col("来源文件", 16), Col("工作表", 8), Col("单元格", 6.5)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
         ws = self.sheet(SHEET_INDICATORS, self.title("指标明细"), cols,
@@ -536,10 +538,12 @@ class _Writer:
         self.text(ws, row, 11, r.reason, tf)
         self.text(ws, row, 12, ind.note, tf)
         self.number(ws, row, 13, r.contributors_sum, nf)
-        gap_fmt = self.num_fmt("0.0%", district=True)
+        # (a sum hundreds of times the lead's, 3000 typed in 千瓦: -23975%, whole, still fits the column)
+        pct = "0%" if r.gap is not None and abs(r.gap) >= 1 else "0.0%"
+        gap_fmt = self.num_fmt(pct, district=True)
         if r.cross_check_flagged:
             fill, colour, _ = STATUS_STYLE[Status.INVALID]
-            gap_fmt = self.num_fmt("0.0%", bold=True, bg_color=fill, font_color=colour)
+            gap_fmt = self.num_fmt(pct, bold=True, bg_color=fill, font_color=colour)
         self.number(ws, row, 14, r.gap, gap_fmt)
         for c in (15, 16, 17):
             self.text(ws, row, c, "", tf)
@@ -806,8 +810,7 @@ class _Writer:
             st = Status.INVALID if o.status == ACCEPTED and o.errors else file_status.get(o.status)
             label = f"{o.status}（有错误）" if st is Status.INVALID else o.status
             self.status(ws, row, 3, st, label)
-            name = self.names.get(o.respondent, o.respondent)
-            self.text(ws, row, 4, f"{name}（按文件名判断）" if o.guessed else name)
+            self.text(ws, row, 4, o.owner(self.names))
             ws.write_number(row, 5, o.errors, self.num_fmt())
             ws.write_number(row, 6, o.warnings, self.num_fmt())
             row += 1
@@ -829,7 +832,8 @@ class _Writer:
         row = FIRST_ROW
         for n, x in enumerate(found, 1):
             ws.write_number(row, 0, n, center)
-            values = (self.names.get(x.respondent, x.respondent), x.file, x.sheet, x.cell, x.label, x.value,
+            unit = self.names.get(x.respondent, x.respondent) or self.guessed.get(x.file, "")
+            values = (unit, x.file, x.sheet, x.cell, x.label, x.value,
                       x.code.code, x.code.title)  # fmt: skip
             for c, v in enumerate(values, 1):
                 self.text(ws, row, c, v, center if c in (4, 7) else None)

@@ -230,6 +230,15 @@ def test_an_unreadable_file_is_tied_to_its_unit_by_name_and_counted(plan, demo, 
     units = {row[2]: row[1] for row in wb["问题清单"].iter_rows(min_row=4, values_only=True)}
     assert units["区金融局_加密.xlsx"] == "区金融局（按文件名判断）"  # as 汇总表 收到文件 says
     assert units["说明.xlsx"] in ("", None)  # (no unit in its name: no guess)
+    from pdreport.assess import assess
+    from pdreport.summary import render_summary
+
+    a = assess(plan, plan.period("2024H1"), col.submissions, col.findings)
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a, col.outcomes)))
+    units = {row[2]: row[1] for row in wb["问题清单"].iter_rows(min_row=4, values_only=True)}
+    assert units["区金融局_加密.xlsx"] == "区金融局（按文件名判断）"  # the same in every output
+    owners = {row[1]: row[4] for row in wb["收到文件"].iter_rows(min_row=4, values_only=True)}
+    assert owners["区金融局_加密.xlsx"] == "区金融局（按文件名判断）" and owners["说明.xlsx"] in ("", None)
 
 
 def test_returns_of_another_plan_ask_for_its_plan_file(plan, plan_text, tmp_path):
