@@ -114,7 +114,7 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
 
 def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:
     if ind.accumulation is Accumulation.CUMULATIVE:
-        value = (sequential_target(ind, period) or 0) * pace * rng.uniform(0.9, 1.1)
+        value = (sequential_target(ind, period, whole=False) or 0) * pace * rng.uniform(0.9, 1.1)
         if ind.counted:
             return float(round(value))
         return round(value, 2) if ind.target < 50 else float(round(value))

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 from .plan.model import Accumulation, Indicator, Period, chinese_date
 
 
-def sequential_target(indicator: Indicator, period: Period) -> float | None:
+def sequential_target(indicator: Indicator, period: Period, whole: bool = True) -> float | None:
     """The figure the period should show if the year is on track.
 
     Cumulative amounts scale with the elapsed share of the year; levels, ratios and
     rates of change are compared as they stand (a mid-year level is read against the
-    year-end level); milestones have no figure.
+    year-end level); milestones have no figure. Whole things (buses, sites) are asked for
+    whole: the share rounded down (110.5 辆 → 110, a quarter of one 示范区 → 0), never more than
+    the share of the year; ``whole=False`` gives the share itself.
     """
     if indicator.target is None or indicator.accumulation is Accumulation.MILESTONE:
         return None
     if indicator.accumulation is Accumulation.CUMULATIVE:
-        return round(indicator.target * period.elapsed, 6)
+        share = round(indicator.target * period.elapsed, 6)
+        return float(math.floor(share)) if whole and indicator.counted else share
     return indicator.target
 
 

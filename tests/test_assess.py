@@ -1045,3 +1045,17 @@ def test_assess_never_raises_for_any_finite_figure(data, period_id):
     json.dumps(snapshot(a), allow_nan=False)
     for u in a.annex:
         assert u.rate is None or math.isfinite(u.rate)
+
+
+@pytest.mark.parametrize(("ind_id", "expected"), [
+    ("T17-1", [110, 221, 331, 442]),  # 442 新能源公交车: 110.5 at Q1 asks for 110, not half a bus
+    ("T19-4", [0, 0, 0, 1]),  # one 慢行示范区域: nothing is due before it is done
+    ("T05-1", [3.75, 7.5, 11.25, 15]),  # 万千瓦 is not counted in whole things: the share stands
+])  # fmt: skip
+def test_whole_things_are_asked_for_whole(plan, ind_id, expected):
+    from pdreport.periods import sequential_target
+
+    ind = plan.indicator(ind_id)
+    got = [sequential_target(ind, plan.period(p)) for p in ("2024Q1", "2024H1", "2024Q3", "2024FY")]
+    assert got == pytest.approx(expected)
+    assert sequential_target(ind, plan.period("2024Q1"), whole=False) == pytest.approx(ind.target / 4)

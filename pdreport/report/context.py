@@ -252,7 +252,8 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "name": ind.name,
         "unit": ind.unit,
         "target": ind.target_text(),
-        "sequential": number_text(r.sequential, ind.unit) if r.sequential is not None and
+        # (none said when nothing is due yet: a quarter of one 示范区 asks for 0)
+        "sequential": number_text(r.sequential, ind.unit) if r.sequential and
         ind.accumulation.value == "cumulative" else "",
         "value": _value_text(r, names),
         "ratio": percent_text(r.ratio),
