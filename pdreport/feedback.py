@@ -12,12 +12,14 @@ import io
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .collect import Collection
-from .findings import Finding
-from .intake.clean import clean_text
+from .findings import Code, Finding
+from .intake.clean import clean_text, normalise_name
 from .intake.guard import guard_file
+from .intake.records import RawSubmission, cell_rowcol
 from .outputs import atomic_write_bytes
 from .periods import period_span
 from .plan.model import chinese_date
@@ -120,8 +122,11 @@ def build_copy(col: Collection, file: str, findings: list[Finding]) -> bytes:
 
 
 def _save(col: Collection, file: str, wb, findings: list[Finding]) -> bytes:
-    _note(wb, col, file, findings)
-    _mark(wb, findings)
+    restored = _restorable_labels(col.raws[file], findings, wb)
+    shown = [restored[i].finding if i in restored else f for i, f in enumerate(findings)]
+    _note(wb, col, file, shown)
+    _mark(wb, shown)
+    _restore_labels(wb, list(restored.values()))
     return _deterministic(wb)
 
 
@@ -261,6 +266,107 @@ def _mark(wb, findings: list[Finding]) -> None:
             if cell.comment is not None:
                 text = cell.comment.text + "\n" + text
             cell.comment = Comment(_text(text), "pdreport", width=320, height=140)
+
+
+@dataclass(frozen=True)
+class _Restored:
+    """An edited label (E208) put back as the template had it, and the inputs it heads, whose
+    values were not taken in: the office checks them instead of refilling a blank template."""
+
+    finding: Finding  # as the copy shows it: what the office made of the label, what to do
+    text: str  # the template's label
+    what: str  # 项目名称 / 表头 / 序号 …, as the office would call it
+    inputs: tuple[str, ...]  # A1 of the row's (and column's) input cells, in sheet order
+
+
+def _restorable_labels(raw: RawSubmission, findings: list[Finding], wb) -> dict[int, _Restored]:
+    """The E208 findings (by index) whose label can be put back in the copy. Only where nothing
+    moved: on a sheet where a row or column was inserted or deleted, the values no longer stand
+    by the labels they were typed for, and restoring the labels would mislabel them; there the
+    copy keeps what the office left and the general advice. A sheet counts as moved when its
+    table's bottom label changed (as intake judges it) or when a changed label now reads as
+    another label of the sheet (the rows or columns shifted)."""
+    changed = {i: f for i, f in enumerate(findings) if f.code is Code.LABEL_CHANGED and f.label}
+    if not changed:
+        return {}
+    labels = {(lb.sheet, lb.cell): (lb, seen) for lb, seen in raw.labels_seen}
+    texts: dict[str, set[str]] = {}
+    bottoms: dict[str, int] = {}
+    for lb, _seen in raw.labels_seen:
+        texts.setdefault(lb.sheet, set()).add(normalise_name(lb.text))
+        bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
+    moved: set[str] = set()
+    for f in changed.values():
+        lb, seen = labels.get((f.sheet, f.cell), (None, None))
+        if lb is None or lb.text != f.label:
+            moved.add(f.sheet)  # (not the map's label: nothing known to put back)
+            continue
+        now = normalise_name(clean_text(seen, 500).text) if seen is not None else ""
+        if cell_rowcol(lb.cell)[0] == bottoms[lb.sheet] or (now and now in texts[lb.sheet]):
+            moved.add(lb.sheet)
+    rows: dict[tuple[str, int], list[str]] = {}
+    cols: dict[tuple[str, int], list[str]] = {}
+    for rv in sorted(raw.values, key=lambda rv: cell_rowcol(rv.field.cell)):
+        r, c = cell_rowcol(rv.field.cell)
+        rows.setdefault((rv.field.sheet, r), []).append(rv.field.cell)
+        cols.setdefault((rv.field.sheet, c), []).append(rv.field.cell)
+    restored = {}
+    for i, f in changed.items():
+        if f.sheet in moved or f.sheet not in wb.sheetnames or not hasattr(wb[f.sheet][f.cell], "column_letter"):
+            continue  # (a merged cell's hidden part cannot hold the label)
+        lb, seen = labels[(f.sheet, f.cell)]
+        r, c = cell_rowcol(f.cell)
+        in_row, in_col = rows.get((f.sheet, r), []), cols.get((f.sheet, c), [])
+        scope = "本行和本列" if in_row and in_col else "本行" if in_row else "本列" if in_col else ""
+        what = "序号" if lb.text.isdigit() else "项目名称" if in_row else "表头" if in_col else "表中文字"
+        was = clean_text(seen, 60).text.strip() if seen is not None else ""
+        was = f"被改为“{was}”" if was else "被清空"
+        if scope:
+            inputs = tuple(dict.fromkeys(in_row + in_col))
+            message = f"报送的表中此处{was}（下发时为“{lb.text}”），{scope}填报内容未采用"
+            hint = (f"{what}已恢复为下发时的“{lb.text}”；请核对{scope}数据（{_cells(inputs)}，已标红），"
+                    "确认无误或改正后重新报送")  # fmt: skip
+        else:
+            inputs = ()
+            message = f"报送的表中此处{was}（下发时为“{lb.text}”）"
+            hint = f"{what}已恢复为下发时的“{lb.text}”，无需再改；随本表重新报送即可"
+        restored[i] = _Restored(replace(f, message=message, hint=hint), lb.text, what, inputs)
+    return restored
+
+
+def _cells(cells: tuple[str, ...]) -> str:
+    """A few cells by name (C6、D6), many as the first and last and how many."""
+    if len(cells) <= 4:
+        return "、".join(cells)
+    return f"{cells[0]}～{cells[-1]}共 {len(cells)} 个单元格"
+
+
+def _restore_labels(wb, restored: list[_Restored]) -> None:
+    """The template's label back in its cell (the finding's comment, written by ``_mark``, says
+    so), and every input it heads marked for the office to confirm."""
+    heads: dict[tuple[str, str], list[str]] = {}  # input → what was restored over it
+    for r in restored:
+        f = r.finding
+        cell = wb[f.sheet][f.cell]
+        if r.text.isdigit():  # a task number: the template writes it as a number
+            cell.value = int(r.text)
+        else:
+            _put_text(cell, r.text)
+        row = cell_rowcol(f.cell)[0]
+        for a1 in r.inputs:
+            scope = "本行" if cell_rowcol(a1)[0] == row else "本列"
+            heads.setdefault((f.sheet, a1), []).append(
+                f"{scope}{r.what}（{f.cell}）曾被改动，已恢复为下发时的“{r.text}”")
+    for (sheet, a1), why in heads.items():
+        cell = wb[sheet][a1]
+        if not hasattr(cell, "column_letter"):  # (a merged cell's hidden part)
+            continue
+        cell.fill = ERROR_FILL
+        text = (f"[{Code.LABEL_CHANGED.code}] " + "；".join(why) + "；此格内容因此未采用"
+                "\n处理：请核对此格，确认无误或改正后重新报送")  # fmt: skip
+        if cell.comment is not None:
+            text = cell.comment.text + "\n" + text
+        cell.comment = Comment(_text(text), "pdreport", width=320, height=120)
 
 
 def _put_text(cell, value: str) -> None:

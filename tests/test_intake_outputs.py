@@ -28,6 +28,7 @@ from pdreport.findings import Code, Finding
 from pdreport.plan.model import chinese_date
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout
+from pdreport.template.layout import TASKS
 
 
 @pytest.fixture()
@@ -224,3 +225,153 @@ def test_feedback_checks_every_part_before_openpyxl_opens_it(plan, folder):
     assert copy.sheetnames[0] == NOTE_SHEET
     field = build_layout(plan, plan.find_respondent("区建交委"), col.period).field("ind.T17-1.value")
     assert "E201" in copy[field.sheet][field.cell].comment.text
+
+
+# -- edited labels (E208) in feedback copies ---------------------------------------------------
+
+_RED = "FF8080"
+
+
+def _relabelled(demo, tmp_path, rid: str, sheet: str, text: str, new, extra=None):
+    """A folder with ``rid``'s return whose label ``text`` on ``sheet`` now reads ``new``; ``extra``
+    edits the workbook further. Returns the folder, the label and the file name."""
+    filled = demo[rid]
+    label = next(lb for lb in filled.layout.labels if lb.sheet == sheet and lb.text == text)
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb[sheet][label.cell] = new
+    if extra:
+        extra(wb)
+    d = tmp_path / "回收"
+    d.mkdir(exist_ok=True)
+    wb.save(d / f"{rid}.xlsx")
+    return d, label, f"{rid}.xlsx"
+
+
+def _note_rows(fb):
+    return list(fb[NOTE_SHEET].iter_rows(min_row=NOTE_HEADER_ROW + 1, values_only=True))
+
+
+def test_feedback_restores_an_edited_item_name_and_marks_its_row(plan, demo, tmp_path):
+    """康桥镇 rewrote an item's name on a protected sheet (the sample's E208): the clerk cannot edit
+    the locked cell, so the copy puts the template's name back, says so, and marks the row's
+    inputs (not taken in) for the clerk to confirm; filled in and returned, the row is taken in."""
+    folder, label, name = _relabelled(demo, tmp_path, "kangqiao_zhen", "附件指标", "规上工业综合能耗（吨标准煤）",
+                                      "规上工业能耗（万吨）")  # fmt: skip
+    col = collect(plan, folder, "2024H1")
+    (e208,) = [f for f in col.findings if f.code is Code.LABEL_CHANGED]
+    assert "请使用下发的填报表重新填写" in e208.hint  # the 问题清单 keeps the general advice
+    (copy,) = write_feedback(col, tmp_path / "out")
+    fb = openpyxl.load_workbook(copy)
+    ws = fb["附件指标"]
+    cell = ws[label.cell]
+    assert cell.value == "规上工业综合能耗（吨标准煤）" and cell.data_type == "s" and cell.protection.locked
+    assert cell.fill.fgColor.rgb.endswith(_RED)
+    assert "项目名称已恢复为下发时的“规上工业综合能耗（吨标准煤）”" in cell.comment.text
+    assert "规上工业能耗（万吨）" in cell.comment.text and "重新报送" in cell.comment.text
+    row = int(label.cell[1:])
+    inputs = [f.cell for f in demo["kangqiao_zhen"].layout.fields
+              if f.sheet == "附件指标" and int(f.cell[1:]) == row]  # fmt: skip
+    assert inputs == ["C6", "D6"]
+    for a1 in inputs:
+        assert ws[a1].fill.fgColor.rgb.endswith(_RED) and not ws[a1].protection.locked
+        assert "E208" in ws[a1].comment.text and label.cell in ws[a1].comment.text
+        assert ws[a1].value == demo["kangqiao_zhen"].values[next(
+            f.key for f in demo["kangqiao_zhen"].layout.fields if f.sheet == "附件指标" and f.cell == a1)]
+    other = ws[f"C{row + 1}"]  # the next row was taken in: left as it was
+    assert other.comment is None and not other.fill.fgColor.rgb.endswith(_RED)
+    (note,) = _note_rows(fb)
+    assert note[1:3] == ("附件指标", label.cell)
+    assert "已恢复为下发时的“规上工业综合能耗（吨标准煤）”" in note[5] and "C6、D6" in note[5]
+    assert "重新填写" not in note[5] and "被改为“规上工业能耗（万吨）”" in note[4]
+
+    # the clerk confirms (here: corrects) the marked values and sends the copy back
+    ws["C6"], ws["D6"] = 353000.0, 347000.0
+    again = tmp_path / "again"
+    again.mkdir()
+    fb.save(again / name)
+    col2 = collect(plan, again, "2024H1")
+    assert not [f for f in col2.findings if f.code is Code.LABEL_CHANGED]
+    sub = col2.submissions["kangqiao_zhen"]
+    assert not sub.has_errors and not write_feedback(col2, tmp_path / "out2")
+    assert (sub.annex.energy_base, sub.annex.energy_current) == (353000.0, 347000.0)
+
+
+def test_feedback_restores_an_edited_column_title_and_marks_the_column(plan, demo, tmp_path):
+    """填报值 renamed 填报值（%）: the whole column was dropped; the copy restores the title and
+    marks every input of the column."""
+    folder, label, _ = _relabelled(demo, tmp_path, "jjw", "指标", "填报值", "填报值（%）")
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    fb = openpyxl.load_workbook(copy)
+    ws = fb["指标"]
+    assert ws[label.cell].value == "填报值"
+    assert "表头已恢复为下发时的“填报值”" in ws[label.cell].comment.text
+    column = [f.cell for f in demo["jjw"].layout.fields if f.sheet == "指标" and f.cell[0] == label.cell[0]]
+    assert len(column) > 4
+    for a1 in column:
+        assert ws[a1].fill.fgColor.rgb.endswith(_RED) and "E208" in ws[a1].comment.text
+    (note,) = [r for r in _note_rows(fb) if r[2] == label.cell]
+    assert f"{column[0]}～{column[-1]}共 {len(column)} 个单元格" in note[5] and "本列" in note[5]
+
+
+def test_feedback_restores_labels_in_a_rebuilt_copy_too(plan, demo, tmp_path):
+    """A copy rebuilt from the template (the office's file cannot be opened with openpyxl) already
+    shows the template's labels: it says so and marks the row the same way."""
+    import zipfile
+
+    folder, label, name = _relabelled(demo, tmp_path, "kangqiao_zhen", "附件指标", "规上工业综合能耗（吨标准煤）",
+                                      "规上工业能耗（万吨）")  # fmt: skip
+    src = zipfile.ZipFile(io.BytesIO((folder / name).read_bytes()))
+    deep = b'<?xml version="1.0"?><Properties>' + b"<a>" * 200 + b"</a>" * 200 + b"</Properties>"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, deep if info.filename == "docProps/app.xml" else src.read(info))
+    (folder / name).write_bytes(buf.getvalue())
+    col = collect(plan, folder, "2024H1")
+    from pdreport.feedback import _load_own
+
+    assert _load_own(col.raws[name]) is None
+    (copy,) = write_feedback(col, tmp_path / "out")
+    ws = openpyxl.load_workbook(copy)["附件指标"]
+    assert ws[label.cell].value == "规上工业综合能耗（吨标准煤）"
+    assert "已恢复为下发时的" in ws[label.cell].comment.text
+    assert all(ws[a1].fill.fgColor.rgb.endswith(_RED) for a1 in ("C6", "D6"))
+
+
+def test_feedback_keeps_labels_where_rows_moved(plan, demo, tmp_path):
+    """A row inserted in 指标 moves every later row: the labels no longer stand by their values, so
+    restoring them would mislabel the data. The copy keeps the office's sheet and the advice to
+    refill the template, and marks only the findings' cells."""
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb["指标"].insert_rows(6)
+    d = tmp_path / "回收"
+    d.mkdir()
+    wb.save(d / "jjw.xlsx")
+    col = collect(plan, d, "2024H1")
+    moved = [f for f in col.findings if f.code is Code.LABEL_CHANGED]
+    assert len(moved) > 2
+    (copy,) = write_feedback(col, tmp_path / "out")
+    fb = openpyxl.load_workbook(copy)
+    ws = fb["指标"]
+    for f in moved:
+        assert ws[f.cell].value == (f.value or None)  # as the office left it
+        assert "已恢复" not in ws[f.cell].comment.text
+    assert [r[5] for r in _note_rows(fb) if r[2] in {f.cell for f in moved}] == [f.hint for f in moved]
+    flagged = {f.cell for f in col.findings if f.sheet == "指标"}
+    assert not [c.coordinate for row in ws.iter_rows() for c in row
+                if c.comment is not None and c.coordinate not in flagged]  # fmt: skip
+
+
+def test_feedback_keeps_labels_where_columns_moved(plan, demo, tmp_path):
+    """A column inserted in 重点任务: each title now stands over its neighbour's column (it reads as
+    another label of the sheet), so nothing is restored there either."""
+    folder, _label, _ = _relabelled(demo, tmp_path, "jjw", "指标", "填报值", "填报值",
+                                    extra=lambda wb: wb[TASKS].insert_cols(5))  # fmt: skip
+    col = collect(plan, folder, "2024H1")
+    moved = [f for f in col.findings if f.code is Code.LABEL_CHANGED]
+    assert moved and all(f.sheet == TASKS for f in moved)
+    (copy,) = write_feedback(col, tmp_path / "out")
+    ws = openpyxl.load_workbook(copy)[TASKS]
+    assert all("已恢复" not in ws[f.cell].comment.text for f in moved)
