@@ -246,6 +246,27 @@ def test_distribution_list(plan, h1_files):
     assert kinds == {k.label for k in RespondentKind}
 
 
+
+def test_distribution_list_rows_fit_their_text(plan, h1_files):
+    """LibreOffice and WPS do not fit rows of wrapped text when they open a file: without heights
+    the wrapped file names and 填报内容 lines printed over the next rows. Every row has a height,
+    enough for its wrapped text (at 11 pt), and the list prints A4 landscape one page wide."""
+    from helpers import assert_a4_one_page_wide
+
+    from pdreport.template.fit import row_height
+
+    ws = openpyxl.load_workbook(h1_files[0].path.parent / DISTRIBUTION_LIST)["分发清单"]
+    assert ws.max_row == 2 + 58
+    for r in range(1, ws.max_row + 1):
+        height = ws.row_dimensions[r].height
+        assert height is not None and ws.row_dimensions[r].customHeight, r
+        assert height >= row_height(1, 11) - 0.75, (r, height)
+    assert ws.row_dimensions[1].height >= 30
+    tall = [r for r in range(3, ws.max_row + 1) if ws.row_dimensions[r].height > row_height(2, 11)]
+    assert tall  # (the long 填报内容 lists: several lines)
+    assert_rows_fit(ws, 2, font_size=11)
+    assert_a4_one_page_wide(ws, "landscape", header_row=2, min_scale=0.5)
+
 def test_only_selects_units_and_groups(plan, tmp_path):
     files = generate_templates(plan, plan.period("2024Q1"), tmp_path, ["区建交委", "各街道"], STAMP)
     assert len(files) == 13

@@ -6,10 +6,14 @@ import io
 
 from ..plan.model import Period, chinese_date
 from .fastsheet import new_workbook
+from .fit import RowHeights, row_height, wrapped_lines
 from .formats import make_formats
 
 COLUMNS = ("序号", "填报单位", "类别", "文件名", "数值指标", "附件指标", "重点任务", "里程碑",
            "报送截止", "填报内容")  # fmt: skip
+WIDTHS = (5, 16, 14, 52, 8, 8, 8, 8, 14, 70)
+FONT_SIZE = 11  # make_formats' header and label
+TITLE_SIZE = 16
 
 
 def distribution_rows(files, period: Period) -> list[list]:
@@ -38,11 +42,16 @@ def render_distribution(files, period: Period, title: str) -> bytes:
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
-    ws.merge_range(0, 0, 0, len(COLUMNS) - 1, f"{title}填报表分发清单（{period.label}）", f.title)
-    ws.set_row(0, 30)
+    # Every row gets its height: LibreOffice and WPS do not fit rows of wrapped text when they open
+    # a file, and long file names and 填报内容 lines would print over the next row.
+    heights = RowHeights(FONT_SIZE)
+    heights.columns(ws, dict(enumerate(WIDTHS)))
+    text = f"{title}填报表分发清单（{period.label}）"
+    ws.merge_range(0, 0, 0, len(COLUMNS) - 1, text, f.title)
+    ws.set_row(0, max(30, row_height(wrapped_lines(text, sum(WIDTHS), TITLE_SIZE), TITLE_SIZE)))
     ws.write_row(1, 0, COLUMNS, f.header)
-    for i, w in enumerate((5, 16, 14, 52, 8, 8, 8, 8, 14, 70)):
-        ws.set_column(i, i, w)
+    for c, head in enumerate(COLUMNS):
+        heights.fit(ws, 1, c, head)
     rows = distribution_rows(files, period)
     for r, row in enumerate(rows, 2):
         for c, value in enumerate(row):
@@ -50,6 +59,10 @@ def render_distribution(files, period: Period, title: str) -> bytes:
                 ws.write_number(r, c, value, f.label_center)
             else:
                 ws.write_string(r, c, value, f.label if c in (3, 9) else f.label_center)
+                heights.fit(ws, r, c, value)
+    for r in range(1, 2 + len(rows)):  # one line where nothing wraps; set_heights sets the rest
+        ws.set_row(r, row_height(1, FONT_SIZE))
+    heights.set_heights(ws)
     ws.freeze_panes(2, 2)
     ws.repeat_rows(1)
     ws.autofilter(1, 0, 1 + len(rows), len(COLUMNS) - 1)
