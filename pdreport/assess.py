@@ -55,6 +55,9 @@ class Status(Enum):
 STATUS_ORDER = (Status.DONE, Status.ON_TRACK, Status.BEHIND, Status.MISSING, Status.INVALID,
                 Status.NOT_ASSESSED)  # fmt: skip
 REPORTED_STATUS = {"已完成": Status.DONE, "推进中": Status.ON_TRACK, "已滞后": Status.BEHIND}
+# At year end an indicator each unit is judged on, met by every unit that reported while others did
+# not, cannot be confirmed done: it is 滞后, and the reason says why.
+UNCONFIRMED_EACH = "，年末无法确认全部达到目标"
 
 
 def worst(statuses: Iterable[Status], default: Status = Status.MISSING) -> Status:
@@ -466,14 +469,15 @@ def _assess_each(ind, period, reports, owed, seq) -> IndicatorResult:
     # as for a sum or a task, the units that sent nothing are named in the reasons (and chased in
     # 催报名单) but do not make the indicator 未报送 while others did report it
     status = worst(r.status for r in judged if r.state != "missing")
-    if status is Status.DONE and owed:
-        status = Status.ON_TRACK
+    unconfirmed = status is Status.DONE and bool(owed)
+    if unconfirmed:  # in the year: on track; at year end: not confirmed done, so not done
+        status = Status.BEHIND if period.is_year_end else Status.ON_TRACK
     behind = [r for r in ok if r.status is Status.BEHIND]
     reasons = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
     if behind:
         reasons.append(f"{len(behind)}个单位未达到目标")
     if owed:
-        reasons.append(f"{len(owed)}个单位未报送")
+        reasons.append(f"{len(owed)}个单位未报送" + (UNCONFIRMED_EACH if unconfirmed and period.is_year_end else ""))
     low = min(r.value for r in ok)
     return IndicatorResult(ind, status, None, seq, _completion(ind, low), tuple(judged), tuple(reasons), owed)
 
@@ -516,8 +520,17 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
     assessed = [r for r in indicators if r.status not in (Status.MISSING, Status.NOT_ASSESSED)]
     said = [REPORTED_STATUS.get(r.status, Status.ON_TRACK) for r in reports]
     not_started = [r for r in reports if r.status == "未启动"]
-    if period.is_year_end:
-        said = [Status.BEHIND if r.status == "未启动" else s for r, s in zip(reports, said, strict=True)]
+    year_end = period.is_year_end
+    # units still at work (推进中, or progress text without a status); at year end nothing is on
+    # schedule any more: their word means "not finished" (滞后), unless every indicator of the task
+    # has reached its annual target (the notice's measure of the year's work), when it is
+    # continuing work and the task is done (see 评估规则 in README.md)
+    continuing = [r for r, s in zip(reports, said, strict=True) if s is Status.ON_TRACK and r.status != "未启动"]
+    judged = [r for r in indicators if r.status is not Status.NOT_ASSESSED]
+    settled = bool(judged) and all(r.status is Status.DONE for r in judged)
+    if year_end:
+        said = [Status.BEHIND if r.status == "未启动" else (Status.DONE if settled else Status.BEHIND)
+                if s is Status.ON_TRACK else s for r, s in zip(reports, said, strict=True)]  # fmt: skip
     reasons: list[str] = []
     if not reports and not assessed:
         # like an indicator nobody reported usably: 数据有误 when someone's row was rejected
@@ -526,16 +539,28 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
             reasons.append("责任单位均未报送")
     else:
         status = worst([*said, *(r.status for r in assessed)], default=Status.ON_TRACK)
-        if status is Status.DONE and (owed or invalid or any(r.status is Status.MISSING for r in indicators)):
-            status = Status.ON_TRACK
+        unreported = [r.indicator.name for r in indicators if r.status is Status.MISSING]
+        unconfirmed = status is Status.DONE and bool(owed or invalid or unreported)
+        if unconfirmed:  # in the year: on track; at year end: not confirmed done, so not done
+            status = Status.BEHIND if year_end else Status.ON_TRACK
         late = [plan.respondent(r.respondent).name for r in reports if r.status == "已滞后"]
         if late:  # (every unit's own status is in 汇总表: a reason names the first ten)
             reasons.append(f"{name_list(late, 10)}报告进度滞后")
         behind = [r.indicator.name for r in indicators if r.status is Status.BEHIND]
         if behind:
-            reasons.append(f"未达到序时要求：{'、'.join(behind)}")
+            reasons.append(f"{'未完成年度目标' if year_end else '未达到序时要求'}：{'、'.join(behind)}")
         if not_started:
             reasons.append(f"{len(not_started)}个单位尚未启动")
+        if year_end and continuing:
+            who = name_list([plan.respondent(r.respondent).name for r in continuing], 10)
+            if not settled:
+                reasons.append(f"{who}年末仍在推进中")
+            elif status is Status.DONE:
+                reasons.append(f"各项指标均已完成年度目标，{who}报告相关工作仍在持续推进")
+        if year_end and unconfirmed:
+            why = [f"{len(owed)}个责任单位未报送"] if owed else []  # (named by owed_by)
+            why += [f"{'、'.join(unreported)}未报送"] if unreported else []
+            reasons.append("，".join([*why, "年末无法确认全部完成"]))  # (数据有误: named below)
     # (who owes a report is ``owed_by``, which every output lists on its own)
     if invalid:
         shown = name_list([plan.respondent(r).name for r in invalid], 6)

@@ -284,7 +284,7 @@ class _Writer:
         ws.set_row(0, 30)
         p = self.period
         line = (f"报送期：{p.label}（{chinese_date(p.start)}至{chinese_date(p.end)}），报送截止："
-                f"{chinese_date(p.deadline)}，序时进度{p.elapsed:.0%}。")  # fmt: skip
+                f"{chinese_date(p.deadline)}" + ("。" if p.is_year_end else f"，序时进度{p.elapsed:.0%}。"))  # fmt: skip
         if self.has_previous:
             line += f"“{CHANGE}”与{(self.a.previous or {}).get('period_label') or '上期'}相比。"
         ws.merge_range(1, 0, 1, last, "", line_fmt)

@@ -271,15 +271,24 @@ def test_each_one_below(plan):
 
 def test_each_one_missing(plan):
     """Four of five report and meet the target: not 未报送 (others did report it), and not 已完成
-    either while one has not reported; the missing one is named."""
+    either while one has not reported; the missing one is named. In the year that is 序时推进; at
+    year end nothing is on schedule: not confirmed done is not done (滞后), and the reason says why."""
+    a = run(plan, "2024H1", *(sub(r, {"H3": 95}) for r in H3_BUREAUS[:-1]))
+    assert a.indicators["H3"].status is Status.ON_TRACK
+    assert "无法确认" not in a.indicators["H3"].reason
     a = run(plan, "2024FY", *(sub(r, {"H3": 95}) for r in H3_BUREAUS[:-1]))
     r = a.indicators["H3"]
-    assert r.status is Status.ON_TRACK
+    assert r.status is Status.BEHIND
     assert r.owed_by == ("jrj",)
     by = {rep.respondent: rep for rep in r.reports}
     assert by["jrj"].status is Status.MISSING and by["jrj"].state == "missing"
     assert by["sww"].status is Status.DONE
-    assert "1个单位未报送" in r.reason
+    assert "1个单位未报送，年末无法确认全部达到目标" in r.reason
+    from pdreport.report.context import build_context
+
+    (h3,) = [h for h in build_context(a)["headline"] if h["indicator"] == r.indicator.name]
+    assert h3["status"] == "滞后"
+    assert h3["reason"].endswith("区金融局未报送，年末无法确认全部达到目标")
 
 
 def test_each_one_missing_one_behind_is_behind(plan):
@@ -722,8 +731,12 @@ def test_task_partial_reporting_lists_owed(plan):
 
 def test_task_all_said_done_but_someone_owed_is_not_done(plan):
     ms = {m: (True, dt.date(2024, 5, 1)) for m in ("T03-M1", "T03-M2", "T03-M3")}
+    t = run(plan, "2024H1", sub("fgw", milestones=ms, tasks={3: "已完成"})).task(3)
+    assert t.status is Status.ON_TRACK and t.reason == ""
+    # at year end a task that cannot be confirmed done is not done
     t = run(plan, "2024FY", sub("fgw", milestones=ms, tasks={3: "已完成"})).task(3)
-    assert t.status is Status.ON_TRACK
+    assert t.status is Status.BEHIND
+    assert t.reason == "1个责任单位未报送，年末无法确认全部完成"
     assert t.owed_by == ("kjw",)
     t = run(plan, "2024FY", sub("fgw", milestones=ms, tasks={3: "已完成"}), sub("kjw", tasks={3: "已完成"})).task(3)
     assert t.status is Status.DONE and t.owed_by == ()
@@ -743,6 +756,56 @@ def test_task_not_started(plan):
     assert t.status is Status.ON_TRACK and "1个单位尚未启动" in t.reason
     t = run(plan, "2024FY", sub("fgw", tasks={2: "未启动"})).task(2)
     assert t.status is Status.BEHIND
+
+
+def test_task_in_progress_at_year_end_is_not_finished(plan):
+    """After the year has ended nothing is 序时推进: a unit still 推进中 (or giving progress without
+    a status) has not finished its part, so the task is 滞后 and the reason says who."""
+    # task 27: 区金融局 alone, no indicator
+    t = run(plan, "2024H1", sub("jrj", tasks={27: "推进中"})).task(27)
+    assert t.status is Status.ON_TRACK and t.reason == ""
+    t = run(plan, "2024FY", sub("jrj", tasks={27: "推进中"})).task(27)
+    assert t.status is Status.BEHIND
+    assert t.reason == "区金融局年末仍在推进中"
+    t = run(plan, "2024FY", sub("jrj", tasks={27: ("", "已开展绿色金融对接")})).task(27)
+    assert t.status is Status.BEHIND and t.reason == "区金融局年末仍在推进中"
+    t = run(plan, "2024FY", sub("jrj", tasks={27: "已完成"})).task(27)
+    assert t.status is Status.DONE and t.reason == ""
+
+
+def test_task_in_progress_at_year_end_with_every_indicator_done_is_done(plan):
+    """Every indicator of the task has reached its annual target (the notice's measure of the
+    year's work): a unit's 推进中 is continuing work, the task is 已完成 and the reason says so."""
+    # task 13: 区建交委, T13-1 既有建筑节能改造面积 100 万平方米
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113}, tasks={13: "推进中"})).task(13)
+    assert t.status is Status.DONE
+    assert t.reason == "各项指标均已完成年度目标，区建交委报告相关工作仍在持续推进"
+    # an indicator short of its target: not finished, and the reason names both
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 90}, tasks={13: "推进中"})).task(13)
+    assert t.status is Status.BEHIND
+    assert t.reason == "未完成年度目标：既有建筑节能改造面积；区建交委年末仍在推进中"
+    # in the year the same indicator is 未达到序时要求 (and 推进中 is on track)
+    t = run(plan, "2024H1", sub("jjw", {"T13-1": 40}, tasks={13: "推进中"})).task(13)
+    assert t.status is Status.BEHIND and t.reason == "未达到序时要求：既有建筑节能改造面积"
+    # the indicator not reported: nothing settles it, so 推进中 is not finished
+    t = run(plan, "2024FY", sub("jjw", tasks={13: "推进中"})).task(13)
+    assert t.status is Status.BEHIND and "区建交委年末仍在推进中" in t.reason
+    # a unit that says 已滞后 is behind whatever the figures say
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113}, tasks={13: "已滞后"})).task(13)
+    assert t.status is Status.BEHIND and t.reason == "区建交委报告进度滞后"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.deferred(lambda: returns()))
+def test_nothing_is_on_schedule_at_year_end(plan, data):
+    """At year end every indicator, task, headline target and annex unit is 已完成 or not (滞后,
+    未报送, 数据有误, 不考核): never 序时推进."""
+    _, everything, stale = data
+    a = assess(plan, plan.period("2024FY"), everything, stale)
+    results = [*a.indicators.values(), *a.tasks, *a.annex, *(h.result for h in a.headline)]
+    assert Status.ON_TRACK not in {r.status for r in results}
+    for r in a.indicators.values():
+        assert Status.ON_TRACK not in {rep.status for rep in r.reports}
 
 
 def test_task_long_owed_list_is_shortened(plan):

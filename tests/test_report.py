@@ -606,3 +606,27 @@ def test_past_the_limit_the_texts_most_units_wrote_are_listed(sample_assessment,
     doc = docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False)))
     assert f"另有{len(every) - 2}条存在问题的反映，见汇总表“任务进展明细”。" in texts(doc)
     assert sum(t["text"] in p for t in every for p in texts(doc)) == 2
+
+
+def test_the_year_end_report_has_no_in_year_wording(plan, demo_returns):
+    """At year end nothing is 序时 any more: the counts say 已完成 and 未完成, no task is 序时推进,
+    the 序时目标 is not repeated, and the next steps are about what was not finished (reasons,
+    measures and deadlines, carried into next year's work), not about catching up within the year."""
+    col = collect(plan, demo_returns[0], "2024H1")
+    fy = assess(plan, plan.period("2024FY"), col.submissions, col.findings)  # the same figures at year end
+    h1 = assess(plan, plan.period("2024H1"), col.submissions, col.findings)
+    assert fy.status_counts(fy.tasks)[Status.ON_TRACK] == 0
+    assert fy.status_counts(fy.tasks)[Status.BEHIND] and h1.status_counts(h1.tasks)[Status.BEHIND]
+    year_end = "\n".join(text for _, text in render_markup(fy, report_date=dt.date(2025, 1, 20)))
+    in_year = "\n".join(text for _, text in render_markup(h1, report_date=DATE))
+    for words in ("序时", "确保完成全年目标", "需保持至年底", "下半年"):
+        assert words not in year_end, words
+    assert "纳入下一年度工作安排" in year_end and "纳入下一年度工作安排" not in in_year
+    assert "确保完成全年目标" in in_year and "序时推进" in in_year
+    assert re.search(r"8项总体目标，2024年全年已完成\d+项，未完成（滞后）\d+项", year_end)
+    assert re.search(r"34项重点任务中，全年已完成\d+项，未完成（滞后）\d+项", year_end)
+    assert re.search(r"截至年底，\d+项重点任务未完成：任务", year_end)
+    assert re.search(r"完成年度目标\d+个，未完成（滞后）\d+个", year_end)
+    # the task chart has no 序时推进 bar at year end
+    _, (counts, _title) = chart_job(fy, "任务状态")
+    assert "序时推进" not in counts and "序时推进" in chart_job(h1, "任务状态")[1][0]

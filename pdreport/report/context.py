@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from ..assess import (
     FELL_BACK,
+    UNCONFIRMED_EACH,
     Assessment,
     IndicatorResult,
     Status,
@@ -283,7 +284,9 @@ def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
     if behind:
         parts.append(f"{name_list(behind)}未达到目标")
     if r.owed_by:
-        parts.append(f"{name_list([names[i] for i in r.owed_by])}未报送")
+        # at year end, every unit that reported met the target but some did not report: 滞后
+        unconfirmed = r.status is Status.BEHIND and not behind
+        parts.append(f"{name_list([names[i] for i in r.owed_by])}未报送" + (UNCONFIRMED_EACH if unconfirmed else ""))
     return "，".join(parts)
 
 

@@ -23,7 +23,9 @@ def chart_job(a: Assessment, name: str) -> tuple[Callable, tuple]:
     from . import charts
 
     if name == "任务状态":
-        counts = {s.label: n for s, n in a.status_counts(a.tasks).items() if s is not Status.NOT_ASSESSED}
+        # (at year end nothing is 序时推进 any more: that bar is left out)
+        counts = {s.label: n for s, n in a.status_counts(a.tasks).items() if s is not Status.NOT_ASSESSED
+                  and not (s is Status.ON_TRACK and a.period.is_year_end and not n)}  # fmt: skip
         return charts.status_overview, (counts, f"重点任务推进状态（{a.period.label}）")
     names = {r.id: r.name for r in a.plan.respondents}
     units = [u for u in a.annex if u.unit.assessed]
