@@ -734,6 +734,13 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
         return ""
     if kind == "tasks":
         return f"上期：{entry}" if status is not None and entry != status.label else ""
+    res = a.indicators.get(key) if kind == "indicators" else None
+    if res is not None and res.indicator.is_milestone:
+        # done cannot be undone: one of the two reports is wrong, so it is flagged like a count
+        # that fell; otherwise, as for a task, the previous status where it differs
+        if entry.get("done") is True and res.done is False:
+            return UNDONE
+        return f"上期：{entry['status']}" if entry.get("status") and entry["status"] != res.status.label else ""
     old = entry.get("rate" if kind == "annex" else "value")
     if value is None or old is None:
         return f"上期：{entry.get('status', '')}" if entry.get("status") else ""
@@ -744,6 +751,7 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
 
 
 FELL_BACK = "（累计数比上期少，请核对）"
+UNDONE = "上期报已完成，本期报未完成，请核对"  # a milestone reported done last period and not done now
 
 
 def unit_change(a: Assessment, indicator_id: str, respondent: str, value: float | None) -> float | None:

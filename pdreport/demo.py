@@ -3,6 +3,12 @@
 Every sample is the real template for its respondent, filled with openpyxl as an
 office would fill it. Figures are drawn from a seeded generator so that some offices
 are ahead, some behind, and contributors' figures roughly add up to the lead's.
+
+The periods of one year fit together: the half-year's returns are drawn as they are (the bundled
+sample_workbooks/ are the 2024H1 demo), and each other period follows on from its neighbour
+towards it (``_follow``): figures counted since 1 January never fall from one period to the next,
+a milestone once done stays done (on the same date), and the annex's energy and output figures
+grow with the year.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ PROBLEMS = ("部分项目前期手续办理周期较长。", "涉及多部门协
             "部分企业积极性不高，资金压力较大。", "")  # fmt: skip
 NEXT = ("下一步将加强调度，确保年底前完成全年目标。", "下一步将聚焦重点项目，加快形成实物工作量。",
         "下一步将完善工作机制，按季度开展督查通报。")  # fmt: skip
+NEXT_YEAR_END = {  # the same choices at year end, in year-end words
+    NEXT[0]: "下一步将对未完成事项明确措施和时限，纳入明年工作安排。",
+    NEXT[1]: "下一步将总结全年工作，聚焦重点项目谋划明年工作。",
+    NEXT[2]: NEXT[2],
+}
 
 
 @dataclass
@@ -44,7 +55,76 @@ class Filled:
 
 
 def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Filled]:
-    """Plausible values for every respondent's template, keyed by respondent id."""
+    """Plausible values for every respondent's template, keyed by respondent id; the periods of
+    the plan are consistent with each other (see the module's description)."""
+    periods = sorted(plan.periods, key=lambda p: (p.end, p.id))
+    if period not in periods:
+        return _drawn(plan, period, seed)
+    at = periods.index(period)
+    anchor = next((i for i, p in enumerate(periods) if p.elapsed == 0.5), 0)
+    step = 1 if at > anchor else -1
+    values = _drawn(plan, periods[anchor], seed)
+    for i in range(anchor + step, at + step, step):
+        values = _follow(plan, periods[i], _drawn(plan, periods[i], seed), values, later=step > 0)
+    return values
+
+
+def _follow(plan: Plan, period: Period, values: dict[str, Filled], near: dict[str, Filled],
+            later: bool) -> dict[str, Filled]:  # fmt: skip
+    """``values`` drawn for ``period`` made consistent with ``near``, the values of the period
+    just before it (``later``) or just after it: cumulative figures no lower (no higher) than
+    there, a lead's figure moved with its contributors' sum as drawn; a milestone done before is
+    done on the same date (done here only if done there by this period's end); the annex figures
+    scaled, all four alike, so that the rate stays as drawn."""
+    pick = max if later else min
+    contributed = {row.indicator.id for f in values.values() for row in f.layout.indicators
+                   if row.role == "contributor"}  # fmt: skip
+    drawn_sums: dict[str, float] = {}  # indicator id → the contributors' sum as drawn
+    sums: dict[str, float] = {}  # … and as adjusted
+    for rid, filled in values.items():
+        v, o = filled.values, near[rid].values
+        for row in filled.layout.indicators:
+            ind, key = row.indicator, f"ind.{row.indicator.id}.value"
+            if ind.accumulation is not Accumulation.CUMULATIVE or key not in v or key not in o:
+                continue
+            if row.role == "contributor":
+                drawn_sums[ind.id] = drawn_sums.get(ind.id, 0.0) + v[key]
+                v[key] = pick(v[key], o[key])
+                sums[ind.id] = sums.get(ind.id, 0.0) + v[key]
+            elif not (row.role == "lead" and ind.id in contributed):
+                v[key] = pick(v[key], o[key])
+        for m in filled.layout.milestones:
+            done, date, note = (f"ind.{m.indicator.id}.{k}" for k in ("done", "date", "note"))
+            on = o.get(date) if o.get(done) == "是" else None
+            if on is not None and (later or on.date() <= period.end):
+                v[done], v[date] = "是", on
+                v.pop(note, None)
+            elif not later and v.get(done) == "是":
+                v[done] = "否"
+                v.pop(date, None)
+                v[note] = "正在推进，预计按期完成。"
+        keys = ("annex.energy_base", "annex.output_base", "annex.energy_current", "annex.output_current")
+        if all(v.get(k) and o.get(k) for k in keys):
+            scale = pick(o[k] / v[k] for k in keys)
+            if (scale > 1) if later else (scale < 1):
+                for k in keys:
+                    v[k] = round(v[k] * scale, 1)
+        for t in filled.layout.tasks:  # a milestone not done (any more): nor is the task
+            key = f"task.{t.task.number}.status"
+            if v.get(key) == "已完成" and any(v.get(f"ind.{i}.done") == "否" for i in t.task.indicators):
+                v[key] = "推进中"
+    for filled in values.values():  # the leads follow their contributors' sum, as when drawn
+        v, o = filled.values, near[filled.respondent].values
+        for row in filled.layout.indicators:
+            ind, key = row.indicator, f"ind.{row.indicator.id}.value"
+            if row.role == "lead" and drawn_sums.get(ind.id) and key in v and key in o:
+                value = sums[ind.id] * v[key] / drawn_sums[ind.id]
+                v[key] = pick(float(round(value)) if ind.counted else round(value, 2), o[key])
+    return values
+
+
+def _drawn(plan: Plan, period: Period, seed: int) -> dict[str, Filled]:
+    """The period's values as drawn, on their own."""
     rng = random.Random(f"{seed}-{period.id}")
     out: dict[str, Filled] = {}
     pace = {r.id: rng.choice((0.55, 0.8, 0.95, 1.05, 1.15, 1.3)) for r in plan.respondents}
@@ -67,7 +147,7 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
                 value = _figure(ind, period, pace[r.id], rng)
             v[f"ind.{ind.id}.value"] = value
             if pace[r.id] < 0.9 and row.role != "contributor":
-                v[f"ind.{ind.id}.note"] = "受项目审批进度影响，完成进度略慢于序时，下半年将加快推进。"
+                v[f"ind.{ind.id}.note"] = _late_note(period)
         for m in lay.milestones:
             due = m.indicator.deadline or period.end
             done = due <= period.end or rng.random() < period.elapsed * pace[r.id]
@@ -76,7 +156,7 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
                 v[f"ind.{m.indicator.id}.date"] = dt.datetime.combine(
                     period.end - dt.timedelta(days=rng.randrange(5, 80)), dt.time())  # fmt: skip
             else:
-                v[f"ind.{m.indicator.id}.note"] = "正在推进，预计按期完成。"
+                v[f"ind.{m.indicator.id}.note"] = "尚未完成，将抓紧推进。" if period.is_year_end else "正在推进，预计按期完成。"
         if lay.has_annex:
             energy = round(rng.uniform(2e4, 4e5), 1)
             output = round(energy * rng.uniform(8, 30), 1)
@@ -101,7 +181,8 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
             problem = rng.choice(PROBLEMS)
             if problem or behind:
                 v[f"task.{task.number}.problems"] = problem or "受外部条件影响，进度滞后于计划。"
-            v[f"task.{task.number}.next"] = rng.choice(NEXT)
+            step = rng.choice(NEXT)
+            v[f"task.{task.number}.next"] = NEXT_YEAR_END[step] if period.is_year_end else step
         out[r.id] = filled
     for filled in out.values():  # the lead's district figure ≈ the sum of contributors'
         for row in filled.layout.indicators:
@@ -110,6 +191,15 @@ def demo_values(plan: Plan, period: Period, seed: int = 2024) -> dict[str, Fille
                 value = contributions[ind.id] * rng.uniform(1.0, 1.04)
                 filled.values[f"ind.{ind.id}.value"] = float(round(value)) if ind.counted else round(value, 2)
     return out
+
+
+def _late_note(period: Period) -> str:
+    """What an office behind writes under a figure (the half-year's words as in the samples)."""
+    if period.is_year_end:
+        return "受项目审批进度影响，全年完成情况低于预期，明年将加快推进。"
+    if period.elapsed > 0.5:
+        return "受项目审批进度影响，完成进度略慢于序时，四季度将加快推进。"
+    return "受项目审批进度影响，完成进度略慢于序时，下半年将加快推进。"
 
 
 def _figure(ind, period: Period, pace: float, rng: random.Random) -> float:

@@ -923,6 +923,30 @@ def test_snapshot_is_json_and_change_text(plan):
     assert change_text(second, "indicators", "no-such-id", 1.0) == ""
 
 
+def test_a_milestone_done_last_period_and_not_done_now_is_flagged(plan):
+    """A milestone cannot be undone: reported 已完成 last period and 未完成 now, one of the two reports
+    is wrong, and the change says so (as a count since 1 January that fell); otherwise, as for a
+    task, the change is the previous status where it differs."""
+    from pdreport.assess import UNDONE
+
+    first = run(plan, "2024Q1", sub("fgw", milestones={"T01-M1": (True, dt.date(2024, 1, 29)), "T01-M2": False},
+                                    period="2024Q1"))  # fmt: skip
+    prev = json.loads(json.dumps(snapshot(first)))
+    assert prev["indicators"]["T01-M1"] == {"value": None, "status": "已完成", "done": True}
+    second = run(plan, "2024H1", sub("fgw", milestones={"T01-M1": False, "T01-M2": (True, dt.date(2024, 5, 1))}))
+    second.previous = prev
+    assert second.indicators["T01-M1"].status is Status.ON_TRACK  # (the status is as reported)
+    assert change_text(second, "indicators", "T01-M1") == UNDONE == "上期报已完成，本期报未完成，请核对"
+    assert change_text(second, "indicators", "T01-M2") == "上期：序时推进"
+    same = run(plan, "2024H1", sub("fgw", milestones={"T01-M1": (True, dt.date(2024, 1, 29)), "T01-M2": False}))
+    same.previous = prev
+    assert change_text(same, "indicators", "T01-M1") == "" and change_text(same, "indicators", "T01-M2") == ""
+    # not reported now: not a report of 未完成, only the previous status
+    none = run(plan, "2024H1")
+    none.previous = prev
+    assert change_text(none, "indicators", "T01-M1") == "上期：已完成"
+
+
 def test_each_units_own_change_since_the_previous_period(plan):
     from pdreport.assess import unit_change_text
 

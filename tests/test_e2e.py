@@ -194,3 +194,34 @@ def test_help_is_chinese_with_examples(command):
     r = run(*([command] if command else []), "--help")
     assert r.returncode == 0
     assert "示例" in r.stdout or "常用命令" in r.stdout
+
+
+def test_the_demo_year_hangs_together(plan):
+    """Demo returns for the four periods of a year read like one office's year: a figure counted
+    since 1 January never falls, a milestone once done stays done on the same date (never dated
+    after its period), the annex figures grow; the half-year is drawn on its own (the bundled
+    samples and the README's excerpt are the 2024H1 demo)."""
+    from pdreport.demo import _drawn, demo_values
+    from pdreport.plan.model import Accumulation
+
+    periods = sorted(plan.periods, key=lambda p: p.end)
+    years = [demo_values(plan, p) for p in periods]
+    h1 = plan.period("2024H1")
+    assert {r: f.values for r, f in years[periods.index(h1)].items()} == {
+        r: f.values for r, f in _drawn(plan, h1, 2024).items()}
+    cumulative = {i.id for i in plan.indicators if i.accumulation is Accumulation.CUMULATIVE}
+    annex = ("annex.energy_base", "annex.output_base", "annex.energy_current", "annex.output_current")
+    for period, values in zip(periods, years, strict=True):
+        for f in values.values():
+            dates = [v for k, v in f.values.items() if k.startswith("ind.") and k.endswith(".date")]
+            assert all(d.date() <= period.end for d in dates), period.id
+    for before, after in zip(years, years[1:], strict=False):
+        for rid, f in before.items():
+            v, w = f.values, after[rid].values
+            for key, value in v.items():
+                if key.startswith("ind.") and key.endswith(".value") and key.split(".")[1] in cumulative:
+                    assert w[key] >= value, (rid, key)
+                if key.endswith(".done") and value == "是":
+                    date = key.removesuffix(".done") + ".date"
+                    assert w[key] == "是" and w[date] == v[date], (rid, key)
+            assert all(w[k] >= v[k] for k in annex if k in v), rid

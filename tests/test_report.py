@@ -427,6 +427,25 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     assert "（较上期增加2.5万千瓦）。" in "\n".join(texts(doc))
 
 
+def test_a_milestone_reported_undone_is_flagged_in_the_report(demo_assessment):
+    """A milestone done last period and not done now says so on its line, as a count that fell
+    does; a milestone whose status did not change says nothing about the previous period."""
+    done = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done]
+    undone = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done is False]
+    assert done and undone
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    prev["indicators"][undone[0].indicator.id].update(done=True, status="已完成")
+    a = dataclasses.replace(demo_assessment, previous=prev)
+    shown = {i["id"]: i["change"] for s in build_context(a, DATE)["sections"] for t in s["tasks"] for i in t["indicators"]}
+    assert shown[undone[0].indicator.id] == "上期报已完成，本期报未完成，请核对"
+    assert shown[done[0].indicator.id] == ""
+    doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
+    line = next(p for p in texts(doc) if p.startswith(undone[0].indicator.name + "："))
+    assert line.endswith("（上期报已完成，本期报未完成，请核对）。")
+    assert not any(p.startswith(done[0].indicator.name + "：") and "上期" in p for p in texts(doc))
+
+
 def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch):
     fn, args = chart_job(sample_assessment, "附件下降率")
     labels, values, statuses = args[0], args[1], args[5]

@@ -507,6 +507,8 @@ def test_previous_period_column(fx):
     h1 = fx.a.indicators["H1"]
     prev["indicators"]["H1"]["value"] = h1.value - 1.5
     prev["tasks"]["1"] = "已完成"
+    undone = next(r for r in fx.a.indicators.values() if r.indicator.is_milestone and r.done is False)
+    prev["indicators"][undone.indicator.id].update(done=True, status="已完成")
     unit = next(u for u in fx.a.annex if u.rate is not None and u.target is not None)
     prev["annex"][unit.unit.respondent]["rate"] = unit.rate - 0.5
     a = copy.copy(fx.a)
@@ -520,6 +522,10 @@ def test_previous_period_column(fx):
     tasks = rows(wb[SHEET_TASKS])
     if fx.a.tasks[0].status is not Status.DONE:
         assert tasks[0][column(wb[SHEET_TASKS], "较上期")] == "上期：已完成"
+    # a milestone done last period and not done now is flagged, as a count that fell is
+    ind = wb[SHEET_INDICATORS]
+    district = next(r for r in rows(ind) if r[0] == undone.indicator.id)  # its 全区 row comes first
+    assert district[column(ind, "较上期")] == "上期报已完成，本期报未完成，请核对"
     annex = wb[SHEET_ANNEX]
     row = next(r for r in rows(annex) if r[0] == unit.unit.seq)
     assert row[column(annex, "较上期")] == "较上期+0.5"
