@@ -276,6 +276,8 @@ def _summary(col) -> str:
         f"  采用          {c['accepted']:>4}   （其中有错误需退回 {c['with_errors']}）",
         f"  无法采用      {c['rejected']:>4}",
         f"  重复报送      {c['superseded']:>4}",
+        *([f"  已由更正稿替换{c['replaced']:>4}   （单位按退回修改表更正后重新报送，不算重复）"]
+          if c["replaced"] else []),
         f"  未报送单位    {c['missing']:>4} / {c['respondents']}",
         f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
         f"提醒 {sum(not f.is_error for f in col.findings)} 条",

@@ -31,6 +31,8 @@ from .workers import Forked, die_with_parent, discard_stderr
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
 
 ACCEPTED, SUPERSEDED, REJECTED = "已采用", "重复（未采用）", "无法采用"
+# an earlier return of an office that has since sent back its corrected 退回修改 copy: not a duplicate
+REPLACED = "已由更正稿替换"
 
 # Tests set this to True so that a bug surfaces instead of becoming a finding on the file.
 _RAISE_UNEXPECTED = False
@@ -45,6 +47,7 @@ class FileOutcome:
     errors: int = 0
     warnings: int = 0
     guessed: bool = False  # respondent read from the file's name (the file itself could not say)
+    correction: bool = False  # a corrected 退回修改 copy sent back (``records.is_correction``)
 
     def owner(self, names: dict[str, str]) -> str:
         """Whose file this is, as every output names it: "区金融局（按文件名判断）" for a guess."""
@@ -76,6 +79,7 @@ class Collection:
             "with_errors": sum(o.status == ACCEPTED and o.errors > 0 for o in files),
             "rejected": sum(o.status == REJECTED for o in files),
             "superseded": sum(o.status == SUPERSEDED for o in files),
+            "replaced": sum(o.status == REPLACED for o in files),
             "missing": len(self.missing),
             "respondents": len(self.plan.respondents),
         }
@@ -391,6 +395,9 @@ def collect(
         col.outcomes.append(_outcome(kept, kept_findings, ACCEPTED))
         by_time = any(sub.filled_on is None for sub in order)  # how newest_last ranked them
         for sub in order[:-1]:
+            if kept.correction:  # the office did as its feedback copy asked: a correction, no duplicate
+                col.outcomes.append(_outcome(sub, [], REPLACED))
+                continue
             note = _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)], by_time)
             col.findings.append(note)
             col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
@@ -458,7 +465,8 @@ def _superseded_note(name: str, sub: Submission, kept: Submission, own: list[Fin
 
 def _outcome(sub: Submission, findings: list[Finding], status: str) -> FileOutcome:
     errors = sum(f.is_error for f in findings)
-    return FileOutcome(sub.file, status, sub.respondent, sub.kind, errors, len(findings) - errors)
+    return FileOutcome(sub.file, status, sub.respondent, sub.kind, errors, len(findings) - errors,
+                       correction=sub.correction)  # fmt: skip
 
 
 def _cell_key(a1: str) -> tuple[int, int]:

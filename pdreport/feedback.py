@@ -26,6 +26,7 @@ from .plan.model import chinese_date
 from .template import build_layout, render_workbook
 from .template.fit import row_height, wrapped_lines
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
+from .template.layout import FEEDBACK_NOTE
 from .workers import Ahead
 
 
@@ -55,7 +56,7 @@ from openpyxl.worksheet.page import PageMargins  # noqa: E402
 FEEDBACK_DIR = "退回修改"
 ERROR_FILL = PatternFill("solid", fgColor="FF8080")
 WARNING_FILL = PatternFill("solid", fgColor="FFD966")
-NOTE_SHEET = "退回说明"
+NOTE_SHEET = FEEDBACK_NOTE  # (intake tells a corrected copy sent back by it)
 # the 退回说明 table: (title, width), A4 portrait one page wide at full scale
 NOTE_COLUMNS = (("序号", 4.5), ("工作表", 8), ("单元格", 6.5), ("级别", 5), ("问题", 33), ("处理建议", 26))
 NOTE_HEADER_ROW = 7  # 1-based: title, unit and period, file, three instructions, then the table

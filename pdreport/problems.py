@@ -82,7 +82,9 @@ def render_problem_list(col: Collection) -> bytes:
     errors = sum(x.is_error for x in col.findings)
     ws = s.sheet("问题清单", f"{plan.title}填报问题清单（{label}）",
                  f"收到文件 {c['received']} 份，采用 {c['accepted']} 份（其中有错误 {c['with_errors']} 份），"
-                 f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，未报送单位 {c['missing']} 个。"
+                 f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，"
+                 + (f"已由更正稿替换 {c['replaced']} 份，" if c["replaced"] else "")
+                 + f"未报送单位 {c['missing']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条。", COLUMNS, landscape=True)  # fmt: skip
     row = HEADER_ROW + 1
     # a file that says nothing of itself (encrypted, broken …) but is named after a unit: as 汇总表

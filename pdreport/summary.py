@@ -36,7 +36,7 @@ from .assess import (
     change_text,
     unit_change_text,
 )
-from .collect import ACCEPTED, REJECTED, SUPERSEDED, FileOutcome
+from .collect import ACCEPTED, REJECTED, REPLACED, SUPERSEDED, FileOutcome
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
@@ -785,6 +785,9 @@ class _Writer:
                        ("采用但有错误的文件", sum(o.status == ACCEPTED and o.errors > 0 for o in outcomes)),
                        ("无法采用的文件", sum(o.status == REJECTED for o in outcomes)),
                        ("重复报送（未采用）", sum(o.status == SUPERSEDED for o in outcomes))]  # fmt: skip
+            replaced = sum(o.status == REPLACED for o in outcomes)
+            if replaced:  # (earlier returns of offices that sent back their corrected copies)
+                counts.append(("已由更正稿替换的文件", replaced))
         label = self.text_fmt()
         for name, value in counts:
             ws.merge_range(row, 0, row, 2, "", label)
@@ -801,7 +804,8 @@ class _Writer:
         ws = self.sheet(SHEET_FILES, self.title("收到的文件"), cols,
                         f"共收到{len(outcomes)}份文件；“无法采用”“重复”的原因见“问题清单”。", freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
-        file_status = {ACCEPTED: Status.DONE, REJECTED: Status.BEHIND, SUPERSEDED: Status.MISSING}
+        file_status = {ACCEPTED: Status.DONE, REJECTED: Status.BEHIND, SUPERSEDED: Status.MISSING,
+                       REPLACED: Status.MISSING}  # fmt: skip
         row = FIRST_ROW
         for n, o in enumerate(sorted(outcomes, key=lambda o: (o.file, o.status, o.respondent)), 1):
             ws.write_number(row, 0, n, center)

@@ -35,6 +35,7 @@ from .intake.records import (
     Submission,
     TaskReport,
     cell_rowcol,
+    is_correction,
 )
 from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
 from .template.layout import ANNEX_UNITS, Field
@@ -97,7 +98,7 @@ def validate_submission(raw: RawSubmission, plan: Plan, period: Period) -> tuple
     values = {rv.field.key: rv for rv in raw.values if rv.field.key in usable}
     sub = Submission(
         respondent=ctx.respondent, file=raw.file, kind=raw.kind, period=raw.tmap.period_id,
-        template_version=raw.tmap.template_version, mtime=raw.mtime,
+        template_version=raw.tmap.template_version, mtime=raw.mtime, correction=is_correction(raw),
     )  # fmt: skip
     read_header(ctx, sub, values)
     read_indicators(ctx, sub, values)

@@ -16,7 +16,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
-from ..template.layout import SIGNATURE_LEAD, Field, LabelCell
+from ..template.layout import FEEDBACK_NOTE, FEEDBACK_WORD, SIGNATURE_LEAD, Field, LabelCell
 from ..template.metadata import TemplateMap
 from .clean import is_blank
 from .read import Computed, Workbook
@@ -60,6 +60,14 @@ class RawSubmission:
 
 
 MAX_STRAY_ROWS = 20
+
+
+def is_correction(raw: RawSubmission) -> bool:
+    """Whether the return is a 退回修改 copy the office corrected and sent back: it still holds the
+    退回说明 sheet pdreport put first in the copy, or (the office may delete that sheet) its file is
+    still named as the copy was ("区科经委_退回修改.xlsx", however renamed around that word)."""
+    name = raw.file.replace("\\", "/").rsplit("/", 1)[-1]
+    return FEEDBACK_NOTE in raw.sheet_names or FEEDBACK_WORD in name
 
 
 def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float) -> RawSubmission:
@@ -195,14 +203,17 @@ class Submission:
     tasks: list[TaskReport] = field(default_factory=list)
     annex: AnnexReport | None = None
     has_errors: bool = False
+    correction: bool = False  # a corrected 退回修改 copy sent back (``is_correction``)
 
 
 def newest_last(subs: Iterable[Submission]) -> list[Submission]:
     """Several returns of one respondent, the one that counts last: by 填报日期, then file time,
     then file name (so the choice never depends on the order files were read in). When any of them
     has no usable 填报日期 (mistyped or unreadable), dates cannot compare them all, and file time
-    decides alone: a corrected copy whose date went wrong still beats the draft it replaces."""
+    decides alone: a corrected copy whose date went wrong still beats the draft it replaces. On the
+    same 填报日期 a corrected 退回修改 copy beats an ordinary return whatever the file times (it was
+    made from an earlier return; copying a folder can make the original look newer)."""
     subs = list(subs)
     if all(s.filled_on is not None for s in subs):
-        return sorted(subs, key=lambda s: (s.filled_on, s.mtime, s.file))
+        return sorted(subs, key=lambda s: (s.filled_on, s.correction, s.mtime, s.file))
     return sorted(subs, key=lambda s: (s.mtime, s.file))

@@ -16,6 +16,9 @@ from ..plan.model import Accumulation, Comparison, Indicator, Period, Plan, Resp
 TEMPLATE_VERSION = "1"
 
 COVER, INDICATORS, ANNEX, TASKS, META = "填报说明", "指标", "附件指标", "重点任务", "_pdreport"
+# a feedback copy (退回修改, see feedback.py) is the office's return with this sheet put first, and is
+# named "单位_退回修改.xlsx": a return holding that sheet (or so named) is a corrected copy sent back
+FEEDBACK_NOTE, FEEDBACK_WORD = "退回说明", "退回修改"
 # the signature line written two rows below each table (a formula: its text once recalculated)
 SIGNATURE_LEAD = "单位负责人（审核人）："
 STATUSES = ("未启动", "推进中", "已完成", "已滞后")

@@ -1,0 +1,198 @@
+"""Corrected 退回修改 copies sent back: a correction, not a duplicate. Real files in tmp_path: returns
+filled from the templates, consolidated through the command line, the feedback copies corrected with
+openpyxl as an office would, and consolidated again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+
+from pdreport.collect import ACCEPTED, REPLACED, SUPERSEDED, collect
+from pdreport.demo import fill_template
+from pdreport.feedback import NOTE_HEADER_ROW, NOTE_SHEET, write_feedback
+from pdreport.findings import Code
+from pdreport.template import build_layout
+
+REPORT = "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）.docx"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "pdreport", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def field(plan, name: str, key: str):
+    return build_layout(plan, plan.find_respondent(name), plan.period("2024H1")).field(key)
+
+
+def summary_count(stdout: str, label: str) -> int | None:
+    for line in stdout.splitlines():
+        if line.strip().startswith(label):
+            return int(line.strip()[len(label):].split()[0])
+    return None
+
+
+@pytest.fixture(scope="module")
+def first_round(plan, tmp_path_factory):
+    """Four returns: 区建交委 and 康桥镇 clean, 区科经委 with text in a number cell, 航头镇 without
+    its 填报人; 区建交委 sent twice (an ordinary duplicate). Consolidated once: two feedback copies."""
+    from pdreport.demo import demo_values
+
+    demo = demo_values(plan, plan.period("2024H1"))
+    base = tmp_path_factory.mktemp("resubmit")
+    returns = base / "回收表"
+    returns.mkdir()
+    kjw = dict(demo["kjw"].values, **{"ind.T07-1.value": "约6家"})
+    hangtou = dict(demo["hangtou_zhen"].values, **{"header.filler": None})
+    (returns / "区科经委.xlsx").write_bytes(fill_template(demo["kjw"], values=kjw))
+    (returns / "航头镇.xlsx").write_bytes(fill_template(demo["hangtou_zhen"], values=hangtou))
+    (returns / "康桥镇.xlsx").write_bytes(fill_template(demo["kangqiao_zhen"]))
+    (returns / "区建交委.xlsx").write_bytes(fill_template(demo["jjw"]))
+    older = dict(demo["jjw"].values, **{"header.date": dt.datetime(2024, 7, 2)})
+    (returns / "区建交委_初稿.xlsx").write_bytes(fill_template(demo["jjw"], values=older))
+    out = base / "第一次汇总"
+    r = run("consolidate", returns, "--period", "2024H1", "-o", out)
+    assert r.returncode == 0, r.stderr
+    copies = sorted(p.name for p in (out / "退回修改").iterdir())
+    assert copies == ["区科经委_退回修改.xlsx", "航头镇_退回修改.xlsx"]
+    assert summary_count(r.stdout, "重复报送") == 1
+    return base, returns, out, r
+
+
+def correct(plan, copy: Path, dest: Path, filled_on: dt.datetime | None = None) -> Path:
+    """What the office does: fill in exactly the cells its copy marks, save, send it back."""
+    wb = openpyxl.load_workbook(copy)
+    note = wb[NOTE_SHEET]
+    marked = [(row[1], row[2]) for row in note.iter_rows(min_row=NOTE_HEADER_ROW + 1, values_only=True) if row[1]]
+    for sheet, cell in marked:
+        assert wb[sheet][cell].comment is not None  # the copy marks what the note lists
+    name = copy.name.split("_")[0]
+    key, value = {"区科经委": ("ind.T07-1.value", 6), "航头镇": ("header.filler", "李明")}[name]
+    fixes = {(field(plan, name, key).sheet, field(plan, name, key).cell): value}
+    assert set(marked) == set(fixes)
+    for (sheet, cell), value in fixes.items():
+        wb[sheet][cell] = value
+    if filled_on is not None:
+        date = field(plan, name, "header.date")
+        wb[date.sheet][date.cell] = filled_on
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def second_round(plan, first_round):
+    """The corrected copies put in beside the original returns (later 填报日期 on 区科经委's)."""
+    base, returns, out, _ = first_round
+    again = base / "回收表（含更正）"
+    shutil.copytree(returns, again)
+    correct(plan, out / "退回修改" / "区科经委_退回修改.xlsx", again / "区科经委_退回修改.xlsx",
+            dt.datetime(2024, 7, 22))  # fmt: skip
+    correct(plan, out / "退回修改" / "航头镇_退回修改.xlsx", again / "更正" / "航头镇_退回修改.xlsx")
+    out2 = base / "第二次汇总"
+    r = run("consolidate", again, "--period", "2024H1", "-o", out2)
+    assert r.returncode == 0, r.stderr
+    return again, out2, r
+
+
+def test_a_corrected_copy_is_a_correction_not_a_duplicate(plan, first_round, second_round):
+    _, out, r = second_round
+    # the summary: only the real duplicate (区建交委's two ordinary returns) is a duplicate
+    assert summary_count(r.stdout, "重复报送") == 1
+    assert summary_count(r.stdout, "已由更正稿替换") == 2
+    assert summary_count(r.stdout, "收到文件") == 7 and summary_count(r.stdout, "采用") == 4
+    assert "（其中有错误需退回 0）" in r.stdout
+    assert not (out / "退回修改").exists() or not list((out / "退回修改").iterdir())
+    first_warnings = first_round[3].stdout.split("提醒 ")[1].split(" 条")[0]
+    assert r.stdout.split("提醒 ")[1].split(" 条")[0] == first_warnings  # no new warning
+    assert "错误 0 条" not in r.stdout  # (E108 for the 54 units not in the folder)
+
+    # 问题清单: one W107, on 区建交委's older return; nothing on the replaced originals
+    ws = openpyxl.load_workbook(out / "问题清单.xlsx", read_only=True)["问题清单"]
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    head = rows[0]
+    found = [dict(zip(head, row, strict=True)) for row in rows[1:]]
+    dups = [f for f in found if f["问题代码"] == Code.DUPLICATE.code]
+    assert [f["文件"] for f in dups] == ["区建交委_初稿.xlsx"]
+    assert not [f for f in found if f["文件"] in ("区科经委.xlsx", "航头镇.xlsx")]
+    assert "已由更正稿替换 2 份" in (ws["A2"].value or "")
+
+    # 汇总表 收到文件: the originals listed as replaced by the corrections, with no problems counted
+    wb = openpyxl.load_workbook(out / "汇总表.xlsx", read_only=True)
+    files = {row[1]: row for row in wb["收到文件"].iter_rows(min_row=4, values_only=True) if row[1]}
+    assert files["区科经委.xlsx"][3] == REPLACED and files["航头镇.xlsx"][3] == REPLACED
+    assert files["区科经委.xlsx"][5:7] == (0, 0)
+    assert files["区科经委_退回修改.xlsx"][3] == ACCEPTED
+    assert files[str(Path("更正") / "航头镇_退回修改.xlsx")][3] == ACCEPTED
+    assert files["区建交委_初稿.xlsx"][3] == SUPERSEDED
+    stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0] and row[3] is not None}
+    assert stats["重复报送（未采用）"] == 1 and stats["已由更正稿替换的文件"] == 2
+
+    # the Word report's 表3: no 提醒 for the units that did as they were told, 区建交委's W107 stays
+    doc = docx.Document(str(out / REPORT))
+    table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:4] == ["序号", "单位", "类别", "报送情况"])
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in table.rows[1:]}
+    assert rows["区科经委"][3].startswith("已报送") and rows["区科经委"][5:] == ["0", "0"]
+    assert rows["航头镇"][3] == "已报送" and rows["航头镇"][5:] == ["0", "0"]
+    assert rows["区建交委"][6] == "1"
+
+
+def test_correction_is_told_by_its_note_sheet_or_its_name(plan, first_round, tmp_path):
+    """Renamed, the copy is still a correction by its 退回说明 sheet; with that sheet deleted, by
+    its name; with both gone it is an ordinary second return (W107)."""
+    _, returns, out, _ = first_round
+    copy = out / "退回修改" / "区科经委_退回修改.xlsx"
+
+    def outcome(save) -> dict[str, str]:
+        folder = tmp_path / save.__name__
+        folder.mkdir()
+        shutil.copy(returns / "区科经委.xlsx", folder)
+        fixed = correct(plan, copy, tmp_path / "fixed" / f"{save.__name__}.xlsx")
+        save(fixed, folder)
+        col = collect(plan, folder, "2024H1")
+        assert col.submissions["kjw"].file != "区科经委.xlsx"  # the corrected one is used
+        return {o.file: o.status for o in col.outcomes}, [f.file for f in col.findings if f.code is Code.DUPLICATE]
+
+    def renamed(fixed, folder):
+        shutil.copy(fixed, folder / "科经委上半年报表（修改后）.xlsx")
+
+    def note_deleted(fixed, folder):
+        wb = openpyxl.load_workbook(fixed)
+        del wb[NOTE_SHEET]
+        wb.save(folder / "区科经委_退回修改(1).xlsx")
+
+    def both_gone(fixed, folder):
+        wb = openpyxl.load_workbook(fixed)
+        del wb[NOTE_SHEET]
+        wb.save(folder / "科经委上半年报表（第二次）.xlsx")
+
+    assert outcome(renamed) == ({"区科经委.xlsx": REPLACED, "科经委上半年报表（修改后）.xlsx": ACCEPTED}, [])
+    assert outcome(note_deleted) == ({"区科经委.xlsx": REPLACED, "区科经委_退回修改(1).xlsx": ACCEPTED}, [])
+    statuses, dups = outcome(both_gone)
+    assert statuses["区科经委.xlsx"] == SUPERSEDED and dups == ["区科经委.xlsx"]
+
+
+def test_correction_beats_its_original_on_the_same_date(plan, first_round, tmp_path):
+    """Same 填报日期 (the copy keeps the original's): the correction is used even when the original
+    looks newer on disk (a folder copied after the correction was saved)."""
+    _, returns, out, _ = first_round
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    fixed = correct(plan, out / "退回修改" / "航头镇_退回修改.xlsx", folder / "航头镇_退回修改.xlsx")
+    original = shutil.copy(returns / "航头镇.xlsx", folder / "航头镇.xlsx")
+    os.utime(fixed, (1.7e9, 1.7e9))
+    os.utime(original, (1.8e9, 1.8e9))
+    col = collect(plan, folder, "2024H1")
+    assert col.submissions["hangtou_zhen"].file == "航头镇_退回修改.xlsx"
+    assert not col.submissions["hangtou_zhen"].has_errors
+    assert {o.file: o.status for o in col.outcomes}["航头镇.xlsx"] == REPLACED
+    assert col.counts["replaced"] == 1 and col.counts["superseded"] == 0
+    assert not write_feedback(col, tmp_path / "out")  # nothing left to send back
