@@ -696,8 +696,10 @@ def _card(plan: Plan, resp: Respondent, period: Period, sub: Submission | None,
     for task in plan.tasks_for(resp.id):
         rep = next((t for t in sub.tasks if t.task == task.number), None) if sub else None
         tasks.append((task, rep))
-    # judged by the 填报日期 the office typed: file times change with every copy and time zone
-    on_time = None if sub is None or sub.filled_on is None else sub.filled_on <= period.deadline
+    # judged by the 填报日期 the office typed (file times change with every copy and time zone) on its
+    # first return of the period: a correction sent back after the deadline does not make it late
+    first = None if sub is None else sub.first_filled_on or sub.filled_on
+    on_time = None if first is None else first <= period.deadline
     return RespondentCard(resp, sub, on_time, tuple(indicators), tuple(tasks), errors, len(mine) - errors)
 
 

@@ -391,6 +391,7 @@ def collect(
         kept = order[-1]
         kept_findings = found_in[id(kept)]
         col.submissions[rid] = kept
+        kept.first_filled_on = min((s.filled_on for s in order if s.filled_on is not None), default=None)
         col.findings += kept_findings
         col.outcomes.append(_outcome(kept, kept_findings, ACCEPTED))
         by_time = any(sub.filled_on is None for sub in order)  # how newest_last ranked them

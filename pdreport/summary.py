@@ -742,7 +742,8 @@ class _Writer:
                 Col("填报日期", 11), Col("填报人", 9), Col("联系电话", 14), Col("是否按时", 8), Col("错误", 6),
                 Col("提醒", 6)]  # fmt: skip
         ws = self.sheet(SHEET_RESPONDENTS, self.title("各单位报送情况"), cols,
-                        "“需退回修改”：填报表有错误，见“问题清单”。", freeze_col=2)  # fmt: skip
+                        "“需退回修改”：填报表有错误，见“问题清单”。“是否按时”按本单位本期第一份填报表的填报日期判断，"
+                        "更正后重新报送的不算逾期。", freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
         row = FIRST_ROW
         for n, card in enumerate(a.respondents, 1):

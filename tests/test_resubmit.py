@@ -140,7 +140,7 @@ def test_a_corrected_copy_is_a_correction_not_a_duplicate(plan, first_round, sec
     doc = docx.Document(str(out / REPORT))
     table = next(t for t in doc.tables if [c.text for c in t.rows[0].cells][:4] == ["序号", "单位", "类别", "报送情况"])
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in table.rows[1:]}
-    assert rows["区科经委"][3].startswith("已报送") and rows["区科经委"][5:] == ["0", "0"]
+    assert rows["区科经委"][3] == "已报送" and rows["区科经委"][5:] == ["0", "0"]
     assert rows["航头镇"][3] == "已报送" and rows["航头镇"][5:] == ["0", "0"]
     assert rows["区建交委"][6] == "1"
 
@@ -196,3 +196,43 @@ def test_correction_beats_its_original_on_the_same_date(plan, first_round, tmp_p
     assert {o.file: o.status for o in col.outcomes}["航头镇.xlsx"] == REPLACED
     assert col.counts["replaced"] == 1 and col.counts["superseded"] == 0
     assert not write_feedback(col, tmp_path / "out")  # nothing left to send back
+
+
+def test_on_time_is_judged_by_the_first_return(plan, first_round, second_round):
+    """区科经委's first return was dated 2024-07-10 (before the 07-15 deadline); its correction,
+    sent back dated 2024-07-22, does not make it late: not in 逾期报送, 是否按时 是."""
+    _, out, _ = second_round
+    wb = openpyxl.load_workbook(out / "汇总表.xlsx", read_only=True)
+    ws = wb["报送情况"]
+    rows = {row[1]: row for row in ws.iter_rows(values_only=True) if isinstance(row[0], int)}
+    assert rows["区科经委"][4] == "区科经委_退回修改.xlsx"
+    assert rows["区科经委"][5].date() == dt.date(2024, 7, 22)  # the date of the return in use
+    assert rows["区科经委"][8] == "是"
+    stats = {row[0]: row[3] for row in ws.iter_rows(values_only=True) if row[0] and row[3] is not None}
+    assert stats["逾期报送"] == 0
+    doc = docx.Document(str(out / REPORT))
+    assert "逾期" not in "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+
+
+def test_first_return_decides_for_ordinary_returns_too(plan, tmp_path):
+    """The earliest usable 填报日期 among a unit's returns of the period: two ordinary returns (on
+    time, then a later one) are on time; a lone late return is late; a mistyped date (W213) on the
+    earlier return is not used."""
+    from pdreport.assess import assess
+    from pdreport.demo import demo_values
+
+    demo = demo_values(plan, plan.period("2024H1"))
+
+    def on_time(*dates) -> bool | None:
+        folder = tmp_path / "-".join(d.strftime("%Y%m%d") for d in dates)
+        folder.mkdir()
+        for n, day in enumerate(dates):
+            values = dict(demo["jjw"].values, **{"header.date": day})
+            (folder / f"区建交委_{n}.xlsx").write_bytes(fill_template(demo["jjw"], values=values))
+        col = collect(plan, folder, "2024H1")
+        return assess(plan, col.period, col.submissions, col.findings).card("jjw").on_time
+
+    assert on_time(dt.datetime(2024, 7, 10), dt.datetime(2024, 7, 20)) is True
+    assert on_time(dt.datetime(2024, 7, 20), dt.datetime(2024, 7, 10)) is True  # (whatever the order)
+    assert on_time(dt.datetime(2024, 7, 20)) is False
+    assert on_time(dt.datetime(2023, 7, 10), dt.datetime(2024, 7, 20)) is False  # 2023: W213, not used

@@ -204,6 +204,9 @@ class Submission:
     annex: AnnexReport | None = None
     has_errors: bool = False
     correction: bool = False  # a corrected 退回修改 copy sent back (``is_correction``)
+    # the earliest usable 填报日期 among the respondent's returns of the period, superseded ones
+    # included (set by collect on the return it keeps): 是否按时 is judged by the first return
+    first_filled_on: dt.date | None = None
 
 
 def newest_last(subs: Iterable[Submission]) -> list[Submission]:
