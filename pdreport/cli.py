@@ -141,6 +141,20 @@ DATE = click.option("--date", "report_date", type=_DateType(), default=None, met
                     help="报告成文日期（如 2024-07-20），默认为本期报送截止日。")  # fmt: skip
 
 
+def _resubmit_option(default_text: str):
+    return click.option("--resubmit-by", "resubmit_by", type=_DateType(), default=None, metavar="日期",
+                        help=f"退回修改表中写明的重新报送期限（如 2024-07-29），默认为{default_text}后 7 天。")  # fmt: skip
+
+
+def _check_resubmit_by(plan, period_id, resubmit_by) -> None:
+    """A --resubmit-by that cannot be right is said before the returns are read (when the period is
+    given; otherwise once it is known)."""
+    if resubmit_by is not None and period_id:
+        from .feedback import resubmit_deadline
+
+        resubmit_deadline(plan.period(period_id), None, resubmit_by)
+
+
 def _out_dir(folder: Path, out_dir: Path | None) -> Path:
     """-o, or "FOLDER_汇总" next to the input folder."""
     return out_dir or folder.with_name(folder.name + "_汇总")
@@ -178,7 +192,8 @@ def _written(outputs) -> None:
     for label, path in outputs.files.items():
         click.echo(f"  {label}：{path}")
     if outputs.feedback:
-        click.echo(f"  退回修改：{len(outputs.feedback)} 份，在 {outputs.feedback[0].parent}")
+        due = f"（重新报送期限 {outputs.resubmit_by:%Y-%m-%d}）" if outputs.resubmit_by else ""
+        click.echo(f"  退回修改：{len(outputs.feedback)} 份，在 {outputs.feedback[0].parent}{due}")
 
 
 @cli.command("plan", context_settings=CONTEXT)
@@ -291,7 +306,8 @@ def _summary(col) -> str:
 @click.option("--period", "period_id", default=None, help="报送期编号；不指定时按文件中的标识判断。")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="输出目录，默认为“FOLDER_汇总”。")  # fmt: skip
-def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
+@_resubmit_option("本期报送截止日")
+def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by) -> None:
     """读取文件夹中所有回收的填报表，校验并输出问题清单、退回修改表和数据明细。
 
     \b
@@ -300,18 +316,21 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir) -> None:
       退回修改/           有错误的单位各一份标注了问题单元格的副本
       数据明细.csv/.xlsx   所有采用的数据，一行一项
     \b
+    退回修改表写明重新报送期限：默认为本期报送截止日后 7 天，可用 --resubmit-by 指定。
     示例：
       pdreport intake 回收表 --period 2024H1 -o 汇总结果
+      pdreport intake 回收表 --period 2024H1 -o 汇总结果 --resubmit-by 2024-07-29
     """
     from .collect import collect
     from .consolidate import write_intake_outputs, writing
 
     plan = _load(plan_file)
+    _check_resubmit_by(plan, period_id, resubmit_by)
     out_dir = _out_dir(folder, out_dir)
     with writing(out_dir) as outputs:
         with _progress_bar(plan, folder, out_dir) as bar:
             col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
-        write_intake_outputs(col, out_dir, outputs)
+        write_intake_outputs(col, out_dir, outputs, resubmit_by=resubmit_by)
     click.echo(_summary(col))
     _written(outputs)
 
@@ -402,15 +421,20 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
 @PREVIOUS
 @TEMPLATES
 @DATE
-def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date) -> None:
+@_resubmit_option("报告成文日期（--date）")
+def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date,
+                    resubmit_by) -> None:  # fmt: skip
     """一键汇总：读取、校验、评估，输出汇总表、问题清单（含催报名单）、退回修改表和 Word 报告。
 
     \b
     退出码：0 表示输出已全部生成（发现的问题写在问题清单中，不算失败）；
             2 表示没有任何可采用的填报表、参数有误，或另一个运行正在使用同一输出目录；
             3 表示输出无法写入（之前的输出保持原样）。
+    退回修改表写明重新报送期限：默认为报告成文日期（--date，默认为本期报送截止日）后 7 天，
+    可用 --resubmit-by 指定。
     示例：
       pdreport consolidate sample_workbooks --period 2024H1 -o 汇总结果
+      pdreport consolidate 回收表 --period 2024H1 -o 汇总结果 --date 2024-07-20 --resubmit-by 2024-07-29
       pdreport consolidate 三季度回收表 --period 2024Q3 -o 三季度汇总 --previous 汇总结果
     """
     from .report.prepared import PreparedCharts
@@ -420,6 +444,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         from .consolidate import consolidate
 
         plan = _load(plan_file)
+        _check_resubmit_by(plan, period_id, resubmit_by)
         out_dir = _out_dir(folder, out_dir)
     except BaseException:  # (from here on consolidate closes it)
         if charts is not None:
@@ -427,7 +452,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         raise
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
-                          report_date, lambda _f: bar.update(1), charts=charts)  # fmt: skip
+                          report_date, lambda _f: bar.update(1), charts=charts, resubmit_by=resubmit_by)  # fmt: skip
     col = run.collection
     click.echo(_summary(col))
     if run.assessment is not None:

@@ -42,6 +42,7 @@ class Outputs:
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)  # label → path
     feedback: list[Path] = field(default_factory=list)
+    resubmit_by: dt.date | None = None  # the 重新报送期限 the feedback copies give
     stage: OutputStage | None = field(default=None, repr=False)
 
     def write(self, path: Path, data: bytes) -> Path:
@@ -115,17 +116,21 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
     return col, a
 
 
-def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs) -> None:
+def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, report_date: dt.date | None = None,
+                         resubmit_by: dt.date | None = None) -> None:  # fmt: skip
+    """问题清单, 数据明细 and the 退回修改 copies, which give ``resubmit_by`` as the 重新报送期限 (by
+    default ``feedback.RESUBMIT_DAYS`` after ``report_date``, itself by default the deadline)."""
     from .datatable import DATA_CSV, DATA_XLSX, data_rows, render_csv, render_xlsx
-    from .feedback import FEEDBACK_DIR, write_feedback
+    from .feedback import FEEDBACK_DIR, resubmit_deadline, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
+    outputs.resubmit_by = resubmit_deadline(col.period, report_date, resubmit_by)  # (a wrong one: before writing)
     with heap_frozen():
         outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
         rows = data_rows(col)
         outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col, rows))
         outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col, rows))
-        outputs.feedback = write_feedback(col, out_dir, outputs.write)
+        outputs.feedback = write_feedback(col, out_dir, outputs.write, outputs.resubmit_by)
     for stale in _stale_feedback(out_dir / FEEDBACK_DIR, outputs.feedback):
         if outputs.stage is not None:
             outputs.stage.remove_on_commit(stale)
@@ -157,7 +162,8 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
 def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None = None,
                 previous: Path | None = None, templates: Path | None = None,
                 report_date: dt.date | None = None,
-                progress: Callable[[str], None] | None = None, charts=None) -> Run:  # fmt: skip
+                progress: Callable[[str], None] | None = None, charts=None,
+                resubmit_by: dt.date | None = None) -> Run:  # fmt: skip
     """Everything: intake outputs always; summary, snapshot and report when anything was accepted.
 
     The output folder is locked for the run, and the outputs are committed together at the end:
@@ -180,7 +186,7 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
                     prepared.submit(a)
                 if col.submissions and len(col.outcomes) >= PARALLEL_MIN_FILES:
                     summary = _summary_ahead(col, a)
-                write_intake_outputs(col, out_dir, outputs)
+                write_intake_outputs(col, out_dir, outputs, report_date, resubmit_by)
                 if not col.submissions:
                     return Run(col, None, outputs)
                 ahead: Forked | bytes | None = summary

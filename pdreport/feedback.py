@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .collect import Collection
+from .errors import UsageError
 from .findings import Code, Finding
 from .intake.clean import clean_text, normalise_name
 from .intake.guard import guard_file
 from .intake.records import RawSubmission, cell_rowcol
 from .outputs import atomic_write_bytes
 from .periods import period_span
-from .plan.model import chinese_date
+from .plan.model import Period, chinese_date
 from .template import build_layout, render_workbook
 from .template.fit import row_height, wrapped_lines
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
@@ -70,15 +71,32 @@ def feedback_name(respondent_name: str) -> str:
     return f"{respondent_name}_退回修改.xlsx"
 
 
+RESUBMIT_DAYS = 7  # the default time to correct and send back: a week from the report's date
+
+
+def resubmit_deadline(period: Period, report_date: dt.date | None = None, asked: dt.date | None = None) -> dt.date:
+    """The 重新报送期限 the copies give: ``asked`` (``--resubmit-by``), else ``RESUBMIT_DAYS`` after
+    the report's date (``--date``, by default the period's deadline). Never today's date: the same
+    inputs and arguments give the same copies."""
+    if asked is None:
+        return (report_date or period.deadline) + dt.timedelta(days=RESUBMIT_DAYS)
+    if asked <= period.end:
+        raise UsageError(f"重新报送期限 {asked.isoformat()} 不晚于本报送期（{period.label}）的结束日 "
+                         f"{period.end.isoformat()}，请检查 --resubmit-by")  # fmt: skip
+    return asked
+
+
 PROCESS_MIN_COPIES = 16  # from this many copies they are built in worker processes (one per core)
 PROCESS_CHUNK = 4  # copies per task (each loads and saves a workbook with openpyxl: ~50 ms)
 
 
 def write_feedback(col: Collection, out_dir: Path,
-                   write: Callable[[Path, bytes], Path] = atomic_write_bytes) -> list[Path]:  # fmt: skip
+                   write: Callable[[Path, bytes], Path] = atomic_write_bytes,
+                   resubmit_by: dt.date | None = None) -> list[Path]:  # fmt: skip
     """One copy per respondent whose accepted return has errors; returns the paths written
     (``write`` may stage them instead, see ``outputs.OutputStage``). City-wide, a tenth of the
-    returns with errors means a thousand copies: they are built ahead in worker processes."""
+    returns with errors means a thousand copies: they are built ahead in worker processes.
+    ``resubmit_by``: the 重新报送期限 the copies give (default: ``resubmit_deadline``)."""
     jobs = [(rid, sub.file) for rid, sub in sorted(col.submissions.items()) if sub.has_errors]
     if not jobs:
         return []
@@ -90,7 +108,7 @@ def write_feedback(col: Collection, out_dir: Path,
 
     def build(i: int) -> bytes:
         file = jobs[i][1]
-        return build_copy(col, file, by_file.get(file, []))
+        return build_copy(col, file, by_file.get(file, []), resubmit_by)
 
     ahead = Ahead.start(build, len(jobs), PROCESS_MIN_COPIES, PROCESS_CHUNK)
     written = []
@@ -107,7 +125,7 @@ def write_feedback(col: Collection, out_dir: Path,
     return written
 
 
-def build_copy(col: Collection, file: str, findings: list[Finding]) -> bytes:
+def build_copy(col: Collection, file: str, findings: list[Finding], resubmit_by: dt.date | None = None) -> bytes:
     """The marked copy as .xlsx bytes: the office's own workbook when openpyxl can load and save
     it, otherwise the template rebuilt with the office's values (.xls, .ods, strict OOXML, and any
     workbook openpyxl fails on)."""
@@ -116,16 +134,16 @@ def build_copy(col: Collection, file: str, findings: list[Finding]) -> bytes:
         wb = _load_own(raw)
         if wb is not None:
             try:
-                return _save(col, file, wb, findings)
+                return _save(col, file, wb, findings, resubmit_by)
             except Exception:  # noqa: BLE001 - openpyxl could not write it back: rebuild
                 pass
-    return _save(col, file, _rebuilt(col, raw), findings)
+    return _save(col, file, _rebuilt(col, raw), findings, resubmit_by)
 
 
-def _save(col: Collection, file: str, wb, findings: list[Finding]) -> bytes:
+def _save(col: Collection, file: str, wb, findings: list[Finding], resubmit_by: dt.date | None = None) -> bytes:
     restored = _restorable_labels(col.raws[file], findings, wb)
     shown = [restored[i].finding if i in restored else f for i, f in enumerate(findings)]
-    _note(wb, col, file, shown)
+    _note(wb, col, file, shown, resubmit_by or resubmit_deadline(col.period))
     _mark(wb, shown)
     _restore_labels(wb, list(restored.values()))
     return _deterministic(wb)
@@ -190,7 +208,7 @@ def _load_own(raw):
     return wb
 
 
-def _note(wb, col: Collection, file: str, findings: list[Finding]) -> None:
+def _note(wb, col: Collection, file: str, findings: list[Finding], resubmit_by: dt.date) -> None:
     """The 退回说明 sheet, first in the copy: what the office is to do, by when, and every problem
     in a bordered table (a note left from an earlier round is replaced)."""
     if NOTE_SHEET in wb.sheetnames:
@@ -214,8 +232,8 @@ def _note(wb, col: Collection, file: str, findings: list[Finding]) -> None:
          None, _WRAP, 11),
         ("二、请在本文件各工作表中找到标色单元格（鼠标移到单元格上可看批注），按下表“处理建议”逐项修改；"
          "不要增删行列或改动项目名称，本说明页可以保留。", None, _WRAP, 11),
-        (f"三、修改后保存为 .xlsx 格式，于{chinese_date(period.deadline)}前重新报送"
-         f"（已过该日期的，请尽快报送）。{contact}", Font(name=BODY_FONT, size=11, bold=True), _WRAP, 11),
+        (f"三、重新报送期限：{chinese_date(resubmit_by)}。请修改后保存为 .xlsx 格式，于该日期前重新报送。{contact}",
+         Font(name=BODY_FONT, size=11, bold=True), _WRAP, 11),
     )  # fmt: skip
     for row, (text, font, align, size) in enumerate(lines, 1):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import subprocess
@@ -79,7 +80,8 @@ def test_feedback_note_sheet(plan, folder, tmp_path):
     assert ws["A1"].font.size == 16 and ws["A1"].font.bold
     assert "填报单位：区建交委" in texts[1] and "2024年1月1日至2024年6月30日" in texts[1]
     assert "jjw.xlsx" in texts[2]
-    assert any(f"于{chinese_date(col.period.deadline)}前重新报送" in t for t in texts)
+    due = chinese_date(col.period.deadline + dt.timedelta(days=7))  # (by default, a week after the deadline)
+    assert any(f"重新报送期限：{due}。" in t and "于该日期前重新报送" in t for t in texts)
     assert any(plan.contact.office in t for t in texts)
     assert [c.value for c in ws[NOTE_HEADER_ROW]] == [t for t, _ in NOTE_COLUMNS]
     findings = col.findings_for(col.submissions["jjw"].file)

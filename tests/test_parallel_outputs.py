@@ -331,7 +331,8 @@ def test_feedback_copies_built_in_processes_are_identical(sample_collection, tmp
     # each copy is given its own file's findings, in the collection's order
     given = {}
     real = feedback.build_copy
-    monkeypatch.setattr(feedback, "build_copy", lambda c, file, found: given.setdefault(file, found) and real(c, file, found))
+    monkeypatch.setattr(feedback, "build_copy",
+                        lambda c, file, found, *due: given.setdefault(file, found) and real(c, file, found, *due))  # fmt: skip
     feedback.write_feedback(col, tmp_path / "again")
     assert given == {col.submissions[r].file: col.findings_for(col.submissions[r].file) for r in with_errors}
     assert all(given.values())
@@ -346,10 +347,10 @@ def test_feedback_copy_failing_in_a_worker_fails_in_the_parent_as_before(sample_
     victim = col.submissions[sorted(rid for rid, sub in col.submissions.items() if sub.has_errors)[1]].file
     real = feedback.build_copy
 
-    def build(c, file, findings):
+    def build(c, file, findings, *due):
         if file == victim:
             raise RuntimeError("boom")
-        return real(c, file, findings)
+        return real(c, file, findings, *due)
 
     monkeypatch.setattr(feedback, "build_copy", build)
     written = []

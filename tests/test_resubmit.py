@@ -236,3 +236,48 @@ def test_first_return_decides_for_ordinary_returns_too(plan, tmp_path):
     assert on_time(dt.datetime(2024, 7, 20), dt.datetime(2024, 7, 10)) is True  # (whatever the order)
     assert on_time(dt.datetime(2024, 7, 20)) is False
     assert on_time(dt.datetime(2023, 7, 10), dt.datetime(2024, 7, 20)) is False  # 2023: W213, not used
+
+
+def note_lines(copy: Path) -> list[str]:
+    ws = openpyxl.load_workbook(copy, read_only=True)[NOTE_SHEET]
+    return [row[0] for row in ws.iter_rows(max_row=NOTE_HEADER_ROW - 1, values_only=True)]
+
+
+def test_copies_give_a_real_resubmission_deadline(first_round, tmp_path):
+    """By default a week after the report's date (--date, else the period's deadline, 2024-07-15);
+    --resubmit-by sets it; stated in the copy and in the command's output; the same arguments give
+    the same bytes (never today's date)."""
+    _, returns, out, r = first_round
+    assert "（重新报送期限 2024-07-22）" in r.stdout
+    assert any("重新报送期限：2024年7月22日。" in t for t in note_lines(out / "退回修改" / "航头镇_退回修改.xlsx"))
+
+    dated = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "a", "--date", "2024年7月20日")
+    assert dated.returncode == 0, dated.stderr
+    assert "（重新报送期限 2024-07-27）" in dated.stdout
+    assert any("重新报送期限：2024年7月27日。" in t for t in note_lines(tmp_path / "a" / "退回修改" / "航头镇_退回修改.xlsx"))
+
+    for out_dir in ("b", "c"):
+        asked = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / out_dir, "--date", "2024-07-20",
+                    "--resubmit-by", "2024/7/29")  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        assert "（重新报送期限 2024-07-29）" in asked.stdout
+    copies = sorted(p.name for p in (tmp_path / "b" / "退回修改").iterdir())
+    for name in copies:
+        assert any("重新报送期限：2024年7月29日。" in t for t in note_lines(tmp_path / "b" / "退回修改" / name))
+        assert (tmp_path / "b" / "退回修改" / name).read_bytes() == (tmp_path / "c" / "退回修改" / name).read_bytes()
+
+    intake = run("intake", returns, "--period", "2024H1", "-o", tmp_path / "d")
+    assert intake.returncode == 0 and "（重新报送期限 2024-07-22）" in intake.stdout
+    intake = run("intake", returns, "-o", tmp_path / "e", "--resubmit-by", "2024-08-05")
+    assert intake.returncode == 0 and "（重新报送期限 2024-08-05）" in intake.stdout
+    assert any("重新报送期限：2024年8月5日。" in t for t in note_lines(tmp_path / "e" / "退回修改" / "航头镇_退回修改.xlsx"))
+
+
+def test_an_impossible_resubmission_deadline_is_refused(first_round, tmp_path):
+    _, returns, _, _ = first_round
+    for args in (("--period", "2024H1"), ()):  # (said before reading when the period is given)
+        r = run("consolidate", returns, *args, "-o", tmp_path / "out", "--resubmit-by", "2024-06-30")
+        assert r.returncode == 2 and "重新报送期限 2024-06-30 不晚于本报送期" in r.stderr
+        assert "Traceback" not in r.stderr and not (tmp_path / "out" / "退回修改").exists()
+    r = run("intake", returns, "-o", tmp_path / "out", "--resubmit-by", "7月29日")
+    assert r.returncode == 2 and "不是有效的日期" in r.stderr
