@@ -780,3 +780,15 @@ def _fell_back(a: Assessment, kind: str, key: str, diff: float) -> bool:
         return False
     ind = next((i for i in a.plan.indicators if i.id == key), None)
     return ind is not None and ind.accumulation is Accumulation.CUMULATIVE
+
+
+def findings_by_respondent(a: Assessment) -> dict[str, tuple[int, int]]:
+    """(errors, warnings) by the respondent each finding names, whichever of its files the finding
+    is on (the W107 on a superseded copy is the unit's); under "" those of files no respondent could
+    be told for (a Word document sent instead of a return …). Their sum is every finding."""
+    out: dict[str, list[int]] = {}
+    known = {r.id for r in a.plan.respondents}
+    for f in a.findings:
+        counts = out.setdefault(f.respondent if f.respondent in known else "", [0, 0])
+        counts[0 if f.is_error else 1] += 1
+    return {rid: (e, w) for rid, (e, w) in out.items()}

@@ -34,6 +34,7 @@ from .assess import (
     TaskResult,
     UnitResult,
     change_text,
+    findings_by_respondent,
     unit_change_text,
 )
 from .collect import ACCEPTED, REJECTED, REPLACED, SUPERSEDED, FileOutcome
@@ -743,8 +744,10 @@ class _Writer:
                 Col("提醒", 6)]  # fmt: skip
         ws = self.sheet(SHEET_RESPONDENTS, self.title("各单位报送情况"), cols,
                         "“需退回修改”：填报表有错误，见“问题清单”。“是否按时”按本单位本期第一份填报表的填报日期判断，"
-                        "更正后重新报送的不算逾期。", freeze_col=2)  # fmt: skip
+                        "更正后重新报送的不算逾期。错误、提醒按问题所属单位统计，含该单位未采用的文件（如重复报送的"
+                        "较早一份）中的问题，与报告附件2表3一致；各文件的问题数见“收到文件”。", freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
+        found = findings_by_respondent(a)  # (as the report's 表3 and 问题清单's 按单位统计 count)
         row = FIRST_ROW
         for n, card in enumerate(a.respondents, 1):
             sub = card.submission
@@ -768,8 +771,9 @@ class _Writer:
                 on_time,
                 self.status_fmt(Status.BEHIND) if card.on_time is False else center,
             )
-            self.number(ws, row, 9, card.errors if sub else None)
-            self.number(ws, row, 10, card.warnings if sub else None)
+            errors, warnings = found.get(card.respondent.id, (0, 0))
+            self.number(ws, row, 9, errors)
+            self.number(ws, row, 10, warnings)
             row += 1
         self.finish(ws, row - 1, len(cols))
 

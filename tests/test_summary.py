@@ -272,6 +272,15 @@ def test_respondents_and_files(fx):
     by_name = {r[1]: r[state] for r in data}
     assert by_name[fx.plan.respondent(MISSING).name] == "未报送"
     assert by_name[fx.plan.respondent(INVALID).name] == "需退回修改"
+    # 错误/提醒 by the unit each finding names, as the report's 表3 counts (a duplicate's W107 too)
+    from pdreport.assess import findings_by_respondent
+
+    found = findings_by_respondent(fx.a)
+    errors, warnings = column(ws, "错误"), column(ws, "提醒")
+    for r in data:
+        rid = fx.plan.find_respondent(r[1]).id
+        assert (r[errors], r[warnings]) == found.get(rid, (0, 0)), r[1]
+    assert sum(r[warnings] for r in data) == sum(w for rid, (_, w) in found.items() if rid)
     files = rows(fx.wb[SHEET_FILES])
     assert len(files) == len(fx.col.outcomes)
     results = {r[1]: r[3] for r in files}

@@ -25,19 +25,12 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..assess import Assessment
+from ..assess import Assessment, findings_by_respondent
 from ..errors import PdreportError
 from ..plan.model import format_number
 from . import charts
 from . import docx_format as fmt
-from .context import (
-    build_context,
-    findings_by_code,
-    findings_by_respondent,
-    headline_rows,
-    number_text,
-    report_title,
-)
+from .context import build_context, findings_by_code, headline_rows, number_text, report_title
 from .prepared import PreparedCharts, chart_job
 from .template_errors import template_error_text
 
