@@ -20,7 +20,7 @@ from .errors import UsageError
 from .findings import Code, Finding
 from .intake.clean import clean_text, normalise_name
 from .intake.guard import guard_file
-from .intake.records import RawSubmission, cell_rowcol
+from .intake.records import RawSubmission, cell_rowcol, label_bottoms
 from .outputs import atomic_write_bytes
 from .periods import period_span
 from .plan.model import Period, chinese_date
@@ -310,10 +310,9 @@ def _restorable_labels(raw: RawSubmission, findings: list[Finding], wb) -> dict[
         return {}
     labels = {(lb.sheet, lb.cell): (lb, seen) for lb, seen in raw.labels_seen}
     texts: dict[str, set[str]] = {}
-    bottoms: dict[str, int] = {}
     for lb, _seen in raw.labels_seen:
         texts.setdefault(lb.sheet, set()).add(normalise_name(lb.text))
-        bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
+    bottoms = label_bottoms(lb for lb, _seen in raw.labels_seen)
     moved: set[str] = set()
     for f in changed.values():
         lb, seen = labels.get((f.sheet, f.cell), (None, None))

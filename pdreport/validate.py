@@ -36,6 +36,7 @@ from .intake.records import (
     TaskReport,
     cell_rowcol,
     is_correction,
+    label_bottoms,
 )
 from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
 from .template.layout import ANNEX_UNITS, Field
@@ -174,9 +175,7 @@ def _moved_down(ctx: _Ctx, changed_rows: dict[str, set[int]]) -> set[str]:
     said by E208. A label edited higher up (a renamed item or column title) moves nothing."""
     if not changed_rows:
         return set()
-    bottoms: dict[str, int] = {}
-    for lb, _seen in ctx.raw.labels_seen:
-        bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
+    bottoms = label_bottoms(lb for lb, _seen in ctx.raw.labels_seen)
     return {sheet for sheet, rows in changed_rows.items() if bottoms[sheet] in rows}
 
 

@@ -110,6 +110,16 @@ def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[tuple[str
     return found
 
 
+def label_bottoms(labels: Iterable[LabelCell]) -> dict[str, int]:
+    """{sheet: row index of its last label}: a table's bottom row. When the label there no longer
+    reads as the template wrote it, rows were inserted or deleted above it (validation's E208,
+    and why a feedback copy does not put labels back on that sheet)."""
+    bottoms: dict[str, int] = {}
+    for lb in labels:
+        bottoms[lb.sheet] = max(bottoms.get(lb.sheet, 0), cell_rowcol(lb.cell)[0])
+    return bottoms
+
+
 _BOTTOMS: dict[int, tuple[tuple, list[tuple[str, int]]]] = {}
 
 
