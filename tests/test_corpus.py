@@ -310,16 +310,17 @@ def test_each_refused_file_is_refused_fast_and_small(corpus, monkeypatch):
 
 
 def test_guard_decides_the_same_with_and_without_fastscan(corpus, monkeypatch):
-    """The whole-file depth scan (``intake/fastscan.py``) and the worksheet bound
-    (``guard._sheet_bound``) only ever clear files: every file of the corpus gets the same kind
+    """The whole-file depth scan (``intake/guard/fastscan.py``) and the worksheet bound
+    (``xmlscan._sheet_bound``) only ever clear files: every file of the corpus gets the same kind
     and findings from the exact per-part scans alone."""
-    import pdreport.intake.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
+    import pdreport.intake.guard.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
+    from pdreport.intake.guard import zipcheck
 
     files = sorted(p for p in corpus["folder"].iterdir())
-    assert guard._fastscan() is not None
+    assert zipcheck._fastscan() is not None
     fast = [guard_file(f) for f in files]
-    monkeypatch.setattr(guard, "_fastscan", lambda: None)
-    monkeypatch.setattr(guard, "_sheet_bound", lambda data: None)
+    monkeypatch.setattr(zipcheck, "_fastscan", lambda: None)
+    monkeypatch.setattr(zipcheck, "_sheet_bound", lambda data: None)
     exact = [guard_file(f) for f in files]
     assert [(r.kind, r.findings) for r in fast] == [(r.kind, r.findings) for r in exact]
 

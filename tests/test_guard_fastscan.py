@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_intake_guard import rezip
 
-from pdreport.intake.guard import _max_depth, _max_depth_reference
+from pdreport.intake.guard.xmlscan import _max_depth, _max_depth_reference
 from pdreport.template.layout import Field, LabelCell
 from pdreport.template.metadata import (
     FIELDS_MARK,
@@ -58,7 +58,7 @@ _SHEET_PIECES = [b"<c r=\"A1\">", b"<c r='ZZ99' s=\"1\"/>", b"<x:c r=\"B2\">", b
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.sampled_from(_SHEET_PIECES), max_size=40).map(b"".join))
 def test_sheet_refs_match_the_two_scans(buf: bytes) -> None:
-    from pdreport.intake.guard import _CELL_REF, _ROW_REF, _SHEET_REFS
+    from pdreport.intake.guard.xmlscan import _CELL_REF, _ROW_REF, _SHEET_REFS
 
     refs = _CELL_REF.findall(buf)
     want_cols = {letters for letters, _ in refs if letters}
@@ -76,14 +76,14 @@ def test_sheet_refs_match_the_two_scans(buf: bytes) -> None:
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.tuples(_SOUP, st.integers(0, 70)), max_size=6))
 def test_fastscan_depths_equal_the_exact_depths(parts: list[tuple[bytes, int]]) -> None:
-    from pdreport.intake.fastscan import max_depths
+    from pdreport.intake.guard.fastscan import max_depths
 
     heads = [soup[min(cut, len(soup)):] for soup, cut in parts]
     assert max_depths(heads) == [_max_depth(h) for h in heads]
 
 
 def test_fastscan_depths_deep_heads_next_to_each_other() -> None:
-    from pdreport.intake.fastscan import max_depths
+    from pdreport.intake.guard.fastscan import max_depths
 
     deep = b"<a>" * 80
     heads = [b"<r>", deep, b"</a>" * 80, b"<", b"/x>", deep + b"</a>" * 80, b""]
@@ -91,7 +91,7 @@ def test_fastscan_depths_deep_heads_next_to_each_other() -> None:
 
 
 def _exact_extent(buf: bytes) -> tuple[int, int]:
-    from pdreport.intake.guard import _col_number, _int
+    from pdreport.intake.guard.xmlscan import _col_number, _int
 
     rows, cols = 0, 0
     for letters, digits, row_digits, closed in _SHEET_REFS_.findall(buf):
@@ -103,7 +103,7 @@ def _exact_extent(buf: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-from pdreport.intake.guard import _SHEET_REFS as _SHEET_REFS_  # noqa: E402
+from pdreport.intake.guard.xmlscan import _SHEET_REFS as _SHEET_REFS_  # noqa: E402
 
 _FAR_PIECES = _SHEET_PIECES + [b"<c r=\"XFD1048576\">", b"<c r=\"ALL100000\"/>", b"<c r=\"ALM1\">",
                                b"<c r=\"A1000001\">", b"<row r=\"99999999\">", b"<c r=\"abc12\">",
@@ -119,7 +119,7 @@ _FAR_PIECES += [b"<c r=\"AA1000\">", b"<row r=\"0001\">", b"<c r=\"B0012\"/>", b
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(_FAR_PIECES), max_size=30).map(b"".join))
 def test_sheet_bound_is_never_below_the_exact_scan(part: bytes) -> None:
-    from pdreport.intake.guard import _sheet_bound
+    from pdreport.intake.guard.xmlscan import _sheet_bound
 
     got = _sheet_bound(part)
     if got is None:  # a tag not in the usual form, or a far reference: the exact scan decides
@@ -132,7 +132,7 @@ def test_sheet_bound_is_never_below_the_exact_scan(part: bytes) -> None:
 def test_sheet_bound_of_real_returns(demo_returns) -> None:
     import zipfile
 
-    from pdreport.intake.guard import _sheet_bound
+    from pdreport.intake.guard.xmlscan import _sheet_bound
 
     for path in sorted(Path(demo_returns[0]).glob("*.xlsx")):
         z = zipfile.ZipFile(path)
@@ -251,8 +251,9 @@ def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, t
     clear, with the same findings."""
     import zipfile
 
-    import pdreport.intake.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
+    import pdreport.intake.guard.fastscan  # noqa: F401 - loads numpy, which turns the fast path on
     from pdreport.intake import guard
+    from pdreport.intake.guard import zipcheck
 
     src = sorted(Path(demo_returns[0]).glob("*.xlsx"))[0]
     with zipfile.ZipFile(src) as z:
@@ -266,11 +267,11 @@ def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, t
         at = data.rfind(b">", 0, at) + 1 or cut  # between tags
         parts[name] = data[:at] + snippet + data[at:]
     path = rezip(src, tmp_path_factory.mktemp("edit") / "x.xlsx", change=parts)
-    assert guard._fastscan() is not None
+    assert zipcheck._fastscan() is not None
     fast = guard.guard_file(path)
     with monkeypatch.context() as m:  # (undone before the next example)
-        m.setattr(guard, "_fastscan", lambda: None)
-        m.setattr(guard, "_sheet_bound", lambda data: None)
+        m.setattr(zipcheck, "_fastscan", lambda: None)
+        m.setattr(zipcheck, "_sheet_bound", lambda data: None)
         exact = guard.guard_file(path)
     assert (fast.kind, fast.findings, fast.dates_out_of_range) == (exact.kind, exact.findings, exact.dates_out_of_range)
 
@@ -280,7 +281,7 @@ def test_sheet_bound_reads_cells_where_calamine_does() -> None:
     second one is never read: checked against calamine in the guard's design notes); the usual-case
     searches look from the first "sheetData" to the last, and to the end of the part when that
     last one is not closed."""
-    from pdreport.intake.guard import _sheet_bound
+    from pdreport.intake.guard.xmlscan import _sheet_bound
 
     far = b'<row r="5000"><c r="XFD5000"><v>7</v></c></row>'
     sheet = (b'<worksheet><cols><col min="1"/></cols><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
@@ -301,7 +302,7 @@ def test_sheet_bound_reads_cells_where_calamine_does() -> None:
 def test_plain_prolog_finds_the_root_prolog_root_finds(head: bytes) -> None:
     """The lean pass reads the usual start of a part with one regex; wherever it matches, the root
     is the one the general prolog reader finds."""
-    from pdreport.intake.guard import _PLAIN_PROLOG, _prolog_root
+    from pdreport.intake.guard.xmlscan import _PLAIN_PROLOG, _prolog_root
 
     m = _PLAIN_PROLOG.match(head)
     if m is not None:

@@ -360,7 +360,7 @@ def test_permission_denied_on_open(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(guard.os, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     result = guard_file(path)
     monkeypatch.undo()
     only(result, Code.UNREADABLE)
@@ -384,7 +384,7 @@ def test_read_error_midway(tmp_path, monkeypatch):
         def close(self):
             self.f.close()
 
-    monkeypatch.setattr(guard.os, "fdopen", lambda fd, mode: Flaky(real_fdopen(fd, mode)))
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: Flaky(real_fdopen(fd, mode)))
     result = guard_file(path)
     monkeypatch.undo()
     only(result, Code.UNREADABLE)
@@ -1158,3 +1158,4 @@ def test_zip_with_no_member_and_stray_bytes_is_a_finding(tmp_path, monkeypatch):
     path.write_bytes(stray + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, len(stray), 0))
     result = guard_file(path)
     assert result.findings and not result.ok
+

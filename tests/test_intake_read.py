@@ -58,7 +58,8 @@ def bad_date_return(plan, tmp_path):
 
 
 def test_guard_notices_a_number_calamine_cannot_convert(bad_date_return, demo_returns):
-    from pdreport.intake.guard import _huge_negative, guard_file
+    from pdreport.intake.guard import guard_file
+    from pdreport.intake.guard.xmlscan import _huge_negative
 
     path, _field, _filled = bad_date_return
     assert guard_file(path).dates_out_of_range
@@ -109,7 +110,7 @@ def test_return_with_such_a_date_is_taken_in_and_the_date_reported(plan, bad_dat
 def test_biff_records_with_a_number_calamine_cannot_convert():
     import struct
 
-    from pdreport.intake.guard import _biff_huge_negative, _rk
+    from pdreport.intake.guard.cfb import _biff_huge_negative, _rk
 
     def record(rtype: int, body: bytes) -> tuple[int, bytes, int, int]:
         return rtype, struct.pack("<HH", rtype, len(body)) + body, 4, len(body)

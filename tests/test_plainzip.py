@@ -1,4 +1,4 @@
-"""``intake/plainzip.py``: the guard's one-pass reading of a plainly written zip.
+"""``intake/guard/plainzip.py``: the guard's one-pass reading of a plainly written zip.
 
 Whatever it accepts, it must read exactly as ``zipfile`` does (names, sizes, CRCs, where each
 member's data starts); whatever is not plain it must leave to the exact path (``None``).
@@ -14,7 +14,7 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdreport.intake import plainzip
+from pdreport.intake.guard import plainzip
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_./[]", min_size=1, max_size=30).filter(
     lambda n: not n.startswith("/") and not n.endswith("/")

@@ -1,13 +1,13 @@
 """The guard's XML depth scan over all parts of a file at once, in numpy.
 
-The guard (``guard.py``) decides with exact, per-part Python scans. For a normal return the depth
+The guard (``guard/``) decides with exact, per-part Python scans. For a normal return the depth
 scan is a large part of its cost, nearly all of it fixed per part and per tag. ``max_depths``
 answers the same question for all parts of one file in a constant number of vectorised passes,
-exactly (the same tags and depths as ``guard._max_depth``; ``tests/test_guard_fastscan.py``
+exactly (the same tags and depths as ``xmlscan._max_depth``; ``tests/test_guard_fastscan.py``
 compares them on random tag soup). The guard uses it only to *clear* a file: when a depth is over
 the limit, the exact per-part scans run again and name the problem.
 
-(The worksheet-extent scan needs no numpy: see ``guard._sheet_bound``.)
+(The worksheet-extent scan needs no numpy: see ``xmlscan._sheet_bound``.)
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 _LT, _GT, _SLASH = ord("<"), ord(">"), ord("/")
-_NAME_START = np.zeros(256, dtype=bool)  # [A-Za-z_], as in guard._FLAGS
+_NAME_START = np.zeros(256, dtype=bool)  # [A-Za-z_], as in xmlscan._FLAGS
 _NAME_START[[*range(65, 91), *range(97, 123), 95]] = True
 
 
 def max_depths(heads: list[bytes]) -> list[int]:
-    """``guard._max_depth(head)`` for each head, computed for all of them together."""
+    """``xmlscan._max_depth(head)`` for each head, computed for all of them together."""
     if not heads:
         return []
     # Heads are joined with "\0<\0": that "<" starts no tag and ends none, so no tag spans two
