@@ -1159,3 +1159,29 @@ def test_zip_with_no_member_and_stray_bytes_is_a_finding(tmp_path, monkeypatch):
     result = guard_file(path)
     assert result.findings and not result.ok
 
+
+def test_the_sample_returns_are_cleared_in_one_pass(monkeypatch):
+    """A workbook part longer than 7 bytes a sheet allows (Excel and openpyxl write ~1.5 KB of
+    views and defined names for five sheets) still takes the one-pass clearing: its sheets are
+    counted there instead of sending every part of the file to the exact scans."""
+    from pdreport.intake.guard import zipcheck
+
+    cleared: list[bool] = []
+    real = zipcheck._Zip._clear_plainly
+    monkeypatch.setattr(zipcheck._Zip, "_clear_plainly", lambda self, members: cleared.append(real(self, members)) or cleared[-1])
+    samples = sorted((Path(__file__).resolve().parents[1] / "sample_workbooks").glob("*.xlsx"))
+    assert len(samples) > 50
+    results = [guard_file(p) for p in samples]
+    assert all(r.ok for r in results)
+    assert cleared.count(True) == len(samples), cleared.count(False)
+
+
+def test_too_many_sheets_found_in_a_long_workbook_part(tmp_path, book):
+    """The one-pass clearing counts the sheets of a long workbook part: over the limit, the exact
+    scan names it."""
+    xml = member(book, "xl/workbook.xml")
+    sheet = re.search(rb"<sheet [^>]*/>", xml).group(0)
+    many = xml.replace(sheet, sheet * 201, 1)
+    path = rezip(book, tmp_path / "sheets.xlsx", {"xl/workbook.xml": many})
+    result = check(path, Code.XML_UNSAFE)
+    assert "超过上限 200 个" in result.findings[0].message

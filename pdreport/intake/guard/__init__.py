@@ -42,8 +42,9 @@ What is read, and why it stays bounded
   written the plain way is read from its directory with ``struct`` (``plainzip.py``; anything
   else goes through ``zipfile`` and every check above); each member up to ``_WHOLE_MAX`` is
   inflated in one call into exactly its declared size (libdeflate), and parts whose size alone
-  bounds a count (``<si>``, ``<sheet>``) are not counted. A worksheet whose cells and rows are all
-  written the usual way (``<c r="B12"``, ``<row r="12"``, at most two column letters and six row
+  bounds a count (``<si>``, ``<sheet>``) are not counted (a longer workbook part, as Excel and
+  openpyxl write them, has its ``<sheet>`` tags counted in the same pass). A worksheet whose
+  cells and rows are all written the usual way (``<c r="B12"``, ``<row r="12"``, at most two column letters and six row
   digits) is bounded by a few searches over its ``<sheetData>`` (``_sheet_bound``) instead of a
   Python object per reference. A normal return is cleared in one lean pass (``_clear_plainly``);
   for openpyxl, when all members together declare at most ``_BATCH_MAX`` and numpy is loaded,

@@ -261,8 +261,8 @@ class _Zip:
                                 if m and (a := pat.search(m.group(0)))), default=0)  # fmt: skip
                 if len(part) // 4 > lim.max_shared_strings or declared > lim.max_shared_strings:
                     return False
-            elif root == "workbook" and len(part) // 7 > lim.max_sheets:
-                return False
+            elif root == "workbook" and len(part) // 7 > lim.max_sheets and len(_SHEET_TAG.findall(part)) > lim.max_sheets:
+                return False  # (counted only when the part is long enough to hold that many: ~1.4 KB)
         for info, part in parts:
             g.inflated += len(part)
             self._keep(info, part)
