@@ -25,6 +25,7 @@ from .plan.model import (
     AnnexUnit,
     Combine,
     Comparison,
+    CrossCheck,
     HeadlineTarget,
     Indicator,
     Period,
@@ -100,9 +101,10 @@ class IndicatorResult:
     owed_by: tuple[str, ...] = ()  # respondent ids whose figure is missing
     contributors_sum: float | None = None
     contributors_reported: int = 0
-    gap: float | None = None  # (lead - contributors' sum) / lead
+    gap: float | None = None  # (lead - contributors' sum) / lead; None when their sum means nothing
     done: bool | None = None
     done_on: dt.date | None = None
+    cross_check: str = ""  # why the contributors' figures disagree with the lead's ("…请核对"), if they do
 
     @property
     def target(self) -> float | None:
@@ -110,7 +112,7 @@ class IndicatorResult:
 
     @property
     def cross_check_flagged(self) -> bool:
-        return self.gap is not None and abs(self.gap) > self.indicator.cross_check_tolerance
+        return bool(self.cross_check)
 
     @property
     def reason(self) -> str:
@@ -421,29 +423,45 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
     status, reason = judge(ind, lead.value, period)
     reasons = [reason]
     gap = None
+    check = ""
     if csum is not None:
         gap = (lead.value - csum) / lead.value if lead.value else (0.0 if csum == 0 else -1.0)
-        if abs(gap) > ind.cross_check_tolerance:
-            reasons.append(_cross_check(ind, lead.value, csum, gap, contributors, name_of))
+        check = _cross_check(ind, lead.value, csum, gap, contributors, name_of)
+        if ind.cross_check is CrossCheck.OVERLAPPING:
+            gap = None  # (a sum that counts some figures twice is no measure of anything)
+        if check:
+            reasons.append(check)
     return IndicatorResult(ind, status, lead.value, seq, _completion(ind, lead.value), reports,
-                           tuple(reasons), owed, csum, len(contributors), gap)  # fmt: skip
+                           tuple(reasons), owed, csum, len(contributors), gap, cross_check=check)  # fmt: skip
 
 
 def _cross_check(ind: Indicator, lead: float, csum: float, gap: float, contributors: list[Report],
                  name_of: Callable[[str], str]) -> str:  # fmt: skip
-    """Why the lead's figure and the contributors' sum disagree, ending in "请核对": a sum many
-    times the lead's is said as a multiple, and a unit that alone reports more than the whole
-    district (3000 typed in 千瓦 where 万千瓦 is asked) is named."""
-    u = ind.unit
+    """Why the contributors' figures disagree with the lead's district figure, ending in "请核对",
+    or "" when they do not, as ``ind.cross_check`` says they should agree: a sum equal to it
+    (TOTAL), a sum not above it (PARTS), no unit above it (OVERLAPPING). A sum many times the
+    lead's is said as a multiple, and a unit that alone reports more than the whole district
+    (3000 typed in 千瓦 where 万千瓦 is asked) is named."""
+    u, tol = ind.unit, ind.cross_check_tolerance
+    over = sorted((r for r in contributors if r.value > lead + abs(lead) * tol), key=lambda r: -r.value)
+    units = name_list([f"{name_of(r.respondent)}填报{format_number(r.value)}{u}" for r in over], 3)
+    if ind.cross_check is CrossCheck.OVERLAPPING:
+        if not over:
+            return ""
+        return f"参与单位中{units}，单个单位已超过牵头单位的全区数{format_number(lead)}{u}，可能计量单位有误，请核对"
+    if not (abs(gap) > tol if ind.cross_check is CrossCheck.TOTAL else gap < -tol):
+        return ""
     text = f"牵头单位数{format_number(lead)}{u}与参与单位合计{format_number(csum)}{u}（{len(contributors)}个单位）"
     if lead > 0 and csum >= 2 * lead:
         text += f"不符，合计是牵头单位数的{csum / lead:.1f}倍"
+    elif lead == 0:
+        text += "不符"
+    elif ind.cross_check is CrossCheck.PARTS:
+        text += f"不符，合计超过牵头单位数{abs(gap) * 100:.1f}%"
     else:
         text += f"相差{abs(gap) * 100:.1f}%"
-    over = sorted((r for r in contributors if lead > 0 and r.value > lead), key=lambda r: -r.value)
     if over:
-        said = name_list([f"{name_of(r.respondent)}填报{format_number(r.value)}{u}" for r in over], 3)
-        text += f"；其中{said}，单个单位已超过全区数，可能计量单位有误"
+        text += f"；其中{units}，单个单位已超过全区数，可能计量单位有误"
     return text + "，请核对"
 
 

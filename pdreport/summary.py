@@ -506,7 +506,8 @@ class _Writer:
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
         ws = self.sheet(SHEET_INDICATORS, self.title("指标明细"), cols,
-                        "灰底行为全区（汇总）数；差异＝（牵头单位数－参与单位合计）÷牵头单位数，超出允许偏差的标橙。",
+                        "灰底行为全区（汇总）数；差异＝（牵头单位数－参与单位合计）÷牵头单位数（参与单位口径交叉、合计有重复的不计）；"
+                        "参与单位的数与牵头单位数不符（合计超过全区数，或单个单位超过全区数）的标橙，说明见“评估说明”。",
                         freeze_col=2)  # fmt: skip
         row = FIRST_ROW
         for r in self.a.indicators.values():

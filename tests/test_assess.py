@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +36,7 @@ from pdreport.intake.records import (
     Submission,
     TaskReport,
 )
-from pdreport.plan import load_plan
+from pdreport.plan import CrossCheck, load_plan
 
 DAY = dt.date(2024, 7, 10)
 MTIME = dt.datetime(2024, 7, 10, 12, 0).timestamp()
@@ -322,66 +323,110 @@ def contributors(plan):
     return c[0], authority, town
 
 
+def checked_as(plan, kind: CrossCheck, indicator: str = "T05-1"):
+    """The plan with one indicator's contributors checked as ``kind``."""
+    inds = tuple(replace(i, cross_check=kind) if i.id == indicator else i for i in plan.indicators)
+    return replace(plan, indicators=inds, _index={})
+
+
+def test_the_plan_says_how_contributors_are_checked(plan):
+    """光伏 is reported by sector (委办局) and by area (管理局、镇) at once: its sum counts some
+    figures twice. 森林、公园 are reported by some 管理局 only: parts of the district."""
+    assert plan.indicator("T05-1").cross_check is CrossCheck.OVERLAPPING
+    assert plan.indicator("T20-1").cross_check is CrossCheck.PARTS
+    assert plan.indicator("T20-2").cross_check is CrossCheck.PARTS
+
+
 def test_lead_is_the_district_figure_contributors_agree(plan, contributors):
     bureau, authority, town = contributors
-    a = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 6}), sub(town, {"T05-1": 4}))
-    r = a.indicators["T05-1"]
-    assert r.value == 10
-    assert r.status is Status.ON_TRACK  # 10 ≥ 7.5
-    assert r.contributors_sum == 10
-    assert r.contributors_reported == 2
-    assert r.gap == 0
-    assert not r.cross_check_flagged
-    assert "请核对" not in r.reason
-    roles = {rep.respondent: rep.role for rep in r.reports}
-    assert roles["fgw"] == "lead" and roles[bureau] == "contributor" and roles[town] == "contributor"
-    assert authority in r.owed_by and "fgw" not in r.owed_by
+    for kind in CrossCheck:
+        a = run(checked_as(plan, kind), "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 6}),
+                sub(town, {"T05-1": 4}))  # fmt: skip
+        r = a.indicators["T05-1"]
+        assert r.value == 10
+        assert r.status is Status.ON_TRACK  # 10 ≥ 7.5
+        assert r.contributors_sum == 10
+        assert r.contributors_reported == 2
+        assert r.gap == (None if kind is CrossCheck.OVERLAPPING else 0)
+        assert not r.cross_check_flagged and r.cross_check == ""
+        assert "请核对" not in r.reason
+        roles = {rep.respondent: rep.role for rep in r.reports}
+        assert roles["fgw"] == "lead" and roles[bureau] == "contributor" and roles[town] == "contributor"
+        assert authority in r.owed_by and "fgw" not in r.owed_by
 
 
-def test_lead_vs_contributors_disagree(plan, contributors):
+def test_contributors_short_of_the_lead(plan, contributors):
+    """A sum below the district figure is wrong only when the contributors are the whole district."""
+    bureau, authority, _ = contributors
+    subs = (sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 5}), sub(authority, {"T05-1": 3}))
+    total = run(checked_as(plan, CrossCheck.TOTAL), "2024H1", *subs).indicators["T05-1"]
+    assert total.value == 10  # the lead's figure stands; the sum is a cross-check only
+    assert total.status is Status.ON_TRACK
+    assert total.contributors_sum == 8
+    assert total.gap == pytest.approx(0.2)
+    assert total.cross_check_flagged
+    assert total.cross_check == "牵头单位数10万千瓦与参与单位合计8万千瓦（2个单位）相差20.0%，请核对"
+    assert total.cross_check in total.reasons
+    for kind in (CrossCheck.PARTS, CrossCheck.OVERLAPPING):
+        r = run(checked_as(plan, kind), "2024H1", *subs).indicators["T05-1"]
+        assert r.contributors_sum == 8 and not r.cross_check_flagged and "请核对" not in r.reason
+
+
+def test_contributors_above_the_lead(plan, contributors):
+    """A sum above the district figure is wrong for parts of it, not for figures counted twice."""
+    bureau, authority, _ = contributors
+    subs = (sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 7}), sub(authority, {"T05-1": 5}))
+    parts = run(checked_as(plan, CrossCheck.PARTS), "2024H1", *subs).indicators["T05-1"]
+    assert parts.gap == pytest.approx(-0.2) and parts.cross_check_flagged
+    assert parts.cross_check == "牵头单位数10万千瓦与参与单位合计12万千瓦（2个单位）不符，合计超过牵头单位数20.0%，请核对"
+    total = run(checked_as(plan, CrossCheck.TOTAL), "2024H1", *subs).indicators["T05-1"]
+    assert total.cross_check.endswith("相差20.0%，请核对")
+    overlapping = run(plan, "2024H1", *subs).indicators["T05-1"]
+    assert overlapping.contributors_sum == 12 and overlapping.gap is None
+    assert not overlapping.cross_check_flagged and "请核对" not in overlapping.reason
+
+
+def test_a_unit_above_the_district_is_named(plan, contributors):
+    """祝桥镇 types 3000 (千瓦) where 万千瓦 is asked: every kind of check names it; a sum many
+    times the lead's is said as a multiple, not as "相差23975.0%"."""
     bureau, authority, town = contributors
-    a = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 5}), sub(authority, {"T05-1": 3}))
-    r = a.indicators["T05-1"]
-    assert r.value == 10  # the lead's figure stands; the sum is a cross-check only
-    assert r.status is Status.ON_TRACK
-    assert r.contributors_sum == 8
-    assert r.gap == pytest.approx(0.2)
-    assert r.cross_check_flagged
-    assert "请核对" in r.reason and "相差20.0%" in r.reason
-
-
-def test_a_sum_many_times_the_leads_names_the_unit_past_the_whole(plan, contributors):
-    """祝桥镇 types 3000 (千瓦) where 万千瓦 is asked: the sum is said as a multiple, not as
-    "相差23975.0%", and the unit that alone reports more than the district is named."""
-    bureau, authority, town = contributors
-    a = run(plan, "2024H1", sub("fgw", {"T05-1": 12.5}), sub(bureau, {"T05-1": 5}), sub(town, {"T05-1": 3000}))
-    r = a.indicators["T05-1"]
-    check = next(x for x in r.reasons if x.endswith("请核对"))
+    subs = (sub("fgw", {"T05-1": 12.5}), sub(bureau, {"T05-1": 5}), sub(town, {"T05-1": 3000}))
     name = plan.respondent(town).name
-    assert "合计是牵头单位数的240.4倍" in check and "相差" not in check
-    assert f"其中{name}填报3000万千瓦，单个单位已超过全区数，可能计量单位有误" in check
-    assert plan.respondent(bureau).name not in check
+    r = run(plan, "2024H1", *subs).indicators["T05-1"]
+    assert r.cross_check == f"参与单位中{name}填报3000万千瓦，单个单位已超过牵头单位的全区数12.5万千瓦，可能计量单位有误，请核对"
+    assert plan.respondent(bureau).name not in r.cross_check
+    for kind in (CrossCheck.PARTS, CrossCheck.TOTAL):
+        check = run(checked_as(plan, kind), "2024H1", *subs).indicators["T05-1"].cross_check
+        assert "合计是牵头单位数的240.4倍" in check and "相差" not in check
+        assert f"其中{name}填报3000万千瓦，单个单位已超过全区数，可能计量单位有误" in check
 
 
 def test_cross_check_tolerance_edge(plan, contributors):
     bureau, _, _ = contributors
+    total = checked_as(plan, CrossCheck.TOTAL)
     # exactly 5 % apart: not beyond the tolerance
-    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.5})).indicators["T05-1"]
+    r = run(total, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.5})).indicators["T05-1"]
     assert r.gap == pytest.approx(0.05) and not r.cross_check_flagged
-    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.4})).indicators["T05-1"]
+    r = run(total, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 9.4})).indicators["T05-1"]
     assert r.cross_check_flagged
-    # contributors above the lead: negative gap, flagged on its size
-    r = run(plan, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 12})).indicators["T05-1"]
-    assert r.gap == pytest.approx(-0.2) and r.cross_check_flagged
+    # one unit 5 % above the district figure: within the tolerance; 6 %: named
+    for kind in CrossCheck:
+        checked = checked_as(plan, kind)
+        r = run(checked, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 10.5})).indicators["T05-1"]
+        assert not r.cross_check_flagged, kind
+        r = run(checked, "2024H1", sub("fgw", {"T05-1": 10}), sub(bureau, {"T05-1": 10.6})).indicators["T05-1"]
+        assert r.cross_check_flagged and "单个单位已超过" in r.cross_check, kind
 
 
 def test_lead_zero_contributors_nonzero(plan, contributors):
     bureau, _, _ = contributors
-    r = run(plan, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 3})).indicators["T05-1"]
-    assert r.status is Status.BEHIND
-    assert r.cross_check_flagged
-    r = run(plan, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 0})).indicators["T05-1"]
-    assert r.gap == 0 and not r.cross_check_flagged
+    for kind in CrossCheck:
+        checked = checked_as(plan, kind)
+        r = run(checked, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 3})).indicators["T05-1"]
+        assert r.status is Status.BEHIND
+        assert r.cross_check_flagged and "%" not in r.cross_check, kind  # (no share of zero)
+        r = run(checked, "2024H1", sub("fgw", {"T05-1": 0}), sub(bureau, {"T05-1": 0})).indicators["T05-1"]
+        assert not r.cross_check_flagged, kind
 
 
 def test_lead_missing_contributors_present(plan, contributors):

@@ -207,3 +207,16 @@ def test_an_unquoted_date_that_does_not_exist_is_named_at_its_field(plan_text):
     (p,) = _problems(broken)[0]
     assert p.path.endswith(".deadline") and "日期“2024-02-30”不存在" in p.message
     assert p.line == _line_of(broken, "deadline: 2024-02-30")
+
+
+def test_cross_check_is_read_and_said_where_it_makes_no_sense(plan_text):
+    """``cross_check`` says how contributors' figures are checked: a wrong value is named with the
+    choices, and one written without contributors is pointed at."""
+    wrong = plan_text.replace("      cross_check: overlapping\n", "      cross_check: overlap\n", 1)
+    problems, _ = _problems(wrong)
+    assert [p.message for p in problems] == ["取值“overlap”无效，可选：total / parts / overlapping"]
+    assert problems[0].line == _line_of(wrong, "cross_check: overlap")
+    # T05-1's contributors removed, its cross_check left
+    alone = plan_text.replace("      contributors: [区建交委, 区国资委, 区农业农村委, 区机管局, 各管理局（管委会）, 各镇]\n", "", 1)
+    problems, _ = _problems(alone)
+    assert any("cross_check" in p.message and "contributors" in p.message for p in problems), problems

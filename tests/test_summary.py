@@ -42,7 +42,9 @@ PROGRESS_WIDTH = 72  # the 各单位进展 column
 MISSING = "wanxiang_zhen"  # sends nothing: 未报送 everywhere
 INVALID = "kjw"  # types text into the H2 figure: 数据有误
 HOSTILE = "jjw"  # types formula-looking text everywhere it can
-OVERRIDES = {("gzw", "T05-1"): 50.0}  # a contributor far above the lead: cross-check flagged
+# contributors far above the lead: cross-checks flagged (光伏 by one unit above the district;
+# 森林, parts of the district, by a sum of 1,000,000 亩 against the lead's figure)
+OVERRIDES = {("gzw", "T05-1"): 50.0, ("zhangjiang_glj", "T20-1"): 1_000_000.0}
 HOSTILE_TEXT = {
     "progress": "=1+2",
     "problems": "@SUM(A1)",
@@ -226,14 +228,18 @@ def test_indicator_cross_check_and_milestones(fx):
             assert row[done] == ("是" if r.done else "否")
         if r.contributors_sum is not None:
             assert row[csum] == pytest.approx(r.contributors_sum)
-    t05 = fx.a.indicators["T05-1"]
-    assert t05.cross_check_flagged
-    r = next(i for i, row in enumerate(data, FIRST_ROW + 1) if row[0] == "T05-1")
-    gap = ws.cell(r, column(ws, "差异") + 1)
-    assert gap.value == pytest.approx(t05.gap) and gap.fill.fgColor.rgb.endswith("FCE4D6")
-    if abs(t05.gap) >= 1:  # (the samples' 祝桥镇: -23975 %, shown whole so that it fits, not ####)
-        assert gap.number_format == "0%"
-    assert "请核对" in ws.cell(r, column(ws, "评估说明") + 1).value
+    for iid in ("T05-1", "T20-1"):
+        result = fx.a.indicators[iid]
+        assert result.cross_check_flagged
+        r = next(i for i, row in enumerate(data, FIRST_ROW + 1) if row[0] == iid)
+        gap = ws.cell(r, column(ws, "差异") + 1)
+        assert gap.fill.fgColor.rgb.endswith("FCE4D6")
+        assert result.cross_check in ws.cell(r, column(ws, "评估说明") + 1).value
+        if iid == "T05-1":  # counted by sector and by area: no gap
+            assert result.gap is None and not gap.value
+        else:  # a sum thousands of times the lead's: shown whole so that it fits, not ####
+            assert gap.value == pytest.approx(result.gap) and result.gap < -1
+            assert gap.number_format == "0%"
 
 
 def test_annex(fx):

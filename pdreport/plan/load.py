@@ -26,6 +26,7 @@ from .model import (
     Comparison,
     Contact,
     ContextNumber,
+    CrossCheck,
     Footnote,
     Group,
     HeadlineTarget,
@@ -520,7 +521,7 @@ class _Builder:
 
     _INDICATOR_KEYS = {
         "id", "name", "quote", "target", "unit", "comparison", "accumulation", "lead",
-        "contributors", "reporters", "combine", "tolerance", "cross_check_tolerance",
+        "contributors", "reporters", "combine", "tolerance", "cross_check", "cross_check_tolerance",
         "deadline", "note", "same_as",
     }  # fmt: skip
 
@@ -557,6 +558,8 @@ class _Builder:
         reporters = tuple(dict.fromkeys(((lead,) if lead else ()) + listed + contributors))
         if not reporters:
             self.problem(path, "没有任何单位填报该指标（lead / reporters / contributors）")
+        if "cross_check" in d and not contributors:
+            self.problem(f"{path}.cross_check", "cross_check 说的是 contributors 的数怎样核对，没有 contributors 时不要写")
         return Indicator(
             id=iid,
             owner=owner,
@@ -571,6 +574,7 @@ class _Builder:
             reporters=reporters,
             combine=combine,
             tolerance=tolerance,
+            cross_check=self.enum(CrossCheck, d, "cross_check", path, CrossCheck.PARTS),
             cross_check_tolerance=_default(self.number(d, "cross_check_tolerance", path), 0.05),
             deadline=self.date(d, "deadline", path),
             note=self.text(d, "note", path),

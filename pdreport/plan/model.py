@@ -59,6 +59,14 @@ class Accumulation(str, Enum):
         ]
 
 
+class CrossCheck(str, Enum):
+    """What the contributors' figures are to the lead's district figure, and so what is checked."""
+
+    TOTAL = "total"  # together they are the district: their sum should equal the lead's figure
+    PARTS = "parts"  # separate parts of the district: their sum should not exceed it
+    OVERLAPPING = "overlapping"  # counted by sector and by area at once: no unit alone exceeds it
+
+
 class Combine(str, Enum):
     LEAD = "lead"  # the lead respondent's figure is the district figure
     SUM = "sum"  # the district figure is the sum of all reporters
@@ -100,7 +108,8 @@ class Indicator:
     reporters: tuple[str, ...] = ()  # everyone who reports it, lead first
     combine: Combine = Combine.LEAD
     tolerance: float | None = None  # for AROUND, in the indicator's unit
-    cross_check_tolerance: float = 0.05  # relative gap lead vs contributors' sum that is flagged
+    cross_check: CrossCheck = CrossCheck.PARTS  # what the contributors' figures must agree with
+    cross_check_tolerance: float = 0.05  # relative excess (or gap, for TOTAL) that is flagged
     deadline: dt.date | None = None  # milestones
     note: str = ""
 
