@@ -520,13 +520,24 @@ def test_milestone_not_done_before_deadline(plan):
     assert "2024年12月31日前完成" in r.reason
 
 
+def due_mid_year(plan, indicator: str = "T05-M1"):
+    """The plan with one milestone due 2024-06-30, the last day of the H1 period (the notice
+    dates none: every milestone of the bundled plan is due at year end)."""
+    due = dt.date(2024, 6, 30)
+    inds = tuple(replace(i, deadline=due) if i.id == indicator else i for i in plan.indicators)
+    return replace(plan, indicators=inds, _index={})
+
+
 def test_milestone_not_done_after_deadline(plan):
-    # T05-M1 is due 2024-06-30, the last day of the H1 period
+    assert plan.indicator("T05-M1").deadline == dt.date(2024, 12, 31)
     r = run(plan, "2024H1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
+    assert r.status is Status.ON_TRACK  # due at year end
+    mid = due_mid_year(plan)
+    r = run(mid, "2024H1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
     assert r.status is Status.BEHIND
     assert "已过计划完成时间（2024年6月30日）" in r.reason
     # in Q1 the deadline is still ahead
-    r = run(plan, "2024Q1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
+    r = run(mid, "2024Q1", sub("fgw", milestones={"T05-M1": (False, None)})).indicators["T05-M1"]
     assert r.status is Status.ON_TRACK
     # at year end every 12-31 milestone not done is behind
     r = run(plan, "2024FY", sub("fgw", milestones={"T01-M1": (False, None)})).indicators["T01-M1"]
@@ -541,7 +552,7 @@ def test_milestone_no_report(plan):
 
 
 def test_judge_milestone_directly(plan):
-    ind = plan.indicator("T05-M1")
+    ind = due_mid_year(plan).indicator("T05-M1")
     rep = Report("fgw", "lead", "ok", done=False)
     assert judge_milestone(ind, rep, plan.period("2024Q1"))[0] is Status.ON_TRACK
     assert judge_milestone(ind, rep, plan.period("2024H1"))[0] is Status.BEHIND
