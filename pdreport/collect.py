@@ -220,7 +220,11 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
         if rv.field.required and is_blank(rv.value):
             wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
     if wanted:
-        raw.computed = computed_cells(guarded.data, wanted)
+        if raw.renamed:  # (looked up by the names the workbook gives the sheets)
+            found = computed_cells(guarded.data, _by_book_name(raw, wanted))
+            raw.computed = {(_template_name(raw, sheet), cell): c for (sheet, cell), c in found.items()}
+        else:
+            raw.computed = computed_cells(guarded.data, wanted)
 
 
 def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:
@@ -236,7 +240,20 @@ def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:
     if wanted:
         from .intake.cellformat import percent_cells
 
-        raw.percent = percent_cells(guarded.data, guarded.kind, wanted)
+        if raw.renamed:
+            found = percent_cells(guarded.data, guarded.kind, _by_book_name(raw, wanted))
+            raw.percent = {(_template_name(raw, sheet), cell) for sheet, cell in found}
+        else:
+            raw.percent = percent_cells(guarded.data, guarded.kind, wanted)
+
+
+def _by_book_name(raw: RawSubmission, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+    """``wanted`` keyed by the names the workbook gives the template's sheets (a renamed sheet)."""
+    return {raw.sheet_in_book(sheet): cells for sheet, cells in wanted.items()}
+
+
+def _template_name(raw: RawSubmission, name: str) -> str:
+    return next((sheet for sheet, book in raw.renamed if book == name), name)
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:

@@ -141,12 +141,28 @@ def build_copy(col: Collection, file: str, findings: list[Finding], resubmit_by:
 
 
 def _save(col: Collection, file: str, wb, findings: list[Finding], resubmit_by: dt.date | None = None) -> bytes:
-    restored = _restorable_labels(col.raws[file], findings, wb)
+    raw = col.raws[file]
+    # sheets the office renamed (W110) keep their names in its own workbook: findings name them so
+    books = {sheet: book for sheet, book in raw.renamed if sheet not in wb.sheetnames and book in wb.sheetnames}
+    restored = _restorable_labels(raw, findings, wb, books)
     shown = [restored[i].finding if i in restored else f for i, f in enumerate(findings)]
+    if raw.renamed:
+        shown = [_in_copy(f, books) for f in shown]
+        restored = {i: replace(r, finding=shown[i]) for i, r in restored.items()}
     _note(wb, col, file, shown, resubmit_by or resubmit_deadline(col.period))
     _mark(wb, shown)
     _restore_labels(wb, list(restored.values()))
     return _deterministic(wb)
+
+
+def _in_copy(f: Finding, books: dict[str, str]) -> Finding:
+    """A finding as the copy shows it: on the sheet as the office named it; a rebuilt copy (which
+    has the template's names) says that a renamed sheet needs no renaming back there."""
+    if f.sheet in books:
+        return replace(f, sheet=books[f.sheet])
+    if f.code is Code.SHEET_RENAMED:
+        return replace(f, hint=f"本副本按下发的填报表重建，工作表名称已是“{f.sheet}”，无需再改")
+    return f
 
 
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
@@ -203,7 +219,7 @@ def _load_own(raw):
             wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
     except Exception:  # noqa: BLE001 - any reader failure: fall back to a rebuilt copy
         return None
-    if not {rv.field.sheet for rv in raw.values} & set(wb.sheetnames):
+    if not {raw.sheet_in_book(rv.field.sheet) for rv in raw.values} & set(wb.sheetnames):
         return None
     return wb
 
@@ -298,13 +314,15 @@ class _Restored:
     inputs: tuple[str, ...]  # A1 of the row's (and column's) input cells, in sheet order
 
 
-def _restorable_labels(raw: RawSubmission, findings: list[Finding], wb) -> dict[int, _Restored]:
+def _restorable_labels(raw: RawSubmission, findings: list[Finding], wb,
+                       books: dict[str, str] | None = None) -> dict[int, _Restored]:  # fmt: skip
     """The E208 findings (by index) whose label can be put back in the copy. Only where nothing
     moved: on a sheet where a row or column was inserted or deleted, the values no longer stand
     by the labels they were typed for, and restoring the labels would mislabel them; there the
     copy keeps what the office left and the general advice. A sheet counts as moved when its
     table's bottom label changed (as intake judges it) or when a changed label now reads as
-    another label of the sheet (the rows or columns shifted)."""
+    another label of the sheet (the rows or columns shifted). ``books``: {template sheet: the
+    workbook's name for it} for sheets the office renamed."""
     changed = {i: f for i, f in enumerate(findings) if f.code is Code.LABEL_CHANGED and f.label}
     if not changed:
         return {}
@@ -330,7 +348,8 @@ def _restorable_labels(raw: RawSubmission, findings: list[Finding], wb) -> dict[
         cols.setdefault((rv.field.sheet, c), []).append(rv.field.cell)
     restored = {}
     for i, f in changed.items():
-        if f.sheet in moved or f.sheet not in wb.sheetnames or not hasattr(wb[f.sheet][f.cell], "column_letter"):
+        book = books.get(f.sheet, f.sheet) if books else f.sheet
+        if f.sheet in moved or book not in wb.sheetnames or not hasattr(wb[book][f.cell], "column_letter"):
             continue  # (a merged cell's hidden part cannot hold the label)
         lb, seen = labels[(f.sheet, f.cell)]
         r, c = cell_rowcol(f.cell)

@@ -55,6 +55,7 @@ class Code(Enum):
     DUPLICATE = ("W107", "重复报送（已采用较新的一份）", Severity.WARNING)
     MISSING_SUBMISSION = ("E108", "未报送", Severity.ERROR)
     SHEET_MISSING = ("E109", "工作表缺失", Severity.ERROR)
+    SHEET_RENAMED = ("W110", "工作表被改名，内容已采用", Severity.WARNING)
     # -- the values ------------------------------------------------------------------
     REQUIRED_MISSING = ("E201", "缺少必填项", Severity.ERROR)
     WRONG_TYPE = ("E202", "格式不对", Severity.ERROR)

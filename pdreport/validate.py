@@ -37,6 +37,7 @@ from .intake.records import (
     cell_rowcol,
     is_correction,
     label_bottoms,
+    label_unchanged,
 )
 from .plan.model import Accumulation, Comparison, Indicator, Period, Plan
 from .template.layout import ANNEX_UNITS, Field
@@ -118,13 +119,26 @@ def check_structure(ctx: _Ctx) -> set[str]:
     present = {rv.field.sheet for rv in ctx.raw.values if rv.value is not None}
     missing_sheets = sorted({rv.field.sheet for rv in ctx.raw.values} - present)
     expected = {rv.field.sheet for rv in ctx.raw.values}
+    for sheet, name in ctx.raw.renamed:  # read from the sheet it was renamed to (records.renamed_sheets)
+        if normalise_name(name) == normalise_name(sheet):
+            ctx.report(Code.SHEET_RENAMED, None, f"工作表“{name}”的名称与下发时的“{sheet}”只差空格，已按“{sheet}”读取",
+                       "一般无需处理；今后请不要改动工作表名称", name, sheet=sheet)  # fmt: skip
+        else:
+            ctx.report(Code.SHEET_RENAMED, None, f"工作表“{sheet}”被改名为“{name}”，已按“{sheet}”读取其中的内容",
+                       f"请把工作表“{name}”的名称改回“{sheet}”；内容已采用，不必重新填写，今后不要改动工作表名称",
+                       name, sheet=sheet)  # fmt: skip
+    if ctx.raw.renamed:
+        expected |= {name for _sheet, name in ctx.raw.renamed}
     for sheet in missing_sheets:
         # (a town that renamed 指标 and 附件指标 alike: 附件指标（川沙） is not 指标's)
         renamed = [n for n in ctx.raw.sheet_names if n not in expected and normalise_name(sheet) in normalise_name(n)
                    and not any(len(m) > len(sheet) and normalise_name(m) in normalise_name(n) for m in missing_sheets)]
         if len(renamed) == 1:
-            ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被改名为“{renamed[0]}”，其中的内容无法读取",
-                       f"请把工作表“{renamed[0]}”的名称改回“{sheet}”后重新报送", sheet=sheet)  # fmt: skip
+            # (not read as it: its labels are not the template's, records.renamed_sheets)
+            ctx.report(Code.SHEET_MISSING, None,
+                       f"工作表“{sheet}”被改名为“{renamed[0]}”，其中的表格也与下发时不同（项目名称、表头多数对不上），"
+                       "内容无法读取",
+                       "请使用下发的填报表重新填写，不要增删行列、修改项目名称或重命名工作表", sheet=sheet)  # fmt: skip
         else:
             ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
                        "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
@@ -139,7 +153,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
-        if normalise_name(clean_text(seen, 500).text) != normalise_name(lb.text):
+        if not label_unchanged(seen, lb.text):
             row, col = cell_rowcol(lb.cell)
             changed_rows.setdefault(lb.sheet, set()).add(row)
             heads = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from helpers import needs_soffice, soffice_convert
 
 from pdreport.assess import Status, assess
 from pdreport.collect import ACCEPTED, SUPERSEDED, check_one, collect
@@ -505,15 +507,168 @@ def test_the_hint_reaches_the_finding(plan, demo, tmp_path):
     assert e.code is Code.WRONG_TYPE and e.hint == "计量单位已是“万平方米”，只填数字 15"
 
 
-def test_a_renamed_sheet_is_named_with_the_way_back(plan, demo, tmp_path):
-    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
-    wb["指标"].title = "指标（区建交委）"
-    p = tmp_path / "x.xlsx"
-    wb.save(p)
-    _, findings = check_one(plan, p, "2024H1")
-    (e,) = [f for f in findings if f.code is Code.SHEET_MISSING]
-    assert e.sheet == "指标" and "被改名为“指标（区建交委）”" in e.message
-    assert e.hint == "请把工作表“指标（区建交委）”的名称改回“指标”后重新报送"
+def renamed_return(tmp_path, filled, names: dict[str, str], edit=None, name: str = "x.xlsx") -> Path:
+    """``filled`` with its sheets renamed ({template name: new name}), ``edit(wb)`` done first."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    if edit is not None:
+        edit(wb)
+    for old, new in names.items():
+        wb[old].title = new
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    wb.save(tmp_path / name)
+    return tmp_path / name
+
+
+def renamed_warnings(findings) -> dict[str, tuple[str, str, str]]:
+    return {f.sheet: (f.value, f.message, f.hint) for f in findings if f.code is Code.SHEET_RENAMED}
+
+
+def test_a_sheet_renamed_with_the_units_name_is_read_with_the_way_back(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    plain, _ = check_one(plan, write_return(tmp_path, "plain.xlsx", filled), "2024H1")
+    sub, findings = check_one(plan, renamed_return(tmp_path, filled, {"指标": "指标（区建交委）"}), "2024H1")
+    assert [f.code for f in findings] == [Code.SHEET_RENAMED] and not sub.has_errors
+    (w,) = findings
+    assert w.level is Severity.WARNING and w.code.code == "W110" and w.sheet == "指标" and w.cell == ""
+    assert w.message == "工作表“指标”被改名为“指标（区建交委）”，已按“指标”读取其中的内容"
+    assert w.hint.startswith("请把工作表“指标（区建交委）”的名称改回“指标”；内容已采用，不必重新填写")
+    assert sub.figures == [dataclasses.replace(f, source=dataclasses.replace(f.source, file="x.xlsx"))
+                           for f in plain.figures]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["指标 ", " 指标", "\u3000指标", "指标\u3000\u3000", "指 标"])
+def test_a_sheet_name_differing_only_in_white_space_is_the_same_sheet(plan, demo, tmp_path, name):
+    filled = demo["jjw"]
+    sub, findings = check_one(plan, renamed_return(tmp_path, filled, {"指标": name}), "2024H1")
+    assert not sub.has_errors and [f.code for f in findings] == [Code.SHEET_RENAMED]
+    value, message, hint = renamed_warnings(findings)["指标"]
+    assert value == name.strip() or value == name  # (a finding's value may be cleaned)
+    assert message == f"工作表“{name}”的名称与下发时的“指标”只差空格，已按“指标”读取"
+    assert hint.startswith("一般无需处理") and "改回" not in hint
+    assert len(sub.figures) == len(filled.layout.indicators)
+
+
+@pytest.mark.parametrize("name", ["任务", "Sheet2", "Sheet1"])
+def test_a_sheet_renamed_to_anything_is_read_when_its_labels_are_the_templates(plan, demo, tmp_path, name):
+    filled = demo["jjw"]
+    sub, findings = check_one(plan, renamed_return(tmp_path, filled, {TASKS: name}), "2024H1")
+    assert not sub.has_errors and [f.code for f in findings] == [Code.SHEET_RENAMED]
+    assert renamed_warnings(findings)[TASKS][0] == name
+    assert len(sub.tasks) == len(filled.layout.tasks) and all(t.status for t in sub.tasks)
+    assert {t.source.sheet for t in sub.tasks} == {TASKS}  # (sources keep the template's names)
+
+
+def test_two_sheets_renamed_are_each_found_by_their_labels(plan, demo, tmp_path):
+    filled = demo["chuansha_zhen"]
+    p = renamed_return(tmp_path, filled, {"指标": "A", ANNEX: "B", TASKS: "附件指标（川沙）"})
+    sub, findings = check_one(plan, p, "2024H1")
+    assert not sub.has_errors
+    assert {s: v for s, (v, _m, _h) in renamed_warnings(findings).items()} == {
+        "指标": "A", ANNEX: "B", TASKS: "附件指标（川沙）"}  # fmt: skip
+    assert sub.annex is not None and sub.tasks and sub.figures
+
+
+def test_a_sheet_of_the_offices_own_is_never_read_as_the_missing_one(plan, demo, tmp_path):
+    """Only one sheet missing and one the template does not have: still not read when its labels
+    are not the template's (the office deleted 重点任务 and added notes of its own)."""
+    def own_sheet(wb):
+        del wb[TASKS]
+        ws = wb.create_sheet("Sheet2")
+        ws["A1"], ws["B5"], ws["E5"] = "备注", "自己的说明", "已完成"
+
+    sub, findings = check_one(plan, renamed_return(tmp_path, demo["jjw"], {}, own_sheet), "2024H1")
+    assert [(f.code, f.sheet) for f in findings] == [(Code.SHEET_MISSING, TASKS)]
+    assert "请使用下发的填报表重新填写" in findings[0].hint and sub.tasks == []
+
+
+def test_two_copies_of_a_renamed_sheet_are_not_guessed_between(plan, demo, tmp_path):
+    def copy(wb):
+        wb.copy_worksheet(wb[TASKS]).title = "任务"
+
+    sub, findings = check_one(plan, renamed_return(tmp_path, demo["jjw"], {TASKS: "任务2"}, copy), "2024H1")
+    assert [f.code for f in findings] == [Code.SHEET_MISSING] and sub.tasks == []
+
+
+def test_a_renamed_sheet_keeps_every_label_check(plan, demo, tmp_path):
+    """E208 on the renamed sheet: the edited row is not taken in; a row typed below is W218."""
+    filled = demo["jjw"]
+    title = next(lb for lb in filled.layout.labels if lb.sheet == TASKS and lb.text == filled.layout.tasks[0].task.title)
+
+    def edit(wb):
+        wb[TASKS][title.cell] = title.text + "（改）"
+        wb[TASKS]["A60"] = "自己加的一行"
+
+    sub, findings = check_one(plan, renamed_return(tmp_path, filled, {TASKS: "任务"}, edit), "2024H1")
+    found = {(f.code, f.sheet, f.cell) for f in findings}
+    assert found == {(Code.SHEET_RENAMED, TASKS, ""), (Code.LABEL_CHANGED, TASKS, title.cell),
+                     (Code.OUTSIDE_TABLE, TASKS, "A60")}  # fmt: skip
+    assert filled.layout.tasks[0].task.number not in {t.task for t in sub.tasks}
+    assert len(sub.tasks) == len(filled.layout.tasks) - 1
+
+
+def test_a_return_with_its_sheets_as_sent_never_looks_for_renamed_ones(plan, demo, tmp_path, monkeypatch):
+    """(Intake is benchmarked: the search costs nothing on a normal return.)"""
+    import pdreport.intake.records as records
+
+    def fail(*_args):
+        raise AssertionError("looked for renamed sheets")
+
+    monkeypatch.setattr(records, "renamed_sheets", fail)
+    sub, findings = check_one(plan, write_return(tmp_path, "x.xlsx", demo["jjw"]), "2024H1")
+    assert findings == [] and sub.tasks
+
+
+def test_blanks_and_percent_cells_are_explained_on_a_renamed_sheet(plan, demo, tmp_path):
+    """What collect looks up in the file itself (a formula without result, a cell formatted as a
+    percentage) is found on the sheet as the office named it."""
+    filled = demo["jjw"]
+    share = next(f for f in filled.layout.fields if f.sheet == "指标" and f.unit == "%")
+    other = next(f for f in filled.layout.fields if f.sheet == "指标" and f.kind == "number" and f is not share)
+
+    def edit(wb):
+        wb["指标"][share.cell] = 0.025
+        wb["指标"][share.cell].number_format = "0.0%"
+        wb["指标"][other.cell] = "=1/0"
+
+    _, findings = check_one(plan, renamed_return(tmp_path, filled, {"指标": "Sheet1"}, edit), "2024H1")
+    by_field = {f.field: f for f in findings}
+    assert by_field[share.key].code is Code.PERCENT_NORMALISED and "百分比格式" in by_field[share.key].message
+    assert by_field[other.key].code is Code.WRONG_TYPE and "公式" in by_field[other.key].message
+
+
+@pytest.mark.parametrize("kind", ["xlsx", pytest.param("ods", marks=needs_soffice)])
+def test_the_feedback_copy_of_a_return_with_a_renamed_sheet(plan, demo, tmp_path, kind):
+    """The office's own copy keeps its sheet name, and the marks are on it; a copy rebuilt from
+    the template (.ods) has the template's name and says no renaming back is needed."""
+    filled = demo["jjw"]
+    status = next(f for f in filled.layout.fields if f.key.startswith("task.") and f.key.endswith(".status"))
+
+    def edit(wb):
+        wb[TASKS][status.cell] = "进行中"
+
+    d = tmp_path / "in"
+    p = renamed_return(d, filled, {TASKS: "任务"}, edit, "区建交委.xlsx")
+    if kind == "ods":
+        converted = soffice_convert(p, "ods", tmp_path / "ods")
+        p.unlink()
+        p = d / converted.name
+        converted.rename(p)
+    col = collect(plan, d, "2024H1", workers=1)
+    sub = col.submissions["jjw"]
+    assert sub.has_errors
+    wb = openpyxl.load_workbook(io.BytesIO(build_copy(col, sub.file, col.findings_for(sub.file))))
+    sheet = "任务" if kind == "xlsx" else TASKS
+    assert sheet in wb.sheetnames and (TASKS if kind == "xlsx" else "任务") not in wb.sheetnames
+    cell = wb[sheet][status.cell]
+    assert cell.value == "进行中" and "[E209]" in cell.comment.text
+    notes = {row[1]: row[5] for row in wb["退回说明"].iter_rows(min_row=8, values_only=True)}
+    assert set(notes) == {sheet}
+    rows = list(wb["退回说明"].iter_rows(min_row=8, values_only=True))
+    renamed = next(r for r in rows if r[2] is None)
+    if kind == "xlsx":
+        assert renamed[5].startswith("请把工作表“任务”的名称改回“重点任务”")
+    else:
+        assert renamed[5] == "本副本按下发的填报表重建，工作表名称已是“重点任务”，无需再改"
 
 
 def test_a_fraction_of_a_bus_is_questioned(plan, demo, tmp_path):
@@ -618,10 +773,24 @@ def test_renamed_sheets_with_the_units_name_are_each_found(plan, demo, tmp_path)
     wb["指标"].title = "指标（川沙）"
     wb[ANNEX].title = "附件指标（川沙）"
     wb.save(tmp_path / "x.xlsx")
+    sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    assert {s: v for s, (v, _m, _h) in renamed_warnings(findings).items()} == {"指标": "指标（川沙）",
+                                                                           ANNEX: "附件指标（川沙）"}  # fmt: skip
+    assert not sub.has_errors and sub.annex is not None and sub.figures
+
+
+def test_a_renamed_sheet_that_cannot_be_read_is_named(plan, demo, tmp_path):
+    """Renamed, and its rows moved (a row inserted at the top): not read as the template's sheet,
+    but the name it has now is given, and why it was not read."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
+    wb["指标"].insert_rows(1, 3)
+    wb["指标"].title = "指标（区建交委）"
+    wb.save(tmp_path / "x.xlsx")
     _, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
-    hints = {f.sheet: f.hint for f in findings if f.code is Code.SHEET_MISSING}
-    assert hints == {"指标": "请把工作表“指标（川沙）”的名称改回“指标”后重新报送",
-                     ANNEX: "请把工作表“附件指标（川沙）”的名称改回“附件指标”后重新报送"}  # fmt: skip
+    (e,) = [f for f in findings if f.code is Code.SHEET_MISSING]
+    assert e.sheet == "指标" and "被改名为“指标（区建交委）”，其中的表格也与下发时不同" in e.message
+    assert e.hint.startswith("请使用下发的填报表重新填写")
+    assert not [f for f in findings if f.code is Code.SHEET_RENAMED]
 
 
 def test_annex_figures_are_hinted_in_their_own_units(plan, demo, tmp_path):

@@ -16,10 +16,21 @@ from typing import Any
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
-from ..template.layout import FEEDBACK_NOTE, FEEDBACK_WORD, SIGNATURE_LEAD, Field, LabelCell
+from ..template.layout import (
+    ANNEX,
+    COVER,
+    FEEDBACK_NOTE,
+    FEEDBACK_WORD,
+    INDICATORS,
+    META,
+    SIGNATURE_LEAD,
+    TASKS,
+    Field,
+    LabelCell,
+)
 from ..template.metadata import TemplateMap
-from .clean import is_blank
-from .read import Computed, Workbook
+from .clean import clean_text, is_blank, normalise_name
+from .read import Computed, ReadError, Workbook
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,16 @@ class RawSubmission:
     # cell, that cell's value), at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
     stray: list[tuple[str, str, Any]] = field(default_factory=list)
     sheet_names: tuple[str, ...] = ()  # as the workbook has them (a renamed sheet shows here)
+    # (template sheet, the workbook's sheet read as it) for each sheet the office renamed and
+    # ``renamed_sheets`` found again; values, labels and stray rows were read from there
+    renamed: tuple[tuple[str, str], ...] = ()
+
+    def sheet_in_book(self, sheet: str) -> str:
+        """The name the workbook gives the template's ``sheet`` (renamed or not)."""
+        for template_sheet, name in self.renamed:
+            if template_sheet == sheet:
+                return name
+        return sheet
 
 
 MAX_STRAY_ROWS = 20
@@ -72,11 +93,19 @@ def is_correction(raw: RawSubmission) -> bool:
 
 def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float) -> RawSubmission:
     grids: dict[str, list[list[Any]] | None] = {}  # (each sheet looked up once, not per cell)
+    renamed: dict[str, str] | None = None  # looked for only once a mapped sheet is not there
+
+    def book_name(sheet: str) -> str | None:  # a mapped sheet the workbook has not by that name
+        nonlocal renamed
+        if renamed is None:
+            renamed = renamed_sheets(wb, tmap)
+        return renamed.get(sheet)
 
     def at(sheet: str, a1: str) -> Any:
         grid = grids.get(sheet, _UNSEEN)
         if grid is _UNSEEN:
-            grid = grids[sheet] = wb.grid(sheet) if wb.has(sheet) else None
+            name = sheet if wb.has(sheet) else book_name(sheet)
+            grid = grids[sheet] = wb.grid(name) if name is not None else None
         if grid is None:
             return None  # the sheet is gone: reported by validation
         row, col = cell_rowcol(a1)
@@ -86,10 +115,70 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
     labels = [(lb, at(lb.sheet, lb.cell)) for lb in tmap.labels]
     stray = []
     for sheet, bottom in table_bottoms(tmap.fields, tmap.labels):
-        if wb.has(sheet):
-            stray += rows_below(wb.grid(sheet), sheet, bottom)
+        name = sheet if wb.has(sheet) else book_name(sheet)
+        if name is not None:
+            stray += rows_below(wb.grid(name), sheet, bottom)
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,
-                         sheet_names=tuple(wb.sheet_names))  # fmt: skip
+                         sheet_names=tuple(wb.sheet_names),
+                         renamed=tuple(sorted(renamed.items())) if renamed else ())  # fmt: skip
+
+
+# the template's own sheet names (and the feedback copy's note): never another sheet renamed
+TEMPLATE_SHEETS = frozenset((COVER, INDICATORS, ANNEX, TASKS, META, FEEDBACK_NOTE))
+
+
+def renamed_sheets(wb: Workbook, tmap: TemplateMap) -> dict[str, str]:
+    """{template sheet: the workbook's sheet to read as it} for mapped sheets the workbook does not
+    have by name (only called then: a return whose sheets are all there never comes here).
+
+    A sheet whose name differs only in white space ("指标 ", full-width spaces too) is that sheet.
+    Otherwise a sheet the template does not have is taken for the missing one only when it is the
+    one candidate whose locked labels (those E208 checks) mostly read as the template wrote them
+    (at least half, and that sheet fits no other missing sheet): a sheet renamed "任务" or
+    "Sheet2" is read, one the office made itself is never read as the template's. Validation then
+    checks every label as usual, and says the sheet was renamed (W110)."""
+    labels: dict[str, list[LabelCell]] = {}
+    for f in tmap.fields:
+        labels.setdefault(f.sheet, [])
+    for lb in tmap.labels:
+        labels.setdefault(lb.sheet, []).append(lb)
+    missing = [s for s in labels if not wb.has(s)]
+    spare = [n for n in wb.sheet_names if n not in labels and n not in TEMPLATE_SHEETS]
+    found: dict[str, str] = {}
+    for sheet in missing:
+        same = [n for n in spare if normalise_name(n) == normalise_name(sheet)]
+        if len(same) == 1:
+            found[sheet] = same[0]
+    spare = [n for n in spare if n not in found.values()]
+    fits = {s: [n for n in spare if _labels_fit(wb, n, labels[s])] for s in missing if s not in found}
+    for sheet, names in fits.items():
+        if len(names) == 1 and sum(names[0] in other for other in fits.values()) == 1:
+            found[sheet] = names[0]
+    return found
+
+
+def _labels_fit(wb: Workbook, name: str, labels: list[LabelCell]) -> bool:
+    """Whether at least half of a sheet's labels (and at least one) read as written on ``name``."""
+    if not labels:
+        return False
+    try:
+        grid = wb.grid(name)
+    except ReadError:  # (a chart sheet, or one calamine cannot read: not the template's)
+        return False
+    same = 0
+    for lb in labels:
+        row, col = cell_rowcol(lb.cell)
+        seen = grid[row][col] if row < len(grid) and col < len(grid[row]) else ""
+        same += label_unchanged(seen, lb.text)
+    return 2 * same >= len(labels)
+
+
+def label_unchanged(seen: Any, text: str) -> bool:
+    """Whether a label cell still reads as the template wrote ``text`` (E208 when not): exactly
+    (a task number reads back as a float), or the same name after cleaning and normalising."""
+    if seen == text or (type(seen) is float and seen.is_integer() and str(int(seen)) == text):
+        return True
+    return normalise_name(clean_text(seen, 500).text) == normalise_name(text)
 
 
 _UNSEEN: Any = object()
