@@ -355,6 +355,7 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
         bar, what = (t, "年度目标") if year_end else (seq, "序时目标")
         short = format_number(round(bar - value, 4))
         return Status.BEHIND, f"完成{v_txt}，低于{what}{format_number(round(bar, 4))}{unit}，差{short}{unit}"
+    inner = ""  # the target as said in brackets, where ``need`` has brackets of its own
     if ind.comparison is Comparison.REDUCTION_AT_LEAST:
         said = f"同比下降{format_number(value)}{unit}" if value >= 0 else f"同比不降反升{format_number(-value)}{unit}"
         meets = value >= t
@@ -364,6 +365,7 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
         said = f"为{v_txt}"
         meets = value >= t - tol  # above the band is better, not a miss (达标率)
         need = f"目标{format_number(t)}{unit}左右（不低于{format_number(t - tol)}{unit}）"
+        inner = f"目标{format_number(t)}{unit}左右，不低于{format_number(t - tol)}{unit}"
     elif ind.comparison is Comparison.AT_MOST:
         said, meets, need = f"为{v_txt}", value <= t, f"目标不高于{format_number(t)}{unit}"
     else:
@@ -371,7 +373,7 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
     if meets:
         if year_end:
             return Status.DONE, f"{said}，达到{need}"
-        return Status.ON_TRACK, f"{said}，已达到年度目标水平（{need}），需保持至年底"
+        return Status.ON_TRACK, f"{said}，已达到年度目标水平（{inner or need}），需保持至年底"
     floor = t - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else t
     gap = abs(floor - value)
     unit_word = "个百分点" if unit == "%" else unit
@@ -745,7 +747,8 @@ def snapshot(a: Assessment) -> dict:
 
 
 def change_text(a: Assessment, kind: str, key: str, value: float | None = None, status: Status | None = None) -> str:
-    """'较上期+3.2', '与上期持平', '上期：滞后' … or '' when there is nothing to compare."""
+    """'较上期+3.2', '与上期持平', '上期：滞后', '较上期-2，累计数比上期少，请核对' … or '' when there
+    is nothing to compare. Never a bracket: the report writes it in brackets."""
     prev = a.previous
     if not prev:
         return ""
@@ -770,7 +773,9 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
     return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}" + (FELL_BACK if _fell_back(a, kind, key, diff) else "")
 
 
-FELL_BACK = "（累计数比上期少，请核对）"
+# added to the change of a cumulative figure that fell: a clause, not a bracket, since the change
+# itself is often written in brackets (滞后（较上期减少2万平方米，累计数比上期少，请核对）)
+FELL_BACK = "，累计数比上期少，请核对"
 UNDONE = "上期报已完成，本期报未完成，请核对"  # a milestone reported done last period and not done now
 
 

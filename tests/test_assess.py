@@ -186,6 +186,9 @@ def test_around_reason_states_the_floor_and_gap(plan):
     r = run(plan, "2024FY", sub("sthjj", {"T24-1": 93.99})).indicators["T24-1"]
     assert "95%左右（不低于94%）" in r.reason
     assert "尚差0.01个百分点" in r.reason  # measured from the floor of the band, not from 95
+    # in brackets, the band is a clause (never a bracket in a bracket)
+    r = run(plan, "2024H1", sub("sthjj", {"T24-1": 99.5})).indicators["T24-1"]
+    assert r.reason == "为99.5%，已达到年度目标水平（目标95%左右，不低于94%），需保持至年底"
 
 
 # -- reductions (H1 单位增加值能耗 下降5.3%) --------------------------------------------------------
@@ -970,7 +973,7 @@ def test_snapshot_is_json_and_change_text(plan):
     assert change_text(second, "indicators", "H1", 5.0004) == "与上期持平"
     assert change_text(second, "indicators", "T05-1", 7.5) == "与上期持平"
     # a count since 1 January cannot fall: flagged (a rate may)
-    assert change_text(second, "indicators", "T05-1", 7.0) == "较上期-0.5（累计数比上期少，请核对）"
+    assert change_text(second, "indicators", "T05-1", 7.0) == "较上期-0.5，累计数比上期少，请核对"
     assert change_text(second, "tasks", "5", status=Status.BEHIND) == "上期：序时推进"
     assert change_text(second, "tasks", "5", status=Status.ON_TRACK) == ""
     assert change_text(second, "annex", "baoshuiqu_glj", second.unit("baoshuiqu_glj").rate) == "较上期+1"

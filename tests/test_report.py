@@ -417,15 +417,41 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     assert shown["T05-1"] == "较上期增加2.5万千瓦"
     assert shown["T17-2"] == "较上期降低0.78个百分点"
     assert shown["T18-2"] == "较上期增加55辆"
-    assert shown["T17-1"] == "较上期减少55辆（累计数比上期少，请核对）"  # a count since January fell
+    assert shown["T17-1"] == "较上期减少55辆，累计数比上期少，请核对"  # a count since January fell
     assert shown["T13-1"] == "与上期持平"
     assert context["headline"][0]["change"] == "较上期提高0.5个百分点"
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
     table = doc.tables[0]
     assert table.rows[0].cells[-1].text == "较上期"
     assert table.rows[1].cells[-1].text == "提高0.5个百分点"
-    assert "（较上期增加2.5万千瓦）。" in "\n".join(texts(doc))
+    body = "\n".join(texts(doc))
+    assert "（较上期增加2.5万千瓦）。" in body
+    # written in brackets, the flag is a clause of the change, never a bracket in a bracket
+    assert "（较上期减少55辆，累计数比上期少，请核对）。" in body
+    assert not re.search(r"（[^（）\n]*（", body.replace("区府办（机管局）", ""))
 
+
+def test_a_change_written_in_brackets_has_no_brackets_of_its_own(demo_assessment):
+    """Each unit's change of an indicator each unit is judged on names the units: a name with
+    brackets (区府办（机管局）) gets 〔〕 in ``change`` (the templates write it in brackets); the note
+    under 表1 (``change_each``) keeps the name as it is."""
+    import copy
+
+    each = next(r for r in demo_assessment.indicators.values()
+                if r.indicator.combine.value == "each" and r.value is None)  # fmt: skip
+    rid = next(rep.respondent for rep in each.reports if rep.value is not None)
+    name = demo_assessment.plan.respondent(rid).name
+    plan = copy.copy(demo_assessment.plan)  # (its own respondents; the shared plan is left alone)
+    object.__setattr__(plan, "respondents", tuple(
+        dataclasses.replace(x, name=x.name + "（测试）") if x.id == rid else x for x in plan.respondents))
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    prev["each"][each.indicator.id][rid] -= 3
+    a = dataclasses.replace(demo_assessment, previous=prev, plan=plan)
+    row = next(h for h in build_context(a, DATE)["headline"] if h["indicator"] == each.indicator.name)
+    assert f"{name}〔测试〕较上期提高3个百分点" in row["change"] and "（" not in row["change"]
+    assert f"{name}（测试）较上期提高3个百分点" in row["change_each"]
+    assert demo_assessment.plan.respondent(rid).name == name
 
 def test_a_milestone_reported_undone_is_flagged_in_the_report(demo_assessment):
     """A milestone done last period and not done now says so on its line, as a count that fell

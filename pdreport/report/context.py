@@ -317,8 +317,10 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     1个单位持平'): each unit's change would run to a dozen lines in a narrow column."""
     text = change_text(a, "indicators", r.indicator.id, r.value)
     if r.value is None and r.indicator.combine is Combine.EACH:  # each unit's own figure instead
-        each = _each_change_counts(a, r) if short else _each_change(a, r)
-        return each if each or short else text
+        if short:
+            return _each_change_counts(a, r)
+        # (written in brackets: a unit named with brackets, 区府办（机管局）, gets 〔〕 there)
+        return _bracketed(_each_change(a, r)) or text
     if not text.startswith("较上期"):  # nothing to compare, the same, or the previous status
         return text
     entry = a.previous["indicators"][r.indicator.id]  # change_text found a figure for both periods
@@ -329,6 +331,14 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     if text.endswith(FELL_BACK):
         words += FELL_BACK
     return words if short else "较上期" + words
+
+
+_INNER_BRACKETS = str.maketrans("（）()", "〔〕〔〕")
+
+
+def _bracketed(text: str) -> str:
+    """``text`` to be written inside （）: its own brackets become 〔〕, never （…（…）…）."""
+    return text.translate(_INNER_BRACKETS)
 
 
 def _each_change(a: Assessment, r: IndicatorResult) -> str:
