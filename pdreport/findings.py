@@ -79,6 +79,8 @@ class Code(Enum):
     PERCENT_MAYBE_FRACTION = ("W220", "百分数可能填成了小数", Severity.WARNING)
     TEXT_AS_FORMULA = ("W221", "文字被当成了公式，已按文字采用", Severity.WARNING)
     ANNEX_ZERO_MERGED = ("W222", "合并计算单位的能耗或产值为 0", Severity.WARNING)
+    ANNEX_UNIT_MIXED = ("E223", "能耗或产值与上年同期相差百倍以上（计量单位填错）", Severity.ERROR)
+    ANNEX_CHANGE_DOUBTFUL = ("W224", "能耗或产值与上年同期相差五倍以上", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

@@ -8,6 +8,7 @@ reported as a warning, so every input is either accepted or explained.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -50,6 +51,16 @@ FRACTION_WINDOW = 1 / 5
 FRACTION_WINDOW_SMALL = 1 / 50  # smaller targets: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
 FRACTION_PLAUSIBLE = 10  # a fraction kept as typed is questioned while 100 × it is within this many targets
 FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
+# A rate (同比下降率) is questioned from this many times its target, and from this many points: a
+# 95 % fall typed for a 1 % target is a level, a share or an intensity, not a rate
+RATE_FACTOR = MAGNITUDE_FACTOR
+RATE_POINTS = 20
+# An annex unit's 本期 and 上年同期 figures (a whole area's 规上工业 energy or output) are questioned
+# when one is this many times the other: a real year-on-year change is tens of percent, a 千元 typed
+# for 万元 is tenfold. From ANNEX_CHANGE_MIXED times (a unit slip is 1,000 or 10,000: 千克/吨, 元/万元/
+# 亿元, 吨/万吨) they cannot both be in the cell's unit: the pair is not used (E223).
+ANNEX_CHANGE_DOUBTFUL = 5
+ANNEX_CHANGE_MIXED = 100
 
 
 @dataclass
@@ -374,7 +385,30 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
                    f"填报值 {format_plain(number)} 是年度目标（{format_plain(indicator.target)}{indicator.unit}）的 "
                    f"{number / indicator.target:.0f} 倍，可能按其他单位填报或多打了数位",
                    f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
+    if indicator is not None and indicator.accumulation is Accumulation.RATE:
+        check_rate(ctx, f, value, number, indicator)
     return number
+
+
+def check_rate(ctx: _Ctx, f: Field, value: Any, number: float, indicator: Indicator) -> None:
+    """A year-on-year rate far beyond its target (95 for a 1 % fall): a level, a share or an
+    intensity typed where the rate belongs, or a slip of the keyboard (W205, taken as typed)."""
+    target = indicator.target
+    if not target or abs(number) < max(RATE_FACTOR * abs(target), RATE_POINTS):
+        return
+    said = format_plain(abs(number))
+    if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
+        meant = f"同比下降{said}%" if number >= 0 else f"同比上升{said}%"
+        aim = f"下降{format_plain(target)}%"
+        example = "如下降 1.5% 填 1.5，上升 2% 填 -2"
+    else:
+        meant = f"同比变化{format_plain(number)}%"
+        aim = f"{format_plain(target)}%"
+        example = "如 1.5% 填 1.5"
+    ctx.report(Code.UNIT_MAGNITUDE, f,
+               f"填报值 {format_plain(number)}（即{meant}）是年度目标（{aim}）的 {abs(number / target):.0f} 倍，"
+               "一年内变化这么大不合常理，可能填成了能耗数值、完成比例等其他数，或多打了数位",
+               f"请核实：本格填同比变化率（%），{example}；数据确实如此的，请在情况说明中写明原因", value)  # fmt: skip
 
 
 def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
@@ -440,6 +474,7 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
         f, v = _raw(values, key)
         numbers.append(read_number(ctx, f, v) if f else None)
     check_annex_divisors(ctx, values, keys, numbers)
+    check_annex_changes(ctx, values, keys, numbers)
     note_f, note_v = _raw(values, "annex.note")
     note = read_text(ctx, note_f, note_v) if note_f else ""
     first = next(rv.field for k, rv in values.items() if k in keys)
@@ -467,6 +502,54 @@ def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers
             code = Code.ANNEX_ZERO_MERGED
         ctx.report(code, f, message,
                    f"请填写实际的{what}（{unit_name}）；确实为 0 的，请在情况说明中写明原因", v)  # fmt: skip
+
+
+ANNEX_PAIRS = (  # (上年同期 index, 本期 index, what, unit, {fold: the unit it was likely typed in})
+    (0, 1, "综合能耗", "吨标准煤", {1_000: "千克标准煤", 10_000: "万吨标准煤"}),
+    (2, 3, "产值", "万元", {10: "千元", 10_000: "亿元或元"}),
+)
+ANNEX_UNIT_EXAMPLES = {"吨标准煤": "1 万吨标准煤填 10000", "万元": "1 亿元填 10000，1000 元填 0.1"}
+
+
+def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list) -> None:
+    """本期 against 上年同期: a whole area's 规上工业 energy or output does not grow or shrink fivefold
+    in a year (W224, taken as typed), and a hundredfold gap is a unit slip (亿元 or 元 for 万元, 万吨 for
+    吨): one of the two is certainly wrong, and which cannot be told, so neither is used (E223) and
+    the unit's rate is 数据有误 rather than an absurd figure. Said once, at the 本期 cell, naming both."""
+    for base_i, current_i, what, unit, slips in ANNEX_PAIRS:
+        base, current = numbers[base_i], numbers[current_i]
+        if base is None or current is None or base <= 0 or current <= 0:
+            continue  # not filled in, unusable or 0: said elsewhere (E201, E202, E203, E214, W222)
+        ratio = current / base
+        fold = max(ratio, 1 / ratio)
+        if fold < ANNEX_CHANGE_DOUBTFUL:
+            continue
+        base_f, _ = _raw(values, keys[base_i])
+        cur_f, cur_v = _raw(values, keys[current_i])
+        times = f"{fold:.0f}" if fold >= 10 else f"{fold:.1f}"
+        relation = f"是上年同期{what}" if ratio > 1 else f"只有上年同期{what}"
+        share = f" {times} 倍" if ratio > 1 else f" 1/{times}"
+        shown = (f"本期{what} {format_plain(current)}{unit}{relation}（{base_f.cell} 格，{format_plain(base)}{unit}）"
+                 f"的{share}")  # fmt: skip
+        decade = round(math.log10(fold))
+        near = decade >= 1 and abs(math.log10(fold) - decade) <= math.log10(1.5)
+        slip = slips.get(10**decade, "") if near else ""
+        if fold >= ANNEX_CHANGE_MIXED:
+            likely = f"其中一格可能按{slip}填报" if slip else "其中一格可能按其他计量单位填报或多打、少打了数位"
+            ctx.report(Code.ANNEX_UNIT_MIXED, cur_f,
+                       f"{shown}，一年内不可能相差这么大：{likely}（{what}以{unit}计）；两格均未采用，"
+                       "本单位下降率暂不计算",
+                       f"请核对两格的计量单位：{what}以{unit}计，{ANNEX_UNIT_EXAMPLES[unit]}；改正后重新报送",
+                       cur_v)  # fmt: skip
+            numbers[base_i] = numbers[current_i] = None
+        else:
+            likely = "数值或计量单位填错"
+            if near and decade == 1:  # tenfold: a digit too many or too few, or 千元 for 万元
+                likely = f"按{slip}填报，或多打、少打了一位数" if slip else "多打、少打了一位数"
+            ctx.report(Code.ANNEX_CHANGE_DOUBTFUL, cur_f,
+                       f"{shown}，同比变化异常大，可能{likely}；已按所填采用",
+                       f"请核实两格的数值和计量单位，{what}以{unit}计；数据确实如此的，请在情况说明中写明原因",
+                       cur_v)  # fmt: skip
 
 
 def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:

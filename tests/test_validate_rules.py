@@ -20,7 +20,8 @@ from pdreport.findings import Code, Severity
 from pdreport.template.layout import ANNEX, COVER, TASKS
 
 NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.ANNEX_ZERO_MERGED, Code.MILESTONE_DATE_AFTER_PERIOD,
-             Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED)  # fmt: skip
+             Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED, Code.ANNEX_UNIT_MIXED,
+             Code.ANNEX_CHANGE_DOUBTFUL)  # fmt: skip
 
 
 def write_return(folder: Path, name: str, filled, mtime: float | None = None, **changes) -> Path:
@@ -213,6 +214,82 @@ def test_zero_in_a_merged_unit_is_only_a_warning(plan, demo, tmp_path):
     assert w.code is Code.ANNEX_ZERO_MERGED and w.level is Severity.WARNING and w.code.code == "W222"
     assert (w.sheet, w.cell) == cell_of(filled, "annex.output_base")
     assert "金桥管理局" in w.message and not sub.has_errors
+
+
+def _annex_with(filled, key: str, times: float) -> dict:
+    """``key`` set to ``times`` the other figure of its pair (本期 against 上年同期 and back): 1/10000
+    for 本期产值 is 亿元 typed where 万元 belongs."""
+    other = key.replace("_base", "_current") if key.endswith("_base") else key.replace("_current", "_base")
+    return {key: round(filled.values[other] * times, 4)}
+
+
+@pytest.mark.parametrize(("key", "times", "what", "slip"), [
+    ("annex.output_current", 1 / 10_000, "本期产值", "亿元或元"),   # 本期 in 亿元
+    ("annex.output_base", 1 / 10_000, "本期产值", "亿元或元"),      # 上年同期 in 亿元: 本期 10000 times it
+    ("annex.output_current", 10_000, "本期产值", "亿元或元"),       # 本期 in 元
+    ("annex.energy_current", 1 / 10_000, "本期综合能耗", "万吨标准煤"),
+    ("annex.energy_base", 1_000, "本期综合能耗", "千克标准煤"),
+])  # fmt: skip
+def test_an_annex_figure_in_the_wrong_unit_is_an_error_and_not_used(plan, demo, tmp_path, key, times, what, slip):
+    """538.69 (亿元) typed where 5386927.3 (万元) belongs: no town's industry changes a hundredfold in a
+    year, so the pair is not used and the unit is 数据有误 — never 同比上升953169%."""
+    filled = demo["chuansha_zhen"]
+    write_return(tmp_path, "川沙新镇.xlsx", filled, **_annex_with(filled, key, times))
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    (e,) = new_findings(col.findings)
+    pair = "output" if "output" in key else "energy"
+    assert e.code is Code.ANNEX_UNIT_MIXED and e.is_error and e.code.code == "E223"
+    assert (e.sheet, e.cell) == cell_of(filled, f"annex.{pair}_current") and e.field == f"annex.{pair}_current"
+    base_cell = cell_of(filled, f"annex.{pair}_base")[1]
+    assert e.message.startswith(what) and f"（{base_cell} 格，" in e.message  # names both cells
+    assert f"按{slip}填报" in e.message and "两格均未采用" in e.message
+    assert "计量单位" in e.hint and ("万元计" in e.hint or "吨标准煤计" in e.hint)
+    sub = col.submissions["chuansha_zhen"]
+    assert sub.has_errors
+    assert getattr(sub.annex, f"{pair}_base") is None and getattr(sub.annex, f"{pair}_current") is None
+    other = "energy" if pair == "output" else "output"
+    assert getattr(sub.annex, f"{other}_current") == filled.values[f"annex.{other}_current"]
+    u = assess(plan, col.period, col.submissions, col.findings).unit("chuansha_zhen")
+    assert u.status is Status.INVALID and u.rate is None and "两格均未采用" in u.reason
+
+
+@pytest.mark.parametrize(("key", "times", "slip"), [
+    ("annex.output_current", 10, "按千元填报，或多打、少打了一位数"),  # 本期 in 千元
+    ("annex.output_base", 10.5, "按千元填报，或多打、少打了一位数"),
+    ("annex.energy_current", 1 / 10, "多打、少打了一位数"),
+    ("annex.output_current", 6, "数值或计量单位填错"),
+    ("annex.energy_base", 50, "数值或计量单位填错"),
+])  # fmt: skip
+def test_an_annex_figure_five_times_last_years_is_questioned_and_used(plan, demo, tmp_path, key, times, slip):
+    filled = demo["chuansha_zhen"]
+    changed = _annex_with(filled, key, times)
+    p = write_return(tmp_path, "川沙新镇.xlsx", filled, **changed)
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.ANNEX_CHANGE_DOUBTFUL and w.level is Severity.WARNING and w.code.code == "W224"
+    assert f"可能{slip}；已按所填采用" in w.message and "情况说明" in w.hint
+    assert not sub.has_errors and getattr(sub.annex, key.split(".")[1]) == changed[key]
+
+
+@pytest.mark.parametrize(("key", "times"), [("annex.output_current", 4.9), ("annex.energy_current", 1 / 4.9),
+                                            ("annex.output_base", 0.25), ("annex.energy_current", 0)])  # fmt: skip
+def test_a_large_but_possible_change_is_not_questioned(plan, demo, tmp_path, key, times):
+    filled = demo["chuansha_zhen"]
+    p = write_return(tmp_path, "川沙新镇.xlsx", filled, **_annex_with(filled, key, times))
+    _sub, findings = check_one(plan, p, "2024H1")
+    assert new_findings(findings) == []
+
+
+def test_a_merged_units_wrong_unit_makes_its_hosts_rate_invalid(plan, demo, tmp_path):
+    """金桥镇's 本期产值 in 亿元 would be added to 金桥管理局's 万元: neither is used, so the sum is not."""
+    write_return(tmp_path, "金桥镇.xlsx", demo["jinqiao_zhen"],
+                 **_annex_with(demo["jinqiao_zhen"], "annex.output_current", 1 / 10_000))  # fmt: skip
+    write_return(tmp_path, "金桥管理局.xlsx", demo["jinqiao_glj"])
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    (e,) = new_findings(col.findings)
+    assert e.code is Code.ANNEX_UNIT_MIXED and e.respondent == "jinqiao_zhen"
+    u = assess(plan, col.period, col.submissions, col.findings).unit("jinqiao_glj")
+    assert u.status is Status.INVALID and u.rate is None
 
 
 # -- milestones ----------------------------------------------------------------------------------
@@ -484,6 +561,34 @@ def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
     assert {f.indicator: f.value for f in sub.figures}["T18-3"] == 26000  # taken as typed
     p = write_return(tmp_path, "y.xlsx", demo["jjw"], **{"ind.T18-3.value": 25000})
     _, findings = check_one(plan, p, "2024H1")
+    assert Code.UNIT_MAGNITUDE not in {f.code for f in findings}
+
+
+@pytest.mark.parametrize(("rid", "key", "typed", "said"), [
+    ("jjw", "ind.H6.value", 95, "即同比下降95%"),     # target 下降1%: a level or a share, not a rate
+    ("jjw", "ind.H6.value", -30, "即同比上升30%"),
+    ("jjw", "ind.H6.value", 20, "即同比下降20%"),
+    ("fgw", "ind.H1.value", 53, "即同比下降53%"),     # target 下降5.3%
+])  # fmt: skip
+def test_a_rate_far_beyond_its_target_is_questioned(plan, demo, tmp_path, rid, key, typed, said):
+    p = write_return(tmp_path, "x.xlsx", demo[rid], **{key: typed})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.code is Code.UNIT_MAGNITUDE]
+    assert w.field == key and w.level is Severity.WARNING
+    assert said in w.message and "倍" in w.message and "同比变化率" in w.hint and "-2" in w.hint
+    assert {f.indicator: f.value for f in sub.figures}[key.split(".")[1]] == typed  # taken as typed
+    assert not sub.has_errors
+
+
+@pytest.mark.parametrize(("rid", "key", "typed"), [
+    ("jjw", "ind.H6.value", 10),    # ten times a 1 % target, but a 10 % fall is no slip
+    ("jjw", "ind.H6.value", -19.9),
+    ("fgw", "ind.H1.value", 52),    # under ten times 5.3
+    ("fgw", "ind.H1.value", -8),
+])  # fmt: skip
+def test_a_rate_within_reason_is_not_questioned(plan, demo, tmp_path, rid, key, typed):
+    p = write_return(tmp_path, "x.xlsx", demo[rid], **{key: typed})
+    _sub, findings = check_one(plan, p, "2024H1")
     assert Code.UNIT_MAGNITUDE not in {f.code for f in findings}
 
 
