@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 import io
 import os
+import re
 from pathlib import Path
 
 import openpyxl
 import pytest
 from helpers import needs_soffice, soffice_convert
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pdreport.assess import Status, assess
 from pdreport.collect import ACCEPTED, SUPERSEDED, check_one, collect
@@ -852,6 +855,113 @@ def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
     from pdreport.validate import number_hint
 
     assert number_hint(typed, unit).startswith(hint)
+
+
+@pytest.mark.parametrize(("typed", "unit", "hint"), [
+    ("8000kW", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（8000kW填 0.8）"),
+    ("8MW", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（8MW填 0.8）"),
+    ("8兆瓦", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（8兆瓦填 0.8）"),
+    ("8mwp", "万千瓦", "本格以“万千瓦”计，请换算后只填数字（8mwp填 0.8）"),  # a PV plant's peak power
+    ("1.2万kW", "万千瓦", "计量单位已是“万千瓦”，只填数字 1.2"),
+    ("0.8万", "万千瓦", "计量单位已是“万千瓦”，只填数字 0.8"),
+    ("1.3千", "个", "本格以“个”计，请换算后只填数字（1.3千填 1300）"),
+    ("1.3千个", "个", "本格以“个”计，请换算后只填数字（1.3千个填 1300）"),
+    ("1.2亿", "万元", "本格以“万元”计，请换算后只填数字（1.2亿填 12000）"),
+    ("1.2万吨", "吨标准煤", "本格以“吨标准煤”计，请换算后只填数字（1.2万吨填 12000）"),
+    ("1300多个", "个", "计量单位已是“个”，只填数字 1300"),
+    ("1300（含专用桩）", "个", "只填数字（如 1300）"),
+    ("上升3.2%", "%", "只填数字，以本格的计量单位“%”计；“上升3.2%”中的升降"),  # not known to be a decline rate
+    # no number where it is not certain
+    ("56,5", "万平方米", "只填数字，以本格的计量单位“万平方米”计；“56,5”看不出是多少"),
+    ("1,3千", "个", "只填数字，以本格的计量单位“个”计；“1,3”看不出是多少"),
+    ("8000kWh", "万千瓦", "只填数字，以本格的计量单位“万千瓦”计；“8000kWh”中的单位或文字无法换算"),
+    ("8000kW.h", "万千瓦", "只填数字，以本格的计量单位“万千瓦”计；“8000kW.h”中的单位或文字无法换算"),
+    ("-5万", "个", "本格以“个”计，请换算后只填数字（-5万填 -50000）"),
+    ("8000千瓦", "个", "只填数字，以本格的计量单位“个”计；“8000千瓦”中的单位或文字无法换算"),
+    ("1300辆", "个", "只填数字，以本格的计量单位“个”计；“1300辆”中的单位或文字无法换算"),
+    ("约5.3%", "万平方米", "只填数字，以本格的计量单位“万平方米”计；“约5.3%”中的单位或文字无法换算"),
+])  # fmt: skip
+def test_hints_convert_known_units_and_multipliers_and_give_no_number_otherwise(typed, unit, hint):
+    from pdreport.validate import number_hint
+
+    assert number_hint(typed, unit).startswith(hint)
+
+
+@pytest.mark.parametrize(("typed", "hint"), [
+    ("上升3.2%", "本格填下降率，下降填正数、上升填负数：只填数字 -3.2"),
+    ("同比下降约3.2%", "本格填下降率，下降填正数、上升填负数：只填数字 3.2"),
+    ("下降3.2个百分点", "只填数字，以本格的计量单位“%”计；“下降3.2个百分点”中的单位或文字无法换算"),
+])  # fmt: skip
+def test_a_decline_rate_written_in_words_is_signed(typed, hint):
+    from pdreport.validate import number_hint
+
+    assert number_hint(typed, "%", decline=True).startswith(hint)
+
+
+_POWER = {"kW": 1, "KW": 1, "kw": 1, "千瓦": 1, "MW": 1e3, "mw": 1e3, "兆瓦": 1e3, "万千瓦": 1e4, "万kW": 1e4,
+          "GW": 1e6, "吉瓦": 1e6}  # fmt: skip
+_SCALED = {"": 1, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
+_CELLS = {"个": 1, "万元": 1e4, "吨标准煤": 1, "万平方米": 1e4}
+_SUGGESTED = re.compile(r"(?:只填数字 |填 |如 )(-?[0-9]+(?:\.[0-9]+)?)")
+
+
+def _suggested(hint: str) -> float | None:
+    m = _SUGGESTED.search(hint)
+    return float(m.group(1)) if m else None
+
+
+_AMOUNTS = st.decimals(min_value="0.01", max_value="99999", places=2).map(lambda d: format(d, "f"))
+
+
+@given(_AMOUNTS, st.sampled_from(sorted(_POWER)), st.sampled_from(["万千瓦", "千瓦", "MW"]))
+def test_a_power_typed_in_any_known_unit_is_converted_to_the_cells(amount, typed, cell):
+    from pdreport.validate import number_hint
+
+    expected = float(amount) * _POWER[typed] / _POWER[cell]
+    assert _suggested(number_hint(f"{amount}{typed}", cell)) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@given(_AMOUNTS, st.sampled_from(sorted(_SCALED)), st.sampled_from(sorted(_CELLS)), st.booleans())
+def test_a_multiplier_is_converted_to_the_cells_unit(amount, multiplier, cell, with_unit):
+    """"1.3千" or "1.3千个" where 个 is asked is 1300; "1.2亿" or "1.2亿元" where 万元 is 12000."""
+    from pdreport.validate import number_hint
+
+    base = cell[1:] if cell.startswith("万") else cell
+    hint = number_hint(f"{amount}{multiplier}{base if with_unit else ''}", cell)
+    typed_in_unit = with_unit or multiplier  # (a bare number is in the cell's unit already)
+    expected = float(amount) * _SCALED[multiplier] / _CELLS[cell] if typed_in_unit else float(amount)
+    assert _suggested(hint) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@given(_AMOUNTS, st.sampled_from(["辆", "kWh", "千瓦时", "公里", "台套", "m2", "千米", "亿千瓦时", "万辆", "平方米"]))
+def test_a_unit_that_cannot_be_converted_gets_no_number(amount, typed):
+    from pdreport.validate import number_hint
+
+    assert _suggested(number_hint(f"{amount}{typed}", "个")) is None
+
+
+@given(st.from_regex(r"[1-9][0-9]{0,2}(,[0-9]{1,2}|,[0-9]{4,6}|\.[0-9]+\.[0-9]+)", fullmatch=True),
+       st.sampled_from(["", "个", "万元", "千"]))
+def test_an_ambiguous_number_gets_no_number(typed, suffix):
+    """"56,5" is 56.5 or 565: no guess."""
+    from pdreport.validate import number_hint
+
+    assert _suggested(number_hint(typed + suffix, "个")) is None
+
+
+@given(st.text(max_size=40), st.sampled_from(["", "个", "万千瓦", "万元", "%", "吨标准煤"]), st.booleans())
+def test_number_hint_never_fails(typed, unit, decline):
+    from pdreport.validate import number_hint
+
+    assert isinstance(number_hint(typed, unit, decline), str)
+
+
+@pytest.mark.parametrize("typed", ["8000kW", "约20", "56,5", "见附件", "15万平方米"])
+def test_a_wrong_type_says_where_remarks_go_once(plan, demo, tmp_path, typed):
+    p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"ind.T05-1.value": typed})
+    _, findings = check_one(plan, p, "2024H1")
+    (e,) = [f for f in findings if f.field == "ind.T05-1.value"]
+    assert e.code is Code.WRONG_TYPE and (e.message + e.hint).count("情况说明") <= 1
 
 
 def test_a_small_share_is_not_multiplied(plan, demo, tmp_path):

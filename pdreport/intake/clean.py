@@ -134,7 +134,7 @@ def parse_number(value: Any) -> Parsed:
     if _GROUPED.fullmatch(text):
         text = text.replace(",", "")
     if not _NUMBER.fullmatch(text):
-        return Parsed(error="应填写数字（说明文字请写在“情况说明”中）")
+        return Parsed(error="无法读成数字")  # (what to type instead: validate.number_hint)
     number = float(text)
     if math.isinf(number):
         return Parsed(error="数字无效")
