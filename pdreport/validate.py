@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlsxwriter.utility import xl_col_to_name
+
 from .findings import Code, Finding
 from .intake.clean import (
     Parsed,
@@ -161,12 +163,14 @@ def check_structure(ctx: _Ctx) -> set[str]:
     tainted_rows: set[tuple[str, int]] = set()
     tainted_cols: set[tuple[str, int]] = set()
     changed_rows: dict[str, set[int]] = {}  # sheet → rows with an edited label
+    changed_cols: dict[str, set[int]] = {}  # sheet → columns with an edited label
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
         if not label_unchanged(seen, lb.text):
             row, col = cell_rowcol(lb.cell)
             changed_rows.setdefault(lb.sheet, set()).add(row)
+            changed_cols.setdefault(lb.sheet, set()).add(col)
             heads = []
             if (lb.sheet, row) in rows_with_fields:
                 tainted_rows.add((lb.sheet, row))
@@ -183,7 +187,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
-    report_stray_rows(ctx, _moved_down(ctx, changed_rows))
+    report_stray_rows(ctx, _moved_down(ctx, changed_rows), _moved_right(ctx, changed_cols))
     usable = set()
     for rv in ctx.raw.values:
         f = rv.field
@@ -204,24 +208,41 @@ def _moved_down(ctx: _Ctx, changed_rows: dict[str, set[int]]) -> set[str]:
     return {sheet for sheet, rows in changed_rows.items() if bottoms[sheet] in rows}
 
 
+def _moved_right(ctx: _Ctx, changed_cols: dict[str, set[int]]) -> set[str]:
+    """Sheets whose rightmost labelled column no longer holds what the template put there: a
+    column was inserted (or deleted) and the last ones moved, so what is right of the table is the
+    table itself, said by E208."""
+    if not changed_cols:
+        return set()
+    rights: dict[str, int] = {}
+    for lb, _seen in ctx.raw.labels_seen:
+        rights[lb.sheet] = max(rights.get(lb.sheet, 0), cell_rowcol(lb.cell)[1])
+    return {sheet for sheet, cols in changed_cols.items() if rights[sheet] in cols}
+
+
 def _as_written(seen: Any, text: str) -> bool:
     """The label exactly as the template wrote it (a task number reads back as a float): the
     usual case, decided without cleaning and normalising both sides."""
     return seen == text or (type(seen) is float and seen.is_integer() and str(int(seen)) == text)
 
 
-def report_stray_rows(ctx: _Ctx, shifted: set[str]) -> None:
-    """Rows typed below a table are not read: say so, so that an added indicator or a note is not
-    lost without a word. Not on a sheet whose rows already moved (E208 says why)."""
-    for sheet, cell, value in ctx.raw.stray:
-        if sheet in shifted:
+def report_stray_rows(ctx: _Ctx, shifted_down: set[str], shifted_right: set[str]) -> None:
+    """Rows typed below a table, or text typed to the right of it, are not read: say so, so that
+    an added indicator or a note is not lost without a word. Not where the table itself moved
+    there (E208 says why)."""
+    for stray in ctx.raw.stray:
+        if stray.sheet in (shifted_right if stray.beside else shifted_down):
             continue
-        row = cell_rowcol(cell)[0] + 1
+        row, col = cell_rowcol(stray.cell)
+        quoted = clean_text(stray.value, 40).text
+        where = (f"第 {row + 1} 行表格右侧（{xl_col_to_name(col)} 列）的内容" if stray.beside
+                 else f"第 {row + 1} 行在下发的表格之外，其中的内容")  # fmt: skip
+        hint = ("补充说明请写在本行的“情况说明”“主要进展”等栏中，不要写在表格右侧" if stray.beside else
+                "补充说明请写在“情况说明”“主要进展”等栏中；确需增加指标，请与汇总部门联系，不要在表格外加行")  # fmt: skip
         ctx.findings.append(Finding(
-            Code.OUTSIDE_TABLE, f"第 {row} 行在下发的表格之外，其中的内容（“{clean_text(value, 40).text}”等）未采用",
-            "补充说明请写在“情况说明”“主要进展”等栏中；确需增加指标，请与汇总部门联系，不要在表格外加行",
-            file=ctx.raw.file, sheet=sheet, cell=cell, respondent=ctx.respondent,
-            value=clean_text(value, 200).text,
+            Code.OUTSIDE_TABLE, f"{where}（“{quoted}”等）未采用", hint,
+            file=ctx.raw.file, sheet=stray.sheet, cell=stray.cell, respondent=ctx.respondent,
+            value=clean_text(stray.value, 200).text,
         ))  # fmt: skip
 
 

@@ -500,6 +500,67 @@ def test_rows_moved_down_by_an_inserted_row_are_left_to_the_label_check(plan, de
     assert Code.OUTSIDE_TABLE not in {f.code for f in findings}
 
 
+def test_a_row_added_below_is_quoted_by_its_name_not_its_number(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    ws, below = wb["指标"], _last_row(filled, "指标") + 3
+    ws[f"A{below}"], ws[f"C{below}"], ws[f"D{below}"], ws[f"H{below}"] = 17, "新增充电桩（自加）", "个", 50
+    wb.save(tmp_path / "x.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    (w,) = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
+    assert w.cell == f"C{below}" and "“新增充电桩（自加）”" in w.message and f"第 {below} 行" in w.message
+    # a row of figures alone is quoted by its first one
+    wb[TASKS][f"D{_last_row(filled, TASKS) + 1}"], wb[TASKS][f"F{_last_row(filled, TASKS) + 1}"] = 3, 12.5
+    wb.save(tmp_path / "y.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "y.xlsx", "2024H1")
+    assert [f.cell for f in findings if f.code is Code.OUTSIDE_TABLE and f.sheet == TASKS] == [
+        f"D{_last_row(filled, TASKS) + 1}"]
+
+
+def test_text_typed_right_of_a_table_is_reported_not_dropped_silently(plan, demo, tmp_path):
+    """An office that unprotects 重点任务 and writes a note in the column after 下一步工作."""
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb[TASKS]["I6"] = "补充：光伏项目明细见附件"
+    wb["指标"]["L7"], wb["指标"]["M7"] = 2, "含专用桩"
+    wb["指标"]["K1"] = "（草稿）"  # beside the title, above the table
+    wb.save(tmp_path / "x.xlsx")
+    sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    stray = {(f.sheet, f.cell): f for f in findings if f.code is Code.OUTSIDE_TABLE}
+    assert set(stray) == {(TASKS, "I6"), ("指标", "M7"), ("指标", "K1")}
+    w = stray[(TASKS, "I6")]
+    assert "第 6 行表格右侧（I 列）" in w.message and "补充：光伏项目明细见附件" in w.message
+    assert "表格右侧" in w.hint and w.level is Severity.WARNING
+    assert "“含专用桩”" in stray[("指标", "M7")].message and not sub.has_errors
+
+
+def test_text_right_of_the_annex_table_is_reported(plan, demo, tmp_path):
+    """附件指标's own 说明 column (按统计口径填报, 自动计算) is the table's: only what is beyond it counts."""
+    filled = demo["kangqiao_zhen"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb[ANNEX]["F7"] = "产值单位为亿元"
+    wb.save(tmp_path / "x.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    assert [(f.sheet, f.cell) for f in findings if f.code is Code.OUTSIDE_TABLE] == [(ANNEX, "F7")]
+
+
+def test_columns_moved_right_by_an_inserted_column_are_left_to_the_label_check(plan, demo, tmp_path):
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    wb["指标"].insert_cols(5)  # inside the table: the last column moves past it
+    wb.save(tmp_path / "x.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    assert Code.LABEL_CHANGED in {f.code for f in findings}
+    assert Code.OUTSIDE_TABLE not in {f.code for f in findings}
+
+
+def test_no_template_writes_right_of_its_tables(plan, demo_returns):
+    """TABLE_WIDTHS is how wide each table sheet is as templates are written: the demo returns (every
+    respondent's template, filled) have nothing outside their tables."""
+    col = collect(plan, demo_returns[0], "2024H1", workers=1)
+    assert [f for f in col.findings if f.code is Code.OUTSIDE_TABLE] == []
+
+
 def test_many_stray_rows_are_capped(plan, demo, tmp_path):
     from pdreport.intake.records import MAX_STRAY_ROWS
 
@@ -513,6 +574,13 @@ def test_many_stray_rows_are_capped(plan, demo, tmp_path):
     _sub, findings = check_one(plan, p, "2024H1")
     stray = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
     assert len(stray) == MAX_STRAY_ROWS and stray[0].cell == f"K{start}"
+    # beside the table and below it: one cap for the sheet, the rows above first
+    for r in range(1, start):
+        wb["指标"][f"L{r}"] = f"旁注{r}"
+    wb.save(p)
+    _sub, findings = check_one(plan, p, "2024H1")
+    stray = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
+    assert len(stray) == MAX_STRAY_ROWS and [f.cell for f in stray[:2]] == ["L1", "L2"]
 
 
 # -- fractions in % cells ----------------------------------------------------------------------

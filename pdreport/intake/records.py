@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
@@ -24,6 +25,7 @@ from ..template.layout import (
     INDICATORS,
     META,
     SIGNATURE_LEAD,
+    TABLE_WIDTHS,
     TASKS,
     Field,
     LabelCell,
@@ -64,9 +66,9 @@ class RawSubmission:
     # (sheet, cell) of a % figure read as a fraction (0 < |v| ≤ 1) whose cell shows it as a
     # percentage: "2.5%" typed there reads as 0.025
     percent: set[tuple[str, str]] = field(default_factory=set)
-    # rows typed below a table (its last field or label): (sheet, A1 of the row's first filled
-    # cell, that cell's value), at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
-    stray: list[tuple[str, str, Any]] = field(default_factory=list)
+    # rows typed below a table (its last field or label) or to the right of it, one ``Stray`` a
+    # row, at most ``MAX_STRAY_ROWS`` a sheet; nothing there is read
+    stray: list[Stray] = field(default_factory=list)
     sheet_names: tuple[str, ...] = ()  # as the workbook has them (a renamed sheet shows here)
     # (template sheet, the workbook's sheet read as it) for each sheet the office renamed and
     # ``renamed_sheets`` found again; values, labels and stray rows were read from there
@@ -78,6 +80,16 @@ class RawSubmission:
             if template_sheet == sheet:
                 return name
         return sheet
+
+
+class Stray(NamedTuple):
+    """A row with something typed outside a table: the row's most telling cell (its longest text,
+    such as an added indicator's name rather than its 序号) and what it holds."""
+
+    sheet: str
+    cell: str  # A1
+    value: Any
+    beside: bool = False  # to the right of the table, in one of its rows (else below it)
 
 
 MAX_STRAY_ROWS = 20
@@ -114,10 +126,11 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
     values = [RawValue(f, at(f.sheet, f.cell)) for f in tmap.fields]
     labels = [(lb, at(lb.sheet, lb.cell)) for lb in tmap.labels]
     stray = []
-    for sheet, bottom in table_bottoms(tmap.fields, tmap.labels):
+    for sheet, bottom, width in table_extents(tmap.fields, tmap.labels):
         name = sheet if wb.has(sheet) else book_name(sheet)
         if name is not None:
-            stray += rows_below(wb.grid(name), sheet, bottom)
+            grid = wb.grid(name)
+            stray += (rows_beside(grid, sheet, bottom, width) + rows_below(grid, sheet, bottom))[:MAX_STRAY_ROWS]
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,
                          sheet_names=tuple(wb.sheet_names),
                          renamed=tuple(sorted(renamed.items())) if renamed else ())  # fmt: skip
@@ -184,19 +197,51 @@ def label_unchanged(seen: Any, text: str) -> bool:
 _UNSEEN: Any = object()
 
 
-def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[tuple[str, str, Any]]:
-    """The filled rows of ``grid`` after row index ``bottom``: (sheet, first filled cell, value),
-    except the template's own signature line (a formula, so only filled once recalculated)."""
+def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[Stray]:
+    """The filled rows of ``grid`` after row index ``bottom``, except the template's own signature
+    line (a formula, so only filled once recalculated)."""
     found = []
     for r in range(bottom + 1, len(grid)):
-        for c, value in enumerate(grid[r]):
-            if not is_blank(value):
-                if not (c == 0 and isinstance(value, str) and value.startswith(SIGNATURE_LEAD)):
-                    found.append((sheet, xl_rowcol_to_cell(r, c), value))
+        row = grid[r]
+        first = row[0] if row else ""
+        if isinstance(first, str) and first.startswith(SIGNATURE_LEAD):
+            continue
+        filled = [(c, v) for c, v in enumerate(row) if v != "" and not is_blank(v)]
+        if filled:
+            found.append(_stray(sheet, r, filled, beside=False))
+            if len(found) >= MAX_STRAY_ROWS:
                 break
-        if len(found) >= MAX_STRAY_ROWS:
-            break
     return found
+
+
+def rows_beside(grid: list[list[Any]], sheet: str, bottom: int, width: int) -> list[Stray]:
+    """The rows down to ``bottom`` with something typed right of column index ``width - 1``.
+    A row the reader gives no wider than the table holds nothing there: the usual case (nothing
+    right of any table) is one pass of ``len`` in C."""
+    rows = grid[:bottom + 1]
+    if not rows or max(map(len, rows)) <= width:
+        return []
+    found = []
+    for r, row in enumerate(rows):
+        if len(row) <= width:
+            continue
+        filled = [(c, v) for c, v in enumerate(row[width:], width) if v != "" and not is_blank(v)]
+        if filled:
+            found.append(_stray(sheet, r, filled, beside=True))
+            if len(found) >= MAX_STRAY_ROWS:
+                break
+    return found
+
+
+def _stray(sheet: str, row: int, filled: list[tuple[int, Any]], beside: bool) -> Stray:
+    """The row's most telling cell: its longest text that is not a number (a name, a note), else
+    its first filled cell (a 序号 or a figure alone)."""
+    words = [(c, v) for c, v in filled if isinstance(v, str) and not _NUMERAL.fullmatch(v.strip())]
+    col, value = max(words, key=lambda cv: len(cv[1].strip())) if words else filled[0]
+    return Stray(sheet, xl_rowcol_to_cell(row, col), value, beside)
+
+
+_NUMERAL = re.compile(r"[-+]?[0-9.,%]*")
 
 
 def label_bottoms(labels: Iterable[LabelCell]) -> dict[str, int]:
@@ -209,25 +254,29 @@ def label_bottoms(labels: Iterable[LabelCell]) -> dict[str, int]:
     return bottoms
 
 
-_BOTTOMS: dict[int, tuple[tuple, list[tuple[str, int]]]] = {}
+_EXTENTS: dict[int, tuple[tuple, list[tuple[str, int, int]]]] = {}
 
 
-def table_bottoms(fields: tuple[Field, ...], labels: tuple[LabelCell, ...]) -> list[tuple[str, int]]:
-    """(sheet, row index of its last field or label) for each sheet holding a table: every sheet
-    with a field other than the cover's header (the cover has instructions below its fields).
-    Remembered per map (every return of one layout shares the same tuples)."""
-    hit = _BOTTOMS.get(id(fields))
+def table_extents(fields: tuple[Field, ...], labels: tuple[LabelCell, ...]) -> list[tuple[str, int, int]]:
+    """(sheet, row index of its last field or label, columns its table spans) for each sheet
+    holding a table: every sheet with a field other than the cover's header (the cover has
+    instructions below its fields). Remembered per map (every return of one layout shares the
+    same tuples)."""
+    hit = _EXTENTS.get(id(fields))
     if hit is not None and hit[0] is fields:
         return hit[1]
     tables = {f.sheet for f in fields if f.ref != "header"}
     bottoms: dict[str, int] = {}
+    widths: dict[str, int] = {}
     for cell in (*fields, *labels):
         if cell.sheet in tables:
-            bottoms[cell.sheet] = max(bottoms.get(cell.sheet, 0), cell_rowcol(cell.cell)[0])
-    result = sorted(bottoms.items())
-    if len(_BOTTOMS) > 512:
-        _BOTTOMS.clear()
-    _BOTTOMS[id(fields)] = (fields, result)
+            row, col = cell_rowcol(cell.cell)
+            bottoms[cell.sheet] = max(bottoms.get(cell.sheet, 0), row)
+            widths[cell.sheet] = max(widths.get(cell.sheet, TABLE_WIDTHS.get(cell.sheet, 0)), col + 1)
+    result = [(sheet, bottom, widths[sheet]) for sheet, bottom in sorted(bottoms.items())]
+    if len(_EXTENTS) > 512:
+        _EXTENTS.clear()
+    _EXTENTS[id(fields)] = (fields, result)
     return result
 
 

@@ -53,8 +53,13 @@ ANNEX_FIELDS = (  # key, label, row offset, column (0-based) on the 附件指标
     ("annex.output_current", "规上工业总产值·本期（万元）", 1, 3),
 )
 ANNEX_FIRST_ROW = 5
+ANNEX_WIDTH = 5  # 序号, 项目, 上年同期, 本期, 说明 (workbook.py writes the headings)
 ANNEX_UNITS = {"annex.energy_base": "吨标准煤", "annex.energy_current": "吨标准煤",
                "annex.output_base": "万元", "annex.output_current": "万元"}  # fmt: skip
+
+
+# columns each table sheet spans (its widest table): anything typed to the right is outside it
+TABLE_WIDTHS = {INDICATORS: len(IND_COLUMNS), ANNEX: ANNEX_WIDTH, TASKS: max(len(TASK_COLUMNS), len(MS_COLUMNS))}
 
 
 @dataclass(frozen=True)
