@@ -293,6 +293,8 @@ def _summary(col) -> str:
         f"  重复报送      {c['superseded']:>4}",
         *([f"  已由更正稿替换{c['replaced']:>4}   （单位按退回修改表更正后重新报送，不算重复）"]
           if c["replaced"] else []),
+        *([f"  其他报送期    {c['other_period']:>4}   （单位本期已另有采用的填报表，不算问题）"]
+          if c["other_period"] else []),
         f"  未报送单位    {c['missing']:>4} / {c['respondents']}",
         f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
         f"提醒 {sum(not f.is_error for f in col.findings)} 条",

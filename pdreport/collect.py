@@ -33,6 +33,9 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
 ACCEPTED, SUPERSEDED, REJECTED = "已采用", "重复（未采用）", "无法采用"
 # an earlier return of an office that has since sent back its corrected 退回修改 copy: not a duplicate
 REPLACED = "已由更正稿替换"
+# a return of another period from an office whose return of this period was taken in (last
+# quarter's file left in the folder): nothing against the office, so no finding, only this status
+OTHER_PERIOD = "其他报送期，未采用"
 
 # Tests set this to True so that a bug surfaces instead of becoming a finding on the file.
 _RAISE_UNEXPECTED = False
@@ -80,6 +83,7 @@ class Collection:
             "rejected": sum(o.status == REJECTED for o in files),
             "superseded": sum(o.status == SUPERSEDED for o in files),
             "replaced": sum(o.status == REPLACED for o in files),
+            "other_period": sum(o.status == OTHER_PERIOD for o in files),
             "missing": len(self.missing),
             "respondents": len(self.plan.respondents),
         }
@@ -373,6 +377,7 @@ def collect(
     period = asked or _majority_period(plan, reads)
     col = Collection(plan, period, folder)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
+    other_period: list[tuple[str, str, str, list[Finding]]] = []  # (respondent, file, kind, findings)
     for r in reads:
         findings = list(r.findings)
         done = r.validated is not None and r.validated[0] == period.id  # in a worker process
@@ -384,6 +389,10 @@ def collect(
                                     respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
             r.raw = None
         if r.raw is None and not done:
+            rid = next((f.respondent for f in findings if f.code is Code.PERIOD_MISMATCH), "")
+            if rid:  # another period's return: an error only if the office has none of this one (below)
+                other_period.append((rid, r.file, r.kind, findings))
+                continue
             col.outcomes.append(_rejected(plan, r.file, r.kind, findings))
             col.findings += findings
             continue
@@ -419,6 +428,12 @@ def collect(
             note = _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)], by_time)
             col.findings.append(note)
             col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
+    for rid, file, kind, findings in other_period:
+        if rid in col.submissions:  # nothing from it is used, nor needed: not a problem of the office
+            col.outcomes.append(FileOutcome(file, OTHER_PERIOD, rid, kind))
+        else:  # its only return(s) are of another period: E104 tells it to fill this period's in
+            col.outcomes.append(_rejected(plan, file, kind, findings))
+            col.findings += findings
     for r in plan.respondents:
         if r.id not in col.submissions:
             col.missing.append(r.id)

@@ -37,7 +37,7 @@ from .assess import (
     findings_by_respondent,
     unit_change_text,
 )
-from .collect import ACCEPTED, REJECTED, REPLACED, SUPERSEDED, FileOutcome
+from .collect import ACCEPTED, OTHER_PERIOD, REJECTED, REPLACED, SUPERSEDED, FileOutcome
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
@@ -794,6 +794,9 @@ class _Writer:
             replaced = sum(o.status == REPLACED for o in outcomes)
             if replaced:  # (earlier returns of offices that sent back their corrected copies)
                 counts.append(("已由更正稿替换的文件", replaced))
+            other = sum(o.status == OTHER_PERIOD for o in outcomes)
+            if other:  # (another period's returns of offices whose return of this period is used)
+                counts.append(("其他报送期的文件（未采用）", other))
         label = self.text_fmt()
         for name, value in counts:
             ws.merge_range(row, 0, row, 2, "", label)
@@ -808,10 +811,12 @@ class _Writer:
         cols = [Col("序号", 6), Col("文件", 40), Col("文件类型", 8), Col("处理结果", 17), Col("填报单位", 18),
                 Col("错误", 6), Col("提醒", 6)]  # fmt: skip
         ws = self.sheet(SHEET_FILES, self.title("收到的文件"), cols,
-                        f"共收到{len(outcomes)}份文件；“无法采用”“重复”的原因见“问题清单”。", freeze_col=2)  # fmt: skip
+                        f"共收到{len(outcomes)}份文件；“无法采用”“重复”的原因见“问题清单”。"
+                        + (f"“{OTHER_PERIOD}”是单位其他报送期的填报表，该单位本期的填报表已采用，不列为问题。"
+                           if any(o.status == OTHER_PERIOD for o in outcomes) else ""), freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
         file_status = {ACCEPTED: Status.DONE, REJECTED: Status.BEHIND, SUPERSEDED: Status.MISSING,
-                       REPLACED: Status.MISSING}  # fmt: skip
+                       REPLACED: Status.MISSING, OTHER_PERIOD: Status.MISSING}  # fmt: skip
         row = FIRST_ROW
         for n, o in enumerate(sorted(outcomes, key=lambda o: (o.file, o.status, o.respondent)), 1):
             ws.write_number(row, 0, n, center)

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pdreport.collect import ACCEPTED, REJECTED, SUPERSEDED, check_one, collect
+from pdreport.collect import ACCEPTED, OTHER_PERIOD, REJECTED, SUPERSEDED, check_one, collect
 from pdreport.demo import STAMP, fill_template
 from pdreport.findings import Code
 from pdreport.plan.load import parse_plan
@@ -140,8 +140,8 @@ def test_structure_problems(plan, h1, demo, tmp_path):
 
 def test_identity_checks(plan, h1, demo, tmp_path, plan_text, monkeypatch):
     filled = demo["jjw"]
-    q1 = build_layout(plan, plan.find_respondent("区建交委"), plan.period("2024Q1"))
-    write(tmp_path, "q1.xlsx", render_workbook(q1, STAMP))
+    q1 = build_layout(plan, plan.find_respondent("区发改委"), plan.period("2024Q1"))
+    write(tmp_path, "q1.xlsx", render_workbook(q1, STAMP))  # 区发改委 has no return of 2024H1
     other = parse_plan(plan_text.replace("id: pudong-2024", "id: pudong-2025", 1))
     lay = build_layout(other, other.find_respondent("区建交委"), other.period("2024H1"))
     write(tmp_path, "other-plan.xlsx", render_workbook(lay, STAMP))
@@ -153,7 +153,7 @@ def test_identity_checks(plan, h1, demo, tmp_path, plan_text, monkeypatch):
     write(tmp_path, "old-version.xlsx", fill_template(filled))
     col = collect(plan, tmp_path, "2024H1")
     assert [f.file for f in codes_at(col, Code.PERIOD_MISMATCH)] == ["q1.xlsx"]
-    assert next(o for o in col.outcomes if o.file == "q1.xlsx").respondent  # whose it is, though unusable
+    assert next(o for o in col.outcomes if o.file == "q1.xlsx").respondent == "fgw"  # though unusable
     assert [f.file for f in codes_at(col, Code.PLAN_MISMATCH)] == ["other-plan.xlsx"]
     assert [f.file for f in codes_at(col, Code.UNKNOWN_RESPONDENT)] == ["unknown.xlsx"]
     assert [f.file for f in codes_at(col, Code.TEMPLATE_VERSION)] == ["old-version.xlsx"]
@@ -283,3 +283,47 @@ def test_counts_by_unit_include_the_units_other_files(plan, demo, tmp_path):
     assert f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条" in wb["按单位统计"]["A2"].value
     outcome = next(o for o in col.outcomes if o.respondent == "kjw" and o.status == ACCEPTED)
     assert (outcome.errors, outcome.warnings) == (0, 0)
+
+
+def test_another_periods_return_is_no_problem_beside_this_periods(plan, h1, demo, tmp_path):
+    """Last quarter's returns left in the folder (README: 别的报送期的都可以直接放进去): a unit whose
+    return of this period is taken in has no problem for it, counted nowhere, told to refill
+    nothing; only a unit that sent nothing but another period's return gets E104 (and is chased)."""
+    from pdreport.assess import assess, findings_by_respondent
+    from pdreport.problems import render_problem_list
+    from pdreport.summary import render_summary
+
+    returns(plan, demo, tmp_path / "上半年", names=["区建交委", "康桥镇", "金桥镇", "花木街道", "区教育局"])
+    for name in ("区建交委", "康桥镇", "区发改委"):  # 区发改委 sent only its Q1 return
+        lay = build_layout(plan, plan.find_respondent(name), plan.period("2024Q1"))
+        write(tmp_path / "一季度", f"{name}.xlsx", render_workbook(lay, STAMP))
+    write(tmp_path / "一季度", "康桥镇（再发一次）.xlsx",
+          render_workbook(build_layout(plan, plan.find_respondent("康桥镇"), plan.period("2024Q1")), STAMP))
+    for period_id in ("2024H1", None):  # (without --period: the majority's, found another way)
+        col = collect(plan, tmp_path, period_id, workers=1)
+        assert col.period.id == "2024H1"
+        status = {o.file: (o.status, o.respondent, o.errors, o.warnings) for o in col.outcomes}
+        for f, whose in (("区建交委.xlsx", "jjw"), ("康桥镇.xlsx", "kangqiao_zhen"), ("康桥镇（再发一次）.xlsx", "kangqiao_zhen")):
+            assert status[str(Path("一季度") / f)] == (OTHER_PERIOD, whose, 0, 0)
+        assert status[str(Path("一季度") / "区发改委.xlsx")] == (REJECTED, "fgw", 1, 0)
+        (e104,) = codes_at(col, Code.PERIOD_MISMATCH)
+        assert e104.respondent == "fgw" and "重新填写" in e104.hint
+        assert not any(f.file.startswith("一季度") for f in col.findings if f.respondent != "fgw")
+        assert "fgw" in col.missing and col.counts["other_period"] == 3
+        assert sum(col.counts[k] for k in ("accepted", "rejected", "superseded", "replaced", "other_period")) \
+            == col.counts["received"] == 9
+    a = assess(plan, col.period, col.submissions, col.findings)
+    found = findings_by_respondent(a)
+    assert "jjw" not in found and "kangqiao_zhen" not in found and found["fgw"] == (2, 0)  # E104, E108
+    assert a.card("jjw").state == "已报送"
+    wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    assert "其他报送期的文件 3 份" in wb["问题清单"]["A2"].value
+    notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=4, values_only=True)}
+    assert notes["区发改委"] == f"已收到文件但无法采用：{Path('一季度') / '区发改委.xlsx'}"
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a, col.outcomes)))
+    files = {row[1]: row[3:] for row in wb["收到文件"].iter_rows(min_row=4, values_only=True)}
+    assert files[str(Path("一季度") / "区建交委.xlsx")] == (OTHER_PERIOD, "区建交委", 0, 0)
+    assert OTHER_PERIOD in wb["收到文件"]["A2"].value
+    stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0]}
+    assert stats["其他报送期的文件（未采用）"] == 3 and stats["收到文件"] == 9
+
