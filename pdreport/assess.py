@@ -815,3 +815,15 @@ def findings_by_respondent(a: Assessment) -> dict[str, tuple[int, int]]:
         counts = out.setdefault(f.respondent if f.respondent in known else "", [0, 0])
         counts[0 if f.is_error else 1] += 1
     return {rid: (e, w) for rid, (e, w) in out.items()}
+
+
+def unknown_files(a: Assessment) -> dict[str, str]:
+    """The files of the findings ``findings_by_respondent`` counts under "" (no respondent named),
+    each with the respondent its name suggests, "" for none: as collect guessed it for the file's
+    ``FileOutcome`` (whose findings then name no respondent at all), which 汇总表's 收到文件 and
+    the 问题清单 show as "区统计局（按文件名判断）"."""
+    from .collect import respondent_named_in
+
+    known = {r.id for r in a.plan.respondents}
+    files = sorted({f.file for f in a.findings if f.file and f.respondent not in known})
+    return {file: respondent_named_in(a.plan, file) for file in files}

@@ -196,6 +196,7 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
 
 def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period_id: str | None) -> _Read:
     result = _Read(rel, guarded.kind)
+    whose = ""  # once identified: every finding of the file is the office's (one attribution everywhere)
     try:
         engine = "openpyxl" if guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm") else "calamine"
         wb = open_workbook(path, guarded.data, engine)
@@ -203,15 +204,17 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
         result.findings = found
         if tmap is None:
             return result
+        whose = tmap.respondent_id
         mtime = guarded.mtime or path.stat().st_mtime  # (the guard's fstat: the file it read)
         result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
         _explain_blanks(result.raw, guarded)
         _find_percent_cells(result.raw, guarded)
     except ReadError as exc:
         result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
-                                       "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel))  # fmt: skip
+                                       "请用 Excel 或 WPS 打开检查后另存为 .xlsx 再发送", file=rel,
+                                       respondent=whose))  # fmt: skip
     except OSError as exc:
-        result.findings.append(_unreadable(rel, exc))
+        result.findings.append(_unreadable(rel, exc).located(respondent=whose))
     return result
 
 
@@ -404,7 +407,8 @@ def collect(
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
             if _RAISE_UNEXPECTED:
                 raise
-            findings.append(_unexpected(r.file, exc))
+            whose = r.raw.tmap.respondent_id if r.raw is not None else ""
+            findings.append(_unexpected(r.file, exc).located(respondent=whose))
             col.outcomes.append(_rejected(plan, r.file, r.kind, findings))
             col.findings += findings
             continue

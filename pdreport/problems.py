@@ -26,6 +26,26 @@ BY_UNIT = (("填报单位", 14), ("类别", 10), ("报送情况", 9), ("采用�
 MISSING = (("序号", 5), ("单位", 16), ("类别", 10), ("说明", 48))
 HEADER_ROW = 2  # row 0: title, row 1: counts or a note, row 2: column headers
 UNKNOWN_FILES = "单位不明的文件"  # 按单位统计's last row: findings of files no respondent could be told for
+UNKNOWN_NAMED_LIMIT = 5  # units named in the note on that row (past it: "等N个单位")
+
+
+def unknown_files_note(plan, guesses: dict[str, str]) -> str:
+    """What the row of files no respondent could be told for holds, as 按单位统计's note and the
+    report's note under 表3 both say it. ``guesses``: each such file → the respondent its name
+    suggests, "" for none (``collect.respondent_named_in``; the 问题清单 rows and 汇总表's 收到文件
+    name the file "区统计局（按文件名判断）"): such a file is that unit's only perhaps, so it is
+    counted in this row, not the unit's, and the note says so."""
+    files = sum(1 for f in guesses if f)
+    head = f"{UNKNOWN_FILES}{f'共{files}份，' if files else ''}"
+    guessed = {rid for rid in guesses.values() if rid}
+    if not guessed:
+        return head + "无法确定报送单位，未能采用"
+    units = [r.name for r in plan.respondents if r.id in guessed]
+    who = "、".join(units[:UNKNOWN_NAMED_LIMIT]) + (f"等{len(units)}个单位" if len(units) > UNKNOWN_NAMED_LIMIT else "")
+    some = sum(1 for rid in guesses.values() if rid)
+    which = "" if some == len(guesses) else f"其中{some}份"
+    return (f"{head}文件中读不出报送单位，未能采用；{which}按文件名判断可能是{who}的文件，"
+            f"未计入{'该单位' if len(units) == 1 else '这些单位'}")
 
 
 class _Sheets:
@@ -128,7 +148,7 @@ def render_problem_list(col: Collection) -> bytes:
                  f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条，按问题所属单位统计，含该单位未采用的文件"
                  "（如重复报送的较早一份）中的问题，与报告附件2表3一致；“报送情况”按采用的文件判断"
-                 + (f"；{UNKNOWN_FILES}是无法确定报送单位、未能采用的文件" if unknown else "") + "。",
+                 + (f"；{unknown_files_note(plan, _guesses(col, unknown))}" if unknown else "") + "。",
                  BY_UNIT, landscape=False)  # fmt: skip
     rows = [(resp.name, resp.kind.label, status_of[resp.id], sub.file if (sub := col.submissions.get(resp.id)) else "",
              mine_of.get(resp.id, ())) for resp in plan.respondents]  # fmt: skip
@@ -164,3 +184,10 @@ def render_problem_list(col: Collection) -> bytes:
     s.rows.set_heights(miss)
     close_workbook(wb)
     return buf.getvalue()
+
+
+def _guesses(col: Collection, unknown: list[Finding]) -> dict[str, str]:
+    """The files of ``unknown`` (findings no respondent is named for), each with the respondent its
+    name suggests as its ``FileOutcome`` has it ("" for none)."""
+    files = {x.file for x in unknown if x.file}
+    return {o.file: o.respondent if o.guessed else "" for o in col.outcomes if o.file in files}

@@ -278,6 +278,7 @@ def test_counts_by_unit_include_the_units_other_files(plan, demo, tmp_path):
     by = {r[0]: r for r in rows}
     assert by["区科经委"][2:] == ("已报送", "b.xlsx", 0, 1)
     assert rows[-1][0] == UNKNOWN_FILES and rows[-1][2:] == ("无法采用", "", 1, 0)
+    assert "单位不明的文件共1份，无法确定报送单位，未能采用。" in wb["按单位统计"]["A2"].value
     errors = sum(f.is_error for f in col.findings)
     assert (sum(r[4] for r in rows), sum(r[5] for r in rows)) == (errors, len(col.findings) - errors)
     assert f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条" in wb["按单位统计"]["A2"].value
@@ -327,3 +328,35 @@ def test_another_periods_return_is_no_problem_beside_this_periods(plan, h1, demo
     stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0]}
     assert stats["其他报送期的文件（未采用）"] == 3 and stats["收到文件"] == 9
 
+
+def test_a_file_named_after_a_unit_is_counted_apart_and_every_output_says_whose_it_may_be(plan, demo, tmp_path):
+    """区统计局_情况说明.docx (E001) is "区统计局（按文件名判断）" in 问题清单 and 收到文件: the
+    counts by unit (report 表3, 按单位统计, 汇总表 报送情况) keep it in the unit-less row, not
+    under 区统计局, and the notes under them name the unit its name suggests, in the same words."""
+    from pdreport.assess import assess, findings_by_respondent, unknown_files
+    from pdreport.problems import UNKNOWN_FILES, render_problem_list
+    from pdreport.report.render import _counted_note
+
+    (tmp_path / "区统计局.xlsx").write_bytes(fill_template(demo["tjj"]))
+    (tmp_path / "区统计局_情况说明.docx").write_bytes(b"not a workbook")
+    (tmp_path / "说明.docx").write_bytes(b"not a workbook")
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    a = assess(plan, col.period, col.submissions, col.findings)
+    assert unknown_files(a) == {"区统计局_情况说明.docx": "tjj", "说明.docx": ""}
+    assert unknown_files(a) == {o.file: o.respondent if o.guessed else "" for o in col.outcomes
+                                if o.status == REJECTED}  # as collect guessed it  # fmt: skip
+    found = findings_by_respondent(a)
+    assert "tjj" not in found and found[""] == (2, 0)
+    said = "单位不明的文件共2份，文件中读不出报送单位，未能采用；其中1份按文件名判断可能是区统计局的文件，未计入该单位"
+    wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    assert said in wb["按单位统计"]["A2"].value
+    rows = {r[0]: r for r in wb["按单位统计"].iter_rows(min_row=4, values_only=True)}
+    assert rows["区统计局"][4:] == (0, 0) and rows[UNKNOWN_FILES][4:] == (2, 0)
+    units = {row[2]: row[1] for row in wb["问题清单"].iter_rows(min_row=4, values_only=True)}
+    assert units["区统计局_情况说明.docx"] == "区统计局（按文件名判断）"
+    assert said in _counted_note(a, found)  # the note under the report's 表3
+    (tmp_path / "说明.docx").unlink()
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    a = assess(plan, col.period, col.submissions, col.findings)
+    assert "单位不明的文件共1份，文件中读不出报送单位，未能采用；按文件名判断可能是区统计局的文件，未计入该单位。" \
+        in _counted_note(a, findings_by_respondent(a))

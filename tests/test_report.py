@@ -626,7 +626,8 @@ def test_submission_table_adds_up_to_the_counts_in_the_text(sample_report, sampl
     # the note under 表3 says what its counts take in
     note = "".join(t.text for t in table._tbl.getnext().iter(qn("w:t")))
     assert note == ("注：错误、提醒按问题所属单位统计，含该单位未采用的文件（如重复报送的较早一份）中的问题，"
-                    "“报送情况”按采用的文件判断；单位不明的文件共1份，无法确定报送单位，未能采用。逐条问题见问题清单。")  # fmt: skip
+                    "“报送情况”按采用的文件判断；单位不明的文件共1份，文件中读不出报送单位，未能采用；"
+                    "按文件名判断可能是区统计局的文件，未计入该单位。逐条问题见问题清单。")  # fmt: skip
 
 
 def test_no_note_under_the_submission_table_when_each_count_is_the_file_in_uses(report):

@@ -25,9 +25,11 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..assess import Assessment, findings_by_respondent
+from ..assess import Assessment, findings_by_respondent, unknown_files
 from ..errors import PdreportError
 from ..plan.model import format_number
+from ..problems import UNKNOWN_FILES as PROBLEM_LIST_UNKNOWN_FILES
+from ..problems import unknown_files_note
 from . import charts
 from . import docx_format as fmt
 from .context import build_context, findings_by_code, headline_rows, number_text, report_title
@@ -236,8 +238,8 @@ def _submission_table(doc, a: Assessment, caption: str = "") -> None:
 
 
 # Findings on files no respondent could be told for: their own row of 表3, so that its total is
-# every finding (as 附件2's text and 表4 count them)
-UNKNOWN_FILES = "单位不明的文件"
+# every finding (as 附件2's text and 表4 count them), named as in 问题清单's 按单位统计
+UNKNOWN_FILES = PROBLEM_LIST_UNKNOWN_FILES
 
 
 def _counted_note(a: Assessment, found: dict[str, tuple[int, int]]) -> str:
@@ -246,10 +248,8 @@ def _counted_note(a: Assessment, found: dict[str, tuple[int, int]]) -> str:
     parts = []
     if any(found.get(c.respondent.id, (0, 0)) != (c.errors, c.warnings) for c in a.respondents):
         parts.append("错误、提醒按问题所属单位统计，含该单位未采用的文件（如重复报送的较早一份）中的问题，“报送情况”按采用的文件判断")
-    if "" in found:
-        known = {r.id for r in a.plan.respondents}
-        files = len({f.file for f in a.findings if f.file and f.respondent not in known})
-        parts.append(f"{UNKNOWN_FILES}{f'共{files}份，' if files else ''}无法确定报送单位，未能采用")
+    if "" in found:  # (as 问题清单's 按单位统计 says it, naming the unit a file's name suggests)
+        parts.append(unknown_files_note(a.plan, unknown_files(a)))
     return "；".join(parts) + "。逐条问题见问题清单。" if parts else ""
 
 
