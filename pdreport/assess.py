@@ -746,6 +746,16 @@ def snapshot(a: Assessment) -> dict:
     }
 
 
+def previous_label(a: Assessment) -> str:
+    """The period ``--previous`` compared with ('2024年一季度'; not always the one just before, so
+    the report and 汇总表 name it), "" without one."""
+    prev = a.previous or {}
+    label = prev.get("period_label")
+    if not label:  # (a snapshot without its label: the plan's name of its period)
+        label = next((p.label for p in a.plan.periods if p.id == prev.get("period")), "")
+    return label if isinstance(label, str) else ""
+
+
 def change_text(a: Assessment, kind: str, key: str, value: float | None = None, status: Status | None = None) -> str:
     """'较上期+3.2', '与上期持平', '上期：滞后', '较上期-2，累计数比上期少，请核对' … or '' when there
     is nothing to compare. Never a bracket: the report writes it in brackets."""

@@ -35,6 +35,7 @@ from .assess import (
     UnitResult,
     change_text,
     findings_by_respondent,
+    previous_label,
     unit_change_text,
 )
 from .collect import ACCEPTED, OTHER_PERIOD, REJECTED, REPLACED, SUPERSEDED, FileOutcome
@@ -287,7 +288,7 @@ class _Writer:
         line = (f"报送期：{p.label}（{chinese_date(p.start)}至{chinese_date(p.end)}），报送截止："
                 f"{chinese_date(p.deadline)}" + ("。" if p.is_year_end else f"，序时进度{p.elapsed:.0%}。"))  # fmt: skip
         if self.has_previous:
-            line += f"“{CHANGE}”与{(self.a.previous or {}).get('period_label') or '上期'}相比。"
+            line += f"“{CHANGE}”与{previous_label(self.a) or '上期'}相比。"
         ws.merge_range(1, 0, 1, last, "", line_fmt)
         ws.write_string(1, 0, clip(line + note), line_fmt)
         ws.set_row(1, row_height(wrapped_lines(line + note, sum(c.width for c in cols))))

@@ -183,7 +183,7 @@ def test_previous_period_comparison(tmp_path, sample_run):
     r = run("consolidate", q3, "--period", "2024Q3", "-o", out, "--previous", out_h1)
     assert r.returncode == 0, r.stderr
     report = out / "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年前三季度）.docx"
-    assert "较上期" in report_text(report)
+    assert "较上期" in report_text(report) and "注：本报告中的“上期”均指2024年上半年。" in report_text(report)
     bad = run("consolidate", q3, "--period", "2024Q3", "-o", out, "--previous", tmp_path)
     assert bad.returncode == 2 and "找不到上期评估结果" in bad.stderr
 

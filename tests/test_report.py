@@ -429,6 +429,13 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     # written in brackets, the flag is a clause of the change, never a bracket in a bracket
     assert "（较上期减少55辆，累计数比上期少，请核对）。" in body
     assert not re.search(r"（[^（）\n]*（", body.replace("区府办（机管局）", ""))
+    # --previous may skip a period (前三季度 against 一季度): the note under 表1, where 较上期 is
+    # first used, names the period compared with, once
+    note = "".join(t.text for t in table._tbl.getnext().iter(qn("w:t")))
+    assert note.startswith("注：本报告中的“上期”均指2024年一季度。第")  # (then each unit's change)
+    assert sum("2024年一季度" in t for t in texts(doc)) == 1
+    del prev["period_label"]  # (a snapshot without its label: the plan's name of its period)
+    assert build_context(a, DATE)["previous_label"] == "2024年一季度"
 
 
 def test_a_change_written_in_brackets_has_no_brackets_of_its_own(demo_assessment):
@@ -513,12 +520,13 @@ def test_each_units_change_is_named_unit_by_unit(demo_assessment):
     # ... and each unit's change is said in the note right under the table
     after = table._tbl.getnext()
     note = "".join(t.text for t in after.iter(qn("w:t")))
-    assert re.match(r"注：第\d(、\d)*项由各单位分别考核，“较上期”列为变化的单位数。各单位较上期的变化：第\d项，", note)
+    assert re.match(r"注：本报告中的“上期”均指2024年一季度。第\d(、\d)*项由各单位分别考核，“较上期”列为变化的单位数。"
+                    r"各单位较上期的变化：第\d项，", note)  # fmt: skip
     assert f"第{row['seq']}项，{row['change']}" in note
     # without a previous period: no 较上期 column and no note
     plain = docx.Document(io.BytesIO(render_report(demo_assessment, report_date=DATE, with_charts=False)))
     assert plain.tables[0].rows[0].cells[-1].text == "状态"
-    assert not any(t.startswith("注：第") for t in texts(plain))
+    assert not any(t.startswith("注：第") or "上期" in t for t in texts(plain))
 
 
 def test_the_change_column_takes_its_width_from_the_others(demo_assessment):

@@ -545,6 +545,9 @@ def test_previous_period_column(fx):
     row = next(r for r in rows(annex) if r[0] == unit.unit.seq)
     assert row[column(annex, "较上期")] == "较上期+0.5"
     assert "2024年一季度" in head["A2"].value
+    prev["period"] = "2024Q1"
+    del prev["period_label"]  # (a snapshot without its label: the plan's name of its period, as the report)
+    assert "“较上期”与2024年一季度相比" in openpyxl.load_workbook(io.BytesIO(render_summary(a)))[SHEET_HEADLINE]["A2"].value
     # without a previous period there is no such column
     assert "较上期" not in [c.value for c in fx.wb[SHEET_HEADLINE][FIRST_ROW]]
 

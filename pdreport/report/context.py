@@ -22,6 +22,7 @@ from ..assess import (
     TaskResult,
     change_text,
     name_list,
+    previous_label,
     unit_change,
 )
 from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
@@ -115,7 +116,7 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
         },
         "date": chinese_date(date),
         "has_previous": a.previous is not None,
-        "previous_label": (a.previous or {}).get("period_label", ""),
+        "previous_label": previous_label(a),
         "counts": {
             "respondents": len(a.respondents),
             "submitted": len(a.submitted),
