@@ -228,3 +228,19 @@ def test_outcomes(case):
         assert status[name] == ACCEPTED, name
     assert all(f.file for f in col.findings if f.code is not Code.MISSING_SUBMISSION)
     assert not [f for f in col.findings if f.code is Code.SHEET_MISSING and f.sheet == COVER]
+
+
+def test_a_return_from_an_earlier_template_names_fields_as_the_sheet_does(plan, tmp_path):
+    """Templates sent out before labels followed the sheet name indicators by the plan's id
+    (“T07-1 …·填报值”, which the office sees nowhere): messages about such a return, and the 项目
+    it is listed under, name them as the sheet does (任务7 …), and the file is still read."""
+    sample = Path(__file__).resolve().parents[1] / "sample_workbooks" / "2024年上半年_区科经委_碳达峰碳中和及节能工作进展填报表.xlsx"
+    stored = {row[0].value: row[5].value for row in openpyxl.load_workbook(sample)[META].iter_rows()}
+    assert stored["ind.T07-1.value"].startswith("T07-1 ")  # the sample is such a return
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / sample.name).write_bytes(sample.read_bytes())
+    col = collect(plan, tmp_path / "in", H1, workers=1)
+    assert "kjw" in col.submissions  # read as before
+    (f,) = [f for f in col.findings if f.code is Code.WRONG_TYPE]
+    assert f.label == "任务7 开展清洁生产相关工作的企业数·填报值"
+    assert "T07-1" not in f.message and f"“{f.label}”" in f.message

@@ -74,12 +74,18 @@ def test_map_points_at_the_right_input_cells(plan, h1_files):
                 assert r >= ANNEX_FIRST_ROW and rows[ANNEX_FIRST_ROW - 1][c] != ""
             elif f.sheet == TASKS and not f.key.startswith("task."):
                 assert rows[ms_header][c] == column_header(f), f.key
-                assert f.key.split(".")[1] in f.label and rows[r][2] in f.label, f.key
+                # labelled as the row reads (所属任务, 里程碑事项), never by the plan's id
+                owner = rows[r][1].split("（")[0]
+                assert f.label == f"{owner} {rows[r][2]}·{column_header(f)}", f.key
+                assert f.ref not in f.label, f.key
             else:
                 assert rows[HEADER_ROW][c] == column_header(f), (tf.path.name, f.key)
                 if f.sheet == INDICATORS:
                     ind = plan.indicator(f.ref)
                     assert rows[r][2] == ind.name and rows[r][3] == ind.unit, f.key
+                    owner = rows[r][1].replace("\n", "")  # (总体目标\n第1项 in its narrow column)
+                    assert f.label == f"{owner} {ind.name}·{column_header(f)}", f.key
+                    assert f.ref not in f.label, f.key
                 else:
                     task = plan.task(int(f.ref))
                     assert int(rows[r][0]) == task.number and rows[r][1] == task.title, f.key
@@ -113,11 +119,26 @@ def test_validation_messages_are_chinese(h1_files):
             for text in (dv.promptTitle, dv.prompt, dv.errorTitle, dv.error):
                 assert text and CJK.search(text), (tf.path.name, field.key, text)
             assert len(dv.promptTitle) <= 32 and len(dv.errorTitle) <= 32
+            # a long name is shortened, never the part that tells a row's cells apart
+            if "·" in field.label:
+                assert dv.promptTitle.endswith("·" + field.label.rpartition("·")[2]), dv.promptTitle
+            if field.key.startswith("ind."):
+                assert field.ref not in dv.promptTitle, dv.promptTitle  # no plan id (H1, T05-1)
             assert len(dv.prompt) <= 255 and len(dv.error) <= 255
             if field.kind == "number" and field.unit:
                 assert field.unit in dv.prompt, field.key
             if field.kind == "choice":
                 assert all(c in dv.prompt and c in dv.formula1 for c in field.choices), field.key
+        titles = [(f.sheet, _row(f.cell), dv_title(wb, f)) for f in tf.layout.fields]
+        assert len(set(titles)) == len(titles), tf.path.name  # the cells of one row differ by title
+
+
+def _row(a1: str) -> int:
+    return xl_cell_to_rowcol(a1)[0]
+
+
+def dv_title(wb, field) -> str:
+    return next(dv.promptTitle for dv in wb[field.sheet].data_validations.dataValidation if field.cell in dv.sqref)
 
 
 def test_sheets_are_protected_without_locking_inputs(h1_files):

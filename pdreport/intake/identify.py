@@ -5,9 +5,11 @@ The file name is never trusted: staff rename files, and one office may send anot
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..findings import Code, Finding
 from ..plan.model import Plan
-from ..template.layout import COVER, META, TEMPLATE_VERSION
+from ..template.layout import COVER, META, TEMPLATE_VERSION, indicator_label
 from ..template.metadata import MetadataError, TemplateMap, parse_metadata
 from .read import ReadError, Workbook
 
@@ -57,4 +59,21 @@ def identify(
                                 f"填报表模板版本为 {tmap.template_version}，当前为 {TEMPLATE_VERSION}；已按表内标识读取",
                                 "下次请使用新下发的模板", respondent=respondent.id,
                                 value=tmap.template_version, **where("template_version")))  # fmt: skip
-    return tmap, findings
+    return clerk_labels(tmap, plan), findings
+
+
+def clerk_labels(tmap: TemplateMap, plan: Plan) -> TemplateMap:
+    """The map with its indicator fields labelled as the sheet shows them. Templates sent out before
+    labels said so name them by the plan's id ("T05-1 新增光伏装机容量·填报值", "H1 …" reads like a
+    cell), which the office sees nowhere: messages about such a return name the field as a new
+    template does ("任务5 新增光伏装机容量·填报值"). The stored map, and its digest, are untouched."""
+    fields, changed = list(tmap.fields), False
+    for i, f in enumerate(fields):
+        if f.key.startswith("ind.") and f.ref and f.label.startswith(f.ref + " ") and "·" in f.label:
+            try:
+                ind = plan.indicator(f.ref)
+            except KeyError:
+                continue  # (no longer in the plan: not read either)
+            fields[i] = dataclasses.replace(f, label=f"{indicator_label(plan, ind)}·{f.label.rpartition('·')[2]}")
+            changed = True
+    return dataclasses.replace(tmap, fields=tuple(fields)) if changed else tmap

@@ -182,7 +182,7 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
         seq = sequential_target(ind, period) if role != "contributor" else None
         lay.indicators.append(IndicatorRow(row, ind, role, seq))
         lo, hi = value_bounds(ind)
-        name = f"{ind.id} {ind.name}"
+        name = indicator_label(plan, ind)
         add(Field(f"ind.{ind.id}.value", INDICATORS, cell(row, IND_VALUE), f"{name}·填报值",
                   "number", True, ind.id, ind.unit, lo, hi))  # fmt: skip
         add(Field(f"ind.{ind.id}.note", INDICATORS, cell(row, IND_NOTE), f"{name}·情况说明",
@@ -229,7 +229,7 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
         row = lay.milestone_header_row + 1
         for ind in milestones:
             lay.milestones.append(MilestoneRow(row, ind, role_of(ind, respondent.id)))
-            name = f"{ind.id} {ind.name}"
+            name = indicator_label(plan, ind)
             add(Field(f"ind.{ind.id}.done", TASKS, cell(row, MS_DONE), f"{name}·是否完成",
                       "choice", True, ind.id, choices=YES_NO))  # fmt: skip
             add(Field(f"ind.{ind.id}.date", TASKS, cell(row, MS_DATE), f"{name}·完成日期",
@@ -239,6 +239,33 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
             label(LabelCell(TASKS, cell(row, 2), ind.name))
             row += 1
     return lay
+
+
+def owner_text(plan: Plan, ind: Indicator, sep: str = "") -> str:
+    """What an indicator belongs to, as the notice numbers it and the sheet prints it: “总体目标第5项”
+    or “任务12” (``sep`` goes between 总体目标 and 第5项, a line break in a narrow column)."""
+    if ind.task_number:
+        return f"任务{ind.task_number}"
+    ids = [h.id for h in plan.headline]
+    return f"总体目标{sep}第{ids.index(ind.owner) + 1}项" if ind.owner in ids else "总体目标"
+
+
+def indicator_label(plan: Plan, ind: Indicator) -> str:
+    """An indicator as a field label names it: what the clerk sees on its row (“任务5 新增光伏装机容量”),
+    never the plan's id (H1, T05-1), which is shown nowhere on the sheet and reads like a cell."""
+    return f"{owner_text(plan, ind)} {ind.name}"
+
+
+def input_title(label: str, limit: int = 32) -> str:
+    """A field label cut to an input message title's limit (Excel's 32 characters): the name part
+    is shortened, so the part after the last “·” (填报值, 是否完成 …), which tells a row's cells
+    apart, always survives."""
+    if len(label) <= limit:
+        return label
+    name, dot, part = label.rpartition("·")
+    if not dot or len(part) + 2 >= limit:
+        return label[: limit - 1] + "…"
+    return name[: limit - len(part) - 2] + "…·" + part
 
 
 def annual_target_text(row: IndicatorRow) -> str:

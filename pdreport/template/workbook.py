@@ -31,6 +31,8 @@ from .layout import (
     Layout,
     annual_target_text,
     cell,
+    input_title,
+    owner_text,
 )
 from .metadata import write_metadata
 
@@ -125,7 +127,7 @@ class _Renderer:
             ws.conditional_format(row, col, row, col, {"type": "blanks", "format": self.f.missing})
 
     def validation(self, field: Field) -> dict:
-        title = field.label[:32]
+        title = input_title(field.label)
         if field.kind == "choice":
             choices = "、".join(field.choices)
             return {"validate": "list", "source": list(field.choices), "input_title": title,
@@ -271,7 +273,7 @@ class _Renderer:
         widths = self.widths[INDICATORS]
         for n, row in enumerate(self.lay.indicators, 1):
             ind, r = row.indicator, row.row
-            owner = self.owner(ind, "\n")
+            owner = owner_text(self.p, ind, "\n")
             ws.write_number(r, 0, n, f.label_center)
             ws.write_string(r, 1, owner, f.label_center)
             ws.write_string(r, 2, ind.name, f.label)
@@ -298,14 +300,6 @@ class _Renderer:
         ws.freeze_panes(FIRST_ROW, 3)
         ws.repeat_rows(HEADER_ROW)
         ws.autofilter(HEADER_ROW, 0, end, last)
-
-    def owner(self, ind, sep: str = "") -> str:
-        """What an indicator belongs to, as the notice numbers it: “总体目标第5项” or “任务12”
-        (``sep`` goes between 总体目标 and 第5项, a line break in a narrow column)."""
-        if ind.task_number:
-            return f"任务{ind.task_number}"
-        ids = [h.id for h in self.p.headline]
-        return f"总体目标{sep}第{ids.index(ind.owner) + 1}项" if ind.owner in ids else "总体目标"
 
     def ratio(self, ws, row, r: int) -> None:
         ind, f = row.indicator, self.f
@@ -412,7 +406,7 @@ class _Renderer:
             for n, mr in enumerate(self.lay.milestones, 1):
                 ind, r = mr.indicator, mr.row
                 ws.write_number(r, 0, n, f.label_center)
-                owner = self.owner(ind)
+                owner = owner_text(self.p, ind)
                 if mr.role != "lead":
                     owner += "（参与单位，报本单位情况）"
                 ws.write_string(r, 1, owner, f.label_center)
