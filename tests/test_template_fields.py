@@ -4,6 +4,7 @@ Chinese prompt and error message, and the live checks compute the right numbers 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import openpyxl
@@ -12,7 +13,7 @@ from helpers import grid, needs_soffice, read_map_and_values, soffice_convert_ma
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_cell_to_rowcol
 
-from pdreport.template import generate_templates
+from pdreport.template import build_layout, generate_templates, render_workbook
 from pdreport.template.layout import (
     ANNEX,
     ANNEX_FIRST_ROW,
@@ -152,6 +153,20 @@ def test_sheets_are_protected_without_locking_inputs(h1_files):
         assert locked_inputs == []
 
 
+def test_check_cell_caches_what_is_left_in_a_prefilled_workbook(plan):
+    """A workbook rendered with values (demos, benchmarks) caches the count of required inputs left
+    empty or holding only spaces, and the matching message."""
+    layout = build_layout(plan, plan.respondent("fgw"), plan.period("2024H1"))
+    required = layout.required_fields()
+    values = {f.key: ("已填写" if f.kind in ("text", "choice") else 1.0) for f in required}
+    cases = {0: values, 2: dict(values, **{required[0].key: None, required[1].key: "  "})}
+    for left, given in cases.items():
+        rows = grid(CalamineWorkbook.from_filelike(io.BytesIO(render_workbook(layout, STAMP, given))), COVER)
+        assert rows[CHECK_ROW][COVER_VALUE_COL] == left
+        shown = rows[CHECK_ROW][COVER_VALUE_COL + 1]
+        assert shown == (f"尚有{left}项必填内容未填写\n（橙色单元格）" if left else "必填项已全部填写，可以报送")
+
+
 def test_check_cell_counts_required_inputs_per_period(plan, tmp_path):
     """The cached 填报检查 count equals the number of required inputs, for every period."""
     for period in plan.periods:
@@ -176,9 +191,14 @@ def test_live_checks_recalculate_once_filled(plan, tmp_path):
         wb = openpyxl.load_workbook(tf.path)
         required = tf.layout.required_fields()
         skipped = required[:3]  # leave three required inputs empty
+        # … and three hold only spaces (full-width ones, a line break): empty to intake (E201) too
+        spaced = dict(zip([f for f in required[3:] if f.kind == "text"][:3], ("   ", "\u3000\u3000", " \n "), strict=False))
         ratios = {}
         for i, f in enumerate(tf.layout.fields):
             if f in skipped:
+                continue
+            if f in spaced:
+                wb[f.sheet][f.cell] = spaced[f]
                 continue
             value = {"number": 3.0 + i, "choice": (f.choices or ("是",))[0], "date": dt.datetime(2024, 6, 30),
                      "text": "已填写"}[f.kind]  # fmt: skip
@@ -190,7 +210,8 @@ def test_live_checks_recalculate_once_filled(plan, tmp_path):
         dst = tmp_path / f"{tf.respondent.id}.xlsx"
         wb.save(dst)
         srcs.append(dst)
-        expect[tf.respondent.id] = (tf, len(skipped), ratios, formulas)
+        assert len(spaced) == 3
+        expect[tf.respondent.id] = (tf, len(skipped) + len(spaced), ratios, formulas)
     assert any(f.startswith("=") for *_, formulas in expect.values() for f in formulas.values())
     for out in soffice_convert_many(srcs, "xlsx", tmp_path / "lo"):
         tf, left, ratios, formulas = expect[out.stem]

@@ -123,8 +123,9 @@ class _Renderer:
         else:
             ws.write_number(row, col, value, fmt)
         ws.data_validation(row, col, row, col, self.validation(field))
-        if field.required:
-            ws.conditional_format(row, col, row, col, {"type": "blanks", "format": self.f.missing})
+        if field.required:  # orange while empty, as 填报检查 counts it (spaces only count as empty)
+            ws.conditional_format(row, col, row, col, {"type": "formula", "criteria": "=" + empty_test(field.cell),
+                                                       "format": self.f.missing})  # fmt: skip
 
     def validation(self, field: Field) -> dict:
         title = input_title(field.label)
@@ -203,16 +204,20 @@ class _Renderer:
     def missing_check(self, ws, row: int) -> None:
         """A live count of required inputs still empty, with the right cached value."""
         required = self.lay.required_fields()
-        # COUNTBLANK takes one range; summing per cell keeps every reader (Excel, WPS, LO) happy
-        parts = [f"COUNTBLANK('{fd.sheet}'!{_abs(fd.cell)})" for fd in required]
+        # one term per cell, plain arithmetic on TRUE/FALSE: every reader (Excel, WPS, LibreOffice)
+        # computes it alike, where array forms (SUMPRODUCT over IFERROR …) differ between them
+        parts = ["(" + empty_test(f"'{fd.sheet}'!{_abs(fd.cell)}") + ")" for fd in required]
         formula = "=" + "+".join(parts) if parts else "=0"
+        if len(formula) > FORMULA_LIMIT:  # (a very long form: blank cells only, as COUNTBLANK sees them)
+            formula = "=" + "+".join(f"COUNTBLANK('{fd.sheet}'!{_abs(fd.cell)})" for fd in required)
+        left = sum(_empty(self.values.get(fd.key)) for fd in required)  # the cached result
         count = cell(row, COVER_VALUE_COL)
         ws.write_string(row, 1, "填报检查", self.f.info_label)
-        ws.write_formula(row, COVER_VALUE_COL, formula, self.f.formula_text, len(required))
+        ws.write_formula(row, COVER_VALUE_COL, formula, self.f.formula_text, left)
         # two lines, broken where the sentence breaks (its column is too narrow for one)
-        msg = (f'=IF({count}=0,"必填项已全部填写，可以报送",'
+        msg = (f'=IF({count}=0,"{ALL_FILLED}",'
                f'"尚有"&{count}&"项必填内容未填写"&CHAR(10)&"（橙色单元格）")')  # fmt: skip
-        shown = f"尚有{len(required)}项必填内容未填写\n（橙色单元格）"
+        shown = f"尚有{left}项必填内容未填写\n（橙色单元格）" if left else ALL_FILLED
         ws.write_formula(row, 3, msg, self.f.check_ok, shown)
         ws.set_row(row, row_height(wrapped_lines(shown, self.widths[COVER][3], BODY_SIZE), BODY_SIZE))
 
@@ -419,6 +424,21 @@ class _Renderer:
                 ws.set_row(r, row_height(max(2, wrapped_lines(owner, widths[1], BODY_SIZE)), BODY_SIZE))
             last_row = self.lay.milestones[-1].row
         self.signature(ws, last_row + 2, last)
+
+
+ALL_FILLED = "必填项已全部填写，可以报送"
+FORMULA_LIMIT = 8000  # characters: Excel takes formulas up to 8192
+
+
+def empty_test(ref: str) -> str:
+    """A formula that is TRUE while the cell ``ref`` holds nothing but spaces, as intake reads it
+    (E201): blank, or only spaces (full-width ones too, typed with a Chinese input method), tabs
+    or line breaks. An error value counts as filled (intake reports it on its own)."""
+    return f'IFERROR(LEN(TRIM(CLEAN(SUBSTITUTE({ref},"\u3000",""))))=0,FALSE)'
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _rc(a1: str) -> tuple[int, int]:
