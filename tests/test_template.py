@@ -205,7 +205,7 @@ def test_instructions_say_counts_are_whole_numbers(plan, h1_files):
         units = {r.indicator.unit for r in tf.layout.indicators}
         counted = units & COUNT_UNITS
         if counted:
-            assert "请填整数" in text and all(u in text.split("计量的指标")[0] for u in counted)
+            assert "请填整数" in text and all(f"“{u}”" in text.split("的指标请填整数")[0] for u in counted)
         else:
             assert "整数" not in text
         assert ("两位小数" in text) == bool(units - COUNT_UNITS)

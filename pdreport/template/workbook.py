@@ -233,7 +233,12 @@ class _Renderer:
             "本页“填报检查”会实时显示尚未填写的必填项数量。",
         ]
         if self.lay.indicators:
-            out.append("“指标”表：在“填报值”列填写数字，计量单位以“计量单位”列为准（如“万千瓦”“万平方米”）。"
+            # examples from this sheet's own units (a sheet in 所 and % has no 万千瓦 to point at), 万… first:
+            # those are the ones typed wrong (15万千瓦 is 15)
+            units = sorted((u for u in dict.fromkeys(r.indicator.unit for r in self.lay.indicators) if u and u != "%"),
+                           key=lambda u: not u.startswith("万"))  # fmt: skip
+            example = f"（如{''.join(f'“{u}”' for u in units[:2])}）" if units else ""
+            out.append(f"“指标”表：在“填报值”列填写数字，计量单位以“计量单位”列为准{example}。"
                        f"{self.count_rule()}累计数填写1月1日起至本期末的累计完成数；水平值和比例填写期末数；"
                        "百分数只填数字（如 95% 填 95）；下降率下降填正数、上升填负数。"
                        "数字以外的说明请写在“情况说明”列。")  # fmt: skip
@@ -261,9 +266,9 @@ class _Renderer:
         counted = [u for u in units if u in COUNT_UNITS]  # (the cells accept decimals; W219 asks)
         if not counted:
             return "数值保留两位小数即可。"
-        names = "、".join(counted)
+        names = "".join(f"“{u}”" for u in counted)  # (quoted: 以所计量 reads 所 as a particle)
         rest = "其他数值保留两位小数即可。" if len(counted) < len(units) else ""
-        return f"以{names}计量的指标是个数，请填整数（如 3，不要填 2.5）；{rest}"
+        return f"计量单位为{names}的指标请填整数（如 3，不要填 2.5）；{rest}"
 
     # -- 指标 ------------------------------------------------------------------------
     def indicators(self) -> None:
