@@ -19,12 +19,11 @@ from .errors import UsageError, os_error_text
 from .findings import Code, Finding, safe_text
 from .intake.clean import is_blank
 from .intake.guard import GuardResult, guard_file
-from .intake.identify import identify
+from .intake.identify import identify, period_mismatch
 from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, extract, newest_last
 from .outputs import gc_paused, is_output_folder
 from .plan.model import Period, Plan
-from .template.layout import META
 from .validate import validate_submission
 from .workers import Forked, die_with_parent, discard_stderr
 
@@ -385,11 +384,7 @@ def collect(
         findings = list(r.findings)
         done = r.validated is not None and r.validated[0] == period.id  # in a worker process
         if not done and r.raw is not None and r.raw.tmap.period_id != period.id:
-            seen = next((p.label for p in plan.periods if p.id == r.raw.tmap.period_id), r.raw.tmap.period_id)
-            findings.append(Finding(Code.PERIOD_MISMATCH, f"这是报送期“{seen}”的填报表，"
-                                    f"本次汇总的是“{period.label}”", f"请使用{period.label}下发的填报表重新填写",
-                                    file=r.file, sheet=META, cell=r.raw.tmap.cells.get("period_id", ""),
-                                    respondent=r.raw.tmap.respondent_id, value=r.raw.tmap.period_id))  # fmt: skip
+            findings.append(period_mismatch(plan, r.file, r.raw.tmap, period.id))
             r.raw = None
         if r.raw is None and not done:
             rid = next((f.respondent for f in findings if f.code is Code.PERIOD_MISMATCH), "")

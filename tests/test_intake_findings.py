@@ -3,7 +3,8 @@
 One collection run over a folder that has a bit of everything an office sends back; each row of
 EXPECTED names a check, the code it must produce and where. File-level problems (a file that is
 not ours, a duplicate) are located by file only; identity problems point at the hidden sheet's
-cell that holds the wrong value; value problems at the input cell.
+cell that holds the wrong value (the period: the cover's 报送期, which the office sees); value problems at
+the input cell.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pdreport.demo import STAMP, demo_values, fill_template
 from pdreport.findings import Code
 from pdreport.plan.load import parse_plan
 from pdreport.template import build_layout, render_workbook
-from pdreport.template.layout import COVER, META, TASKS
+from pdreport.template.layout import COVER, COVER_PERIOD_CELL, META, TASKS
 
 H1 = "2024H1"
 
@@ -138,7 +139,7 @@ EXPECTED = {
     "no metadata (not our template)": (Code.NO_METADATA, "自制表格.xlsx", ("", "")),
     "unrecognised file": (Code.NOT_A_WORKBOOK, "说明.txt", ("", "")),
     "sheet deleted": (Code.SHEET_MISSING, "金桥镇.xlsx", (TASKS, "")),
-    "period mismatch": (Code.PERIOD_MISMATCH, "区生态环境局.xlsx", (META, "period_id")),
+    "period mismatch": (Code.PERIOD_MISMATCH, "区生态环境局.xlsx", (COVER, COVER_PERIOD_CELL)),
     "plan mismatch": (Code.PLAN_MISMATCH, "区教育局-2025.xlsx", (META, "plan_id")),
     "respondent unknown": (Code.UNKNOWN_RESPONDENT, "区某某办.xlsx", (META, "respondent_id")),
     "template version mismatch": (Code.TEMPLATE_VERSION, "区教育局.xlsx", (META, "template_version")),
@@ -173,14 +174,18 @@ def test_check_produces_located_finding(case, check):
 def test_identity_cells_point_at_the_value(case, plan):
     col, _ = case
     by_code = {f.code: f for f in col.findings}
-    assert by_code[Code.PERIOD_MISMATCH].value == "2024Q1"
-    assert "2024年一季度" in by_code[Code.PERIOD_MISMATCH].message or "2024Q1" in by_code[Code.PERIOD_MISMATCH].message
+    assert by_code[Code.PERIOD_MISMATCH].value == "2024年一季度"  # as the cover shows it, not the id
+    assert "2024年一季度" in by_code[Code.PERIOD_MISMATCH].message
     assert by_code[Code.PLAN_MISMATCH].value == "pudong-2025"
     assert by_code[Code.UNKNOWN_RESPONDENT].value == "xyz"
     assert by_code[Code.TEMPLATE_VERSION].value == "0"
-    cells = {by_code[c].cell for c in (Code.PERIOD_MISMATCH, Code.PLAN_MISMATCH,
-                                       Code.UNKNOWN_RESPONDENT, Code.TEMPLATE_VERSION)}  # fmt: skip
-    assert len(cells) == 4  # four different rows of the hidden sheet
+    cells = {by_code[c].cell for c in (Code.PLAN_MISMATCH, Code.UNKNOWN_RESPONDENT, Code.TEMPLATE_VERSION)}
+    assert len(cells) == 3  # three different rows of the hidden sheet
+    # the period, which the office can fix only with the right form, where the office sees it
+    e104 = by_code[Code.PERIOD_MISMATCH]
+    assert (e104.sheet, e104.cell) == (COVER, COVER_PERIOD_CELL)
+    shown = openpyxl.load_workbook(col.folder / e104.file)[COVER][COVER_PERIOD_CELL].value
+    assert shown.startswith(e104.value)  # 2024年一季度（2024年1月1日至2024年3月31日）
 
 
 def test_normalised_values_are_taken_in(case):

@@ -9,7 +9,7 @@ import dataclasses
 
 from ..findings import Code, Finding
 from ..plan.model import Plan
-from ..template.layout import COVER, META, TEMPLATE_VERSION, indicator_label
+from ..template.layout import COVER, COVER_PERIOD_CELL, META, TEMPLATE_VERSION, indicator_label
 from ..template.metadata import MetadataError, TemplateMap, parse_metadata
 from .read import ReadError, Workbook
 
@@ -48,18 +48,25 @@ def identify(
                               **where("respondent_id"))]  # fmt: skip
     findings: list[Finding] = []
     if period_id and tmap.period_id != period_id:
-        label = next((p.label for p in plan.periods if p.id == tmap.period_id), tmap.period_id)
-        want = next((p.label for p in plan.periods if p.id == period_id), period_id)
-        return None, [Finding(Code.PERIOD_MISMATCH,
-                              f"这是“{label}”的填报表，本次汇总的是“{want}”",
-                              f"请使用{want}下发的填报表重新填写", respondent=respondent.id,
-                              value=tmap.period_id, **where("period_id"))]  # fmt: skip
+        return None, [period_mismatch(plan, file, tmap, period_id)]
     if tmap.template_version != TEMPLATE_VERSION:
         findings.append(Finding(Code.TEMPLATE_VERSION,
                                 f"填报表模板版本为 {tmap.template_version}，当前为 {TEMPLATE_VERSION}；已按表内标识读取",
                                 "下次请使用新下发的模板", respondent=respondent.id,
                                 value=tmap.template_version, **where("template_version")))  # fmt: skip
     return clerk_labels(tmap, plan), findings
+
+
+def period_mismatch(plan: Plan, file: str, tmap: TemplateMap, period_id: str) -> Finding:
+    """E104, at the cover's 报送期 (what the office sees; the id is in the hidden map), saying
+    what to do: the form of another period cannot be corrected into this one."""
+    seen = next((p.label for p in plan.periods if p.id == tmap.period_id), tmap.period_id)
+    want = next((p.label for p in plan.periods if p.id == period_id), period_id)
+    return Finding(Code.PERIOD_MISMATCH,
+                   f"这是“{seen}”的填报表，本期要报送的是“{want}”",
+                   f"请使用{want}下发的填报表，按本期情况重新填写后报送；{seen}的表不能改作本期使用",
+                   file=file, sheet=COVER, cell=COVER_PERIOD_CELL, respondent=tmap.respondent_id,
+                   value=seen)  # fmt: skip
 
 
 def clerk_labels(tmap: TemplateMap, plan: Plan) -> TemplateMap:

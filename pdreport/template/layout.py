@@ -45,6 +45,10 @@ HEADER_FIELDS = (
 )
 COVER_FIRST_FIELD_ROW = 9
 COVER_VALUE_COL = 2
+COVER_INFO_ROW = 3  # cover: 填报单位, 报送期, 报送截止, 本表内容 from this row, values in COVER_VALUE_COL
+# where the cover shows the period the form is for (“2024年上半年（…）”): E104 points here, not at
+# the hidden map the office cannot open
+COVER_PERIOD_CELL = xl_rowcol_to_cell(COVER_INFO_ROW + 1, COVER_VALUE_COL)
 
 ANNEX_FIELDS = (  # key, label, row offset, column (0-based) on the 附件指标 sheet
     ("annex.energy_base", "规上工业综合能耗·上年同期（吨标准煤）", 0, 2),

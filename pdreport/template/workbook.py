@@ -15,6 +15,7 @@ from .layout import (
     ANNEX_FIRST_ROW,
     COVER,
     COVER_FIRST_FIELD_ROW,
+    COVER_INFO_ROW,
     COVER_VALUE_COL,
     FIRST_ROW,
     HEADER_FIELDS,
@@ -182,8 +183,8 @@ class _Renderer:
             ("本表内容", "、".join(content)),
         ]
         for i, (k, v) in enumerate(info):
-            ws.write_string(3 + i, 1, k, f.info_label)
-            ws.merge_range(3 + i, 2, 3 + i, 3, v, f.info_value)
+            ws.write_string(COVER_INFO_ROW + i, 1, k, f.info_label)
+            ws.merge_range(COVER_INFO_ROW + i, COVER_VALUE_COL, COVER_INFO_ROW + i, 3, v, f.info_value)
         ws.write_string(COVER_FIRST_FIELD_ROW - 1, 1, "请填写（黄色单元格）：", f.section)
         for key, text, _kind in HEADER_FIELDS:
             field = self.fields[key]
