@@ -280,6 +280,21 @@ def templates_cmd(plan_file, period_id, only, out_dir, overwrite, more_names) ->
     click.echo(f"已生成 {period.label} 填报表 {len(files)} 份，保存在：{out_dir}")
     click.echo(f"分发清单：{out_dir / DISTRIBUTION_LIST}")
     click.echo(f"报送截止：{period.deadline:%Y-%m-%d}。工作表保护密码（仅供汇总人员）：pdreport")
+    if not plan.contact.details:
+        click.echo(_no_contact_reminder(plan, plan_file), err=True)
+
+
+def _no_contact_reminder(plan, plan_file: Path | None) -> str:
+    """What to do when the plan gives no contact person, phone or e-mail (the notice gives none, so
+    none is made up): the forms only say where to send them."""
+    from .plan.load import default_plan_path
+
+    where = (f"计划文件 {plan_file}" if plan_file is not None
+             else f"计划文件（内置计划请先复制 {default_plan_path()}，改好后用 --plan 指定）")  # fmt: skip
+    sent = f"填好后{plan.contact.send_to()}".rstrip("。") if plan.contact.send_to() else "填好后按报送通知的要求报送"
+    return (f"提醒：计划中没有联系人、电话和邮箱，填报说明只写了“{sent}”，退回修改表的说明页同样没有。"
+            f"如需写明，请在{where}中 plan 下的 contact 里填写 person（联系人）、phone（电话）、email（邮箱），"
+            "再重新生成填报表（输出到同一目录时加 --overwrite）。")  # fmt: skip
 
 
 def _summary(col) -> str:

@@ -234,7 +234,7 @@ def _note(wb, col: Collection, file: str, findings: list[Finding], resubmit_by: 
     name = plan.respondent(col.raws[file].tmap.respondent_id).name
     errors = sum(f.is_error for f in findings)
     warnings = len(findings) - errors
-    contact = f"报送及联系方式：{plan.contact.text}。" if plan.contact.text else ""
+    send_to = plan.contact.send_to() or "报送。"  # 报送<office>，联系人：…。
     last = len(NOTE_COLUMNS)
     total = sum(w for _, w in NOTE_COLUMNS)
     for i, (_, width) in enumerate(NOTE_COLUMNS, 1):
@@ -248,7 +248,7 @@ def _note(wb, col: Collection, file: str, findings: list[Finding], resubmit_by: 
          None, _WRAP, 11),
         ("二、请在本文件各工作表中找到标色单元格（鼠标移到单元格上可看批注），按下表“处理建议”逐项修改；"
          "不要增删行列或改动项目名称，本说明页可以保留。", None, _WRAP, 11),
-        (f"三、重新报送期限：{chinese_date(resubmit_by)}。请修改后保存为 .xlsx 格式，于该日期前重新报送。{contact}",
+        (f"三、重新报送期限：{chinese_date(resubmit_by)}。请修改后保存为 .xlsx 格式，于该日期前重新{send_to}",
          Font(name=BODY_FONT, size=11, bold=True), _WRAP, 11),
     )  # fmt: skip
     for row, (text, font, align, size) in enumerate(lines, 1):

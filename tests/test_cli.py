@@ -85,6 +85,32 @@ def test_templates_never_replace_a_file_without_overwrite(tmp_path):
     assert (out / TANG).read_bytes()[:2] == b"PK"
 
 
+def test_templates_remind_the_coordinator_when_the_plan_gives_no_contact(tmp_path):
+    """The notice names no contact person, phone or e-mail, so the bundled plan has none and the
+    forms only say where to send them: `templates` says so, and how to add them."""
+    import openpyxl
+
+    r = run("templates", "--period", "2024H1", "--only", "唐镇", "-o", str(tmp_path / "a"))
+    assert r.returncode == 0 and "提醒：计划中没有联系人、电话和邮箱" in r.stderr, r.stderr
+    assert "contact" in r.stderr and str(default_plan_path()) in r.stderr and "--plan" in r.stderr
+    assert "提醒" not in r.stdout
+
+    def last_instruction(folder):
+        rows = openpyxl.load_workbook(folder / TANG)["填报说明"].iter_rows(min_col=2, max_col=2, values_only=True)
+        return [v for (v,) in rows if isinstance(v, str) and v[:1].isdigit()][-1]
+
+    assert last_instruction(tmp_path / "a").endswith("填好后报送浦东新区碳达峰碳中和工作领导小组办公室（区发改委）。")
+    text = default_plan_path().read_text(encoding="utf-8")
+    given = "person: 张三, phone: 021-58788888, email: tanfeng@example.cn"
+    assert text.count("person: '', phone: '', email: ''") == 1
+    plan = tmp_path / "2024.yaml"
+    plan.write_text(text.replace("person: '', phone: '', email: ''", given), encoding="utf-8")
+    r = run("templates", "--plan", str(plan), "--period", "2024H1", "--only", "唐镇", "-o", str(tmp_path / "b"))
+    assert r.returncode == 0 and "提醒" not in r.stderr, r.stderr
+    assert last_instruction(tmp_path / "b").endswith(
+        "（区发改委），联系人：张三，电话：021-58788888，邮箱：tanfeng@example.cn。")
+
+
 def test_demo_data_never_writes_into_a_folder_with_files(tmp_path):
     out = tmp_path / "real"
     out.mkdir()

@@ -82,7 +82,7 @@ def test_feedback_note_sheet(plan, folder, tmp_path):
     assert "jjw.xlsx" in texts[2]
     due = chinese_date(col.period.deadline + dt.timedelta(days=7))  # (by default, a week after the deadline)
     assert any(f"重新报送期限：{due}。" in t and "于该日期前重新报送" in t for t in texts)
-    assert any(plan.contact.office in t for t in texts)
+    assert any(f"于该日期前重新报送{plan.contact.office}。" in t for t in texts)  # (the plan gives no person)
     assert [c.value for c in ws[NOTE_HEADER_ROW]] == [t for t, _ in NOTE_COLUMNS]
     findings = col.findings_for(col.submissions["jjw"].file)
     body = list(ws.iter_rows(min_row=NOTE_HEADER_ROW + 1, values_only=True))

@@ -264,9 +264,17 @@ class Contact:
     email: str = ""
 
     @property
-    def text(self) -> str:
-        """'office、person、phone、email', leaving out what the plan does not give."""
-        return "、".join(s for s in (self.office, self.person, self.phone, self.email) if s)
+    def details(self) -> str:
+        """'联系人：…，电话：…，邮箱：…', leaving out what the plan does not give ("" for none)."""
+        parts = (("联系人", self.person), ("电话", self.phone), ("邮箱", self.email))
+        return "，".join(f"{k}：{v}" for k, v in parts if v)
+
+    def send_to(self) -> str:
+        """Where returns go, as the end of a sentence: '报送<office>，联系人：…，电话：…。' ("" when
+        the plan gives nothing; nothing is invented)."""
+        head = f"报送{self.office}" if self.office else ""
+        text = "，".join(s for s in (head, self.details) if s)
+        return f"{text}。" if text else ""
 
 
 @dataclass(frozen=True)

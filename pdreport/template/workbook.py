@@ -223,7 +223,7 @@ class _Renderer:
         ws.set_row(row, row_height(wrapped_lines(shown, self.widths[COVER][3], BODY_SIZE), BODY_SIZE))
 
     def instructions(self) -> list[str]:
-        p, period, who = self.p, self.period, self.p.contact.text
+        p, period = self.p, self.period
         sheets = "、".join(f"“{s}”" for s in self.lay.sheets[1:])
         out = [
             f"本表用于报送《{p.title}》（{chinese_date(p.date)}印发）中由本单位负责的指标和重点任务的落实情况，"
@@ -256,7 +256,7 @@ class _Renderer:
             "工作表已保护，黄色单元格可直接填写，无需密码。",
             "可用 Excel 或 WPS 填写，保存为 .xlsx 格式（WPS 请选择“Excel 文件(*.xlsx)”）；"
             "文件名可以保留原样，请不要把多个单位的内容合并到一个文件。",
-            f"报送方式及联系方式：{who}。" if who else "报送方式及联系方式：见报送通知。",
+            f"填好后{p.contact.send_to()}" if p.contact.send_to() else "填好后按报送通知的要求报送。",
         ]
         return out
 
