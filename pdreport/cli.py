@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import PdreportError
+from .errors import PdreportError, UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -156,13 +157,25 @@ def _check_resubmit_by(plan, period_id, resubmit_by) -> None:
 
 
 def _out_dir(folder: Path, out_dir: Path | None) -> Path:
-    """-o, or "FOLDER_汇总" next to the input folder."""
-    return out_dir or folder.with_name(folder.name + "_汇总")
+    """-o, or "FOLDER_汇总" next to the input folder, named after the folder itself also when it
+    is given as "." or ".." (回收表/ → 回收表_汇总/ beside it), never a hidden name. UsageError when
+    the folder has no name to go by (the root of a disk)."""
+    if out_dir is not None:
+        return out_dir
+    base = folder
+    if folder.name in ("", ".", ".."):
+        base = Path(os.path.abspath(folder))
+    name = base.name.lstrip(".")
+    if not name:
+        raise UsageError(f"无法由“{folder}”得出默认的输出目录名，请用 -o 指定输出目录，如 -o 汇总结果")
+    out = base.with_name(name + "_汇总")
+    if base is not folder and not folder.is_absolute():  # said as the user would: ../回收表_汇总
+        out = Path(os.path.relpath(out))
+    return out
 
 
 def _progress_bar(plan, folder: Path, out_dir: Path):
     from .collect import scan
-    from .errors import UsageError
 
     if not folder.is_dir():
         raise UsageError(f"找不到文件夹：{folder}")
@@ -497,7 +510,6 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
       pdreport demo-data -o sample_workbooks --overwrite     重新生成项目自带的示例
     """
     from .demo import FolderNotEmpty, write_samples
-    from .errors import UsageError
 
     plan = _load(plan_file)
     try:

@@ -14,7 +14,7 @@ from pdreport.plan.load import default_plan_path
 
 def run(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "pdreport", *args],
+        [sys.executable, "-m", "pdreport", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -263,3 +263,50 @@ def test_an_unquoted_date_that_does_not_exist_is_located_not_a_traceback(tmp_pat
     assert r.returncode == 2 and "日期“2024-02-30”不存在（该月没有这一天）" in r.stderr, r.stderr
     assert ".deadline：" in r.stderr and "2024.yaml:" in r.stderr
     assert not ENGLISH_EXCEPTION.search(r.stdout + r.stderr), r.stderr
+
+
+# -- small folders of returns, for the tests below ----------------------------------------------
+
+import shutil  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small(plan, tmp_path_factory):
+    """Three offices' clean returns for 2024H1 and for 2024Q3, one office's for 2024Q1 (folders
+    shared by the tests below: copy one before changing it)."""
+    from pdreport.demo import demo_values, fill_template
+
+    root = tmp_path_factory.mktemp("small")
+    folders = {}
+    for pid, rids in (("2024H1", ("jjw", "kangqiao_zhen", "huamu_jd")), ("2024Q3", ("jjw", "kangqiao_zhen")),
+                      ("2024Q1", ("fgw",))):  # fmt: skip
+        values = demo_values(plan, plan.period(pid))
+        folder = folders[pid] = root / pid
+        folder.mkdir()
+        for rid in rids:
+            (folder / f"{rid}.xlsx").write_bytes(fill_template(values[rid]))
+    return folders
+
+
+# -- the folder given as "." or "..": a default output folder named after it ------------------
+
+
+def test_the_folder_given_as_dot_or_dotdot(small, tmp_path):
+    returns = tmp_path / "回收表"
+    shutil.copytree(small["2024H1"], returns)
+    for command in ("intake", "assess", "report", "consolidate"):
+        r = run(command, ".", "--period", "2024H1", cwd=returns)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, (command, r.stderr)
+        assert "：../回收表_汇总/" in r.stdout, (command, r.stdout)
+    assert (tmp_path / "回收表_汇总" / "评估结果.json").is_file()
+    (returns / "镇").mkdir()
+    r = run("intake", "..", "--period", "2024H1", cwd=returns / "镇")
+    assert r.returncode == 0 and "：../../回收表_汇总/问题清单.xlsx" in r.stdout, r.stdout
+    assert [p.name for p in (returns / "镇").iterdir()] == []  # no hidden ".._汇总" here
+    hidden = tmp_path / ".隐藏"
+    shutil.copytree(small["2024H1"], hidden)
+    r = run("intake", hidden, "--period", "2024H1")
+    assert r.returncode == 0 and (tmp_path / "隐藏_汇总" / "问题清单.xlsx").is_file(), r.stderr
+    r = run("consolidate", "/", "--period", "2024H1", cwd=tmp_path)
+    assert r.returncode == 2 and "错误：无法由“/”得出默认的输出目录名，请用 -o 指定输出目录" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
