@@ -147,13 +147,22 @@ def _resubmit_option(default_text: str):
                         help=f"退回修改表中写明的重新报送期限（如 2024-07-29），默认为{default_text}后 7 天。")  # fmt: skip
 
 
-def _check_resubmit_by(plan, period_id, resubmit_by) -> None:
+def _check_resubmit_by(plan, period_id, resubmit_by, report_date=None, dated: bool = False) -> None:
     """A --resubmit-by that cannot be right is said before the returns are read (when the period is
-    given; otherwise once it is known)."""
+    given; otherwise once it is known). ``dated``: the copies go out with a report dated
+    ``report_date`` (by default the deadline), which the deadline may not precede."""
     if resubmit_by is not None and period_id:
         from .feedback import resubmit_deadline
 
-        resubmit_deadline(plan.period(period_id), None, resubmit_by)
+        period = plan.period(period_id)
+        resubmit_deadline(period, (report_date or period.deadline) if dated else None, resubmit_by)
+
+
+def _check_report_date(period, report_date) -> None:
+    """A --date before the period has even ended is most likely a typo: said (not refused)."""
+    if report_date is not None and report_date < period.end:
+        click.echo(f"提醒：报告成文日期 {report_date:%Y-%m-%d} 早于本报送期（{period.label}）的结束日 "
+                   f"{period.end:%Y-%m-%d}，报告中的“截至”日期将在报送期结束之前；请检查 --date", err=True)  # fmt: skip
 
 
 def _out_dir(folder: Path, out_dir: Path | None) -> Path:
@@ -436,8 +445,12 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
     from .report.render import check_templates
 
     check_templates(templates_dir)  # before the returns are read
+    if period_id:
+        _check_report_date(_load(plan_file).period(period_id), report_date)
 
     def write(_col, a, out, outputs):
+        if not period_id:
+            _check_report_date(a.period, report_date)
         write_report(a, out, outputs, templates_dir, report_date)
 
     _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status=False)
@@ -474,7 +487,9 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         from .consolidate import consolidate
 
         plan = _load(plan_file)
-        _check_resubmit_by(plan, period_id, resubmit_by)
+        _check_resubmit_by(plan, period_id, resubmit_by, report_date, dated=True)
+        if period_id:
+            _check_report_date(plan.period(period_id), report_date)
         out_dir = _out_dir(folder, out_dir)
     except BaseException:  # (from here on consolidate closes it)
         if charts is not None:
@@ -484,6 +499,8 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
                           report_date, lambda _f: bar.update(1), charts=charts, resubmit_by=resubmit_by)  # fmt: skip
     col = run.collection
+    if not period_id:
+        _check_report_date(col.period, report_date)
     click.echo(_summary(col))
     if run.assessment is not None:
         click.echo(_status_line(run.assessment))

@@ -186,7 +186,9 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
                     prepared.submit(a)
                 if col.submissions and len(col.outcomes) >= PARALLEL_MIN_FILES:
                     summary = _summary_ahead(col, a)
-                write_intake_outputs(col, out_dir, outputs, report_date, resubmit_by)
+                # (dated as the report is, by default the deadline: --resubmit-by may not precede it)
+                dated = report_date or col.period.deadline
+                write_intake_outputs(col, out_dir, outputs, dated, resubmit_by)
                 if not col.submissions:
                     return Run(col, None, outputs)
                 ahead: Forked | bytes | None = summary

@@ -310,3 +310,34 @@ def test_the_folder_given_as_dot_or_dotdot(small, tmp_path):
     r = run("consolidate", "/", "--period", "2024H1", cwd=tmp_path)
     assert r.returncode == 2 and "错误：无法由“/”得出默认的输出目录名，请用 -o 指定输出目录" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- dates that cannot be meant ----------------------------------------------------------------
+
+
+def test_a_resubmission_deadline_before_the_report_date_is_refused(small, tmp_path):
+    out = tmp_path / "out"
+    h1 = small["2024H1"]
+    for args, date in ((("--period", "2024H1", "--date", "2024-07-20", "--resubmit-by", "2024-07-18"), "2024-07-20"),
+                       (("--period", "2024H1", "--resubmit-by", "2024-07-10"), "2024-07-15"),  # the deadline
+                       (("--date", "2024-07-20", "--resubmit-by", "2024-07-18"), "2024-07-20")):  # period read
+        r = run("consolidate", h1, "-o", out, *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert f"错误：重新报送期限 {args[-1]} 早于报告成文日期 {date}" in r.stderr, r.stderr
+        assert not out.exists()  # nothing written
+    r = run("consolidate", h1, "-o", out, "--date", "2024-07-20", "--resubmit-by", "2024-07-20")  # the same day
+    assert r.returncode == 0, r.stderr
+    r = run("intake", h1, "--period", "2024H1", "-o", tmp_path / "i", "--resubmit-by", "2024-07-10")
+    assert r.returncode == 0, r.stderr  # no report: returning copies before the deadline is the coordinator's call
+
+
+def test_a_report_dated_before_the_period_ends_is_warned(small, tmp_path):
+    h1 = small["2024H1"]
+    warning = "提醒：报告成文日期 2024-05-01 早于本报送期（2024年上半年）的结束日 2024-06-30"
+    for command, period in (("consolidate", ("--period", "2024H1")), ("consolidate", ()), ("report", ()),
+                            ("report", ("--period", "2024H1"))):  # fmt: skip
+        r = run(command, h1, *period, "-o", tmp_path / "out", "--date", "2024-05-01")
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.count(warning) == 1, (command, period, r.stderr)
+    r = run("consolidate", h1, "-o", tmp_path / "out", "--date", "2024-07-01")
+    assert r.returncode == 0 and "提醒" not in r.stderr, r.stderr
