@@ -116,6 +116,8 @@ OUT = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, pa
                    default=None, help="输出目录，默认为“FOLDER_汇总”。")
 PREVIOUS = click.option("--previous", type=click.Path(path_type=Path), default=None,
                         help="上期输出目录（含 评估结果.json），用于列出较上期变化。")
+OVERWRITE = click.option("--overwrite", is_flag=True,
+                         help="输出目录中是另一报送期的汇总结果时，用本次的结果替换（默认不替换，以免覆盖上期结果）。")  # fmt: skip
 TEMPLATES = click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path),
                          default=None, help="报告措辞模板文件夹，默认为项目的 templates/。")
 class _DateType(click.ParamType):
@@ -192,14 +194,14 @@ def _progress_bar(plan, folder: Path, out_dir: Path):
     return click.progressbar(length=total, label="读取填报表", file=sys.stderr, show_pos=True)
 
 
-def _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status: bool) -> None:
+def _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite, write, status: bool) -> None:
     """Read and assess the folder, then ``write(col, a, out_dir, outputs)`` under the output lock;
     print the summary (and the status counts) and what was written."""
     from .consolidate import assess_folder, writing
 
     plan = _load(plan_file)
     out_dir = _out_dir(folder, out_dir)
-    with writing(out_dir) as outputs:
+    with writing(out_dir, plan, period_id, overwrite=overwrite, inputs=folder) as outputs:
         with _progress_bar(plan, folder, out_dir) as bar:
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, lambda _f: bar.update(1))
         write(col, a, out_dir, outputs)
@@ -320,6 +322,9 @@ def _no_contact_reminder(plan, plan_file: Path | None) -> str:
 
 
 def _summary(col) -> str:
+    """The counts, and a line on output folders not read."""
+    from .collect import skipped_message
+
     c = col.counts
     lines = [
         "",
@@ -336,6 +341,8 @@ def _summary(col) -> str:
         f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
         f"提醒 {sum(not f.is_error for f in col.findings)} 条",
     ]
+    if col.skipped:
+        lines.append(f"  {skipped_message(col.skipped)}")
     return "\n".join(lines)
 
 
@@ -346,7 +353,8 @@ def _summary(col) -> str:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="输出目录，默认为“FOLDER_汇总”。")  # fmt: skip
 @_resubmit_option("本期报送截止日")
-def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by) -> None:
+@OVERWRITE
+def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by, overwrite) -> None:
     """读取文件夹中所有回收的填报表，校验并输出问题清单、退回修改表和数据明细。
 
     \b
@@ -366,7 +374,7 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by) -> None
     plan = _load(plan_file)
     _check_resubmit_by(plan, period_id, resubmit_by)
     out_dir = _out_dir(folder, out_dir)
-    with writing(out_dir) as outputs:
+    with writing(out_dir, plan, period_id, overwrite=overwrite, inputs=folder) as outputs:
         with _progress_bar(plan, folder, out_dir) as bar:
             col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
         write_intake_outputs(col, out_dir, outputs, resubmit_by=resubmit_by)
@@ -411,7 +419,8 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
 @PERIOD
 @OUT
 @PREVIOUS
-def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
+@OVERWRITE
+def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous, overwrite) -> None:
     """对照计划的年度目标评估各项指标和任务，输出 汇总表.xlsx 和 评估结果.json。
 
     \b
@@ -421,7 +430,8 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
     """
     from .consolidate import write_assessment_outputs
 
-    _assess_and_write(plan_file, folder, period_id, out_dir, previous, write_assessment_outputs, status=True)
+    _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite, write_assessment_outputs,
+                      status=True)  # fmt: skip
 
 
 @cli.command("report", context_settings=CONTEXT)
@@ -432,7 +442,9 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous) -> None:
 @PREVIOUS
 @TEMPLATES
 @DATE
-def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date) -> None:
+@OVERWRITE
+def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date,
+               overwrite) -> None:  # fmt: skip
     """生成 Word 报告《……推进情况（报送期）》（公文格式）。
 
     \b
@@ -453,7 +465,7 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
             _check_report_date(a.period, report_date)
         write_report(a, out, outputs, templates_dir, report_date)
 
-    _assess_and_write(plan_file, folder, period_id, out_dir, previous, write, status=False)
+    _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite, write, status=False)
 
 
 @cli.command("consolidate", context_settings=CONTEXT)
@@ -465,13 +477,15 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
 @TEMPLATES
 @DATE
 @_resubmit_option("报告成文日期（--date）")
+@OVERWRITE
 def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date,
-                    resubmit_by) -> None:  # fmt: skip
+                    resubmit_by, overwrite) -> None:  # fmt: skip
     """一键汇总：读取、校验、评估，输出汇总表、问题清单（含催报名单）、退回修改表和 Word 报告。
 
     \b
     退出码：0 表示输出已全部生成（发现的问题写在问题清单中，不算失败）；
-            2 表示没有任何可采用的填报表、参数有误，或另一个运行正在使用同一输出目录；
+            2 表示没有任何可采用的填报表、参数有误、输出目录中是另一报送期的结果（加 --overwrite 替换）
+              或有不是 pdreport 输出的表格文件，或另一个运行正在使用同一输出目录；
             3 表示输出无法写入（之前的输出保持原样）。
     退回修改表写明重新报送期限：默认为报告成文日期（--date，默认为本期报送截止日）后 7 天，
     可用 --resubmit-by 指定。
@@ -497,7 +511,8 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         raise
     with _progress_bar(plan, folder, out_dir) as bar:
         run = consolidate(plan, folder, out_dir, period_id, previous, templates_dir,
-                          report_date, lambda _f: bar.update(1), charts=charts, resubmit_by=resubmit_by)  # fmt: skip
+                          report_date, lambda _f: bar.update(1), charts=charts, resubmit_by=resubmit_by,
+                          overwrite=overwrite)  # fmt: skip
     col = run.collection
     if not period_id:
         _check_report_date(col.period, report_date)

@@ -22,7 +22,7 @@ from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify, period_mismatch
 from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, extract, newest_last
-from .outputs import gc_paused, is_output_folder
+from .outputs import OUTPUT_MARKER, gc_paused, is_output_folder
 from .plan.model import Period, Plan
 from .validate import validate_submission
 from .workers import Forked, die_with_parent, discard_stderr
@@ -68,6 +68,7 @@ class Collection:
     outcomes: list[FileOutcome] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # respondent ids with no usable return
+    skipped: list[str] = field(default_factory=list)  # sub-folders not read: output folders (``scan``)
 
     def findings_for(self, file: str) -> list[Finding]:
         return [f for f in self.findings if f.file == file]
@@ -109,10 +110,12 @@ def display_name(rel: str) -> str:
     return safe_text(text.replace("\t", "\ufffd").replace("\n", "\ufffd").replace("\r", "\ufffd"), 3000)
 
 
-def scan(folder: Path, exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
+def scan(folder: Path, exclude: tuple[Path, ...] = (), skipped: list[str] | None = None) -> list[tuple[str, Path]]:
     """Every entry to look at, sorted, as (display name, path); symlinks and special files included
-    (the guard refuses them). Display names are unique and safe to write anywhere."""
-    entries = _walk(Path(folder), exclude)
+    (the guard refuses them). Display names are unique and safe to write anywhere. ``skipped``, if
+    given, receives the sub-folders left out as output folders (``.pdreport-output``; ``exclude``
+    not counted), as display names."""
+    entries = _walk(Path(folder), exclude, skipped)
     out: list[tuple[str, Path]] = []
     seen: set[str] = set()
     for rel, p in entries:
@@ -126,7 +129,7 @@ def scan(folder: Path, exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]
     return out
 
 
-def _walk(folder: Path, exclude: tuple[Path, ...]) -> list[tuple[str, Path]]:
+def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = None) -> list[tuple[str, Path]]:
     skip = {p.resolve() for p in exclude if p.exists()}
     out: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
@@ -134,8 +137,12 @@ def _walk(folder: Path, exclude: tuple[Path, ...]) -> list[tuple[str, Path]]:
         keep = []
         for d in sorted(dirs):
             p = root_path / d
-            if d.startswith(".") or p.resolve() in skip or is_output_folder(p):
-                continue  # (an earlier run's outputs: its 退回修改 copies are not returns)
+            if d.startswith(".") or p.resolve() in skip:
+                continue
+            if is_output_folder(p):  # (an earlier run's outputs: its 退回修改 copies are not returns)
+                if skipped is not None:
+                    skipped.append(display_name(str(p.relative_to(folder))))
+                continue
             if p.is_symlink() or Path(d).suffix.lower() in WORKBOOK_SUFFIXES:
                 out.append((str(p.relative_to(folder)), p))  # not descended into: reported
             else:
@@ -163,8 +170,9 @@ def check_input_folder(folder: Path, exclude: tuple[Path, ...] = ()) -> None:
         raise UsageError(f"输出目录不能就是填报表文件夹（{folder}）：下次汇总时会把输出当作填报表读入。"
                          "请另选输出目录，如 -o 汇总结果")  # fmt: skip
     if is_output_folder(folder):
-        raise UsageError(f"{folder} 是 pdreport 的输出文件夹（上次汇总的结果），不是收回的填报表文件夹；"
-                         "请指定存放填报表的文件夹")  # fmt: skip
+        raise UsageError(f"{folder} 是 pdreport 的输出文件夹（其中有标记文件 {OUTPUT_MARKER}，是汇总时写入的），"
+                         "不是收回的填报表文件夹；请指定存放填报表的文件夹。如果这里确实是收回的填报表，删除标记文件 "
+                         f"{folder / OUTPUT_MARKER}（文件名以“.”开头，有的系统默认不显示）后重新运行")  # fmt: skip
 
 
 def _read_one(rel: str, path: Path, plan: Plan, period_id: str | None) -> _Read:
@@ -374,10 +382,11 @@ def collect(
     check_input_folder(folder, exclude)
     asked = plan.period(period_id) if period_id else None  # an unknown period fails before reading
     period_id = asked.id if asked else None
-    entries = scan(folder, exclude)
+    skipped: list[str] = []
+    entries = scan(folder, exclude, skipped)
     reads = _read_all(entries, plan, period_id, progress, workers)
     period = asked or _majority_period(plan, reads)
-    col = Collection(plan, period, folder)
+    col = Collection(plan, period, folder, skipped=skipped)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
     other_period: list[tuple[str, str, str, list[Finding]]] = []  # (respondent, file, kind, findings)
     for r in reads:
@@ -523,6 +532,13 @@ def _majority_period(plan: Plan, reads: list[_Read]) -> Period:
         ids = "、".join(p.id for p in plan.periods)
         raise UsageError(f"文件夹中没有可识别的填报表，无法判断报送期；请用 --period 指定（{ids}）")
     return plan.period(known[0])
+
+
+def skipped_message(skipped: list[str]) -> str:
+    """One line on the sub-folders not read because they are output folders."""
+    shown = "、".join(skipped[:3]) + (f" 等 {len(skipped)} 个" if len(skipped) > 3 else "")
+    return (f"没有读取子文件夹 {shown}：其中有标记文件 {OUTPUT_MARKER}，是 pdreport 的输出文件夹；"
+            "如果其中确实是收回的填报表，删除该标记文件后重新运行")  # fmt: skip
 
 
 def check_one(plan: Plan, path: Path, period_id: str | None = None) -> tuple[Submission | None, list[Finding]]:

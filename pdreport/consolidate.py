@@ -12,27 +12,55 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
-from .collect import Collection, collect
+from .collect import WORKBOOK_SUFFIXES, Collection, check_input_folder, collect
 from .errors import UsageError
 from .outputs import (
-    MARKER_TEXT,
     OUTPUT_MARKER,
     OutputStage,
     atomic_write_bytes,
     gc_paused,
     heap_frozen,
     is_output_folder,
+    marker_text,
     output_lock,
+    read_marker,
 )
 from .plan.model import Period, Plan
 from .workers import Forked
 
 SNAPSHOT_FILE = "评估结果.json"
+
+
+@dataclass(frozen=True)
+class HeldResults:
+    """Whose results an output folder holds: a plan and one of its 报送期."""
+
+    plan_id: str
+    period_id: str
+    label: str  # the period's label ("2024年上半年")
+
+
+def results_held(folder: Path) -> HeldResults | None:
+    """Whose results ``folder`` holds: as its ``.pdreport-output`` marker records, else as its
+    评估结果.json says (a folder written before markers recorded it, or copied without the hidden
+    marker); None when neither tells."""
+    folder = Path(folder)
+    m = read_marker(folder)
+    if m:
+        return HeldResults(m.get("plan", ""), m["period"], m.get("period_label") or m["period"])
+    try:
+        data = json.loads((folder / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(data, dict) and "pdreport_snapshot" in data and isinstance(data.get("period"), str):
+        return HeldResults(str(data.get("plan_id", "")), data["period"], str(data.get("period_label") or data["period"]))
+    return None
 
 
 @dataclass
@@ -44,22 +72,137 @@ class Outputs:
     feedback: list[Path] = field(default_factory=list)
     resubmit_by: dt.date | None = None  # the 重新报送期限 the feedback copies give
     stage: OutputStage | None = field(default=None, repr=False)
+    overwrite: bool = False  # may replace the results of another period (``--overwrite``)
+    plan_id: str = ""
+    period: Period | None = None  # the 报送期 of this run's outputs (``claim``)
+    results: bool = False  # whether they are results (a return was used): recorded in the marker
+    held: HeldResults | None = None  # whose results the folder held before this run
+    replacing: bool = False  # held another period's results, which this run replaces (``overwrite``)
 
     def write(self, path: Path, data: bytes) -> Path:
         """Stage ``data`` for ``path`` (moved into place when the run completes), or write it
         atomically at once when there is no stage."""
         return self.stage.write(path, data) if self.stage is not None else atomic_write_bytes(path, data)
 
+    def claim(self, plan: Plan, period: Period, results: bool = True) -> None:
+        """This run's outputs are of ``period`` (``results``: and some return was used). UsageError,
+        before anything is written, when the folder holds the results of another period (or plan):
+        a run must not silently replace, say, the half-year's results with the third quarter's
+        (``--previous`` and ``-o`` naming the same folder, or last quarter's ``-o`` reused), unless
+        ``overwrite``."""
+        if self.period is None or (self.plan_id, self.period.id) != (plan.id, period.id):
+            held = results_held(self.folder)
+            self.replacing = held is not None and (held.plan_id, held.period_id) != (plan.id, period.id)
+            if self.replacing and not self.overwrite:
+                raise UsageError(_held_message(self.folder, held, plan, period))
+            self.held, self.plan_id, self.period = held, plan.id, period
+        self.results = self.results or results
+
+    def seal(self) -> None:
+        """Stage the marker (whose results the folder now holds) and, when this run replaces another
+        period's results, the removal of those of them it did not write again (their Word report,
+        汇总表 …: left, they would pass for this period's)."""
+        if self.stage is None:
+            return
+        if self.period is None:  # told nothing about its outputs: the folder's marker stays as it is
+            if not is_output_folder(self.folder):
+                self.stage.write(self.folder / OUTPUT_MARKER, marker_text().encode("utf-8"))
+            return
+        if self.results:
+            text = marker_text(self.plan_id, self.period.id, self.period.label)
+        elif self.held is not None and not self.replacing:  # (a run that used no return)
+            text = marker_text(self.held.plan_id, self.held.period_id, self.held.label)
+        else:
+            text = marker_text()
+        self.stage.write(self.folder / OUTPUT_MARKER, text.encode("utf-8"))
+        if self.replacing and self.held is not None:
+            written = set(self.stage.pending())
+            for stale in _results_of(self.folder, self.held):
+                if stale not in written:
+                    self.stage.remove_on_commit(stale)
+
+
+def _held_message(folder: Path, held: HeldResults, plan: Plan, period: Period) -> str:
+    whose = held.label if held.plan_id == plan.id else f"计划“{held.plan_id}”{held.label}"
+    return (f"输出目录 {folder} 中是{whose}的汇总结果，本次汇总的是{period.label}；为免覆盖其中的结果，本次没有写入"
+            f"任何文件。请用 -o 另选输出目录（如 -o {period.label}汇总）；确要用本次的结果替换其中的全部结果，"
+            "加 --overwrite")  # fmt: skip
+
+
+def _results_of(folder: Path, held: HeldResults) -> list[Path]:
+    """The outputs of ``held``'s period in ``folder`` (files pdreport writes, by their names)."""
+    from .datatable import DATA_CSV, DATA_XLSX
+    from .feedback import FEEDBACK_DIR
+    from .problems import PROBLEM_LIST
+    from .summary import SUMMARY_FILE
+
+    found = [folder / n for n in (PROBLEM_LIST, DATA_CSV, DATA_XLSX, SUMMARY_FILE, SNAPSHOT_FILE)]
+    if (folder / FEEDBACK_DIR).is_dir():
+        found += sorted((folder / FEEDBACK_DIR).glob("*_退回修改.xlsx"))
+    found += sorted(p for p in folder.glob("*.docx") if p.name.endswith(f"（{held.label}）.docx"))
+    return [p for p in found if p.is_file() and not p.is_symlink()]
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """UsageError when ``out_dir`` (not an output folder yet) holds spreadsheets pdreport did not
+    write, most likely returned workbooks: the marker written there would keep them out of every
+    later intake (a folder holding it is refused as input, and skipped inside one)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir() or is_output_folder(out_dir):
+        return
+    found = _foreign_workbooks(out_dir, 3)
+    if found:
+        shown = "、".join(found[:2]) + ("等" if len(found) > 2 else "")
+        raise UsageError(f"输出目录 {out_dir} 中已有不是 pdreport 输出的表格文件（如 {shown}），"
+                         "可能是收回的填报表。输出写在这里，该文件夹会被标记为输出文件夹（.pdreport-output），"
+                         "以后汇总时其中的文件不会再被读取。请用 -o 另选一个新的文件夹")  # fmt: skip
+
+
+def _foreign_workbooks(folder: Path, most: int) -> list[str]:
+    """Up to ``most`` spreadsheets under ``folder`` (as relative paths) that are not outputs
+    pdreport writes there; sub-folders that are output folders, and hidden files, are left out."""
+    from .datatable import DATA_XLSX
+    from .feedback import FEEDBACK_DIR
+    from .problems import PROBLEM_LIST
+    from .summary import SUMMARY_FILE
+
+    ours = {PROBLEM_LIST, DATA_XLSX, SUMMARY_FILE}
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_output_folder(here / d))
+        rel = here.relative_to(folder)
+        for name in sorted(files):
+            if name.startswith((".", "~$")) or Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
+                continue
+            if (rel == Path(".") and name in ours) or (rel == Path(FEEDBACK_DIR) and name.endswith("_退回修改.xlsx")):
+                continue
+            found.append(str(rel / name))
+            if len(found) >= most:
+                return found
+    return found
+
 
 @contextlib.contextmanager
-def writing(out_dir: Path) -> Iterator[Outputs]:
+def writing(out_dir: Path, plan: Plan | None = None, period_id: str | None = None, *,
+            overwrite: bool = False, inputs: Path | None = None) -> Iterator[Outputs]:  # fmt: skip
     """The output folder locked for this run, and an ``Outputs`` whose files are committed together
-    when the block ends normally (and discarded, leaving the previous outputs, when it does not)."""
+    when the block ends normally (and discarded, leaving the previous outputs, when it does not).
+
+    Refused before anything is written: an output folder that is the folder of returns
+    (``inputs``), one that holds spreadsheets pdreport did not write, and (``period_id`` given, or
+    once ``Outputs.claim`` is told the period) one that holds another period's results, unless
+    ``overwrite``."""
     out_dir = Path(out_dir)
+    if inputs is not None and Path(inputs).is_dir():
+        check_input_folder(Path(inputs), (out_dir,))
+    check_output_folder(out_dir)
     with output_lock(out_dir), OutputStage() as stage:
-        if not is_output_folder(out_dir):  # committed with the outputs, like them
-            stage.write(out_dir / OUTPUT_MARKER, MARKER_TEXT.encode("utf-8"))
-        yield Outputs(out_dir, stage=stage)
+        outputs = Outputs(out_dir, stage=stage, overwrite=overwrite)
+        if plan is not None and period_id:
+            outputs.claim(plan, plan.period(period_id), results=False)
+        yield outputs
+        outputs.seal()  # committed with the outputs, like them
 
 
 @dataclass
@@ -124,6 +267,7 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     from .feedback import FEEDBACK_DIR, resubmit_deadline, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
+    outputs.claim(col.plan, col.period, bool(col.submissions))
     outputs.resubmit_by = resubmit_deadline(col.period, report_date, resubmit_by)  # (a wrong one: before writing)
     with heap_frozen():
         outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
@@ -143,6 +287,7 @@ def write_assessment_outputs(col: Collection, a: Assessment, out_dir: Path, outp
     """汇总表 (``rendered``: drawn ahead, in a child or here) and 评估结果.json."""
     from .summary import SUMMARY_FILE, render_summary
 
+    outputs.claim(a.plan, a.period, bool(col.submissions))
     if isinstance(rendered, Forked):
         rendered = rendered.result()
     data = rendered if rendered is not None else render_summary(a, col.outcomes)
@@ -155,6 +300,7 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
                  report_date: dt.date | None = None, prepared=None) -> None:  # fmt: skip
     from .report.render import render_report, report_filename
 
+    outputs.claim(a.plan, a.period, bool(a.submitted))
     data = render_report(a, templates, report_date, prepared=prepared)
     outputs.files["Word 报告"] = outputs.write(out_dir / report_filename(a), data)
 
@@ -163,13 +309,14 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
                 previous: Path | None = None, templates: Path | None = None,
                 report_date: dt.date | None = None,
                 progress: Callable[[str], None] | None = None, charts=None,
-                resubmit_by: dt.date | None = None) -> Run:  # fmt: skip
+                resubmit_by: dt.date | None = None, overwrite: bool = False) -> Run:  # fmt: skip
     """Everything: intake outputs always; summary, snapshot and report when anything was accepted.
 
     The output folder is locked for the run, and the outputs are committed together at the end:
-    if anything fails, the previous outputs stay as they were. ``charts``: a ``PreparedCharts``
-    the caller started earlier, so that matplotlib loads meanwhile (closed here); by default one
-    is started here."""
+    if anything fails, the previous outputs stay as they were. A folder holding another period's
+    results is refused (before the returns are read when ``period_id`` is given), unless
+    ``overwrite`` (see ``writing``). ``charts``: a ``PreparedCharts`` the caller started earlier,
+    so that matplotlib loads meanwhile (closed here); by default one is started here."""
     out_dir = Path(out_dir)
     from .report.render import PreparedCharts, check_templates
 
@@ -177,10 +324,11 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     summary: Forked | None = None
     try:
         check_templates(templates)  # a mistake in an edited template is said before the long part
-        with writing(out_dir) as outputs:
+        with writing(out_dir, plan, period_id, overwrite=overwrite, inputs=folder) as outputs:
             if prepared is None:
                 prepared = PreparedCharts.start()  # the charts are drawn in a child (same bytes)
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
+            outputs.claim(plan, col.period, bool(col.submissions))  # (the period read from the returns)
             with heap_frozen():  # what intake built is read, not freed, from here on
                 if prepared is not None and col.submissions:
                     prepared.submit(a)

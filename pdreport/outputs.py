@@ -40,11 +40,36 @@ LOCK_NAME = ".pdreport.lock"
 # Left in every output folder: intake never reads a folder that holds it (its 退回修改 copies
 # are real templates with a unit's values, and would be taken for returns).
 OUTPUT_MARKER = ".pdreport-output"
-MARKER_TEXT = "pdreport 的输出文件夹。汇总时不会读取本文件夹中的文件；请勿把收回的填报表放在这里。\n"
+MARKER_TEXT = ("pdreport 的输出文件夹。汇总时不会读取本文件夹中的文件；请勿把收回的填报表放在这里。\n"
+               "如果这里确实是收回的填报表，删除本文件（.pdreport-output）后再汇总。\n")  # fmt: skip
+# below the text: "key: value" lines naming whose results the folder holds (``marker_text``)
+MARKER_KEYS = ("plan", "period", "period_label")
 
 
 def is_output_folder(folder: Path) -> bool:
     return (Path(folder) / OUTPUT_MARKER).is_file()
+
+
+def marker_text(plan_id: str = "", period_id: str = "", period_label: str = "") -> str:
+    """The marker's content: the text above, then the plan and 报送期 of the results the folder
+    holds (none when it holds no results yet, e.g. a run that could use no return)."""
+    if not period_id:
+        return MARKER_TEXT
+    return MARKER_TEXT + f"plan: {plan_id}\nperiod: {period_id}\nperiod_label: {period_label}\n"
+
+
+def read_marker(folder: Path) -> dict[str, str]:
+    """The plan and period an output folder's marker records ({} when none, or no marker)."""
+    try:
+        text = (Path(folder) / OUTPUT_MARKER).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    found = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in MARKER_KEYS and value.strip():
+            found[key] = value.strip()
+    return found if "period" in found else {}
 
 
 def _current_umask() -> int:

@@ -138,10 +138,13 @@ def test_output_folder_is_never_read_as_returns(tmp_path):
     shutil.copytree(folder / "汇总结果", folder / "上次的结果")  # an earlier output folder, moved in
     again = run("consolidate", str(folder), "--period", "2024H1", "-o", str(tmp_path / "新结果"))
     assert again.returncode == 0, again.stderr
-    counts = [line for line in again.stdout.splitlines() if line.startswith("  ")][:7]
-    assert counts == [line for line in first.stdout.splitlines() if line.startswith("  ")][:7]
+    counts = [line for line in again.stdout.splitlines() if line.startswith("  ")][:6]
+    assert counts == [line for line in first.stdout.splitlines() if line.startswith("  ")][:6]
+    assert "没有读取子文件夹 上次的结果、汇总结果：其中有标记文件 .pdreport-output" in again.stdout  # said, not silent
+    assert "没有读取子文件夹" not in first.stdout  # (its own output folder, inside: no news)
     r = run("consolidate", str(folder / "上次的结果"), "--period", "2024H1", "-o", str(tmp_path / "x"))
     assert r.returncode == 2 and "是 pdreport 的输出文件夹" in r.stderr
+    assert f"删除标记文件 {folder / '上次的结果' / '.pdreport-output'}" in r.stderr  # named, and how to undo it
 
 
 def test_previous_must_be_an_earlier_period(tmp_path):
@@ -267,7 +270,11 @@ def test_an_unquoted_date_that_does_not_exist_is_located_not_a_traceback(tmp_pat
 
 # -- small folders of returns, for the tests below ----------------------------------------------
 
+import hashlib  # noqa: E402
 import shutil  # noqa: E402
+
+Q3_REPORT = "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年前三季度）.docx"
+H1_REPORT = "浦东新区2024年碳达峰碳中和及节能重点工作推进情况（2024年上半年）.docx"
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +293,119 @@ def small(plan, tmp_path_factory):
         for rid in rids:
             (folder / f"{rid}.xlsx").write_bytes(fill_template(values[rid]))
     return folders
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder``, hidden ones included, with its sha256."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+# -- an output folder holds one period's results, and never anybody's returns -----------------
+
+
+def test_another_periods_results_are_never_replaced_silently(small, tmp_path):
+    out = tmp_path / "上半年汇总"
+    r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "period: 2024H1" in (out / ".pdreport-output").read_text(encoding="utf-8")
+    h1 = tree(out)
+    q3 = small["2024Q3"]
+    for args in (("consolidate", q3, "--period", "2024Q3", "-o", out, "--previous", out),  # -o = --previous
+                 ("consolidate", q3, "-o", out),  # the period read from the returns
+                 ("intake", q3, "--period", "2024Q3", "-o", out),
+                 ("assess", q3, "-o", out),
+                 ("report", q3, "--period", "2024Q3", "-o", out)):  # fmt: skip
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert f"错误：输出目录 {out} 中是2024年上半年的汇总结果，本次汇总的是2024年前三季度" in r.stderr, r.stderr
+        assert "本次没有写入任何文件" in r.stderr and "-o 2024年前三季度汇总" in r.stderr and "--overwrite" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert tree(out) == h1  # every H1 result as it was, byte for byte
+    again = run("consolidate", small["2024H1"], "-o", out)  # the same period again: silently, as before
+    assert again.returncode == 0 and "错误" not in again.stderr and "提醒" not in again.stderr
+    assert tree(out) == h1
+
+    r = run("consolidate", q3, "--period", "2024Q3", "-o", out, "--previous", out, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert Q3_REPORT in r.stdout
+    assert not (out / H1_REPORT).exists()  # no stale report of the other period beside the new one
+    assert json.loads((out / "评估结果.json").read_text(encoding="utf-8"))["period"] == "2024Q3"
+    assert "period: 2024Q3" in (out / ".pdreport-output").read_text(encoding="utf-8")
+    r = run("intake", q3, "-o", out)  # now a Q3 folder: Q3 runs go in silently
+    assert r.returncode == 0, r.stderr
+
+
+def test_overwrite_leaves_nothing_of_the_other_periods_results(small, tmp_path):
+    out = tmp_path / "out"
+    assert run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out).returncode == 0
+    (out / "退回修改").mkdir()
+    (out / "退回修改" / "区科经委_退回修改.xlsx").write_bytes(b"H1 copy")  # an H1 feedback copy
+    (out / "说明.docx").write_bytes(b"the coordinator's own file")
+    r = run("intake", small["2024Q3"], "--period", "2024Q3", "-o", out, "--overwrite")  # writes no 汇总表, no report
+    assert r.returncode == 0, r.stderr
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert left == [".pdreport-output", "数据明细.csv", "数据明细.xlsx", "说明.docx", "问题清单.xlsx"]
+
+
+def test_an_older_output_folder_is_known_by_its_results(small, tmp_path):
+    """A folder written before the marker recorded the period (or copied without the hidden
+    marker) is still known as H1's by its 评估结果.json."""
+    from pdreport.outputs import MARKER_TEXT
+
+    out = tmp_path / "out"
+    assert run("assess", small["2024H1"], "--period", "2024H1", "-o", out).returncode == 0
+    (out / ".pdreport-output").write_text(MARKER_TEXT.splitlines()[0] + "\n", encoding="utf-8")
+    r = run("consolidate", small["2024Q3"], "--period", "2024Q3", "-o", out)
+    assert r.returncode == 2 and "中是2024年上半年的汇总结果" in r.stderr, r.stderr
+    (out / ".pdreport-output").unlink()
+    r = run("consolidate", small["2024Q3"], "--period", "2024Q3", "-o", out)
+    assert r.returncode == 2 and "中是2024年上半年的汇总结果" in r.stderr, r.stderr
+    r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out)  # its own period: fine
+    assert r.returncode == 0, r.stderr
+
+
+def test_outputs_never_go_into_a_folder_of_returns(small, tmp_path):
+    returns = tmp_path / "一季度回收表"
+    shutil.copytree(small["2024Q3"], returns)
+    before = tree(returns)
+    r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", returns)
+    assert r.returncode == 2, r.stderr
+    assert f"错误：输出目录 {returns} 中已有不是 pdreport 输出的表格文件（如 jjw.xlsx、kangqiao_zhen.xlsx）" in r.stderr
+    assert "以后汇总时其中的文件不会再被读取" in r.stderr and "Traceback" not in r.stderr
+    assert tree(returns) == before  # no marker, nothing
+    parent = tmp_path / "全年"
+    shutil.copytree(small["2024Q3"], parent / "三季度")
+    r = run("intake", small["2024H1"], "-o", parent)  # returns further down count too
+    assert r.returncode == 2 and "三季度/jjw.xlsx" in r.stderr, r.stderr
+    assert not (parent / ".pdreport-output").exists()
+    # an output folder copied without its hidden marker holds only pdreport's outputs: still fine
+    out = tmp_path / "out"
+    assert run("consolidate", SAMPLES, "--period", "2024H1", "-o", out).returncode == 0
+    assert list((out / "退回修改").glob("*.xlsx"))
+    (out / ".pdreport-output").unlink()
+    r = run("intake", SAMPLES, "--period", "2024H1", "-o", out)
+    assert r.returncode == 0, r.stderr
+
+
+def test_returns_under_an_output_folders_marker_are_said_not_skipped_silently(small, tmp_path):
+    from pdreport.outputs import MARKER_TEXT
+
+    root = tmp_path / "全年"
+    shutil.copytree(small["2024H1"], root / "上半年")
+    (root / "上半年" / ".pdreport-output").write_text(MARKER_TEXT, encoding="utf-8")  # an older run's marker
+    r = run("intake", root, "--period", "2024H1", "-o", tmp_path / "a")
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stdout.splitlines() if "没有读取子文件夹" in line]
+    assert said == ["  没有读取子文件夹 上半年：其中有标记文件 .pdreport-output，是 pdreport 的输出文件夹；"
+                    "如果其中确实是收回的填报表，删除该标记文件后重新运行"]  # fmt: skip
+    r = run("consolidate", root, "--period", "2024H1", "-o", tmp_path / "b")
+    assert r.returncode == 2 and "  没有读取子文件夹 上半年：" in r.stdout, r.stdout
+    r = run("consolidate", root / "上半年", "--period", "2024H1", "-o", tmp_path / "c")
+    assert r.returncode == 2 and f"删除标记文件 {root / '上半年' / '.pdreport-output'}" in r.stderr, r.stderr
+    (root / "上半年" / ".pdreport-output").unlink()  # as the message says
+    r = run("consolidate", root, "--period", "2024H1", "-o", tmp_path / "d")
+    assert r.returncode == 0 and "采用             3" in r.stdout, r.stdout
 
 
 # -- the folder given as "." or "..": a default output folder named after it ------------------
