@@ -321,8 +321,8 @@ def _no_contact_reminder(plan, plan_file: Path | None) -> str:
             "再重新生成填报表（输出到同一目录时加 --overwrite）。")  # fmt: skip
 
 
-def _summary(col) -> str:
-    """The counts, and a line on output folders not read."""
+def _summary(col, hint: bool = True) -> str:
+    """The counts; a line on output folders not read, and (``hint``) on a --period that seems wrong."""
     from .collect import skipped_message
 
     c = col.counts
@@ -343,7 +343,27 @@ def _summary(col) -> str:
     ]
     if col.skipped:
         lines.append(f"  {skipped_message(col.skipped)}")
+    other = col.other_period() if hint else None
+    if other is not None:
+        lines.append(f"  提醒：{_other_period_text(col, *other)}")
     return "\n".join(lines)
+
+
+def _other_period_text(col, period, n: int) -> str:
+    which = "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
+    return f"{which}是{period.label}的填报表，不是{col.period.label}的；--period 是否应为 {period.id}？"
+
+
+def _nothing_usable(col) -> str:
+    """Why consolidate made no summary and no report, and what to do."""
+    from .collect import no_files_message
+
+    if not col.outcomes:
+        return no_files_message(col.folder, col.skipped, explain=False) + "。未生成汇总表和报告"
+    other = col.other_period()
+    if other is not None:
+        return f"没有可采用的填报表，未生成汇总表和报告：{_other_period_text(col, *other)}"
+    return "没有可采用的填报表，未生成汇总表和报告；各文件的问题见问题清单。"
 
 
 @cli.command("intake", context_settings=CONTEXT)
@@ -516,7 +536,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     col = run.collection
     if not period_id:
         _check_report_date(col.period, report_date)
-    click.echo(_summary(col))
+    click.echo(_summary(col, hint=run.assessment is not None))
     if run.assessment is not None:
         click.echo(_status_line(run.assessment))
     if col.missing:
@@ -524,7 +544,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
         click.echo(f"  催报名单：{names}")
     _written(run.outputs)
     if run.assessment is None:
-        raise PdreportError("没有可采用的填报表，未生成汇总表和报告；各文件的问题见问题清单。")
+        raise PdreportError(_nothing_usable(col))
 
 
 @cli.command("demo-data", context_settings=CONTEXT)

@@ -70,6 +70,19 @@ class Collection:
     missing: list[str] = field(default_factory=list)  # respondent ids with no usable return
     skipped: list[str] = field(default_factory=list)  # sub-folders not read: output folders (``scan``)
 
+    def other_period(self) -> tuple[Period, int] | None:
+        """(the period, how many) when most files that could not be used are returns of one other
+        period of the plan, and they outnumber this period's returns: a wrong ``--period``, most
+        likely; else None (last quarter's returns left among this one's are normal)."""
+        seen = Counter(f.value for f in self.findings if f.code is Code.PERIOD_MISMATCH)
+        if not seen:
+            return None
+        pid, n = seen.most_common(1)[0]
+        ours = sum(o.status != REJECTED for o in self.outcomes)
+        rejected = len(self.outcomes) - ours
+        period = next((p for p in self.plan.periods if p.id == pid), None)
+        return (period, n) if period is not None and n > ours and 2 * n > rejected else None
+
     def findings_for(self, file: str) -> list[Finding]:
         return [f for f in self.findings if f.file == file]
 
@@ -385,7 +398,7 @@ def collect(
     skipped: list[str] = []
     entries = scan(folder, exclude, skipped)
     reads = _read_all(entries, plan, period_id, progress, workers)
-    period = asked or _majority_period(plan, reads)
+    period = asked or _majority_period(plan, reads, folder, skipped)
     col = Collection(plan, period, folder, skipped=skipped)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
     other_period: list[tuple[str, str, str, list[Finding]]] = []  # (respondent, file, kind, findings)
@@ -521,17 +534,29 @@ def _cell_key(a1: str) -> tuple[int, int]:
         return (-1, -1)
 
 
-def _majority_period(plan: Plan, reads: list[_Read]) -> Period:
+def _majority_period(plan: Plan, reads: list[_Read], folder: Path, skipped: list[str]) -> Period:
     seen = Counter(r.raw.tmap.period_id for r in reads if r.raw is not None)
     known = [p for p, _ in seen.most_common() if any(x.id == p for x in plan.periods)]
     if not known:
+        if not reads:
+            raise UsageError(no_files_message(folder, skipped))
         other = Counter(f.value for r in reads for f in r.findings if f.code is Code.PLAN_MISMATCH)
         if other:
             raise UsageError(f"文件夹中的填报表属于计划“{other.most_common(1)[0][0]}”，不是当前使用的计划“{plan.id}”；"
                              "请用 --plan 指定该计划文件")  # fmt: skip
         ids = "、".join(p.id for p in plan.periods)
-        raise UsageError(f"文件夹中没有可识别的填报表，无法判断报送期；请用 --period 指定（{ids}）")
+        raise UsageError(f"文件夹中的 {len(reads)} 个文件都不是可识别的填报表，无法判断报送期；"
+                         f"请用 --period 指定（{ids}），问题清单中会列出各文件的问题")  # fmt: skip
     return plan.period(known[0])
+
+
+def no_files_message(folder: Path, skipped: list[str], explain: bool = True) -> str:
+    """What to say about a folder of returns with no file in it but perhaps output folders
+    (``explain``: and which: not when ``skipped_message`` was said already)."""
+    if not skipped:
+        return f"文件夹 {folder} 中没有文件；请把收回的填报表放进这个文件夹（可以放在子文件夹中）"
+    text = f"文件夹 {folder} 中除 pdreport 的输出文件夹外没有文件；请把收回的填报表放进这个文件夹"
+    return f"{text}。{skipped_message(skipped)}" if explain else text
 
 
 def skipped_message(skipped: list[str]) -> str:

@@ -401,6 +401,7 @@ def test_returns_under_an_output_folders_marker_are_said_not_skipped_silently(sm
                     "如果其中确实是收回的填报表，删除该标记文件后重新运行"]  # fmt: skip
     r = run("consolidate", root, "--period", "2024H1", "-o", tmp_path / "b")
     assert r.returncode == 2 and "  没有读取子文件夹 上半年：" in r.stdout, r.stdout
+    assert f"错误：文件夹 {root} 中除 pdreport 的输出文件夹外没有文件" in r.stderr, r.stderr
     r = run("consolidate", root / "上半年", "--period", "2024H1", "-o", tmp_path / "c")
     assert r.returncode == 2 and f"删除标记文件 {root / '上半年' / '.pdreport-output'}" in r.stderr, r.stderr
     (root / "上半年" / ".pdreport-output").unlink()  # as the message says
@@ -430,6 +431,38 @@ def test_the_folder_given_as_dot_or_dotdot(small, tmp_path):
     r = run("consolidate", "/", "--period", "2024H1", cwd=tmp_path)
     assert r.returncode == 2 and "错误：无法由“/”得出默认的输出目录名，请用 -o 指定输出目录" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- a wrong --period, an empty folder: said so ------------------------------------------------
+
+
+def test_a_wrong_period_is_named(small, tmp_path):
+    out = tmp_path / "汇总"
+    r = run("consolidate", small["2024H1"], "--period", "2024Q1", "-o", out)
+    assert r.returncode == 2
+    assert r.stderr.endswith("错误：没有可采用的填报表，未生成汇总表和报告：这些文件是2024年上半年的填报表，"
+                             "不是2024年一季度的；--period 是否应为 2024H1？\n"), r.stderr  # fmt: skip
+    r = run("intake", small["2024H1"], "--period", "2024Q1", "-o", out)
+    assert r.returncode == 0 and "  提醒：这些文件是2024年上半年的填报表，不是2024年一季度的；--period 是否应为 2024H1？" in r.stdout
+    r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out)  # corrected: same -o is fine
+    assert r.returncode == 0, r.stderr
+    mixed = tmp_path / "回收表"
+    shutil.copytree(small["2024H1"], mixed)
+    shutil.copy(small["2024Q1"] / "fgw.xlsx", mixed / "一季度.xlsx")  # last quarter's left in: normal
+    r = run("intake", mixed, "--period", "2024H1", "-o", tmp_path / "x")
+    assert r.returncode == 0 and "是否应为" not in r.stdout
+    r = run("intake", mixed, "--period", "2024Q1", "-o", tmp_path / "y")  # 3 of 4 are H1's
+    assert "  提醒：收到的文件中有 3 份是2024年上半年的填报表，不是2024年一季度的；--period 是否应为 2024H1？" in r.stdout
+
+
+def test_an_empty_folder_is_said_to_be_empty(tmp_path):
+    empty = tmp_path / "空"
+    empty.mkdir()
+    for period in ((), ("--period", "2024H1")):
+        r = run("consolidate", empty, *period, "-o", tmp_path / "out")
+        assert r.returncode == 2, r.stderr
+        assert f"错误：文件夹 {empty} 中没有文件；请把收回的填报表放进这个文件夹" in r.stderr, r.stderr
+        assert "--period 指定" not in r.stderr and "问题清单" not in r.stderr
 
 
 # -- dates that cannot be meant ----------------------------------------------------------------
