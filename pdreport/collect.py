@@ -80,7 +80,7 @@ class Collection:
         pid, n = seen.most_common(1)[0]
         ours = sum(o.status != REJECTED for o in self.outcomes)
         rejected = len(self.outcomes) - ours
-        period = next((p for p in self.plan.periods if p.id == pid), None)
+        period = next((p for p in self.plan.periods if pid in (p.label, p.id)), None)  # (E104 shows the label)
         return (period, n) if period is not None and n > ours and 2 * n > rejected else None
 
     def findings_for(self, file: str) -> list[Finding]:
