@@ -129,16 +129,25 @@ def _held_message(folder: Path, held: HeldResults, plan: Plan, period: Period) -
             "加 --overwrite")  # fmt: skip
 
 
-def _results_of(folder: Path, held: HeldResults) -> list[Path]:
-    """The outputs of ``held``'s period in ``folder`` (files pdreport writes, by their names)."""
+def _output_names() -> tuple[tuple[str, ...], str]:
+    """The files pdreport writes at the top of an output folder (the Word report aside: it is named
+    after its period) and its folder of feedback copies (each named ``*FEEDBACK_SUFFIX``)."""
     from .datatable import DATA_CSV, DATA_XLSX
     from .feedback import FEEDBACK_DIR
     from .problems import PROBLEM_LIST
     from .summary import SUMMARY_FILE
 
-    found = [folder / n for n in (PROBLEM_LIST, DATA_CSV, DATA_XLSX, SUMMARY_FILE, SNAPSHOT_FILE)]
-    if (folder / FEEDBACK_DIR).is_dir():
-        found += sorted((folder / FEEDBACK_DIR).glob("*_退回修改.xlsx"))
+    return (PROBLEM_LIST, DATA_CSV, DATA_XLSX, SUMMARY_FILE, SNAPSHOT_FILE), FEEDBACK_DIR
+
+
+def _results_of(folder: Path, held: HeldResults) -> list[Path]:
+    """The outputs of ``held``'s period in ``folder`` (files pdreport writes, by their names)."""
+    from .feedback import FEEDBACK_SUFFIX
+
+    names, feedback_dir = _output_names()
+    found = [folder / n for n in names]
+    if (folder / feedback_dir).is_dir():
+        found += sorted((folder / feedback_dir).glob(f"*{FEEDBACK_SUFFIX}"))
     found += sorted(p for p in folder.glob("*.docx") if p.name.endswith(f"（{held.label}）.docx"))
     return [p for p in found if p.is_file() and not p.is_symlink()]
 
@@ -161,12 +170,10 @@ def check_output_folder(out_dir: Path) -> None:
 def _foreign_workbooks(folder: Path, most: int) -> list[str]:
     """Up to ``most`` spreadsheets under ``folder`` (as relative paths) that are not outputs
     pdreport writes there; sub-folders that are output folders, and hidden files, are left out."""
-    from .datatable import DATA_XLSX
-    from .feedback import FEEDBACK_DIR
-    from .problems import PROBLEM_LIST
-    from .summary import SUMMARY_FILE
+    from .feedback import FEEDBACK_SUFFIX
 
-    ours = {PROBLEM_LIST, DATA_XLSX, SUMMARY_FILE}
+    names, feedback_dir = _output_names()
+    ours = set(names)
     found: list[str] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         here = Path(root)
@@ -175,7 +182,7 @@ def _foreign_workbooks(folder: Path, most: int) -> list[str]:
         for name in sorted(files):
             if name.startswith((".", "~$")) or Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
                 continue
-            if (rel == Path(".") and name in ours) or (rel == Path(FEEDBACK_DIR) and name.endswith("_退回修改.xlsx")):
+            if (rel == Path(".") and name in ours) or (rel == Path(feedback_dir) and name.endswith(FEEDBACK_SUFFIX)):
                 continue
             found.append(str(rel / name))
             if len(found) >= most:
@@ -368,8 +375,10 @@ def _summary_ahead(col: Collection, a: Assessment) -> Forked:
 
 def _stale_feedback(folder: Path, keep: list[Path]) -> list[Path]:
     """Feedback copies from an earlier run whose office has since sent a clean return."""
+    from .feedback import FEEDBACK_SUFFIX
+
     if not folder.is_dir():
         return []
     current = {p.name for p in keep}
-    return [p for p in sorted(folder.glob("*_退回修改.xlsx"))
+    return [p for p in sorted(folder.glob(f"*{FEEDBACK_SUFFIX}"))
             if p.name not in current and p.is_file() and not p.is_symlink()]  # fmt: skip

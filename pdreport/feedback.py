@@ -67,8 +67,11 @@ _WRAP = Alignment(wrap_text=True, vertical="center")
 _CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
+FEEDBACK_SUFFIX = "_退回修改.xlsx"
+
+
 def feedback_name(respondent_name: str) -> str:
-    return f"{respondent_name}_退回修改.xlsx"
+    return f"{respondent_name}{FEEDBACK_SUFFIX}"
 
 
 RESUBMIT_DAYS = 7  # the default time to correct and send back: a week from the report's date

@@ -279,6 +279,9 @@ def _looks_like_xml(head: bytes) -> bool:
     return bool(_XML_START.match(head))
 
 
+_PROLOG_SKIPS = ((b"<?", b"?>"), (b"<!--", b"-->"))
+
+
 def _prolog_root(head: bytes) -> tuple[str | None, int]:
     """The root element's local name and where it starts, skipping the XML declaration,
     processing instructions, comments and white space; (None, 0) if not found in ``head``."""
@@ -291,17 +294,12 @@ def _prolog_root(head: bytes) -> tuple[str | None, int]:
             continue
         if ch != b"<":
             return None, 0
-        if head.startswith(b"<?", i):
-            j = head.find(b"?>", i + 2)
+        skip = next(((o, c) for o, c in _PROLOG_SKIPS if head.startswith(o, i)), None)
+        if skip is not None:  # a declaration, processing instruction or comment
+            j = head.find(skip[1], i + len(skip[0]))
             if j < 0:
                 return None, 0
-            i = j + 2
-            continue
-        if head.startswith(b"<!--", i):
-            j = head.find(b"-->", i + 4)
-            if j < 0:
-                return None, 0
-            i = j + 3
+            i = j + len(skip[1])
             continue
         m = _ROOT.match(head, i)
         if not m:
