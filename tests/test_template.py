@@ -244,6 +244,12 @@ def test_distribution_list(plan, h1_files):
     assert all(r[8] == "2025年1月15日" or r[8] == "2024年7月15日" for r in body)
     kinds = {r[2] for r in body}
     assert kinds == {k.label for k in RespondentKind}
+    # 填报内容 names indicators as the sheets do (任务5 …, 总体目标第1项 …), never by plan id
+    ids = {i.id for i in plan.indicators}
+    words = {w for r in body for part in r[9].split("；") for w in part.split()}
+    assert not words & ids, words & ids
+    jiaowei = next(r[9] for r in body if r[1] == "区建交委")
+    assert "任务" in jiaowei and "新能源公交车" in jiaowei, jiaowei
 
 
 

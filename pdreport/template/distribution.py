@@ -8,6 +8,7 @@ from ..plan.model import Period, chinese_date
 from .fastsheet import new_workbook
 from .fit import RowHeights, row_height, wrapped_lines
 from .formats import make_formats
+from .layout import indicator_label
 
 COLUMNS = ("序号", "填报单位", "类别", "文件名", "数值指标", "附件指标", "重点任务", "里程碑",
            "报送截止", "填报内容")  # fmt: skip
@@ -20,12 +21,13 @@ def distribution_rows(files, period: Period) -> list[list]:
     rows = []
     for n, tf in enumerate(files, 1):
         lay = tf.layout
-        parts = [f"{r.indicator.id} {r.indicator.name}" for r in lay.indicators]
+        # (named as the clerk's sheet names them: the plan's ids are shown on no sheet)
+        parts = [indicator_label(lay.plan, r.indicator) for r in lay.indicators]
         if lay.has_annex:
             parts.append(lay.plan.annex.indicator_name)
         if lay.tasks:
             parts.append("任务" + "、".join(str(t.task.number) for t in lay.tasks))
-        parts += [f"{m.indicator.id} {m.indicator.name}" for m in lay.milestones]
+        parts += [indicator_label(lay.plan, m.indicator) for m in lay.milestones]
         rows.append([
             n, tf.respondent.name, tf.respondent.kind.label, tf.path.name, len(lay.indicators),
             "是" if lay.has_annex else "", len(lay.tasks), len(lay.milestones),
