@@ -204,8 +204,11 @@ def _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite
     with writing(out_dir, plan, period_id, overwrite=overwrite, inputs=folder) as outputs:
         with _progress_bar(plan, folder, out_dir) as bar:
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, lambda _f: bar.update(1))
-        write(col, a, out_dir, outputs)
-    click.echo(_summary(col))
+        if col.submissions:  # (nothing usable: no all-未报送 summary or report, as consolidate)
+            write(col, a, out_dir, outputs)
+    click.echo(_summary(col, hint=bool(col.submissions)))
+    if not col.submissions:
+        raise PdreportError(_nothing_usable(col, "各文件的问题请运行 pdreport intake 查看问题清单"))
     if status:
         click.echo(_status_line(a))
     _written(outputs)
@@ -354,8 +357,9 @@ def _other_period_text(col, period, n: int) -> str:
     return f"{which}是{period.label}的填报表，不是{col.period.label}的；--period 是否应为 {period.id}？"
 
 
-def _nothing_usable(col) -> str:
-    """Why consolidate made no summary and no report, and what to do."""
+def _nothing_usable(col, problems: str = "各文件的问题见问题清单") -> str:
+    """Why no summary and no report were made, and what to do (``problems``: where to find the
+    files' problems)."""
     from .collect import no_files_message
 
     if not col.outcomes:
@@ -363,7 +367,7 @@ def _nothing_usable(col) -> str:
     other = col.other_period()
     if other is not None:
         return f"没有可采用的填报表，未生成汇总表和报告：{_other_period_text(col, *other)}"
-    return "没有可采用的填报表，未生成汇总表和报告；各文件的问题见问题清单。"
+    return f"没有可采用的填报表，未生成汇总表和报告；{problems}。"
 
 
 @cli.command("intake", context_settings=CONTEXT)

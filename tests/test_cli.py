@@ -444,6 +444,11 @@ def test_a_wrong_period_is_named(small, tmp_path):
                              "不是2024年一季度的；--period 是否应为 2024H1？\n"), r.stderr  # fmt: skip
     r = run("intake", small["2024H1"], "--period", "2024Q1", "-o", out)
     assert r.returncode == 0 and "  提醒：这些文件是2024年上半年的填报表，不是2024年一季度的；--period 是否应为 2024H1？" in r.stdout
+    for command in ("assess", "report"):  # neither writes an all-未报送 summary or report (as consolidate)
+        r = run(command, small["2024H1"], "--period", "2024Q1", "-o", tmp_path / command)
+        assert r.returncode == 2 and r.stderr.endswith("--period 是否应为 2024H1？\n"), (command, r.stderr)
+        assert "提醒：" not in r.stdout  # (said once, in the error)
+        assert not [p for p in (tmp_path / command).iterdir() if not p.name.startswith(".")], command
     r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out)  # corrected: same -o is fine
     assert r.returncode == 0, r.stderr
     mixed = tmp_path / "回收表"
