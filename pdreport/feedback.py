@@ -302,8 +302,12 @@ def _note(wb, col: Collection, file: str, findings: list[Finding], resubmit_by: 
 def _mark(wb, findings: list[Finding]) -> None:
     """Each problem cell filled red (error) or yellow (warning), with the problem as a comment."""
     for f in findings:
-        if f.sheet in wb.sheetnames and f.cell:
-            cell = wb[f.sheet][f.cell]
+        if f.sheet not in wb.sheetnames:
+            continue
+        for ref in (f.cell, f.also):
+            if not ref:
+                continue
+            cell = wb[f.sheet][ref]
             cell.fill = ERROR_FILL if f.is_error else WARNING_FILL
             text = f"[{f.code.code}] {f.message}" + (f"\n处理：{f.hint}" if f.hint else "")
             if cell.comment is not None:

@@ -101,6 +101,7 @@ class Finding:
     label: str = ""  # the field's Chinese label
     value: str = ""  # what was seen, as text (already sanitised)
     severity: Severity | None = None  # None: the code's default
+    also: str = ""  # another cell of the same sheet the problem is about (marked in the 退回修改 copy too)
 
     def __post_init__(self) -> None:
         for f in fields(self):

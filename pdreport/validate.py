@@ -614,7 +614,8 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
     """本期 against 上年同期: a whole area's 规上工业 energy or output does not grow or shrink fivefold
     in a year (W224, taken as typed), and a hundredfold gap is a unit slip (亿元 or 元 for 万元, 万吨 for
     吨): one of the two is certainly wrong, and which cannot be told, so neither is used (E223) and
-    the unit's rate is 数据有误 rather than an absurd figure. Said once, at the 本期 cell, naming both."""
+    the unit's rate is 数据有误 rather than an absurd figure. Said once, at the 本期 cell, naming both
+    (the 上年同期 cell is the finding's ``also``: the 退回修改 copy marks both)."""
     for base_i, current_i, what, unit, slips in ANNEX_PAIRS:
         base, current = numbers[base_i], numbers[current_i]
         if base is None or current is None or base <= 0 or current <= 0:
@@ -639,7 +640,7 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
                        f"{shown}，一年内不可能相差这么大：{likely}（{what}以{unit}计）；两格均未采用，"
                        "本单位下降率暂不计算",
                        f"请核对两格的计量单位：{what}以{unit}计，{ANNEX_UNIT_EXAMPLES[unit]}；改正后重新报送",
-                       cur_v)  # fmt: skip
+                       cur_v, also=base_f.cell)  # fmt: skip
             numbers[base_i] = numbers[current_i] = None
         else:
             likely = "数值或计量单位填错"
@@ -648,7 +649,7 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
             ctx.report(Code.ANNEX_CHANGE_DOUBTFUL, cur_f,
                        f"{shown}，同比变化异常大，可能{likely}；已按所填采用",
                        f"请核实两格的数值和计量单位，{what}以{unit}计；数据确实如此的，请在情况说明中写明原因",
-                       cur_v)  # fmt: skip
+                       cur_v, also=base_f.cell)  # fmt: skip
 
 
 def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:

@@ -254,6 +254,12 @@ def test_an_annex_figure_in_the_wrong_unit_is_an_error_and_not_used(plan, demo, 
     assert getattr(sub.annex, f"{other}_current") == filled.values[f"annex.{other}_current"]
     u = assess(plan, col.period, col.submissions, col.findings).unit("chuansha_zhen")
     assert u.status is Status.INVALID and u.rate is None and "两格均未采用" in u.reason
+    # the 退回修改 copy marks both cells: neither was used, and either may be the wrong one
+    assert e.also == base_cell
+    wb = openpyxl.load_workbook(io.BytesIO(build_copy(col, sub.file, col.findings_for(sub.file))))
+    for ref in (e.cell, base_cell):
+        c = wb[e.sheet][ref]
+        assert c.fill.fgColor.rgb.endswith("FF8080") and "[E223]" in c.comment.text, (ref, c.fill.fgColor.rgb)
 
 
 @pytest.mark.parametrize(("key", "times", "slip"), [
