@@ -677,7 +677,7 @@ def test_a_rate_within_reason_is_not_questioned(plan, demo, tmp_path, rid, key, 
     ("见附件", "个", "只填一个数字（以本格的计量单位计）；文字说明写在“情况说明”中"),
 ])  # fmt: skip
 def test_a_number_written_with_words_gets_a_hint_that_says_what_to_type(typed, unit, hint):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert number_hint(typed, unit).startswith(hint)
 
@@ -926,7 +926,7 @@ def test_the_duplicate_note_says_file_time_decided_for_the_whole_group(plan, dem
     ("2万", "", "请换算后只填数字（2万填 20000）"),  # no unit known: no guess at one
 ])  # fmt: skip
 def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert number_hint(typed, unit).startswith(hint)
 
@@ -956,7 +956,7 @@ def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
     ("约5.3%", "万平方米", "只填数字，以本格的计量单位“万平方米”计；“约5.3%”中的单位或文字无法换算"),
 ])  # fmt: skip
 def test_hints_convert_known_units_and_multipliers_and_give_no_number_otherwise(typed, unit, hint):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert number_hint(typed, unit).startswith(hint)
 
@@ -967,7 +967,7 @@ def test_hints_convert_known_units_and_multipliers_and_give_no_number_otherwise(
     ("下降3.2个百分点", "只填数字，以本格的计量单位“%”计；“下降3.2个百分点”中的单位或文字无法换算"),
 ])  # fmt: skip
 def test_a_decline_rate_written_in_words_is_signed(typed, hint):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert number_hint(typed, "%", decline=True).startswith(hint)
 
@@ -989,7 +989,7 @@ _AMOUNTS = st.decimals(min_value="0.01", max_value="99999", places=2).map(lambda
 
 @given(_AMOUNTS, st.sampled_from(sorted(_POWER)), st.sampled_from(["万千瓦", "千瓦", "MW"]))
 def test_a_power_typed_in_any_known_unit_is_converted_to_the_cells(amount, typed, cell):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     expected = float(amount) * _POWER[typed] / _POWER[cell]
     assert _suggested(number_hint(f"{amount}{typed}", cell)) == pytest.approx(expected, rel=1e-6, abs=1e-6)
@@ -998,7 +998,7 @@ def test_a_power_typed_in_any_known_unit_is_converted_to_the_cells(amount, typed
 @given(_AMOUNTS, st.sampled_from(sorted(_SCALED)), st.sampled_from(sorted(_CELLS)), st.booleans())
 def test_a_multiplier_is_converted_to_the_cells_unit(amount, multiplier, cell, with_unit):
     """"1.3千" or "1.3千个" where 个 is asked is 1300; "1.2亿" or "1.2亿元" where 万元 is 12000."""
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     base = cell[1:] if cell.startswith("万") else cell
     hint = number_hint(f"{amount}{multiplier}{base if with_unit else ''}", cell)
@@ -1009,7 +1009,7 @@ def test_a_multiplier_is_converted_to_the_cells_unit(amount, multiplier, cell, w
 
 @given(_AMOUNTS, st.sampled_from(["辆", "kWh", "千瓦时", "公里", "台套", "m2", "千米", "亿千瓦时", "万辆", "平方米"]))
 def test_a_unit_that_cannot_be_converted_gets_no_number(amount, typed):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert _suggested(number_hint(f"{amount}{typed}", "个")) is None
 
@@ -1018,14 +1018,14 @@ def test_a_unit_that_cannot_be_converted_gets_no_number(amount, typed):
        st.sampled_from(["", "个", "万元", "千"]))
 def test_an_ambiguous_number_gets_no_number(typed, suffix):
     """"56,5" is 56.5 or 565: no guess."""
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert _suggested(number_hint(typed + suffix, "个")) is None
 
 
 @given(st.text(max_size=40), st.sampled_from(["", "个", "万千瓦", "万元", "%", "吨标准煤"]), st.booleans())
 def test_number_hint_never_fails(typed, unit, decline):
-    from pdreport.validate import number_hint
+    from pdreport.intake.number_hint import number_hint
 
     assert isinstance(number_hint(typed, unit, decline), str)
 
