@@ -343,7 +343,7 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
                    f"单元格设成了百分比格式，显示为 {shown}%（存为 {format_plain(number)}），已按 {shown} 读取",
                    f"本表百分数只填数字（如 {shown}% 填 {shown}）", value)  # fmt: skip
         number = round(number * 100, 10)
-    elif indicator is not None and f.unit == "%" and indicator.target and not parsed.note:
+    elif indicator is not None and f.unit == "%" and indicator.target and not typed_percent:
         # A share with a large target (占比 94%) typed as 0.969 is plainly a fraction. Against a
         # small target (a 5.3 % decline, a 1 % share) 0.9 is a real 0.9 %, so only a value far below
         # anything plausible (5.3 % typed into a cell Excel made a percentage cell, read back as

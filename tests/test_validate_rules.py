@@ -599,6 +599,10 @@ def test_many_stray_rows_are_capped(plan, demo, tmp_path):
     ("fgw", "ind.H1.value", 0.053, 5.3, True),     # 5.3 % typed into a cell Excel made a % cell
     ("jjw", "ind.T17-2.value", 0.969, 96.9, True),  # a share: 0.969 can only be 96.9 %
     ("jjw", "ind.T17-2.value", 96.9, 96.9, False),
+    ("jjw", "ind.T17-2.value", "0.969", 96.9, True),  # the same as text (a cell formatted as 文本)
+    ("jjw", "ind.T17-2.value", "０.９６９", 96.9, True),
+    ("fgw", "ind.H1.value", "0.9", 0.9, False),
+    ("jjw", "ind.T17-2.value", "0.969%", 0.969, False),  # typed with its %: meant as it stands
 ])  # fmt: skip
 def test_a_fraction_is_read_as_a_percentage_only_where_nothing_else_is_plausible(
         plan, demo, tmp_path, rid, key, typed, read, converted):  # fmt: skip
@@ -607,7 +611,8 @@ def test_a_fraction_is_read_as_a_percentage_only_where_nothing_else_is_plausible
     indicator = key.split(".")[1]
     (fig,) = [x for x in sub.figures if x.indicator == indicator]
     assert fig.value == pytest.approx(read)
-    w204 = [f for f in findings if f.code is Code.PERCENT_NORMALISED and f.field == key]
+    w204 = [f for f in findings if f.code is Code.PERCENT_NORMALISED and f.field == key
+            and "小数形式的百分比" in f.message]  # (not the W204 of a typed "%")
     assert bool(w204) is converted
 
 
