@@ -226,18 +226,24 @@ def _as_written(seen: Any, text: str) -> bool:
 
 
 def report_stray_rows(ctx: _Ctx, shifted_down: set[str], shifted_right: set[str]) -> None:
-    """Rows typed below a table, or text typed to the right of it, are not read: say so, so that
-    an added indicator or a note is not lost without a word. Not where the table itself moved
-    there (E208 says why)."""
+    """Rows typed below a table, text typed to the right of it, or a sheet the office added are not
+    read: say so, so that an added indicator or a note is not lost without a word. Not where the
+    table itself moved there (E208 says why)."""
     for stray in ctx.raw.stray:
         if stray.sheet in (shifted_right if stray.beside else shifted_down):
             continue
         row, col = cell_rowcol(stray.cell)
         quoted = clean_text(stray.value, 40).text
-        where = (f"第 {row + 1} 行表格右侧（{xl_col_to_name(col)} 列）的内容" if stray.beside
-                 else f"第 {row + 1} 行在下发的表格之外，其中的内容")  # fmt: skip
-        hint = ("补充说明请写在本行的“情况说明”“主要进展”等栏中，不要写在表格右侧" if stray.beside else
-                "补充说明请写在“情况说明”“主要进展”等栏中；确需增加指标，请与汇总部门联系，不要在表格外加行")  # fmt: skip
+        if stray.added:
+            where = f"另加的工作表“{stray.sheet}”中的内容"
+            hint = ("汇总只读取下发的工作表：补充说明请写在“情况说明”“主要进展”等栏中；"
+                    "确需报送的材料，请与汇总部门联系另行报送")  # fmt: skip
+        elif stray.beside:
+            where = f"第 {row + 1} 行表格右侧（{xl_col_to_name(col)} 列）的内容"
+            hint = "补充说明请写在本行的“情况说明”“主要进展”等栏中，不要写在表格右侧"
+        else:
+            where = f"第 {row + 1} 行在下发的表格之外，其中的内容"
+            hint = "补充说明请写在“情况说明”“主要进展”等栏中；确需增加指标，请与汇总部门联系，不要在表格外加行"
         ctx.findings.append(Finding(
             Code.OUTSIDE_TABLE, f"{where}（“{quoted}”等）未采用", hint,
             file=ctx.raw.file, sheet=stray.sheet, cell=stray.cell, respondent=ctx.respondent,

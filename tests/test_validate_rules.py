@@ -540,6 +540,24 @@ def test_text_typed_right_of_a_table_is_reported_not_dropped_silently(plan, demo
     assert "“含专用桩”" in stray[("指标", "M7")].message and not sub.has_errors
 
 
+def test_a_sheet_the_office_added_is_reported_not_dropped_silently(plan, demo, tmp_path):
+    """A 补充说明 sheet with a note on more PV: not read, and said so once (its first filled row);
+    an empty added sheet, a hidden one (a program's own) and the template's sheets say nothing."""
+    filled = demo["jjw"]
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(filled)))
+    extra = wb.create_sheet("补充说明")
+    extra["B3"], extra["B4"] = "另有光伏项目 2.3 万千瓦已并网，未计入", "第二行"
+    wb.create_sheet("Sheet3")
+    wb.create_sheet("隐藏")["A1"] = "x"
+    wb["隐藏"].sheet_state = "hidden"
+    wb.save(tmp_path / "x.xlsx")
+    sub, findings = check_one(plan, tmp_path / "x.xlsx", "2024H1")
+    (w,) = [f for f in findings if f.code is Code.OUTSIDE_TABLE]
+    assert (w.sheet, w.cell, w.level) == ("补充说明", "B3", Severity.WARNING)
+    assert w.message == "另加的工作表“补充说明”中的内容（“另有光伏项目 2.3 万千瓦已并网，未计入”等）未采用"
+    assert "只读取下发的工作表" in w.hint and not sub.has_errors
+
+
 def test_text_right_of_the_annex_table_is_reported(plan, demo, tmp_path):
     """附件指标's own 说明 column (按统计口径填报, 自动计算) is the table's: only what is beyond it counts."""
     filled = demo["kangqiao_zhen"]

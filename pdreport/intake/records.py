@@ -90,6 +90,7 @@ class Stray(NamedTuple):
     cell: str  # A1
     value: Any
     beside: bool = False  # to the right of the table, in one of its rows (else below it)
+    added: bool = False  # on a sheet the office added (its first filled row): no table there
 
 
 MAX_STRAY_ROWS = 20
@@ -131,6 +132,9 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
         if name is not None:
             grid = wb.grid(name)
             stray += (rows_beside(grid, sheet, bottom, width) + rows_below(grid, sheet, bottom))[:MAX_STRAY_ROWS]
+    if all(wb.has(sheet) or book_name(sheet) is not None for sheet in {f.sheet for f in tmap.fields}):
+        # (with a sheet missing, E109 asks for the template to be filled again: nothing more to say)
+        stray += added_sheets(wb, set(renamed.values()) if renamed else set())
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,
                          sheet_names=tuple(wb.sheet_names),
                          renamed=tuple(sorted(renamed.items())) if renamed else ())  # fmt: skip
@@ -195,6 +199,29 @@ def label_unchanged(seen: Any, text: str) -> bool:
 
 
 _UNSEEN: Any = object()
+
+
+def added_sheets(wb: Workbook, read_as_template: set[str]) -> list[Stray]:
+    """The first filled row of each visible sheet the office added (a 补充说明 sheet): nothing there
+    is read, which the office is told. A return with only the template's sheets (the usual case)
+    reads nothing more; hidden sheets (a program's own) and chart sheets are passed over."""
+    found = []
+    for name in wb.sheet_names:
+        if (name in TEMPLATE_SHEETS or name in read_as_template
+                or wb.visibility.get(name, "visible") != "visible"):  # fmt: skip
+            continue
+        try:
+            grid = wb.grid(name)
+        except ReadError:  # (a chart sheet, or one calamine cannot read)
+            continue
+        for r, row in enumerate(grid):
+            filled = [(c, v) for c, v in enumerate(row) if v != "" and not is_blank(v)]
+            if filled:
+                found.append(_stray(name, r, filled, beside=False)._replace(added=True))
+                break
+        if len(found) >= MAX_STRAY_ROWS:
+            break
+    return found
 
 
 def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[Stray]:
