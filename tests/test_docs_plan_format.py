@@ -205,10 +205,29 @@ def test_worked_error_example_is_real_output(doc):
         "the error example's first line (problem count) is stale"
     )
 
-    def without_line_numbers(lines):  # line numbers move whenever the plan file is edited
-        return [re.sub(rf"^(\s*){re.escape(source)}:\d+", r"\1FILE", ln) for ln in lines]
-
-    assert without_line_numbers(shown[1:]) == without_line_numbers(actual[1:]), (
+    # (line numbers included: the doc calls it real output, and a reader follows them)
+    assert shown[1:] == actual[1:], (
         "docs/plan-format.md: the error output no longer matches; re-run "
         "`pdreport plan --check /tmp/broken.yaml` on the broken copy and paste the output"
     )
+
+
+def test_next_year_example_is_real_output(doc):
+    """The 下一年怎么做 excerpt: only id, version and year changed; its lines (line numbers too)
+    are lines of the real output, in order."""
+    source = "浦东新区2025年计划.yaml"
+    text = default_plan_path().read_text(encoding="utf-8")
+    for old, new in (("  id: pudong-2024\n", "  id: pudong-2025\n"), ("  version: '2024.1'\n", "  version: '2025.1'\n"),
+                     ("  year: 2024\n", "  year: 2025\n")):  # fmt: skip
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, source=source)
+    actual = str(info.value).splitlines()
+    block = next((b for b in _code_blocks(doc, "text") if f"plan --check {source}" in b), None)
+    assert block is not None, "the output block of the next-year example was not found"
+    shown = [ln.strip() for ln in block.splitlines() if not ln.startswith("$") and ln.strip() != "……"]
+    assert shown[0] == "错误：" + actual[0]
+    rest = [ln.strip() for ln in actual[1:]]
+    at = [rest.index(ln) for ln in shown[1:]]  # (ValueError: a shown line is not in the output)
+    assert at == sorted(at) and len(at) >= 2, shown
