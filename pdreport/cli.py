@@ -346,10 +346,24 @@ def _summary(col, hint: bool = True) -> str:
     ]
     if col.skipped:
         lines.append(f"  {skipped_message(col.skipped)}")
-    other = col.other_period() if hint else None
+    other = _other_text(col) if hint else None
     if other is not None:
-        lines.append(f"  提醒：{_other_period_text(col, *other)}")
+        lines.append(f"  提醒：{other}")
     return "\n".join(lines)
+
+
+def _other_text(col) -> str | None:
+    """What most unusable files being another period's or another plan's returns suggests."""
+    other = col.other_period()
+    if other is not None:
+        return _other_period_text(col, *other)
+    plan = col.other_plan()
+    if plan is not None:
+        plan_id, n = plan
+        which = "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
+        return (f"{which}是按计划“{plan_id}”生成的填报表，不是本次所用的计划“{col.plan.id}”的；"
+                "是否忘了用 --plan 指定该计划文件？")  # fmt: skip
+    return None
 
 
 def _other_period_text(col, period, n: int) -> str:
@@ -364,9 +378,9 @@ def _nothing_usable(col, problems: str = "各文件的问题见问题清单") ->
 
     if not col.outcomes:
         return no_files_message(col.folder, col.skipped, explain=False) + "。未生成汇总表和报告"
-    other = col.other_period()
+    other = _other_text(col)
     if other is not None:
-        return f"没有可采用的填报表，未生成汇总表和报告：{_other_period_text(col, *other)}"
+        return f"没有可采用的填报表，未生成汇总表和报告：{other}"
     return f"没有可采用的填报表，未生成汇总表和报告；{problems}。"
 
 

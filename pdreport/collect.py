@@ -74,14 +74,28 @@ class Collection:
         """(the period, how many) when most files that could not be used are returns of one other
         period of the plan, and they outnumber this period's returns: a wrong ``--period``, most
         likely; else None (last quarter's returns left among this one's are normal)."""
-        seen = Counter(f.value for f in self.findings if f.code is Code.PERIOD_MISMATCH)
+        found = self._mostly(Code.PERIOD_MISMATCH)
+        if found is None:
+            return None
+        pid, n = found
+        period = next((p for p in self.plan.periods if pid in (p.label, p.id)), None)  # (E104 shows the label)
+        return (period, n) if period is not None else None
+
+    def other_plan(self) -> tuple[str, int] | None:
+        """(the plan id, how many) when most files that could not be used are returns made from one
+        other plan (E103), and they outnumber the returns of this plan: a forgotten ``--plan``."""
+        return self._mostly(Code.PLAN_MISMATCH)
+
+    def _mostly(self, code: Code) -> tuple[str, int] | None:
+        """The value most findings of ``code`` share and how many files have it, when those files
+        outnumber the returns that could be used and are most of those that could not."""
+        seen = Counter(f.value for f in self.findings if f.code is code)
         if not seen:
             return None
-        pid, n = seen.most_common(1)[0]
+        value, n = seen.most_common(1)[0]
         ours = sum(o.status != REJECTED for o in self.outcomes)
         rejected = len(self.outcomes) - ours
-        period = next((p for p in self.plan.periods if pid in (p.label, p.id)), None)  # (E104 shows the label)
-        return (period, n) if period is not None and n > ours and 2 * n > rejected else None
+        return (value, n) if n > ours and 2 * n > rejected else None
 
     def findings_for(self, file: str) -> list[Finding]:
         return [f for f in self.findings if f.file == file]

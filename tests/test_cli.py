@@ -460,6 +460,30 @@ def test_a_wrong_period_is_named(small, tmp_path):
     assert "  提醒：收到的文件中有 3 份是2024年上半年的填报表，不是2024年一季度的；--period 是否应为 2024H1？" in r.stdout
 
 
+def test_returns_of_another_plan_suggest_a_forgotten_plan_option(tmp_path):
+    """Next year's returns consolidated with this year's (bundled) plan: said on screen, not only
+    in 问题清单 (as without --period, and as for a wrong --period)."""
+    from pdreport.demo import demo_values, fill_template
+    from pdreport.plan.load import parse_plan
+
+    text = default_plan_path().read_text(encoding="utf-8").replace("  id: pudong-2024\n", "  id: pudong-2025\n", 1)
+    other = parse_plan(text)
+    returns = tmp_path / "回收表"
+    returns.mkdir()
+    values = demo_values(other, other.period("2024H1"))
+    for rid in ("jjw", "kangqiao_zhen"):
+        (returns / f"{rid}.xlsx").write_bytes(fill_template(values[rid]))
+    said = "这些文件是按计划“pudong-2025”生成的填报表，不是本次所用的计划“pudong-2024”的；是否忘了用 --plan 指定该计划文件？"
+    r = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.endswith(f"错误：没有可采用的填报表，未生成汇总表和报告：{said}\n"), r.stderr
+    r = run("intake", returns, "--period", "2024H1", "-o", tmp_path / "out2")
+    assert r.returncode == 0 and f"  提醒：{said}" in r.stdout, r.stdout
+    plan_file = tmp_path / "2025.yaml"
+    plan_file.write_text(text, encoding="utf-8")
+    r = run("consolidate", returns, "--plan", plan_file, "--period", "2024H1", "-o", tmp_path / "out3")
+    assert r.returncode == 0 and "提醒：" not in r.stdout, r.stderr
+
+
 def test_an_empty_folder_is_said_to_be_empty(tmp_path):
     empty = tmp_path / "空"
     empty.mkdir()
