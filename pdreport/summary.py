@@ -53,6 +53,7 @@ from .template.fit import (
     wrapped_lines,
 )
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
+from .template.layout import owner_text
 
 SUMMARY_FILE = "汇总表.xlsx"
 
@@ -181,7 +182,11 @@ class _Writer:
         self.period = a.period
         self.names = {r.id: r.name for r in a.plan.respondents}
         self.guessed: dict[str, str] = {}  # file → its unit as its name says (问题清单 names it so)
+        self.ic: dict[str, int] = {}  # 指标明细: column of each heading (序时目标 only in the year)
         self.has_previous = a.previous is not None
+        self.year_end = a.period.is_year_end
+        # what the period should show: at year end that is the year's target, nothing 序时 any more
+        self.target_title = "年度目标" if self.year_end else "序时目标"
         self._formats: dict[tuple, object] = {}
         # Per-render memos: a sheet of 10,000 respondents repeats the same names, statuses and file
         # names in every table, and the same few formats in every row.
@@ -287,7 +292,7 @@ class _Writer:
         p = self.period
         line = (f"报送期：{p.label}（{chinese_date(p.start)}至{chinese_date(p.end)}），报送截止："
                 f"{chinese_date(p.deadline)}" + ("。" if p.is_year_end else f"，序时进度{p.elapsed:.0%}。"))  # fmt: skip
-        if self.has_previous:
+        if any(c.title == CHANGE for c in cols):  # (only a sheet that has the column says so)
             line += f"“{CHANGE}”与{previous_label(self.a) or '上期'}相比。"
         ws.merge_range(1, 0, 1, last, "", line_fmt)
         ws.write_string(1, 0, clip(line + note), line_fmt)
@@ -318,8 +323,9 @@ class _Writer:
 
     def headline(self) -> None:
         a = self.a
+        # (at year end the period's figure to reach is the year's: 完成率 is read against it)
         cols = [Col("序号", 5), Col("领域", 8), Col("指标", 16), Col("目标", 26), Col("责任部门", 20),
-                Col("本期完成", 9), Col("单位", 7), Col("序时目标", 8), Col("完成率", 8), Col("状态", 9),
+                Col("本期完成", 9), Col("单位", 7), Col(self.target_title, 8), Col("完成率", 8), Col("状态", 9),
                 Col("说明", 46)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 14))
@@ -500,79 +506,94 @@ class _Writer:
     # -- 3. 指标明细 --------------------------------------------------------------------------------
 
     def indicators(self) -> None:
-        cols = [Col("指标编号", 8), Col("指标名称", 20), Col("单位", 6), Col("年度目标", 14), Col("序时目标", 8),
+        # 所属 names an indicator as the clerk's sheet does (“总体目标第1项”, “任务5”), never by the
+        # plan's id (H1, T05-1), which reads like a cell beside the 单元格 column. At year end the
+        # 序时目标 would repeat the 年度目标 beside it: the column is left out.
+        cols = [Col("所属", 13), Col("指标名称", 20), Col("单位", 6), Col("年度目标", 14),
+                *(() if self.year_end else (Col("序时目标", 8),)),
                 Col("填报单位", 14), Col("角色", 9), Col("填报值", 9), Col("是否完成", 8), Col("完成日期", 10),
                 Col("状态", 8), Col("评估说明", 28), Col("情况说明", 24), Col("参与单位合计", 11.5),
                 Col("差异", 9), Col("来源文件", 16), Col("工作表", 8), Col("单元格", 6.5)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
+        self.ic = {c.title: i for i, c in enumerate(cols)}  # column of each heading
         ws = self.sheet(SHEET_INDICATORS, self.title("指标明细"), cols,
                         "灰底行为全区（汇总）数；差异＝（牵头单位数－参与单位合计）÷牵头单位数（参与单位口径交叉、合计有重复的不计）；"
                         "参与单位的数与牵头单位数不符（合计超过全区数，或单个单位超过全区数）的标橙，说明见“评估说明”。",
                         freeze_col=2)  # fmt: skip
+        owners: dict[str, str] = {}
         row = FIRST_ROW
         for r in self.a.indicators.values():
-            self.district_row(ws, row, r)
+            ind = r.indicator
+            owner = owners.get(ind.id)
+            if owner is None:
+                owner = owners[ind.id] = owner_text(self.plan, ind)
+            self.district_row(ws, row, r, owner)
             row += 1
             for rep in r.reports:
-                self.report_row(ws, row, r, rep)
+                self.report_row(ws, row, r, rep, owner)
                 row += 1
         self.finish(ws, row - 1, len(cols))
 
-    def indicator_cells(self, ws, row: int, r: IndicatorResult, district: bool) -> None:
+    def indicator_cells(self, ws, row: int, r: IndicatorResult, district: bool, owner: str) -> None:
         ind = r.indicator
         tf = self.text_fmt(district=district)
-        self.text(ws, row, 0, ind.id, tf)
+        self.text(ws, row, 0, owner, tf)
         self.text(ws, row, 1, ind.name, tf)
         self.text(ws, row, 2, ind.unit, self.text_fmt(district=district, center=True))
         self.text(ws, row, 3, ind.target_text(), tf)
-        self.number(ws, row, 4, r.sequential, self.num_fmt(district=district))
+        if not self.year_end:
+            self.number(ws, row, 4, r.sequential, self.num_fmt(district=district))
 
-    def district_row(self, ws, row: int, r: IndicatorResult) -> None:
+    def district_row(self, ws, row: int, r: IndicatorResult, owner: str) -> None:
         ind = r.indicator
+        c = self.ic
         tf = self.text_fmt(district=True)
         nf = self.num_fmt(district=True)
-        self.indicator_cells(ws, row, r, True)
-        self.text(ws, row, 5, "全区（汇总）", tf)
-        self.text(ws, row, 6, COMBINE_LABEL[ind.combine], self.text_fmt(district=True, center=True))
-        self.number(ws, row, 7, r.value, nf)
+        self.indicator_cells(ws, row, r, True, owner)
+        self.text(ws, row, c["填报单位"], "全区（汇总）", tf)
+        center = self.text_fmt(district=True, center=True)
+        self.text(ws, row, c["角色"], COMBINE_LABEL[ind.combine], center)
+        self.number(ws, row, c["填报值"], r.value, nf)
         self.milestone_cells(ws, row, ind.is_milestone, r.done, r.done_on, True)
-        self.status(ws, row, 10, r.status)
-        self.text(ws, row, 11, r.reason, tf)
-        self.text(ws, row, 12, ind.note, tf)
-        self.number(ws, row, 13, r.contributors_sum, nf)
+        self.status(ws, row, c["状态"], r.status)
+        self.text(ws, row, c["评估说明"], r.reason, tf)
+        self.text(ws, row, c["情况说明"], ind.note, tf)
+        self.number(ws, row, c["参与单位合计"], r.contributors_sum, nf)
         # (a sum hundreds of times the lead's, 3000 typed in 千瓦: -23975%, whole, still fits the column)
         pct = "0%" if r.gap is not None and abs(r.gap) >= 1 else "0.0%"
         gap_fmt = self.num_fmt(pct, district=True)
         if r.cross_check_flagged:
             fill, colour, _ = STATUS_STYLE[Status.INVALID]
             gap_fmt = self.num_fmt(pct, bold=True, bg_color=fill, font_color=colour)
-        self.number(ws, row, 14, r.gap, gap_fmt)
-        for c in (15, 16, 17):
-            self.text(ws, row, c, "", tf)
+        self.number(ws, row, c["差异"], r.gap, gap_fmt)
+        for title in ("来源文件", "工作表", "单元格"):
+            self.text(ws, row, c[title], "", tf)
         if self.has_previous:
-            self.text(ws, row, 18, self.change("indicators", ind.id, r.value, r.status), tf)
+            self.text(ws, row, c[CHANGE], self.change("indicators", ind.id, r.value, r.status), tf)
 
-    def report_row(self, ws, row: int, r: IndicatorResult, rep: Report) -> None:
+    def report_row(self, ws, row: int, r: IndicatorResult, rep: Report, owner: str) -> None:
         ind = r.indicator
+        c = self.ic
         labels = SUM_ROLE_LABEL if ind.combine is Combine.SUM else ROLE_LABEL
-        self.indicator_cells(ws, row, r, False)
-        self.text(ws, row, 5, self.names.get(rep.respondent, rep.respondent))
-        self.text(ws, row, 6, labels.get(rep.role, rep.role), self.text_fmt(center=True))
-        self.number(ws, row, 7, rep.value)
+        self.indicator_cells(ws, row, r, False, owner)
+        self.text(ws, row, c["填报单位"], self.names.get(rep.respondent, rep.respondent))
+        self.text(ws, row, c["角色"], labels.get(rep.role, rep.role), self.text_fmt(center=True))
+        self.number(ws, row, c["填报值"], rep.value)
         self.milestone_cells(ws, row, ind.is_milestone, rep.done, rep.done_on, False)
-        self.status(ws, row, 10, *self.report_status(r, rep))
-        self.text(ws, row, 11, rep.reason)
-        self.text(ws, row, 12, rep.note)
-        self.text(ws, row, 13, "")
-        self.text(ws, row, 14, "")
+        self.status(ws, row, c["状态"], *self.report_status(r, rep))
+        self.text(ws, row, c["评估说明"], rep.reason)
+        self.text(ws, row, c["情况说明"], rep.note)
+        self.text(ws, row, c["参与单位合计"], "")
+        self.text(ws, row, c["差异"], "")
         src = rep.source
-        self.text(ws, row, 15, src.file if src else "")
-        self.text(ws, row, 16, src.sheet if src else "")
-        self.text(ws, row, 17, src.cell if src else "", self.text_fmt(center=True))
+        self.text(ws, row, c["来源文件"], src.file if src else "")
+        self.text(ws, row, c["工作表"], src.sheet if src else "")
+        self.text(ws, row, c["单元格"], src.cell if src else "", self.text_fmt(center=True))
         if self.has_previous:
             each = ind.combine is Combine.EACH
-            self.text(ws, row, 18, unit_change_text(self.a, ind.id, rep.respondent, rep.value) if each else "")
+            text = unit_change_text(self.a, ind.id, rep.respondent, rep.value) if each else ""
+            self.text(ws, row, c[CHANGE], text)
 
     @staticmethod
     def report_status(r: IndicatorResult, rep: Report) -> tuple[Status | None, str]:
@@ -589,13 +610,15 @@ class _Writer:
     def milestone_cells(self, ws, row: int, milestone: bool, done: bool | None, on: dt.date | None,
                         district: bool) -> None:  # fmt: skip
         cf = self.text_fmt(district=district, center=True)
-        self.text(ws, row, 8, {True: "是", False: "否"}.get(done, "") if milestone else "", cf)
+        done_col, date_col = self.ic["是否完成"], self.ic["完成日期"]
+        said = {True: "是", False: "否"}.get(done, "") if milestone else ""
+        self.text(ws, row, done_col, said, cf)
         if on is not None:
-            ws.write_datetime(row, 9, dt.datetime.combine(on, dt.time()),
+            ws.write_datetime(row, date_col, dt.datetime.combine(on, dt.time()),
                               self.fmt(num_format="yyyy-mm-dd", align="center", bold=district or None,
                                        bg_color=DISTRICT_FILL if district else None))  # fmt: skip
         else:
-            self.text(ws, row, 9, "", cf)
+            self.text(ws, row, date_col, "", cf)
 
     # -- 4. 附件 ----------------------------------------------------------------------------------
 
@@ -662,16 +685,19 @@ class _Writer:
         groups = (("重点任务", a.status_counts(a.tasks)),
                   ("指标", a.status_counts(a.indicators.values())),
                   ("附件单位", a.status_counts(a.annex)))  # fmt: skip
+        # (at year end nothing is 序时推进 any more: that row and bar are left out, as in the report)
+        statuses = [s for s in STATUS_ORDER if not (s is Status.ON_TRACK and self.year_end
+                                                    and not any(n.get(s) for _, n in groups))]  # fmt: skip
         ws.write_string(2, 0, "一、状态统计（个）", sec)
         top = 3
         ws.write_string(top, 0, "状态", head)
         for c, (name, _) in enumerate(groups, 1):
             ws.write_string(top, c, name, head)
-        for i, status in enumerate(STATUS_ORDER, 1):
+        for i, status in enumerate(statuses, 1):
             self.status(ws, top + i, 0, status)
             for c, (_, counts) in enumerate(groups, 1):
                 ws.write_number(top + i, c, counts.get(status, 0), self.num_fmt())
-        last = top + len(STATUS_ORDER)
+        last = top + len(statuses)
         ws.write_string(last + 1, 0, "合计", self.text_fmt(district=True, center=True))
         for c, (_, counts) in enumerate(groups, 1):
             ws.write_number(last + 1, c, sum(counts.values()), self.num_fmt(district=True))

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import gc
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from pdreport.summary import (
     render_summary,
 )
 from pdreport.template.fit import MAX_ROW_HEIGHT, lines_that_fit, row_height, wrapped_lines
+from pdreport.template.layout import owner_text
 
 PERIOD = "2024H1"
 PROGRESS_WIDTH = 72  # the 各单位进展 column
@@ -113,6 +115,14 @@ def column(ws, title: str) -> int:
     """0-based index of a header column."""
     heads = [c.value for c in ws[FIRST_ROW]]
     return heads.index(title)
+
+
+def indicator_ids(a, ws) -> list[str]:
+    """The plan id of each 指标明细 row, told by its 所属 and 指标名称 (the sheet shows no id)."""
+    ids = {(owner_text(a.plan, r.indicator), r.indicator.name): i for i, r in a.indicators.items()}
+    assert len(ids) == len(a.indicators)  # 所属 and 指标名称 tell every indicator apart
+    owner, name = column(ws, "所属"), column(ws, "指标名称")
+    return [ids[(row[owner], row[name])] for row in rows(ws)]
 
 
 def test_file_constant_and_sheets(fx):
@@ -196,21 +206,23 @@ def test_indicator_values_equal_typed_figures(fx):
     data = rows(ws)
     who, value, status = column(ws, "填报单位"), column(ws, "填报值"), column(ws, "状态")
     names = {r.name: r.id for r in fx.plan.respondents}
+    ids = indicator_ids(fx.a, ws)
     seen = 0
-    for row in data:
+    for iid, row in zip(ids, data, strict=True):
         if row[who] == "全区（汇总）":
-            r = fx.a.indicators[row[0]]
+            r = fx.a.indicators[iid]
             assert row[status] == r.status.label
             if r.value is not None:
                 assert row[value] == pytest.approx(r.value)
             continue
         rid = names[row[who]]
-        typed = OVERRIDES.get((rid, row[0]), fx.filled[rid].values.get(f"ind.{row[0]}.value"))
-        if isinstance(typed, float) and rid != MISSING and (rid, row[0]) != (INVALID, "H2"):
-            assert row[value] == pytest.approx(typed), (row[0], rid)
+        typed = OVERRIDES.get((rid, iid), fx.filled[rid].values.get(f"ind.{iid}.value"))
+        if isinstance(typed, float) and rid != MISSING and (rid, iid) != (INVALID, "H2"):
+            assert row[value] == pytest.approx(typed), (iid, rid)
             seen += 1
     assert seen > 60
-    h2 = next(r for r in data if r[0] == "H2" and r[who] == fx.plan.respondent(INVALID).name)
+    invalid = fx.plan.respondent(INVALID).name
+    h2 = next(r for i, r in zip(ids, data, strict=True) if i == "H2" and r[who] == invalid)
     assert h2[value] in (None, "") and h2[status] == "数据有误"
     expected_rows = sum(1 + len(r.reports) for r in fx.a.indicators.values())
     assert len(data) == expected_rows
@@ -220,10 +232,11 @@ def test_indicator_cross_check_and_milestones(fx):
     ws = fx.wb[SHEET_INDICATORS]
     data = rows(ws)
     done, csum = column(ws, "是否完成"), column(ws, "参与单位合计")
-    for row in data:
+    ids = indicator_ids(fx.a, ws)
+    for iid, row in zip(ids, data, strict=True):
         if row[column(ws, "填报单位")] != "全区（汇总）":
             continue
-        r = fx.a.indicators[row[0]]
+        r = fx.a.indicators[iid]
         if r.indicator.is_milestone and r.done is not None:
             assert row[done] == ("是" if r.done else "否")
         if r.contributors_sum is not None:
@@ -231,7 +244,7 @@ def test_indicator_cross_check_and_milestones(fx):
     for iid in ("T05-1", "T20-1"):
         result = fx.a.indicators[iid]
         assert result.cross_check_flagged
-        r = next(i for i, row in enumerate(data, FIRST_ROW + 1) if row[0] == iid)
+        r = ids.index(iid) + FIRST_ROW + 1  # its 全区 row comes first
         gap = ws.cell(r, column(ws, "差异") + 1)
         assert gap.fill.fgColor.rgb.endswith("FCE4D6")
         assert result.cross_check in ws.cell(r, column(ws, "评估说明") + 1).value
@@ -539,7 +552,8 @@ def test_previous_period_column(fx):
         assert tasks[0][column(wb[SHEET_TASKS], "较上期")] == "上期：已完成"
     # a milestone done last period and not done now is flagged, as a count that fell is
     ind = wb[SHEET_INDICATORS]
-    district = next(r for r in rows(ind) if r[0] == undone.indicator.id)  # its 全区 row comes first
+    # (its 全区 row comes first)
+    district = rows(ind)[indicator_ids(a, ind).index(undone.indicator.id)]
     assert district[column(ind, "较上期")] == "上期报已完成，本期报未完成，请核对"
     annex = wb[SHEET_ANNEX]
     row = next(r for r in rows(annex) if r[0] == unit.unit.seq)
@@ -550,6 +564,101 @@ def test_previous_period_column(fx):
     assert "“较上期”与2024年一季度相比" in openpyxl.load_workbook(io.BytesIO(render_summary(a)))[SHEET_HEADLINE]["A2"].value
     # without a previous period there is no such column
     assert "较上期" not in [c.value for c in fx.wb[SHEET_HEADLINE][FIRST_ROW]]
+
+
+def test_only_sheets_with_the_change_column_mention_it(fx):
+    """The line under the title says what “较上期” compares with on the sheets that have that
+    column, and on no other (报送情况, 收到文件, 问题清单, 任务进展明细 have none)."""
+    a = copy.copy(fx.a)
+    a.previous = snapshot(fx.a)
+    a.previous["period_label"] = "2024年一季度"
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a, fx.col.outcomes)))
+    with_column = {SHEET_HEADLINE, SHEET_TASKS, SHEET_INDICATORS, SHEET_ANNEX}
+    for name in SHEETS:
+        if name == SHEET_CHARTS:
+            continue
+        ws = wb[name]
+        has = "较上期" in [c.value for c in ws[FIRST_ROW]]
+        assert has == (name in with_column), name
+        said = "“较上期”与2024年一季度相比" in ws["A2"].value
+        assert said == has, (name, ws["A2"].value)
+
+
+def test_indicators_named_as_the_clerks_sheet_names_them(fx):
+    """指标明细 names an indicator by what it belongs to (“总体目标第1项”, “任务5”), as the
+    clerk's sheet does, never by the plan's id (H1, T05-1), which reads like a cell address."""
+    ws = fx.wb[SHEET_INDICATORS]
+    assert [c.value for c in ws[FIRST_ROW]][:2] == ["所属", "指标名称"]
+    assert "指标编号" not in [c.value for c in ws[FIRST_ROW]]
+    data = rows(ws)
+    owners = [r[0] for r in data]
+    assert owners[0] == "总体目标第1项"
+    assert not [o for o in owners if re.fullmatch(r"[A-Z]+\d+(-[A-Z]*\d+)?", o)]
+    ids = indicator_ids(fx.a, ws)
+    assert {o for o, i in zip(owners, ids, strict=True) if i == "T05-1"} == {"任务5"}
+    assert {o for o, i in zip(owners, ids, strict=True) if i == "T01-M1"} == {"任务1"}
+
+
+@pytest.fixture(scope="module")
+def fy(fx):
+    """The same returns assessed at year end, compared with the half year."""
+    a = assess(fx.plan, fx.plan.period("2024FY"), fx.col.submissions, fx.col.findings)
+    a.previous = snapshot(fx.a)
+    return a, openpyxl.load_workbook(io.BytesIO(render_summary(a, fx.col.outcomes)))
+
+
+def test_year_end_headings_say_annual_target(fx, fy):
+    """At year end nothing is 序时: 总体目标's target column is the 年度目标 (完成率 is read
+    against it); 指标明细, which has a 年度目标 column already, drops its 序时目标."""
+    a, wb = fy
+    for name in SHEETS:
+        if name != SHEET_CHARTS:
+            heads = [c.value for c in wb[name][FIRST_ROW]]
+            assert not [h for h in heads if h and "序时" in h], name
+            assert "序时" not in wb[name]["A2"].value, name
+    head = wb[SHEET_HEADLINE]
+    target = column(head, "年度目标")
+    assert target == column(fx.wb[SHEET_HEADLINE], "序时目标")  # (in the year: the same place)
+    for row, h in zip(rows(head), a.headline, strict=True):
+        if h.result.indicator.target is not None:
+            assert row[target] == pytest.approx(h.result.indicator.target)
+    ind = wb[SHEET_INDICATORS]
+    heads = [c.value for c in ind[FIRST_ROW]]
+    assert heads.count("年度目标") == 1
+    in_year = [c.value for c in fx.wb[SHEET_INDICATORS][FIRST_ROW]]
+    assert heads == [h for h in in_year if h != "序时目标"] + ["较上期"]
+    # every column still holds what its heading says
+    who, value, status, cell = (column(ind, t) for t in ("填报单位", "填报值", "状态", "单元格"))
+    data = rows(ind)
+    for iid, row in zip(indicator_ids(a, ind), data, strict=True):
+        r = a.indicators[iid]
+        if row[who] == "全区（汇总）":
+            assert row[status] == r.status.label
+            if r.value is not None:
+                assert row[value] == pytest.approx(r.value)
+    assert any(re.fullmatch(r"[A-Z]+\d+", r[cell] or "") for r in data)
+    done = next(r for r in a.indicators.values() if r.indicator.is_milestone and r.done_on)
+    row = data[indicator_ids(a, ind).index(done.indicator.id)]
+    assert row[column(ind, "是否完成")] == "是" and row[column(ind, "完成日期")].date() == done.done_on
+
+
+def test_year_end_chart_has_no_on_track(fx, fy):
+    """At year end nothing is 序时推进: 图表 leaves that row and its bar out (as the report's chart)."""
+    a, wb = fy
+    assert not any(a.status_counts(x).get(Status.ON_TRACK) for x in (a.tasks, a.indicators.values(), a.annex))
+
+    def statuses(ws):
+        labels = [ws.cell(r, 1).value for r in range(FIRST_ROW + 2, FIRST_ROW + 12)]
+        return labels[: labels.index("合计")]
+
+    assert "序时推进" in statuses(fx.wb[SHEET_CHARTS])  # (in the year it is there)
+    ws = wb[SHEET_CHARTS]
+    shown = statuses(ws)
+    assert "序时推进" not in shown and shown[0] == "已完成" and "滞后" in shown
+    chart = ws._charts[0]
+    first, last = FIRST_ROW + 2, FIRST_ROW + 1 + len(shown)  # the categories are those rows
+    for series in chart.series:
+        assert series.cat.strRef.f.endswith(f"$A${first}:$A${last}"), series.cat.strRef.f
 
 
 @needs_soffice
