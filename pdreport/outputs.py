@@ -5,9 +5,11 @@
   over the target. A reader, or a run killed at any instant, sees the previous file or the new
   one, never a truncated file.
 * **A set of files** (:class:`OutputStage`): every output of a run is first written and fsynced
-  as a temp file; only when all of them exist are they moved into place, one ``os.replace`` each.
-  A failure while writing (disk full, no permission, a bug in a renderer) deletes the temp files
-  and leaves every previous output untouched; the replace phase needs no disk space and takes
+  as a temp file; only when all of them exist are they moved into place, one ``os.replace`` each,
+  the previous files kept aside (hard links) until all are in place. A failure while writing (disk
+  full, no permission, a bug in a renderer) deletes the temp files and leaves every previous
+  output untouched; a failure while moving them in (a file open in Excel on Windows) puts every
+  previous file back. The commit needs no disk space (where files can be hard-linked) and takes
   milliseconds.
 * **One run per output folder** (:func:`output_lock`): ``OUT/.pdreport.lock`` is created
   exclusively and holds the owner's pid and host. A second run on the same folder refuses at once
@@ -26,6 +28,7 @@ import errno
 import gc
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -174,20 +177,83 @@ class OutputStage:
         return list(self._pending)
 
     def commit(self) -> None:
-        folders = set()
-        while self._pending:
-            path, tmp = next(iter(self._pending.items()))
-            del self._pending[path]
-            _replace(tmp, path)
-            folders.add(path.parent)
-        for path in self._removals:
-            with contextlib.suppress(FileNotFoundError):
-                if path.is_file() and not path.is_symlink():
-                    path.unlink()
-            folders.add(path.parent)
+        """Move every staged file into place and delete the files ``remove_on_commit`` named: all of
+        it, or (OutputError) none of it.
+
+        1. every target that exists is kept aside as a backup (a hard link, or a copy where the
+           disk cannot link) under a temp name in its folder; nothing is changed yet;
+        2. each new file replaces its target (``os.replace``): at every instant a target is its
+           old file or its new one, never missing;
+        3. each file to be removed is moved aside to a temp name.
+
+        A step that fails (a file open in Excel or WPS on Windows, which can be neither replaced
+        nor renamed; no permission) undoes the steps before it in reverse order: the backups go
+        back, files that are new are deleted, so the folder is as it was, byte for byte. Only then
+        are the backups deleted. A run killed during the commit leaves each target old or new (its
+        temp files are removed by the next run, see ``output_lock``).
+        """
+        pending = list(self._pending.items())
+        removals = [p for p in dict.fromkeys(self._removals)
+                    if p not in self._pending and p.is_file() and not p.is_symlink()]  # fmt: skip
+        backups: dict[Path, str] = {}  # target → its previous content, kept aside
+        placed: list[Path] = []  # targets that now hold their new file
+        moved: list[tuple[Path, str]] = []  # removed files, moved aside
+        folders = {path.parent for path, _tmp in pending} | {path.parent for path in removals}
+        step: tuple[Path, str] | None = None  # the file being handled, and how ("replace", "new", "remove")
+        try:
+            for path, _tmp in pending:
+                step = (path, "replace")
+                if os.path.lexists(path) and not path.is_dir():
+                    backups[path] = _keep_aside(path)
+            for path, tmp in pending:
+                step = (path, "replace" if path in backups else "new")
+                os.replace(tmp, path)
+                del self._pending[path]
+                placed.append(path)
+            for path in removals:
+                step = (path, "remove")
+                aside = _temp_name(path.parent)
+                try:
+                    os.replace(path, aside)
+                except BaseException:
+                    _unlink(aside)
+                    raise
+                moved.append((path, aside))
+        except BaseException as exc:
+            lost = self._undo(backups, placed, moved)
+            for folder in sorted(folders):
+                _fsync_dir(folder)
+            if not isinstance(exc, OSError) or step is None:
+                raise
+            raise OutputError(_commit_message(*step, exc, lost)) from None
         self._removals.clear()
+        for tmp in [*backups.values(), *(aside for _path, aside in moved)]:
+            _unlink(tmp)
         for folder in sorted(folders):
             _fsync_dir(folder)
+
+    @staticmethod
+    def _undo(backups: dict[Path, str], placed: list[Path], moved: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+        """Put the folder back as it was before ``commit`` (see there); the (target, backup) pairs
+        that could not be put back (their backups are kept)."""
+        lost = []
+        for path, aside in reversed(moved):
+            try:
+                os.replace(aside, path)
+            except OSError:
+                lost.append((path, aside))
+        for path in reversed(placed):
+            try:
+                if path in backups:
+                    os.replace(backups[path], path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                lost.append((path, backups.get(path, "")))
+            backups.pop(path, None)
+        for backup in backups.values():  # (not replaced yet: the target is still the old file)
+            _unlink(backup)
+        return lost
 
     def abort(self) -> None:
         for tmp in self._pending.values():
@@ -369,6 +435,38 @@ def remove_temp_files(out_dir: Path) -> list[Path]:
 # -- helpers ------------------------------------------------------------------------------------------
 
 
+def _temp_name(folder: Path) -> str:
+    """A new, unused temp file name in ``folder`` (the file is created empty)."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def _keep_aside(path: Path) -> str:
+    """A temp file beside ``path`` with its content: a second hard link to it (instant, no disk
+    space), or a copy where the file system has no hard links (FAT, some network drives). A link
+    is kept as a link."""
+    tmp = _temp_name(path.parent)
+    try:
+        if path.is_symlink():
+            os.unlink(tmp)
+            os.symlink(os.readlink(path), tmp)
+            return tmp
+        try:
+            os.unlink(tmp)
+            os.link(path, tmp)
+        except OSError:
+            with open(path, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+                dst.flush()
+                os.fsync(dst.fileno())
+            shutil.copystat(path, tmp)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
 def _unlink(tmp: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(tmp)
@@ -393,6 +491,23 @@ def _fsync_dir(folder: Path) -> None:
 def write_failure(exc: OSError) -> str:
     """Why a write failed, in the users' words."""
     return "没有写入权限" if exc.errno in (errno.EACCES, errno.EPERM) else os_error_text(exc)
+
+
+def _commit_message(path: Path, how: str, exc: OSError, lost: list[tuple[Path, str]]) -> str:
+    """Why the outputs could not be moved into place (``how``: "replace", "new" or "remove"
+    ``path``), and what to do."""
+    why = write_failure(exc)
+    if how != "new":
+        verb = "替换输出文件" if how == "replace" else "删除不再适用的旧输出文件"
+        text = (f"无法{verb} {path}：{why}。该文件可能正在 Excel、WPS 或其他程序中打开，"
+                "请关闭它后重新运行（或用 -o 换一个输出目录）。")  # fmt: skip
+    else:
+        text = f"无法写入输出文件 {path}：{why}。请换一个输出目录（-o）后重试。"
+    if not lost:
+        return text + "本次运行的输出文件都没有更新，之前的输出保持原样，输入文件未受影响。"
+    kept = "；".join(f"{p}（上次的版本在 {b}）" if b else f"{p}" for p, b in lost)
+    return (text + f"另外，以下文件未能恢复为上次的输出：{kept}。请在下次运行之前把上次的版本复制出来，"
+            "或重新运行生成全部输出。输入文件未受影响。")  # fmt: skip
 
 
 def _message(path: Path, exc: OSError) -> str:

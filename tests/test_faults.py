@@ -162,6 +162,181 @@ def test_stage_commits_all_or_nothing(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+# -- a file that cannot be replaced (open in Excel on Windows) ------------------------------------------
+
+
+def tree(folder: Path) -> dict[str, object]:
+    """Everything in ``folder``, hidden files included: each file's bytes, mode and mtime, each link's
+    target, each folder."""
+    found: dict[str, object] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if p.is_symlink():
+            found[rel] = ("link", os.readlink(p))
+        elif p.is_dir():
+            found[rel] = "dir"
+        else:
+            st = p.stat()
+            found[rel] = (p.read_bytes(), st.st_mode, st.st_mtime_ns)
+    return found
+
+
+def staged_folder(root: Path) -> Path:
+    """Outputs of an earlier run: some to be replaced, some removed, one kept, one a link."""
+    for name in ("a.txt", "b.txt", "sub/c.txt", "stale.txt", "sub/stale2.txt", "keep.txt"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(f"old {name}".encode())
+    os.symlink("keep.txt", root / "link.txt")
+    os.utime(root / "a.txt", ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    return root
+
+
+def stage_everything(stage: OutputStage, root: Path) -> None:
+    for name in ("a.txt", "new.txt", "sub/c.txt", "newdir/deeper/d.txt", "b.txt", "link.txt"):
+        stage.write(root / name, f"new {name}".encode())
+    stage.remove_on_commit(root / "stale.txt")
+    stage.remove_on_commit(root / "sub" / "stale2.txt")
+
+
+def fail_on_call(monkeypatch, n: int, names=("replace", "rename")) -> list[int]:
+    """Make the n-th call of os.replace / os.rename (together) fail as a file open in Excel does on
+    Windows; every other call works. (A hard link that fails only means a copy instead.)"""
+    calls = [0]
+
+    def faulty(real):
+        def call(*args, **kw):
+            calls[0] += 1
+            if calls[0] == n:
+                raise PermissionError(errno.EACCES, "The process cannot access the file", str(args[-1]))
+            return real(*args, **kw)
+
+        return call
+
+    for name in names:
+        monkeypatch.setattr(os, name, faulty(getattr(os, name)))
+    return calls
+
+
+def count_commit_calls(tmp_path: Path, names=("replace", "rename")) -> int:
+    root = staged_folder(tmp_path / "count")
+    with pytest.MonkeyPatch.context() as mp:
+        calls = fail_on_call(mp, 0, names)
+        stage = OutputStage()
+        stage_everything(stage, root)
+        calls[0] = 0
+        with stage:
+            pass
+    assert (root / "a.txt").read_bytes() == b"new a.txt" and not (root / "stale.txt").exists()
+    assert (root / "newdir" / "deeper" / "d.txt").read_bytes() == b"new newdir/deeper/d.txt"
+    assert (root / "link.txt").read_bytes() == b"new link.txt" and not (root / "link.txt").is_symlink()
+    assert (root / "keep.txt").read_bytes() == b"old keep.txt" and leftovers(root) == []
+    return calls[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+@pytest.mark.parametrize("no_links", [False, True], ids=["hard-links", "copies"])
+def test_a_commit_that_fails_at_any_step_leaves_the_folder_as_it_was(tmp_path, monkeypatch, no_links):
+    if no_links:  # a file system without hard links (FAT, some network drives): backups are copies
+        def no_link(*_a, **_k):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
+    total = count_commit_calls(tmp_path)
+    assert total >= 8  # each file moved in, and each removal
+    for n in range(1, total + 1):
+        root = staged_folder(tmp_path / f"n{n}")
+        before = tree(root)
+        stage = OutputStage()
+        stage_everything(stage, root)
+        with monkeypatch.context() as mp:
+            calls = fail_on_call(mp, n)
+            calls[0] = 0
+            with pytest.raises(OutputError) as info, stage:
+                pass
+        assert calls[0] >= n
+        assert tree(root) == before, f"failing call {n} of {total}"
+        text = str(info.value)
+        assert "之前的输出保持原样" in text and "请关闭它后重新运行" in text or "请换一个输出目录" in text, text
+        assert str(root) in text
+
+
+def test_a_locked_output_is_named_and_nothing_is_replaced(folders, tmp_path, monkeypatch, capsys):
+    """consolidate, as the reviewer ran it: 汇总表.xlsx open in Excel while the report and the
+    feedback copies could be replaced. Also a stale feedback copy that cannot be removed, and the
+    marker that cannot be replaced: each time the folder stays exactly as the run before left it."""
+    a, b = folders
+    out = tmp_path / "out"
+    assert call(consolidate_args(b, out)) == 0  # b leaves a feedback copy, which a removes
+    before = tree(out)
+    capsys.readouterr()
+    real = os.replace
+    for locked in ("汇总表.xlsx", OUTPUT_MARKER, "_退回修改.xlsx"):
+        failed = []
+
+        def replace(src, dst, *, _locked=locked, _failed=failed):  # the first move into or out of it fails
+            if not _failed and any(str(x).endswith(_locked) for x in (src, dst)):
+                _failed.append(dst)
+                raise PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
+            return real(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+        assert call(consolidate_args(a, out)) == 3
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and locked in err, err
+        assert "之前的输出保持原样" in err and "请关闭它后重新运行" in err
+        assert tree(out) == before, locked
+    monkeypatch.setattr(os, "replace", real)
+    assert call(consolidate_args(a, out)) == 0
+    assert not list((out / "退回修改").glob("*.xlsx")) and leftovers(out) == []
+
+
+def test_templates_with_a_locked_distribution_list_change_nothing(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "填报表"
+    assert call(["templates", "--period", "2024H1", "--only", "区建交委", "康桥镇", "-o", str(out)]) == 0
+    before = tree(out)
+    real = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("分发清单.xlsx"):
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    capsys.readouterr()
+    assert call(["templates", "--period", "2024H1", "--only", "区建交委", "康桥镇", "-o", str(out), "--overwrite"]) == 3
+    err = capsys.readouterr().err
+    assert "分发清单.xlsx" in err and "之前的输出保持原样" in err and "Traceback" not in err
+    assert tree(out) == before
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    try:
+        return subprocess.run(["chattr", flag, str(path)], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(os.name != "posix", reason="chattr")
+def test_an_immutable_output_file_end_to_end(folders, tmp_path):
+    """The reviewer's reproduction: ``chattr +i`` (root only, on ext4 and the like) makes a file that
+    can be neither replaced nor renamed, as Excel makes an open file on Windows."""
+    a, b = folders
+    out = tmp_path / "out"
+    assert run(a, out).returncode == 0
+    locked = out / "汇总表.xlsx"
+    if not _chattr("+i", locked):
+        pytest.skip("chattr +i is not available here")
+    try:
+        before = tree(out)
+        r = run(b, out)
+        assert r.returncode == 3 and "Traceback" not in r.stderr
+        assert f"无法替换输出文件 {locked}" in r.stderr and "之前的输出保持原样" in r.stderr
+        assert tree(out) == before
+    finally:
+        _chattr("-i", locked)
+    assert run(b, out).returncode == 0 and leftovers(out) == []
+
+
 def test_outputs_get_ordinary_permissions(tmp_path):
     atomic_write_bytes(tmp_path / "x.bin", b"1")
     assert (tmp_path / "x.bin").stat().st_mode & 0o777 == outputs._MODE

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..outputs import atomic_write_bytes
+from ..outputs import OutputStage
 from ..plan.model import Period, Plan, Respondent
 from ..workers import Ahead
 from .distribution import render_distribution
@@ -66,7 +66,8 @@ def generate_templates(
     generated_at: dt.datetime | None = None,
     overwrite: bool = False,
 ) -> list[TemplateFile]:
-    """Write one workbook per respondent, and 分发清单.xlsx, into ``out_dir`` (atomically).
+    """Write one workbook per respondent, and 分发清单.xlsx, into ``out_dir``: staged, and moved
+    into place together (``outputs.OutputStage``: all of them or, OutputError, none).
 
     A returned form usually keeps the name it was sent under, so a file of that name already in
     ``out_dir`` may be a unit's filled return: it is replaced only with ``overwrite``."""
@@ -78,19 +79,20 @@ def generate_templates(
     # xlsxwriter is pure Python: many workbooks are rendered ahead in one worker process per core
     rendered = Ahead.start(lambda i: render_workbook(build_layout(plan, respondents[i], period), stamp),
                            len(respondents), PROCESS_MIN_TEMPLATES, PROCESS_CHUNK)  # fmt: skip
-    try:
-        for i, respondent in enumerate(respondents):
-            layout = build_layout(plan, respondent, period)
-            path = Path(out_dir) / template_filename(period, respondent)
-            data = rendered.get(i) if rendered is not None else None
-            if data is None:  # (not rendered ahead, or failed there: rendered here, raising as it does)
-                data = render_workbook(layout, stamp)
-            atomic_write_bytes(path, data)
-            out.append(TemplateFile(respondent, path, layout))
-    finally:
-        if rendered is not None:
-            rendered.close()
-    atomic_write_bytes(Path(out_dir) / DISTRIBUTION_LIST, render_distribution(out, period, plan.title))
+    with OutputStage() as stage:
+        try:
+            for i, respondent in enumerate(respondents):
+                layout = build_layout(plan, respondent, period)
+                path = Path(out_dir) / template_filename(period, respondent)
+                data = rendered.get(i) if rendered is not None else None
+                if data is None:  # (not rendered ahead, or failed there: rendered here, raising as it does)
+                    data = render_workbook(layout, stamp)
+                stage.write(path, data)
+                out.append(TemplateFile(respondent, path, layout))
+        finally:
+            if rendered is not None:
+                rendered.close()
+        stage.write(Path(out_dir) / DISTRIBUTION_LIST, render_distribution(out, period, plan.title))
     return out
 
 
