@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -172,7 +173,7 @@ def _out_dir(folder: Path, out_dir: Path | None) -> Path:
     is given as "." or ".." (回收表/ → 回收表_汇总/ beside it), never a hidden name. UsageError when
     the folder has no name to go by (the root of a disk)."""
     if out_dir is not None:
-        return out_dir
+        return _check_out_name(out_dir)
     base = folder
     if folder.name in ("", ".", ".."):
         base = Path(os.path.abspath(folder))
@@ -182,7 +183,48 @@ def _out_dir(folder: Path, out_dir: Path | None) -> Path:
     out = base.with_name(name + "_汇总")
     if base is not folder and not folder.is_absolute():  # said as the user would: ../回收表_汇总
         out = Path(os.path.relpath(out))
+    long = _too_long(out)
+    if long:
+        raise UsageError(f"默认的输出目录名（填报表文件夹名加“_汇总”）{long}。请把填报表文件夹改用较短的名字，"
+                         "或用 -o 指定较短的输出目录，如 -o 汇总结果")  # fmt: skip
     return out
+
+
+def _check_out_name(out_dir: Path) -> Path:
+    """UsageError when a name in ``out_dir`` (-o) is longer than the file system allows."""
+    long = _too_long(out_dir)
+    if long:
+        raise UsageError(f"输出目录中的名字{long}。请用 -o 指定较短的输出目录，如 -o 汇总结果")
+    return out_dir
+
+
+def _too_long(path: Path) -> str:
+    """What is wrong when a folder or file name in ``path`` is longer than the file system takes
+    (255 bytes on Linux and macOS: 85 Chinese characters; 255 characters on Windows), else ""."""
+    for part in Path(path).parts:
+        shown = part if len(part) <= 40 else part[:20] + "……" + part[-12:]
+        if os.name == "nt":
+            if len(part) > 255:
+                return f"“{shown}”过长：{len(part)} 个字符，最多允许 255 个字符"
+            continue
+        size, limit = len(os.fsencode(part)), _name_max(path)
+        if size > limit:
+            return f"“{shown}”过长：{size} 字节，文件系统最多允许 {limit} 字节（一个汉字占 3 字节）"
+    return ""
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name (bytes) the file system under ``path`` takes (255 where it cannot be told)."""
+    here = Path(os.path.abspath(path))
+    for folder in (here, *here.parents):
+        try:
+            if folder.is_dir():
+                return os.pathconf(folder, "PC_NAME_MAX")
+        except OSError:  # (this name is the one too long, say)
+            continue
+        except (ValueError, AttributeError):  # no pathconf here
+            break
+    return 255
 
 
 def _progress_bar(plan, folder: Path, out_dir: Path):
@@ -302,6 +344,7 @@ def templates_cmd(plan_file, period_id, only, out_dir, overwrite, more_names) ->
     names = list(only) + list(more_names)
     if more_names and not only:
         raise click.UsageError(f"多余的参数：{' '.join(more_names)}（单位名称请放在 --only 后面）")
+    _check_out_name(out_dir)
     with _writes_to(out_dir):
         files = generate_templates(plan, period, out_dir, names or None, overwrite=overwrite)
     click.echo(f"已生成 {period.label} 填报表 {len(files)} 份，保存在：{out_dir}")
@@ -582,6 +625,7 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     from .demo import FolderNotEmpty, write_samples
 
     plan = _load(plan_file)
+    _check_out_name(out_dir)
     try:
         with _writes_to(out_dir):
             samples = write_samples(plan, plan.period(period_id), out_dir, overwrite=overwrite)
@@ -625,6 +669,13 @@ def main(argv: list[str] | None = None) -> None:
     except PdreportError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        where = f"：{exc.filename}" if exc.filename else ""
+        click.echo(f"错误：路径过长{where}。文件夹名和文件名最长 255 字节（约 85 个汉字），请改用较短的名字后重新运行。",
+                   err=True)  # fmt: skip
+        sys.exit(UsageError.exit_code)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
         sys.exit(130)

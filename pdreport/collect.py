@@ -156,8 +156,17 @@ def scan(folder: Path, exclude: tuple[Path, ...] = (), skipped: list[str] | None
     return out
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False also where the path cannot be looked up (a name too long for the
+    file system, say: nothing by that name can be there to exclude)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = None) -> list[tuple[str, Path]]:
-    skip = {p.resolve() for p in exclude if p.exists()}
+    skip = {p.resolve() for p in exclude if _exists(p)}
     out: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         root_path = Path(root)

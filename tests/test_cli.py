@@ -523,3 +523,38 @@ def test_a_report_dated_before_the_period_ends_is_warned(small, tmp_path):
         assert r.stderr.count(warning) == 1, (command, period, r.stderr)
     r = run("consolidate", h1, "-o", tmp_path / "out", "--date", "2024-07-01")
     assert r.returncode == 0 and "提醒" not in r.stderr, r.stderr
+
+
+# -- a name longer than the file system takes: said so, never a traceback ----------------------
+
+
+def test_a_name_too_long_is_said_in_chinese(small, tmp_path):
+    """84 Chinese characters (252 bytes) make a folder; with "_汇总" its default output folder
+    would be 259 bytes, over the 255 that Linux and macOS take."""
+    returns = tmp_path / ("回收表" * 28)
+    shutil.copytree(small["2024H1"], returns)
+    long_out = tmp_path / ("输出" * 50)
+    cases = [
+        ("consolidate", returns, "--period", "2024H1"),
+        ("intake", returns, "--period", "2024H1"),
+        ("assess", returns, "--period", "2024H1"),
+        ("report", returns, "--period", "2024H1"),
+        ("consolidate", small["2024H1"], "--period", "2024H1", "-o", long_out),
+        ("templates", "--period", "2024H1", "-o", long_out),
+        ("demo-data", "-o", long_out),
+        ("check", long_out / "x.xlsx"),
+        ("consolidate", long_out, "--period", "2024H1", "-o", tmp_path / "汇总"),
+        ("consolidate", small["2024H1"], "--period", "2024H1", "-o", tmp_path / "汇总", "--previous", long_out),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, (args, r.stderr)
+        assert "过长" in r.stderr and "错误：" in r.stderr, (args, r.stderr)
+    r = run("consolidate", returns, "--period", "2024H1")
+    assert "请把填报表文件夹改用较短的名字，或用 -o 指定较短的输出目录" in r.stderr, r.stderr
+    r = run("templates", "--period", "2024H1", "-o", long_out)
+    assert "请用 -o 指定较短的输出目录" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([returns.name])  # nothing written
+    r = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "汇总")
+    assert r.returncode == 0, r.stderr
+
