@@ -613,7 +613,8 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
 @click.option("--period", "period_id", default="2024H1", show_default=True, help="报送期编号。")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("sample_workbooks"), show_default=True, help="输出目录。")  # fmt: skip
-@click.option("--overwrite", is_flag=True, help="输出目录中已有文件时，删除其中的表格文件后重新生成。")
+@click.option("--overwrite", is_flag=True, help="输出目录中已有文件时，删除其中的表格文件（.xlsx、.xls、.ods）和示例自带的"
+              "区统计局_情况说明.docx 后重新生成；其他文件不动。")  # fmt: skip
 def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     """生成示例回收表（用真实模板填写，含若干故意设置的常见问题，见 docs/sample-workbooks.md）。
 
@@ -622,10 +623,16 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
       pdreport demo-data -o 示例回收表
       pdreport demo-data -o sample_workbooks --overwrite     重新生成项目自带的示例
     """
+    from .consolidate import SNAPSHOT_FILE, results_held
     from .demo import FolderNotEmpty, write_samples
+    from .outputs import OUTPUT_MARKER, is_output_folder
 
     plan = _load(plan_file)
     _check_out_name(out_dir)
+    if is_output_folder(out_dir) or results_held(out_dir) is not None:
+        raise UsageError(f"{out_dir} 是 pdreport 的输出文件夹（其中有标记文件 {OUTPUT_MARKER} 或 {SNAPSHOT_FILE}），不是回收表文件夹："
+                         "示例回收表写在这里会删掉其中的输出，汇总时也不会读取这里的文件，未作任何改动"
+                         "（加 --overwrite 也一样）。请用 -o 指定一个新的或空的目录，如 -o 示例回收表")  # fmt: skip
     try:
         with _writes_to(out_dir):
             samples = write_samples(plan, plan.period(period_id), out_dir, overwrite=overwrite)

@@ -260,6 +260,11 @@ class Samples:
     skipped: list[Defect]  # defects the plan has no place for (another year's plan)
 
 
+# what ``write_samples(..., overwrite=True)`` deletes first: spreadsheets, and the Word file it writes itself
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".ods")
+WORD_NOTE = "区统计局_情况说明.docx"
+
+
 class FolderNotEmpty(Exception):
     """``write_samples`` was pointed at a folder that already holds files (the message says which)."""
 
@@ -291,7 +296,7 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
                              "确认要重新生成示例时加 --overwrite。")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():  # a re-run starts clean; only files this generator writes
-        if old.is_file() and old.suffix in (".xlsx", ".xls", ".ods", ".docx"):
+        if old.is_file() and not old.is_symlink() and (old.suffix.lower() in SPREADSHEET_SUFFIXES or old.name == WORD_NOTE):
             old.unlink()
     values = demo_values(plan, period)
     by_name = {plan.respondent(rid).name: filled for rid, filled in values.items()}
@@ -340,7 +345,7 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
 
     # a Word file sent instead of (alongside) the workbook
     if "区统计局" in by_name:
-        save("区统计局_情况说明.docx", _word_note(period))
+        save(WORD_NOTE, _word_note(period))
         planted.add("区统计局")
 
     soffice = soffice or shutil.which("soffice") or shutil.which("libreoffice")

@@ -558,3 +558,35 @@ def test_a_name_too_long_is_said_in_chinese(small, tmp_path):
     r = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "汇总")
     assert r.returncode == 0, r.stderr
 
+
+# -- demo-data never writes into an output folder, and deletes only what its help says ---------
+
+
+def test_demo_data_never_writes_into_an_output_folder(small, tmp_path):
+    out = tmp_path / "汇总"
+    assert run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out).returncode == 0
+    before = tree(out)
+    for extra in ((), ("--overwrite",)):
+        r = run("demo-data", "-o", out, *extra)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "是 pdreport 的输出文件夹" in r.stderr and "未作任何改动" in r.stderr, r.stderr
+        assert tree(out) == before
+    (out / ".pdreport-output").unlink()  # an older output folder, known by its 评估结果.json
+    before = tree(out)
+    r = run("demo-data", "-o", out, "--overwrite")
+    assert r.returncode == 2 and "是 pdreport 的输出文件夹" in r.stderr and tree(out) == before, r.stderr
+
+
+def test_demo_data_overwrite_deletes_only_spreadsheets(tmp_path):
+    out = tmp_path / "示例"
+    assert run("demo-data", "-o", out).returncode == 0
+    (out / "old.xls").write_bytes(b"an old sample")
+    (out / "会议纪要.docx").write_bytes(b"somebody's Word file")
+    (out / "说明.txt").write_text("notes")
+    (out / "区统计局_情况说明.docx").write_bytes(b"written again")
+    r = run("demo-data", "-o", out, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "old.xls").exists()
+    assert (out / "会议纪要.docx").read_bytes() == b"somebody's Word file" and (out / "说明.txt").exists()
+    assert (out / "区统计局_情况说明.docx").read_bytes()[:2] == b"PK"  # the sample's own, written again
+    assert "表格文件（.xlsx、.xls、.ods）" in run("demo-data", "--help").stdout
