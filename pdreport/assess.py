@@ -339,6 +339,15 @@ def _report(ind: Indicator, rid: str, subs: dict[str, Submission], rejected: dic
     return Report(rid, role, "missing", reason="报表中未填写")
 
 
+def around_text(ind: Indicator) -> str:
+    """A target '左右' as the report says it: the notice's words and how it is assessed,
+    '95%左右（不低于94%即达标）'. A gap is measured to that floor, so the floor is said wherever
+    the target is (the plan's ±tolerance is not the notice's words)."""
+    t, unit = ind.target, ind.unit
+    floor = format_number(t - (ind.tolerance or 0.0))
+    return f"{format_number(t)}{unit}左右（不低于{floor}{unit}即达标）"
+
+
 def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
     """One figure against the target for the period, with the reason in Chinese."""
     t, unit = ind.target, ind.unit
@@ -364,8 +373,8 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
         tol = ind.tolerance or 0.0
         said = f"为{v_txt}"
         meets = value >= t - tol  # above the band is better, not a miss (达标率)
-        need = f"目标{format_number(t)}{unit}左右（不低于{format_number(t - tol)}{unit}）"
-        inner = f"目标{format_number(t)}{unit}左右，不低于{format_number(t - tol)}{unit}"
+        need = f"目标{around_text(ind)}"
+        inner = f"目标{format_number(t)}{unit}左右，不低于{format_number(t - tol)}{unit}即达标"
     elif ind.comparison is Comparison.AT_MOST:
         said, meets, need = f"为{v_txt}", value <= t, f"目标不高于{format_number(t)}{unit}"
     else:
@@ -577,6 +586,13 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
                 reasons.append(f"{who}年末仍在推进中")
             elif status is Status.DONE:
                 reasons.append(f"各项指标均已完成年度目标，{who}报告相关工作仍在持续推进")
+        # an indicator whose figure was rejected is said too: the task's status may be another's
+        # (at year end a unit still at work makes it 滞后 unless every indicator is confirmed done,
+        # which that figure leaves open), and its 数据有误 line is not left unexplained
+        wrong = [r.indicator.name for r in indicators if r.status is Status.INVALID]
+        if wrong:
+            said_of = "数据有误待核实，年末无法确认完成年度目标" if year_end else "数据有误待核实"
+            reasons.append(f"{said_of}：{'、'.join(wrong)}")
         if year_end and unconfirmed:
             why = [f"{len(owed)}个责任单位未报送"] if owed else []  # (named by owed_by)
             why += [f"{'、'.join(unreported)}未报送"] if unreported else []

@@ -184,11 +184,12 @@ def test_around_uses_the_tolerance(plan, period_id, value, status):
 
 def test_around_reason_states_the_floor_and_gap(plan):
     r = run(plan, "2024FY", sub("sthjj", {"T24-1": 93.99})).indicators["T24-1"]
-    assert "95%左右（不低于94%）" in r.reason
+    # the target as the notice says it and how it is assessed, the words the report prints it in
+    assert "95%左右（不低于94%即达标）" in r.reason
     assert "尚差0.01个百分点" in r.reason  # measured from the floor of the band, not from 95
     # in brackets, the band is a clause (never a bracket in a bracket)
     r = run(plan, "2024H1", sub("sthjj", {"T24-1": 99.5})).indicators["T24-1"]
-    assert r.reason == "为99.5%，已达到年度目标水平（目标95%左右，不低于94%），需保持至年底"
+    assert r.reason == "为99.5%，已达到年度目标水平（目标95%左右，不低于94%即达标），需保持至年底"
 
 
 # -- reductions (H1 单位增加值能耗 下降5.3%) --------------------------------------------------------
@@ -852,6 +853,27 @@ def test_task_in_progress_at_year_end_with_every_indicator_done_is_done(plan):
     # a unit that says 已滞后 is behind whatever the figures say
     t = run(plan, "2024FY", sub("jjw", {"T13-1": 113}, tasks={13: "已滞后"})).task(13)
     assert t.status is Status.BEHIND and t.reason == "区建交委报告进度滞后"
+
+
+def test_a_task_with_an_indicator_in_error_says_so_whatever_its_status(plan):
+    """An indicator whose figure was rejected (数据有误) is named in its task's reason. In the year
+    it makes the task 数据有误; at year end a unit still 推进中 makes the task 滞后 (every indicator
+    is not confirmed done), and the reason says why the 数据有误 line leaves it open."""
+    # task 7: 区科经委 alone; T07-1 清洁生产企业数 rejected, T07-2 节能项目数 past its target
+    s = sub("kjw", {"T07-2": 21}, tasks={7: "推进中"})
+    wrong = error(Code.WRONG_TYPE, "kjw", s.file, field="ind.T07-1.value")
+    h1 = run(plan, "2024H1", s, findings=[wrong]).task(7)
+    assert h1.indicators[0].status is Status.INVALID
+    assert h1.status is Status.INVALID
+    assert h1.reason == "数据有误待核实：开展清洁生产相关工作的企业数"
+    fy = run(plan, "2024FY", s, findings=[wrong]).task(7)
+    assert fy.indicators[0].status is Status.INVALID
+    assert fy.status is Status.BEHIND
+    assert fy.reason == "区科经委年末仍在推进中；数据有误待核实，年末无法确认完成年度目标：开展清洁生产相关工作的企业数"
+    # the unit says 已完成: the task is as its indicators stand, 数据有误, at year end too
+    done = sub("kjw", {"T07-2": 21}, tasks={7: "已完成"})
+    fy = run(plan, "2024FY", done, findings=[wrong]).task(7)
+    assert fy.status is Status.INVALID and "数据有误待核实" in fy.reason
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -684,3 +684,95 @@ def test_the_year_end_report_has_no_in_year_wording(plan, demo_returns):
     # the task chart has no 序时推进 bar at year end
     _, (counts, _title) = chart_job(fy, "任务状态")
     assert "序时推进" not in counts and "序时推进" in chart_job(h1, "任务状态")[1][0]
+
+
+@pytest.fixture(scope="module")
+def demo_collected(plan, demo_returns):
+    return collect(plan, demo_returns[0], "2024H1")
+
+
+def _markup(a, date=DATE) -> str:
+    return "\n".join(text for _, text in render_markup(a, report_date=date))
+
+
+def _lines(body: str, start: str) -> list[str]:
+    return [line for line in body.splitlines() if line.startswith(start)]
+
+
+def test_a_target_around_a_value_is_printed_with_the_floor_its_gap_is_measured_to(plan, demo_collected):
+    """'95%左右' is assessed as 不低于94%, and the shortfall is measured to 94: the report prints the
+    target as the notice says it and how it is assessed, never the plan's '±1', so that a reader
+    gets the same gap from the target printed next to it."""
+    subs = [dataclasses.replace(s, figures=[dataclasses.replace(f, value=74.0) if f.indicator == "T24-1" else f
+                                            for f in s.figures]) for s in demo_collected.submissions.values()]  # fmt: skip
+    a = assess(plan, plan.period("2024Q3"), subs, demo_collected.findings)
+    assert a.indicators["T24-1"].value == 74 and a.indicators["T24-1"].status is Status.BEHIND
+    body = _markup(a)
+    assert _lines(body, "居住区生活垃圾分类达标率：") == [
+        "居住区生活垃圾分类达标率：74%，年度目标95%左右（不低于94%即达标），尚差20个百分点，滞后。"]
+    assert "±" not in body
+    context = build_context(a, DATE)
+    [row] = [i for s in context["sections"] for t in s["tasks"] for i in t["indicators"] if i["id"] == "T24-1"]
+    assert row["target"] == "95%左右（不低于94%即达标）" and row["shortfall"] == "20个百分点"
+    assert "95%左右（不低于94%即达标）" in row["reason"]  # (汇总表's 说明 says it in the same words)
+
+
+def test_the_annex_intro_counts_units_by_the_statuses_of_its_table(demo_assessment, plan, demo_collected):
+    """附件1's first sentence uses the statuses 表2 gives the units: in the year a unit whose rate
+    has reached its annual target is 序时推进 (to be held to the year end), not '已达到年度目标'
+    under another name; at year end 已完成 and 未完成（滞后）."""
+    counts = demo_assessment.status_counts(u for u in demo_assessment.annex if u.unit.assessed)
+    assert counts[Status.ON_TRACK] and not counts[Status.DONE]
+    [intro] = _lines(_markup(demo_assessment), "附件所列")
+    assert f"工业万元产值能耗下降率序时推进{counts[Status.ON_TRACK]}个（下降率已达到年度目标，需保持至年底）" in intro
+    assert f"滞后{counts[Status.BEHIND]}个" in intro and "已达到年度目标" + str(counts[Status.ON_TRACK]) not in intro
+    fy = assess(plan, plan.period("2024FY"), demo_collected.submissions, demo_collected.findings)
+    counts = fy.status_counts(u for u in fy.annex if u.unit.assessed)
+    [intro] = _lines(_markup(fy, dt.date(2025, 1, 20)), "附件所列")
+    assert f"完成年度目标{counts[Status.DONE]}个，未完成（滞后）{counts[Status.BEHIND]}个" in intro
+    assert "序时推进" not in intro
+
+
+def test_a_milestones_change_says_what_the_earlier_report_said(demo_assessment, plan, demo_collected):
+    """A milestone done now and not done then: '（上期尚未完成）', as the earlier report said
+    '尚未完成，计划……前完成', not the status '上期：序时推进' it never printed next to it; one
+    overdue then, '（上期未完成，已过计划完成时间）'; one now overdue that was not yet due then,
+    '（上期尚未到计划完成时间）'."""
+    done = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done]
+    undone = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done is False]
+    assert len(done) >= 2 and undone
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    prev["indicators"][done[0].indicator.id].update(done=False, status="序时推进")
+    prev["indicators"][done[1].indicator.id].update(done=False, status="滞后")
+    body = _markup(dataclasses.replace(demo_assessment, previous=prev))
+    [line] = _lines(body, done[0].indicator.name + "：")
+    assert line.endswith("完成（上期尚未完成）。"), line
+    [line] = _lines(body, done[1].indicator.name + "：")
+    assert line.endswith("完成（上期未完成，已过计划完成时间）。"), line
+    assert "上期：序时推进" not in body and "上期：滞后" not in body
+    # at year end, not done: overdue now, not yet due in the first half
+    fy = assess(plan, plan.period("2024FY"), demo_collected.submissions, demo_collected.findings)
+    fy.previous = snapshot(demo_assessment)
+    assert fy.indicators[undone[0].indicator.id].status is Status.BEHIND
+    [line] = _lines(_markup(fy, dt.date(2025, 1, 20)), undone[0].indicator.name + "：")
+    assert line.endswith("已过计划完成时间（2024年12月31日）（上期尚未到计划完成时间）。"), line
+
+
+def test_a_task_done_last_period_and_not_now_says_so(demo_assessment):
+    """A task 已完成 in the --previous period and 序时推进 or 滞后 now says so in its paragraph (汇总表
+    says '上期：已完成'); a task whose status did not change, or a report without --previous, does not."""
+    by_status = {s: [t for t in demo_assessment.tasks if t.status is s] for s in (Status.ON_TRACK, Status.BEHIND)}
+    on_track, behind = by_status[Status.ON_TRACK][0], by_status[Status.BEHIND][0]
+    done = next(t for t in demo_assessment.tasks if t.status is Status.DONE)
+    prev = snapshot(demo_assessment)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    prev["tasks"][str(on_track.task.number)] = prev["tasks"][str(behind.task.number)] = "已完成"
+    body = _markup(dataclasses.replace(demo_assessment, previous=prev))
+    lines = [line for line in body.splitlines() if line.startswith("【")]
+    assert prev["tasks"][str(done.task.number)] == "已完成"  # done in both periods: nothing said
+    assert sum("上期为已完成" in line for line in lines) == 2
+    assert any(line.startswith("【序时推进】") and "。上期为已完成，本期转为序时推进。" in line for line in lines)
+    [line] = [x for x in lines if x.startswith("【滞后】") and "上期为已完成" in x]
+    assert line.startswith(f"【滞后】责任部门：{behind.task.departments_text}。上期为已完成，本期转为滞后。")
+    assert "上期为已完成" not in _markup(demo_assessment)

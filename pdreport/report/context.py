@@ -20,12 +20,13 @@ from ..assess import (
     IndicatorResult,
     Status,
     TaskResult,
+    around_text,
     change_text,
     name_list,
     previous_label,
     unit_change,
 )
-from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
+from ..plan.model import Accumulation, Combine, Comparison, Indicator, chinese_date, format_number
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
 # and summarises the rest (every text is in 汇总表.xlsx).
@@ -241,7 +242,7 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "id": ind.id,
         "name": ind.name,
         "unit": ind.unit,
-        "target": ind.target_text(),
+        "target": target_text(ind),
         # (none said when nothing is due yet: a quarter of one 示范区 asks for 0)
         "sequential": number_text(r.sequential, ind.unit) if r.sequential and
         ind.accumulation.value == "cumulative" else "",
@@ -258,6 +259,15 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         # the lead's figure and the contributors' sum differ beyond tolerance: said where it is read
         "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged else "",
     }
+
+
+def target_text(ind: Indicator) -> str:
+    """The annual target as the report prints it: as the plan states it, except that a target
+    '左右' says how it is assessed ('95%左右（不低于94%即达标）'), as the reasons do, since its
+    shortfall is measured to that floor."""
+    if ind.comparison is Comparison.AROUND and ind.target is not None:
+        return around_text(ind)
+    return ind.target_text()
 
 
 def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
@@ -317,6 +327,8 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     and where each unit is judged on its own counts the units that rose, fell or held ('2个单位提高，
     1个单位持平'): each unit's change would run to a dozen lines in a narrow column."""
     text = change_text(a, "indicators", r.indicator.id, r.value)
+    if r.indicator.is_milestone:
+        return _milestone_change(a, r, text)
     if r.value is None and r.indicator.combine is Combine.EACH:  # each unit's own figure instead
         if short:
             return _each_change_counts(a, r)
@@ -332,6 +344,25 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     if text.endswith(FELL_BACK):
         words += FELL_BACK
     return words if short else "较上期" + words
+
+
+# a milestone's previous status in the words the earlier report said it in (judge_milestone)
+_MILESTONE_BEFORE = {Status.ON_TRACK.label: "上期尚未完成", Status.BEHIND.label: "上期未完成，已过计划完成时间"}
+
+
+def _milestone_change(a: Assessment, r: IndicatorResult, text: str) -> str:
+    """A milestone's change as the earlier report put it ('已于2024年9月16日完成（上期尚未完成）'),
+    not as a status ('上期：序时推进') the earlier report never wrote next to it; one that has
+    just passed its deadline undone was not yet due ('（上期尚未到计划完成时间）')."""
+    if not text.startswith("上期："):  # nothing changed, or reported done and now undone
+        return text
+    entry = a.previous["indicators"][r.indicator.id]  # (change_text found it)
+    was = entry.get("status")
+    if entry.get("done") is True or was not in _MILESTONE_BEFORE:
+        return text
+    if r.status is Status.BEHIND and was == Status.ON_TRACK.label:
+        return "上期尚未到计划完成时间"
+    return _MILESTONE_BEFORE[was]
 
 
 _INNER_BRACKETS = str.maketrans("（）()", "〔〕〔〕")
@@ -405,7 +436,15 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
         "owed": owed,
         "owed_text": name_list(owed, 10),
         "change": change_text(a, "tasks", str(task.number), status=t.status),
+        # the status the --previous period gave it ("" without one): a task 已完成 then and not now
+        # is said in its paragraph
+        "previous_status": _previous_task_status(a, task.number),
     }
+
+
+def _previous_task_status(a: Assessment, number: int) -> str:
+    status = ((a.previous or {}).get("tasks") or {}).get(str(number))
+    return status if isinstance(status, str) else ""
 
 
 def _report(r, names: dict[str, str]) -> dict:
