@@ -348,6 +348,15 @@ def around_text(ind: Indicator) -> str:
     return f"{format_number(t)}{unit}左右（不低于{floor}{unit}即达标）"
 
 
+def stated_target(ind: Indicator) -> str:
+    """The annual target as the report and 汇总表 print it: as the plan states it, except that a
+    target '左右' says how it is assessed ('95%左右（不低于94%即达标）'), as the reasons do, since
+    its shortfall is measured to that floor. (The clerks' templates keep the plan's wording.)"""
+    if ind.comparison is Comparison.AROUND and ind.target is not None:
+        return around_text(ind)
+    return ind.target_text()
+
+
 def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
     """One figure against the target for the period, with the reason in Chinese."""
     t, unit = ind.target, ind.unit

@@ -36,6 +36,7 @@ from .assess import (
     change_text,
     findings_by_respondent,
     previous_label,
+    stated_target,
     unit_change_text,
 )
 from .collect import ACCEPTED, OTHER_PERIOD, REJECTED, REPLACED, SUPERSEDED, FileOutcome
@@ -412,7 +413,7 @@ class _Writer:
             got = "分别考核"
         else:
             got = r.status.label
-        return f"{ind.name}：{got} / {ind.target_text()}（{r.status.label}）"
+        return f"{ind.name}：{got} / {stated_target(ind)}（{r.status.label}）"
 
     def progress_text(self, t: TaskResult, width: float) -> str:
         """Every unit's progress in one cell of a column ``width`` wide, kept within what a row can
@@ -541,7 +542,7 @@ class _Writer:
         self.text(ws, row, 0, owner, tf)
         self.text(ws, row, 1, ind.name, tf)
         self.text(ws, row, 2, ind.unit, self.text_fmt(district=district, center=True))
-        self.text(ws, row, 3, ind.target_text(), tf)
+        self.text(ws, row, 3, stated_target(ind), tf)
         if not self.year_end:
             self.number(ws, row, 4, r.sequential, self.num_fmt(district=district))
 

@@ -599,6 +599,17 @@ def test_indicators_named_as_the_clerks_sheet_names_them(fx):
     assert {o for o, i in zip(owners, ids, strict=True) if i == "T01-M1"} == {"任务1"}
 
 
+def test_a_target_around_a_value_says_its_floor(fx):
+    """“95%左右” is assessed from 94 %: the 年度目标 cell says so, as the report and the reasons
+    do (the plan's “（±1）” is not the notice's words)."""
+    ws = fx.wb[SHEET_INDICATORS]
+    data = rows(ws)
+    head = [c.value for c in ws[FIRST_ROW]]
+    around = [r for r in data if r[head.index("指标名称")] == "居住区生活垃圾分类达标率"]
+    assert around and all(r[head.index("年度目标")] == "95%左右（不低于94%即达标）" for r in around), around
+    assert not [r for r in data if "±" in str(r[head.index("年度目标")])]
+
+
 @pytest.fixture(scope="module")
 def fy(fx):
     """The same returns assessed at year end, compared with the half year."""

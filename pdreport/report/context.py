@@ -20,13 +20,13 @@ from ..assess import (
     IndicatorResult,
     Status,
     TaskResult,
-    around_text,
     change_text,
     name_list,
     previous_label,
+    stated_target,
     unit_change,
 )
-from ..plan.model import Accumulation, Combine, Comparison, Indicator, chinese_date, format_number
+from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
 # and summarises the rest (every text is in 汇总表.xlsx).
@@ -242,7 +242,7 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "id": ind.id,
         "name": ind.name,
         "unit": ind.unit,
-        "target": target_text(ind),
+        "target": stated_target(ind),
         # (none said when nothing is due yet: a quarter of one 示范区 asks for 0)
         "sequential": number_text(r.sequential, ind.unit) if r.sequential and
         ind.accumulation.value == "cumulative" else "",
@@ -259,15 +259,6 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         # the lead's figure and the contributors' sum differ beyond tolerance: said where it is read
         "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged else "",
     }
-
-
-def target_text(ind: Indicator) -> str:
-    """The annual target as the report prints it: as the plan states it, except that a target
-    '左右' says how it is assessed ('95%左右（不低于94%即达标）'), as the reasons do, since its
-    shortfall is measured to that floor."""
-    if ind.comparison is Comparison.AROUND and ind.target is not None:
-        return around_text(ind)
-    return ind.target_text()
 
 
 def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
