@@ -405,7 +405,7 @@ def _other_text(col) -> str | None:
         plan_id, n = plan
         which = "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
         return (f"{which}是按计划“{plan_id}”生成的填报表，不是本次所用的计划“{col.plan.id}”的；"
-                "是否忘了用 --plan 指定该计划文件？")  # fmt: skip
+                f"汇总这些填报表请用 --plan 指定计划“{plan_id}”的文件")  # fmt: skip
     return None
 
 

@@ -56,6 +56,8 @@ class Code(Enum):
     MISSING_SUBMISSION = ("E108", "未报送", Severity.ERROR)
     SHEET_MISSING = ("E109", "工作表缺失", Severity.ERROR)
     SHEET_RENAMED = ("W110", "工作表被改名，内容已采用", Severity.WARNING)
+    PLAN_REVISED = ("E111", "计划已修订，填报表与新版不符", Severity.ERROR)
+    PLAN_VERSION = ("W112", "按计划旧版填报，内容与新版相同", Severity.WARNING)
     # -- the values ------------------------------------------------------------------
     REQUIRED_MISSING = ("E201", "缺少必填项", Severity.ERROR)
     WRONG_TYPE = ("E202", "格式不对", Severity.ERROR)

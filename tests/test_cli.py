@@ -473,7 +473,7 @@ def test_returns_of_another_plan_suggest_a_forgotten_plan_option(tmp_path):
     values = demo_values(other, other.period("2024H1"))
     for rid in ("jjw", "kangqiao_zhen"):
         (returns / f"{rid}.xlsx").write_bytes(fill_template(values[rid]))
-    said = "这些文件是按计划“pudong-2025”生成的填报表，不是本次所用的计划“pudong-2024”的；是否忘了用 --plan 指定该计划文件？"
+    said = "这些文件是按计划“pudong-2025”生成的填报表，不是本次所用的计划“pudong-2024”的；汇总这些填报表请用 --plan 指定计划“pudong-2025”的文件"
     r = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "out")
     assert r.returncode == 2 and r.stderr.endswith(f"错误：没有可采用的填报表，未生成汇总表和报告：{said}\n"), r.stderr
     r = run("intake", returns, "--period", "2024H1", "-o", tmp_path / "out2")

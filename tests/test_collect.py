@@ -160,6 +160,33 @@ def test_identity_checks(plan, h1, demo, tmp_path, plan_text, monkeypatch):
     assert col.submissions["jjw"].file == "old-version.xlsx"
 
 
+def test_a_return_of_an_earlier_plan_version_is_read_only_if_its_template_is_the_same(plan, demo, tmp_path, plan_text):
+    """The plan revised after the templates went out (version 2024.1 → 2024.2): a return is read
+    where the unit's template is the same in both (W112: a target changed, say); where an item or
+    a unit changed (T05-1 in 兆瓦, task 2 gone and the rest renumbered) every figure would land on
+    the wrong item, so nothing is read (E111) and the message says what differs and what to do."""
+    for rid, name in (("jjw", "区建交委.xlsx"), ("fgw", "区发改委.xlsx"), ("huamu_jd", "花木街道.xlsx")):
+        write(tmp_path, name, fill_template(demo[rid]))
+    v2 = plan_text.replace("  version: '2024.1'\n", "  version: '2024.2'\n", 1)
+    assert v2 != plan_text
+    retargeted = v2.replace("      target: 15\n", "      target: 16\n", 1)  # (T05-1: 15 → 16 万千瓦)
+    assert retargeted != v2
+    col = collect(parse_plan(retargeted), tmp_path, "2024H1", workers=1)
+    assert {o.file: o.status for o in col.outcomes} == dict.fromkeys(("区建交委.xlsx", "区发改委.xlsx", "花木街道.xlsx"), ACCEPTED)
+    w = codes_at(col, Code.PLAN_VERSION)
+    assert len(w) == 3 and all(f.level.label == "提醒" and "第 2024.1 版" in f.message and "第 2024.2 版" in f.message for f in w)
+    assert not [f for f in w if f.sheet]  # (about the file: the version is on no visible sheet)
+
+    revised = parse_plan(v2.replace("unit: 万千瓦", "unit: 兆瓦", 1))
+    col = collect(revised, tmp_path, "2024H1", workers=1)
+    rejected = {f.file: f for f in codes_at(col, Code.PLAN_REVISED)}
+    assert set(rejected) == {"区建交委.xlsx", "区发改委.xlsx"}  # (花木街道 reports no PV: the same)
+    e = rejected["区发改委.xlsx"]
+    assert "“任务5 新增光伏装机容量”的计量单位由“万千瓦”改为“兆瓦”" in e.message and e.is_error
+    assert "--plan 指定第 2024.1 版的计划文件" in e.hint and "fgw" not in col.submissions
+    assert [f.file for f in codes_at(col, Code.PLAN_VERSION)] == ["花木街道.xlsx"]
+
+
 def test_duplicates_keep_the_newest(plan, h1, demo, tmp_path):
     filled = demo["jjw"]
     older = dict(filled.values, **{"header.date": dt.datetime(2024, 7, 1), "ind.T17-1.value": 100})

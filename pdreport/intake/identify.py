@@ -37,8 +37,8 @@ def identify(
     if tmap.plan_id != plan.id:
         return None, [Finding(Code.PLAN_MISMATCH,
                               f"该表属于计划“{tmap.plan_id}”，不是本次汇总（或检查）所用的计划“{plan.id}”",
-                              f"如果这是按新计划下发的填报表，汇总或检查时请用 --plan 指定计划“{tmap.plan_id}”的文件；"
-                              "否则请使用本期下发的填报表重新填写后报送",
+                              f"如果这些填报表确是按计划“{tmap.plan_id}”下发的，汇总或检查时请用 --plan 指定该计划的文件；"
+                              "否则请单位使用本期下发的填报表重新填写后报送",
                               value=tmap.plan_id, **where("plan_id"))]  # fmt: skip
     respondent = plan.find_respondent(tmap.respondent_id)
     if respondent is None or respondent.id != tmap.respondent_id:
@@ -49,12 +49,72 @@ def identify(
     findings: list[Finding] = []
     if period_id and tmap.period_id != period_id:
         return None, [period_mismatch(plan, file, tmap, period_id)]
+    if tmap.plan_version != plan.version:
+        revised = plan_revision(plan, respondent, tmap, file)
+        if revised.is_error:
+            return None, [revised]
+        findings.append(revised)
     if tmap.template_version != TEMPLATE_VERSION:
         findings.append(Finding(Code.TEMPLATE_VERSION,
                                 f"填报表模板版本为 {tmap.template_version}，当前为 {TEMPLATE_VERSION}；已按表内标识读取",
                                 "下次请使用新下发的模板", respondent=respondent.id,
                                 value=tmap.template_version, **where("template_version")))  # fmt: skip
     return clerk_labels(tmap, plan), findings
+
+
+def plan_revision(plan: Plan, respondent, tmap: TemplateMap, file: str) -> Finding:
+    """A return made from another version of the plan (the plan was revised after the templates
+    went out): its cells are placed and named by that version, so they are read only if this
+    respondent's template is the same in both — the same input cells for the same indicators and
+    tasks, in the same units, under the same locked names (W112); else nothing is read (E111),
+    since a renumbered task or a changed unit would put every figure under the wrong item."""
+    from ..template.layout import build_layout
+
+    # (about the whole file: the version is on no sheet the office or the coordinator sees)
+    where = {"file": file, "respondent": respondent.id, "value": tmap.plan_version}
+    versions = f"该表按计划第 {tmap.plan_version} 版生成，本次汇总用的是第 {plan.version} 版"
+    period = next((p for p in plan.periods if p.id == tmap.period_id), None)
+    differences = (_template_differences(tmap, build_layout(plan, respondent, period)) if period is not None
+                   else [f"报送期“{tmap.period_id}”在新版中没有"])  # fmt: skip
+    if not differences:
+        return Finding(Code.PLAN_VERSION, f"{versions}；本单位要填报的项目、位置和计量单位两版相同，已采用",
+                       "下次请使用按新版计划下发的填报表；评估按新版的年度目标", **where)  # fmt: skip
+    shown = "；".join(differences[:3]) + (f"等 {len(differences)} 处" if len(differences) > 3 else "")
+    return Finding(Code.PLAN_REVISED,
+                   f"{versions}；两版中本单位要填报的内容不同（{shown}），表中数据无法准确对应到新版的任务和指标，未采用",
+                   f"请使用按第 {plan.version} 版计划下发的填报表重新填写后报送；如果新版填报表尚未下发，"
+                   f"汇总时请用 --plan 指定第 {tmap.plan_version} 版的计划文件", **where)  # fmt: skip
+
+
+def _template_differences(tmap: TemplateMap, layout) -> list[str]:
+    """How the template the return was made from differs from this plan's, in the office's words:
+    locked names changed, items added or gone, units changed, cells moved."""
+    out = []
+    now_labels = {(lb.sheet, lb.cell): lb.text for lb in layout.labels}
+    then_labels = {(lb.sheet, lb.cell): lb.text for lb in tmap.labels}
+    for key in sorted(now_labels.keys() | then_labels.keys(), key=lambda k: (k[0], len(k[1]), k[1])):
+        then, now = then_labels.get(key, ""), now_labels.get(key, "")
+        if then != now:
+            sheet, cell = key
+            out.append(f"“{sheet}”{cell}：“{_short(then)}”→“{_short(now)}”" if then and now
+                       else f"“{sheet}”{cell}：新版{'没有' if then else '新增'}“{_short(then or now)}”")  # fmt: skip
+    now_fields = {f.key: f for f in layout.fields}
+    then_fields = {f.key: f for f in tmap.fields}
+    for key in sorted(now_fields.keys() | then_fields.keys()):
+        then, now = then_fields.get(key), now_fields.get(key)
+        name = _short((then or now).label.split("·")[0])
+        if then is None or now is None:
+            out.append(f"新版{'新增' if then is None else '没有'}“{name}”")
+        elif (then.sheet, then.cell, then.kind) != (now.sheet, now.cell, now.kind):
+            out.append(f"“{name}”的填报格由{then.cell}移到{now.cell}")
+        elif then.unit and now.unit and then.unit != now.unit:
+            out.append(f"“{name}”的计量单位由“{then.unit}”改为“{now.unit}”")
+    return list(dict.fromkeys(out))
+
+
+def _short(text: str, limit: int = 24) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def period_mismatch(plan: Plan, file: str, tmap: TemplateMap, period_id: str) -> Finding:
