@@ -358,44 +358,80 @@ def stated_target(ind: Indicator) -> str:
 
 
 def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
-    """One figure against the target for the period, with the reason in Chinese."""
+    """One figure against the target for the period, with the reason in Chinese.
+
+    A figure short of its bar (or over a cap) by less than the usual decimals show is written with
+    as many more as it takes (``_num``): a 滞后 never reads "差0" or shows the target's own figure."""
     t, unit = ind.target, ind.unit
     v_txt = f"{format_number(value)}{unit}"
     if t is None:
         return Status.NOT_ASSESSED, f"完成{v_txt}"
     year_end = period.is_year_end
-    if ind.accumulation is Accumulation.CUMULATIVE and ind.comparison is Comparison.AT_LEAST:
+    unit_word = "个百分点" if unit == "%" else unit
+    cumulative = ind.accumulation is Accumulation.CUMULATIVE
+    if cumulative and ind.comparison is Comparison.AT_LEAST:
         seq = sequential_target(ind, period) or 0.0
         if value >= t:
             return Status.DONE, f"完成{v_txt}，已达到年度目标{format_number(t)}{unit}"
         if value >= seq and not year_end:
             return Status.ON_TRACK, f"完成{v_txt}，达到序时目标{format_number(seq)}{unit}"
         bar, what = (t, "年度目标") if year_end else (seq, "序时目标")
-        short = format_number(round(bar - value, 4))
-        return Status.BEHIND, f"完成{v_txt}，低于{what}{format_number(round(bar, 4))}{unit}，差{short}{unit}"
+        shown = f"{_num(value, 6, bar)}{unit}"
+        return Status.BEHIND, f"完成{shown}，低于{what}{format_number(round(bar, 4))}{unit}，差{_num(bar - value)}{unit}"
+    if cumulative and ind.comparison is Comparison.AT_MOST:
+        # a cap on an amount counted since 1 January is, like any cumulative figure, judged by the
+        # elapsed share of the year (docs/plan-format.md): in the year the 序时目标 is the most the
+        # period may show, and only the year's figure can be within the annual cap (已完成)
+        seq = sequential_target(ind, period)
+        bar, what = (t, "年度目标") if year_end or seq is None else (seq, "序时目标")
+        cap = f"{what}{format_number(bar)}{unit}"
+        if value <= bar:
+            if year_end:
+                return Status.DONE, f"为{v_txt}，未超过{cap}"
+            return Status.ON_TRACK, f"为{v_txt}，未超过{cap}（年度目标不高于{format_number(t)}{unit}）"
+        return Status.BEHIND, f"为{_num(value, 6, bar)}{unit}，高于{cap}，超出{_num(value - bar)}{unit}"
     inner = ""  # the target as said in brackets, where ``need`` has brackets of its own
+    floor = t - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else t
+    shown = _num(value, 6, floor)  # (as many decimals as tell a figure short of its bar from the bar)
     if ind.comparison is Comparison.REDUCTION_AT_LEAST:
-        said = f"同比下降{format_number(value)}{unit}" if value >= 0 else f"同比不降反升{format_number(-value)}{unit}"
+        said = f"同比下降{shown}{unit}" if value >= 0 else f"同比不降反升{_num(-value, 6)}{unit}"
         meets = value >= t
         need = f"目标下降{format_number(t)}{unit}"
     elif ind.comparison is Comparison.AROUND:
         tol = ind.tolerance or 0.0
-        said = f"为{v_txt}"
+        said = f"为{shown}{unit}"
         meets = value >= t - tol  # above the band is better, not a miss (达标率)
         need = f"目标{around_text(ind)}"
         inner = f"目标{format_number(t)}{unit}左右，不低于{format_number(t - tol)}{unit}即达标"
     elif ind.comparison is Comparison.AT_MOST:
-        said, meets, need = f"为{v_txt}", value <= t, f"目标不高于{format_number(t)}{unit}"
+        said, meets, need = f"为{shown}{unit}", value <= t, f"目标不高于{format_number(t)}{unit}"
     else:
-        said, meets, need = f"为{v_txt}", value >= t, f"目标{format_number(t)}{unit}"
+        said, meets, need = f"为{shown}{unit}", value >= t, f"目标{format_number(t)}{unit}"
     if meets:
         if year_end:
             return Status.DONE, f"{said}，达到{need}"
         return Status.ON_TRACK, f"{said}，已达到年度目标水平（{inner or need}），需保持至年底"
-    floor = t - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else t
     gap = abs(floor - value)
-    unit_word = "个百分点" if unit == "%" else unit
-    return Status.BEHIND, f"{said}，{need}，尚差{format_number(round(gap, 4))}{unit_word}"
+    if ind.comparison is Comparison.AT_MOST:  # over a cap: it exceeds, it is not short of anything
+        return Status.BEHIND, f"{said}，{need}，超出{_num(gap)}{unit_word}"
+    return Status.BEHIND, f"{said}，{need}，尚差{_num(gap)}{unit_word}"
+
+
+def _places(x: float, decimals: int, other: float = 0.0) -> int:
+    """Decimal places that show ``x`` as other than ``other`` (a gap as other than 0, a figure short
+    of its target as other than the target): ``decimals``, or as many more as it takes (at most 12)."""
+    d = decimals
+    while d < 12 and x != other and round(x, d) == round(other, d):
+        d += 1
+    return d
+
+
+def _num(x: float, decimals: int = 4, other: float = 0.0) -> str:
+    """``x`` rounded to ``decimals`` places (trailing zeros dropped), or to more where fewer would
+    read as ``other``: a gap of 0.00001 is '0.00001', not '0'; 11.24999 against 11.25 stays 11.24999."""
+    d = _places(x, decimals, other)
+    text = f"{round(x, d):.{d}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def judge_milestone(ind: Indicator, report: Report, period: Period) -> tuple[Status, str]:
@@ -416,7 +452,7 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
     if ind.is_milestone:
         return _assess_milestone(ind, period, reports, owed)
     if ind.combine is Combine.EACH:
-        return _assess_each(ind, period, reports, owed, seq)
+        return _assess_each(ind, period, reports, owed, seq, name_of)
     if ind.combine is Combine.SUM:
         ok = [r for r in reports if r.state == "ok"]
         if not ok:
@@ -424,6 +460,17 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
         value = _total(r.value for r in ok)
         if value is None:
             return IndicatorResult(ind, Status.INVALID, None, seq, None, reports, ("填报数值异常，无法合计",), owed)
+        invalid = [r for r in reports if r.state == "invalid"]
+        if invalid:
+            # as when the lead's figure (combine: lead) or a unit's own (each) is rejected: a total
+            # without a figure that was typed but not taken in is no district figure (数据有误); the
+            # rest's sum is said for reference only, as the contributors' is without the lead's
+            who = name_list([name_of(r.respondent) for r in invalid])
+            reasons = [f"数据有误（填报未采用）：{who}，无法得出全区合计",
+                       f"其余{len(ok)}个单位合计{format_number(value)}{ind.unit}，仅供参考"]  # fmt: skip
+            if owed:
+                reasons.append(f"{len(owed)}个单位未报送")
+            return IndicatorResult(ind, Status.INVALID, None, seq, None, reports, tuple(reasons), owed)
         status, reason = judge(ind, value, period)
         reasons = [f"{len(ok)}个单位合计：{reason}"]
         if owed:
@@ -492,7 +539,7 @@ def _unreported(ind, reports, owed, seq) -> IndicatorResult:
     return IndicatorResult(ind, status, None, seq, None, reports, (reason,), owed)
 
 
-def _assess_each(ind, period, reports, owed, seq) -> IndicatorResult:
+def _assess_each(ind, period, reports, owed, seq, name_of: Callable[[str], str] = str) -> IndicatorResult:
     judged = []
     for r in reports:
         if r.state == "ok":
@@ -514,6 +561,9 @@ def _assess_each(ind, period, reports, owed, seq) -> IndicatorResult:
     reasons = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
     if behind:
         reasons.append(f"{len(behind)}个单位未达到目标")
+    invalid = [r for r in judged if r.state == "invalid"]
+    if invalid:  # (what makes the indicator 数据有误: who, and that their figure was not taken in)
+        reasons.append(f"{name_list([name_of(r.respondent) for r in invalid])}填报数据有误（未采用）")
     if owed:
         reasons.append(f"{len(owed)}个单位未报送" + (UNCONFIRMED_EACH if unconfirmed and period.is_year_end else ""))
     low = min(r.value for r in ok)
@@ -616,39 +666,84 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
 # -- annex ---------------------------------------------------------------------------------------
 
 
+_ANNEX_FIGURES = ("energy_base", "energy_current", "output_base", "output_current")
+
+
 def assess_unit(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Submission],
                 rejected: dict[str, str]) -> UnitResult:  # fmt: skip
+    """One annex row. The figures of the units the annex's 注 counts in this one (金桥镇 in 金桥管理局)
+    are added to its own before the rate is taken. A merged unit that gave no figures (no return,
+    or the annex left blank) is not counted, and said so; one whose figures were typed but are
+    incomplete or not taken in leaves no combined rate: 数据有误, naming it (the rule in README.md
+    评估规则). A unit the notice sets no target for ("/") is 不考核 whatever its data (their
+    problems are in 问题清单)."""
     host = plan.annex.rolls_into(unit.respondent)
     own = _annex(subs.get(unit.respondent))
     if host is not None:
         name = plan.respondent(host).name
+        _, state, why = _annex_part(unit.respondent, subs, rejected)
+        said = [why] if state != "ok" and unit.respondent in subs else []
         return _unit_result(unit, Status.NOT_ASSESSED, [own] if own else [],
-                            [f"按通知附件注释并入{name}计算"], host)  # fmt: skip
-    parts = [(unit.respondent, own)] + [(rid, _annex(subs.get(rid))) for rid in unit.rolls_in]
+                            [f"按通知附件注释并入{name}计算", *said], host)  # fmt: skip
+    result = _assess_own(plan, unit, period, subs, rejected, own)
+    if unit.assessed or result.status is Status.NOT_ASSESSED:
+        return result
+    # "/": reported, not assessed (a unit with no return or a blank sheet is 不考核 already)
+    first, *rest = result.reasons or ("",)
+    reasons = (f"{first}（通知未下达目标，不考核）", *rest)
+    return UnitResult(**{**result.__dict__, "status": Status.NOT_ASSESSED, "reasons": reasons})
+
+
+def _annex_part(rid: str, subs: dict[str, Submission], rejected: dict[str, str]) -> tuple[AnnexReport | None, str, str]:
+    """A merged unit's annex figures: (report, "ok", "") when all four are there, else (None, state,
+    why) — "missing" for no return or a blank annex, "invalid" for figures typed but incomplete or
+    not taken in (a rejected cell, a deleted sheet)."""
+    sub = subs.get(rid)
+    if sub is None:
+        return None, "missing", "未报送"
+    rep = sub.annex
+    figures = [] if rep is None else [getattr(rep, k) for k in _ANNEX_FIGURES]
+    if rep is not None and None not in figures:
+        return rep, "ok", ""
+    if rid in rejected:
+        return None, "invalid", f"填报数据有误：{rejected[rid]}"
+    if rep is None or all(v is None for v in figures):
+        return None, "missing", "附件指标未填写"
+    return None, "invalid", "能耗或产值数据不全"
+
+
+def _assess_own(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Submission],
+                rejected: dict[str, str], own: AnnexReport | None) -> UnitResult:  # fmt: skip
     reasons: list[str] = []
-    for rid, rep in parts[1:]:
+    counted: list[AnnexReport] = []
+    wrong: list[str] = []  # merged units whose figures were typed but cannot be used
+    for rid in unit.rolls_in:
         name = plan.respondent(rid).name
-        if rep is None:
-            reasons.append(f"{name}未报送，未计入")
-        elif own is None:
-            reasons.append(f"{name}已报送，待本单位报送后合并计算")
+        rep, state, why = _annex_part(rid, subs, rejected)
+        if state == "ok":
+            counted.append(rep)
+            reasons.append(f"{name}已报送，待本单位报送后合并计算" if own is None else f"含{name}")
+        elif state == "missing":
+            reasons.append(f"{name}{why}，未计入")
         else:
-            reasons.append(f"含{name}")
-    reports = [rep for _, rep in parts if rep is not None]
+            wrong.append(name)
+            reasons.append(f"{name}{why}")
+    reports = ([own] if own is not None else []) + counted
     if own is None:
         if unit.respondent in rejected:
-            return _unit_result(unit, Status.INVALID, reports, [f"填报数据有误：{rejected[unit.respondent]}"])
+            return _unit_result(unit, Status.INVALID, reports, [f"填报数据有误：{rejected[unit.respondent]}", *reasons])
         status = Status.MISSING if unit.assessed else Status.NOT_ASSESSED
         return _unit_result(unit, status, reports, ["未报送", *reasons])
-    sums = [_sum(getattr(r, k) for r in reports) for k in
-            ("energy_base", "energy_current", "output_base", "output_current")]  # fmt: skip
+    sums = [_sum(getattr(r, k) for r in reports) for k in _ANNEX_FIGURES]
     eb, ec, ob, oc = sums
     rate = None
-    blank = all(getattr(own, k) is None for k in ("energy_base", "energy_current", "output_base", "output_current"))
+    blank = all(getattr(own, k) is None for k in _ANNEX_FIGURES)
     if blank and unit.respondent not in rejected:
         status, why = (Status.MISSING if unit.assessed else Status.NOT_ASSESSED), "报表中未填写"
     elif None in sums:
         status, why = Status.INVALID, "能耗或产值数据不全或数值异常，无法计算下降率"
+    elif wrong:  # (its own figures are complete: the merged unit's are what is missing)
+        status, why = Status.INVALID, f"并入计算的{'、'.join(wrong)}数据有误，无法计算合并后的下降率"
     elif eb <= 0 or ob <= 0 or oc <= 0:
         status, why = Status.INVALID, "上年同期能耗、产值或本期产值为0，无法计算下降率"
     elif (rate := _rate(eb, ec, ob, oc)) is None:
@@ -658,22 +753,27 @@ def assess_unit(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Sub
             status, why = _judge_rate(rate, unit.target, period)
         else:
             status, why = Status.NOT_ASSESSED, f"{_rate_text(rate)}（通知未下达目标，不考核）"
-    if status is Status.INVALID and unit.respondent in rejected:
+    if status is Status.INVALID and unit.respondent in rejected and not wrong:
         why = f"填报数据有误：{rejected[unit.respondent]}"
     return _unit_result(unit, status, reports, [why, *reasons], rate=rate, sums=sums)
 
 
 def _judge_rate(rate: float, target: float, period: Period) -> tuple[Status, str]:
-    said = _rate_text(rate)
     if rate >= target:
+        said = _rate_text(rate)
         if period.is_year_end:
             return Status.DONE, f"{said}，达到目标（下降{format_number(target)}%）"
         return Status.ON_TRACK, f"{said}，已达到年度目标（下降{format_number(target)}%），需保持至年底"
-    return Status.BEHIND, f"{said}，目标下降{format_number(target)}%，尚差{format_number(round(target - rate, 2))}个百分点"
+    # (a rate just short of the target is written with the decimals that tell it from the target,
+    # and so is its gap: 3.496% is "3.496%，尚差0.004个百分点", never "3.50%，尚差0个百分点")
+    said = _rate_text(rate, target)
+    return Status.BEHIND, f"{said}，目标下降{format_number(target)}%，尚差{_num(target - rate, 2)}个百分点"
 
 
-def _rate_text(rate: float) -> str:
-    return f"同比下降{rate:.2f}%" if rate >= 0 else f"同比上升{-rate:.2f}%"
+def _rate_text(rate: float, below: float | None = None) -> str:
+    """'同比下降3.50%' (two decimals), with more where two would round a rate short of ``below`` onto it."""
+    d = _places(rate, 2, below) if below is not None and rate < below else 2
+    return f"同比下降{rate:.{d}f}%" if rate >= 0 else f"同比上升{-rate:.{d}f}%"
 
 
 def _annex(sub: Submission | None) -> AnnexReport | None:

@@ -22,6 +22,7 @@ from pdreport.assess import (
     Report,
     Status,
     assess,
+    assess_indicator,
     change_text,
     judge,
     judge_milestone,
@@ -37,6 +38,7 @@ from pdreport.intake.records import (
     TaskReport,
 )
 from pdreport.plan import CrossCheck, load_plan
+from pdreport.plan.model import Accumulation, Combine, Comparison
 
 DAY = dt.date(2024, 7, 10)
 MTIME = dt.datetime(2024, 7, 10, 12, 0).timestamp()
@@ -564,6 +566,88 @@ def test_judge_milestone_directly(plan):
     assert judge_milestone(ind, done, plan.period("2024FY"))[0] is Status.DONE
 
 
+
+def test_each_names_the_unit_whose_figure_was_rejected(plan):
+    subs = [sub(r, {"H3": 92}) for r in H3_BUREAUS[:-1]] + [sub("jrj", {})]
+    f = error(Code.WRONG_TYPE, "jrj", "jrj.xlsx", field="ind.H3.value", message="“合理值比例”无法读成数字")
+    r = run(plan, "2024H1", *subs, findings=[f]).indicators["H3"]
+    assert r.status is Status.INVALID
+    assert "区金融局填报数据有误" in r.reason
+
+
+# -- combine: sum and at_most (documented, unused in 2024): T20-1 新增森林面积 5000 亩 made so ---------
+
+
+def _summed(plan):
+    ind = plan.indicator("T20-1")
+    return replace(ind, combine=Combine.SUM, reporters=(ind.lead, *ind.contributors), contributors=())
+
+
+@pytest.mark.parametrize("period_id", ["2024H1", "2024FY"])
+def test_sum_with_a_rejected_figure_is_invalid_and_names_the_unit(plan, period_id):
+    ind = _summed(plan)
+    subs = {r: sub(r, {"T20-1": 1000}, period=period_id) for r in ind.reporters[:-1]}
+    last = ind.reporters[-1]
+    subs[last] = sub(last, {}, period=period_id)
+    name = plan.respondent(last).name
+    r = assess_indicator(ind, plan.period(period_id), subs, {last: "“新增森林面积”无法读成数字"},
+                         lambda rid: plan.respondent(rid).name)  # fmt: skip
+    assert r.status is Status.INVALID
+    assert r.value is None  # no district total claimed
+    assert f"数据有误（填报未采用）：{name}" in r.reason and "仅供参考" in r.reason
+    # without the rejection the same figures are a total, judged
+    ok = assess_indicator(ind, plan.period(period_id), {k: v for k, v in subs.items() if k != last}, {})
+    assert ok.value == 1000 * (len(ind.reporters) - 1) and ok.status is not Status.INVALID
+
+
+def _capped(plan, accumulation):
+    return replace(plan.indicator("T20-1"), comparison=Comparison.AT_MOST, accumulation=accumulation)
+
+
+@pytest.mark.parametrize("accumulation", [Accumulation.LEVEL, Accumulation.CUMULATIVE])
+def test_at_most_over_the_cap_says_it_exceeds(plan, accumulation):
+    status, reason = judge(_capped(plan, accumulation), 5001, plan.period("2024FY"))
+    assert status is Status.BEHIND
+    assert "超出1亩" in reason and "尚差" not in reason
+
+
+@pytest.mark.parametrize(
+    ("period_id", "value", "status", "said"),
+    [
+        ("2024H1", 2500, Status.ON_TRACK, "未超过序时目标2500亩"),
+        ("2024H1", 2600, Status.BEHIND, "高于序时目标2500亩，超出100亩"),  # within the year's cap
+        ("2024Q3", 3750, Status.ON_TRACK, "未超过序时目标3750亩"),
+        ("2024FY", 5000, Status.DONE, "未超过年度目标5000亩"),
+        ("2024FY", 5001, Status.BEHIND, "高于年度目标5000亩，超出1亩"),
+    ],
+)
+def test_cumulative_at_most_is_judged_against_the_sequential_cap(plan, period_id, value, status, said):
+    """docs/plan-format.md: cumulative figures are judged by 序时进度 — for a cap, the 序时目标 is the
+    most the period may show, and it is the figure the status is judged against."""
+    ind = _capped(plan, Accumulation.CUMULATIVE)
+    r = assess_indicator(ind, plan.period(period_id), {"sthjj": sub("sthjj", {"T20-1": value}, period=period_id)}, {})
+    assert r.sequential == 5000 * plan.period(period_id).elapsed
+    assert r.status is status and said in r.reason
+
+
+# -- a gap is never shown as 0 ------------------------------------------------------------------------
+
+
+def test_a_gap_too_small_for_the_usual_decimals_is_not_shown_as_zero(plan):
+    u = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(10000, 9650.4, 10000, 10000))).unit("baoshuiqu_glj")
+    assert u.status is Status.BEHIND and u.rate == pytest.approx(3.496)
+    assert "同比下降3.496%" in u.reason and "尚差0.004个百分点" in u.reason
+    r = run(plan, "2024Q3", sub("fgw", {"T05-1": 11.24999}, period="2024Q3")).indicators["T05-1"]
+    assert r.status is Status.BEHIND and "差0.00001万千瓦" in r.reason and "11.24999" in r.reason
+    r = run(plan, "2024FY", sub("fgw", {"H1": 5.29999}, period="2024FY")).indicators["H1"]
+    assert r.status is Status.BEHIND and "尚差0.00001个百分点" in r.reason
+    # a figure closer to its bar than 6 decimals show still reads as short of it
+    status, reason = judge(plan.indicator("T17-2"), 93.9999999, plan.period("2024FY"))
+    assert status is Status.BEHIND and "为93.9999999%" in reason and "尚差0.0000001个百分点" in reason
+    for res in (u.reason, r.reason, reason):
+        assert "差0个" not in res and "差0万" not in res
+
+
 # -- annex: 工业万元产值能耗下降率 -------------------------------------------------------------------
 
 
@@ -731,6 +815,83 @@ def test_annex_authority_missing_town_present(plan):
     host = a.unit("jinqiao_glj")
     assert host.status is Status.MISSING
     assert host.rate is None
+
+
+
+# A merged unit (金桥镇 in 金桥管理局) that gave no figures — no return, or its annex left blank — is
+# not counted and is named; one whose figures were typed but are incomplete or rejected leaves no
+# combined rate (数据有误), and the reason names it (README 评估规则).
+JINQIAO = (100, 95, 100, 100)  # 金桥管理局 alone: 5 % (target 2.5)
+
+
+@pytest.mark.parametrize("town", [None, (None, None, None, None)], ids=["no return", "annex blank"])
+def test_annex_town_without_figures_is_not_counted_and_named(plan, town):
+    subs = [sub("jinqiao_glj", annex=JINQIAO)]
+    if town is not None:
+        subs.append(sub("jinqiao_zhen", annex=town))
+    host = run(plan, "2024FY", *subs).unit("jinqiao_glj")
+    # a blank sheet is no worse than none: the authority is judged on its own complete figures
+    assert host.status is Status.DONE and host.rate == pytest.approx(5)
+    assert host.included == ("jinqiao_glj",) and host.energy_base == 100
+    said = "金桥镇未报送，未计入" if town is None else "金桥镇附件指标未填写，未计入"
+    assert said in host.reason
+    assert "含金桥镇" not in host.reason
+
+
+def test_annex_town_sheet_blank_and_no_sheet_read_the_same(plan):
+    """(blank vs nothing: the same status and figures for the host, only the words differ)"""
+    alone = run(plan, "2024H1", sub("jinqiao_glj", annex=(100, 98, 100, 100))).unit("jinqiao_glj")
+    blank = run(plan, "2024H1", sub("jinqiao_glj", annex=(100, 98, 100, 100)),
+                sub("jinqiao_zhen", annex=(None, None, None, None))).unit("jinqiao_glj")  # fmt: skip
+    assert (blank.status, blank.rate, blank.included) == (alone.status, alone.rate, alone.included)
+    assert blank.status is Status.BEHIND
+
+
+def test_annex_town_incomplete_figures_make_the_host_invalid_naming_the_town(plan):
+    a = run(plan, "2024FY", sub("jinqiao_glj", annex=JINQIAO), sub("jinqiao_zhen", annex=(50, None, 50, 60)))
+    host = a.unit("jinqiao_glj")
+    assert host.status is Status.INVALID and host.rate is None
+    assert "并入计算的金桥镇数据有误" in host.reason and "金桥镇能耗或产值数据不全" in host.reason
+    assert "含金桥镇" not in host.reason
+    town = a.unit("jinqiao_zhen")
+    assert town.status is Status.NOT_ASSESSED and "能耗或产值数据不全" in town.reason
+
+
+def test_annex_town_rejected_cell_names_the_town_and_the_finding(plan):
+    town = sub("jinqiao_zhen", annex=(50, None, 50, 60))
+    f = error(Code.WRONG_TYPE, "jinqiao_zhen", town.file, field="annex.energy_current", message="“本期能耗”无法读成数字")
+    a = run(plan, "2024FY", sub("jinqiao_glj", annex=JINQIAO), town, findings=[f])
+    host = a.unit("jinqiao_glj")
+    assert host.status is Status.INVALID and host.rate is None
+    assert "金桥镇填报数据有误：“本期能耗”无法读成数字" in host.reason
+    assert "填报数据有误" in a.unit("jinqiao_zhen").reason
+
+
+def test_annex_town_rejected_sheet_is_invalid_not_unreported(plan):
+    town = sub("jinqiao_zhen", {"T05-1": 1})  # no annex read: the sheet was deleted
+    f = error(Code.SHEET_MISSING, "jinqiao_zhen", town.file, sheet="附件指标")
+    host = run(plan, "2024FY", sub("jinqiao_glj", annex=JINQIAO), town, findings=[f]).unit("jinqiao_glj")
+    assert host.status is Status.INVALID
+    assert "金桥镇填报数据有误" in host.reason and "未报送" not in host.reason
+
+
+@pytest.mark.parametrize(
+    ("parts", "said"),
+    [((100, None, 100, 100), "数据不全"), ((0, 5, 0, 100), "为0"), ((None, None, None, None), "未填写")],
+)
+def test_annex_slash_unit_stays_not_assessed_whatever_its_data(plan, parts, said):
+    """"/" in the notice: reported, never assessed — incomplete or zero-based figures are findings
+    (问题清单), not a 数据有误 status, so the tally keeps the notice's five 不考核 units."""
+    a = run(plan, "2024FY", sub("lujiazui_glj", annex=parts))
+    u = a.unit("lujiazui_glj")
+    assert u.status is Status.NOT_ASSESSED and u.rate is None and said in u.reason
+    counts = a.status_counts(a.annex)
+    assert counts[Status.NOT_ASSESSED] == sum(not x.assessed for x in plan.annex.units) == 5
+    # a rejected sheet too
+    s = sub("lujiazui_glj", {"T05-1": 1})
+    f = error(Code.SHEET_MISSING, "lujiazui_glj", s.file, sheet="附件指标")
+    u = run(plan, "2024FY", s, findings=[f]).unit("lujiazui_glj")
+    assert u.status is Status.NOT_ASSESSED and "填报数据有误" in u.reason and "不考核" in u.reason
 
 
 # -- tasks -----------------------------------------------------------------------------------------

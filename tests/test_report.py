@@ -776,3 +776,23 @@ def test_a_task_done_last_period_and_not_now_says_so(demo_assessment):
     [line] = [x for x in lines if x.startswith("【滞后】") and "上期为已完成" in x]
     assert line.startswith(f"【滞后】责任部门：{behind.task.departments_text}。上期为已完成，本期转为滞后。")
     assert "上期为已完成" not in _markup(demo_assessment)
+
+
+def test_an_each_indicator_with_a_rejected_figure_names_the_unit(plan, demo_collected):
+    """H3 is judged unit by unit: a unit whose figure was typed but not taken in makes it 数据有误,
+    and the report (and 汇总表's 说明) says which unit, not only how many met the target."""
+    from pdreport.findings import Code, Finding
+
+    def h3(s):  # the others all meet the target: the rejected figure is what makes it 数据有误
+        figures = [dataclasses.replace(f, value=95.0) if f.indicator == "H3" else f for f in s.figures]
+        return dataclasses.replace(s, figures=[f for f in figures if f.indicator != "H3" or s.respondent != "jrj"])
+
+    subs = [h3(s) for s in demo_collected.submissions.values()]
+    rejected = Finding(Code.WRONG_TYPE, "“合理值比例”无法读成数字", file=demo_collected.submissions["jrj"].file,
+                       respondent="jrj", field="ind.H3.value")  # fmt: skip
+    a = assess(plan, plan.period("2024H1"), subs, [*demo_collected.findings, rejected])
+    assert a.indicators["H3"].status is Status.INVALID
+    assert "区金融局填报数据有误" in a.indicators["H3"].reason
+    [row] = [h for h in build_context(a, DATE)["headline"] if h["indicator"] == a.indicators["H3"].indicator.name]
+    assert row["status"] == "数据有误" and "区金融局填报数据有误" in row["reason"]
+    assert "区金融局填报数据有误" in _markup(a)

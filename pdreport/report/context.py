@@ -262,8 +262,8 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
 
 
 def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
-    """The assessment's reason; where each unit is judged on its own, the units behind and those
-    that did not report are named (the assessment only counts them)."""
+    """The assessment's reason; where each unit is judged on its own, the units behind, those whose
+    figure was not taken in and those that did not report are named (the assessment counts some)."""
     if r.indicator.combine is not Combine.EACH or r.indicator.is_milestone:
         return r.reason
     ok = [x for x in r.reports if x.state == "ok"]
@@ -273,6 +273,9 @@ def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
     parts = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
     if behind:
         parts.append(f"{name_list(behind)}未达到目标")
+    invalid = [names[x.respondent] for x in r.reports if x.state == "invalid"]
+    if invalid:  # (the indicator is 数据有误 because of them)
+        parts.append(f"{name_list(invalid)}填报数据有误（未采用）")
     if r.owed_by:
         # at year end, every unit that reported met the target but some did not report: 滞后
         unconfirmed = r.status is Status.BEHIND and not behind
