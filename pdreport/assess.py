@@ -376,8 +376,8 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
         if value >= seq and not year_end:
             return Status.ON_TRACK, f"完成{v_txt}，达到序时目标{format_number(seq)}{unit}"
         bar, what = (t, "年度目标") if year_end else (seq, "序时目标")
-        shown = f"{_num(value, 6, bar)}{unit}"
-        return Status.BEHIND, f"完成{shown}，低于{what}{format_number(round(bar, 4))}{unit}，差{_num(bar - value)}{unit}"
+        shown = f"{num_text(value, 6, bar)}{unit}"
+        return Status.BEHIND, f"完成{shown}，低于{what}{format_number(round(bar, 4))}{unit}，差{num_text(bar - value)}{unit}"
     if cumulative and ind.comparison is Comparison.AT_MOST:
         # a cap on an amount counted since 1 January is, like any cumulative figure, judged by the
         # elapsed share of the year (docs/plan-format.md): in the year the 序时目标 is the most the
@@ -389,12 +389,12 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
             if year_end:
                 return Status.DONE, f"为{v_txt}，未超过{cap}"
             return Status.ON_TRACK, f"为{v_txt}，未超过{cap}（年度目标不高于{format_number(t)}{unit}）"
-        return Status.BEHIND, f"为{_num(value, 6, bar)}{unit}，高于{cap}，超出{_num(value - bar)}{unit}"
+        return Status.BEHIND, f"为{num_text(value, 6, bar)}{unit}，高于{cap}，超出{num_text(value - bar)}{unit}"
     inner = ""  # the target as said in brackets, where ``need`` has brackets of its own
     floor = t - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else t
-    shown = _num(value, 6, floor)  # (as many decimals as tell a figure short of its bar from the bar)
+    shown = num_text(value, 6, floor)  # (as many decimals as tell a figure short of its bar from the bar)
     if ind.comparison is Comparison.REDUCTION_AT_LEAST:
-        said = f"同比下降{shown}{unit}" if value >= 0 else f"同比不降反升{_num(-value, 6)}{unit}"
+        said = f"同比下降{shown}{unit}" if value >= 0 else f"同比不降反升{num_text(-value, 6)}{unit}"
         meets = value >= t
         need = f"目标下降{format_number(t)}{unit}"
     elif ind.comparison is Comparison.AROUND:
@@ -413,23 +413,24 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
         return Status.ON_TRACK, f"{said}，已达到年度目标水平（{inner or need}），需保持至年底"
     gap = abs(floor - value)
     if ind.comparison is Comparison.AT_MOST:  # over a cap: it exceeds, it is not short of anything
-        return Status.BEHIND, f"{said}，{need}，超出{_num(gap)}{unit_word}"
-    return Status.BEHIND, f"{said}，{need}，尚差{_num(gap)}{unit_word}"
+        return Status.BEHIND, f"{said}，{need}，超出{num_text(gap)}{unit_word}"
+    return Status.BEHIND, f"{said}，{need}，尚差{num_text(gap)}{unit_word}"
 
 
-def _places(x: float, decimals: int, other: float = 0.0) -> int:
+def places(x: float, decimals: int, other: float = 0.0) -> int:
     """Decimal places that show ``x`` as other than ``other`` (a gap as other than 0, a figure short
-    of its target as other than the target): ``decimals``, or as many more as it takes (at most 12)."""
+    of its target as other than the target): ``decimals``, or as many more as it takes (at most 12).
+    Every output that rounds a figure judged against a target uses it (reasons, report, 汇总表)."""
     d = decimals
     while d < 12 and x != other and round(x, d) == round(other, d):
         d += 1
     return d
 
 
-def _num(x: float, decimals: int = 4, other: float = 0.0) -> str:
+def num_text(x: float, decimals: int = 4, other: float = 0.0) -> str:
     """``x`` rounded to ``decimals`` places (trailing zeros dropped), or to more where fewer would
     read as ``other``: a gap of 0.00001 is '0.00001', not '0'; 11.24999 against 11.25 stays 11.24999."""
-    d = _places(x, decimals, other)
+    d = places(x, decimals, other)
     text = f"{round(x, d):.{d}f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
@@ -767,13 +768,23 @@ def _judge_rate(rate: float, target: float, period: Period) -> tuple[Status, str
     # (a rate just short of the target is written with the decimals that tell it from the target,
     # and so is its gap: 3.496% is "3.496%，尚差0.004个百分点", never "3.50%，尚差0个百分点")
     said = _rate_text(rate, target)
-    return Status.BEHIND, f"{said}，目标下降{format_number(target)}%，尚差{_num(target - rate, 2)}个百分点"
+    return Status.BEHIND, f"{said}，目标下降{format_number(target)}%，尚差{num_text(target - rate, 2)}个百分点"
 
 
 def _rate_text(rate: float, below: float | None = None) -> str:
     """'同比下降3.50%' (two decimals), with more where two would round a rate short of ``below`` onto it."""
-    d = _places(rate, 2, below) if below is not None and rate < below else 2
+    d = _rate_places(rate, below)
     return f"同比下降{rate:.{d}f}%" if rate >= 0 else f"同比上升{-rate:.{d}f}%"
+
+
+def _rate_places(rate: float, below: float | None) -> int:
+    return places(rate, 2, below) if below is not None and rate < below else 2
+
+
+def rate_places(u: UnitResult) -> int:
+    """Decimal places an annex unit's rate is shown with (report, 汇总表): two, or as many as tell
+    a rate short of the unit's target from it (3.496, not 3.50, for a 3.5 target)."""
+    return 2 if u.rate is None else _rate_places(u.rate, u.unit.target)
 
 
 def _annex(sub: Submission | None) -> AnnexReport | None:

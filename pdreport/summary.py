@@ -36,6 +36,7 @@ from .assess import (
     change_text,
     findings_by_respondent,
     previous_label,
+    rate_places,
     stated_target,
     unit_change_text,
 )
@@ -219,6 +220,11 @@ class _Writer:
                 bold=district or None, bg_color=DISTRICT_FILL if district else None,
                 align="center" if center else None, valign="top" if top else None)  # fmt: skip
         return f
+
+    def rate(self, ws, row: int, col: int, u: UnitResult) -> None:
+        """An annex unit's rate: two decimals, or as many as tell a rate short of its target from it."""
+        d = rate_places(u)
+        self.number(ws, row, col, None if u.rate is None else round(u.rate, d), self.num_fmt("0." + "0" * d))
 
     def num_fmt(self, num_format: str = "General", district: bool = False, **extra) -> object:
         key = ("num", num_format, district)
@@ -661,7 +667,7 @@ class _Writer:
         four = self.num_fmt("0.0000")
         for c, v in ((7, u.intensity_base), (8, u.intensity_current)):
             self.number(ws, row, c, None if v is None else round(v, 4), four)
-        self.number(ws, row, 9, None if u.rate is None else round(u.rate, 2), self.num_fmt("0.00"))
+        self.rate(ws, row, 9, u)
         self.status(ws, row, 10, u.status)
         self.text(ws, row, 11, u.reason)
         if self.has_previous:
@@ -728,9 +734,7 @@ class _Writer:
             r = head_row + i
             self.text(ws, r, 0, self.names.get(u.unit.respondent, u.unit.respondent))
             self.number(ws, r, 1, u.target, self.num_fmt("0.0#"))
-            self.number(
-                ws, r, 2, None if u.rate is None else round(u.rate, 2), self.num_fmt("0.00")
-            )
+            self.rate(ws, r, 2, u)
             self.status(ws, r, 3, u.status)
         if units:
             end = head_row + len(units)

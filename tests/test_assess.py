@@ -9,9 +9,11 @@ Sign convention under test: a reduction rate is typed positive when the quantity
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -611,6 +613,22 @@ def test_at_most_over_the_cap_says_it_exceeds(plan, accumulation):
     assert "超出1亩" in reason and "尚差" not in reason
 
 
+def test_a_cap_exceeded_reads_as_an_excess_in_the_report(plan):
+    """The report's task paragraph says 超出 for a cap (over: its shortfall is an excess)."""
+    from jinja2 import Environment
+
+    from pdreport.report.context import _indicator
+
+    ind = _capped(plan, Accumulation.LEVEL)
+    r = assess_indicator(ind, plan.period("2024FY"), {"sthjj": sub("sthjj", {"T20-1": 5001}, period="2024FY")}, {})
+    ctx = _indicator(run(plan, "2024FY"), r, {x.id: x.name for x in plan.respondents})
+    assert ctx["over"] and ctx["shortfall"] == "1亩"
+    line = next(ln for ln in (Path(__file__).parents[1] / "templates" / "03_tasks.md.j2").read_text(encoding="utf-8").splitlines()
+                if "i.shortfall" in ln)  # fmt: skip
+    text = Environment().from_string(line).render(i=ctx, period={"year_end": True})
+    assert "超出1亩" in text and "尚差" not in text
+
+
 @pytest.mark.parametrize(
     ("period_id", "value", "status", "said"),
     [
@@ -646,6 +664,27 @@ def test_a_gap_too_small_for_the_usual_decimals_is_not_shown_as_zero(plan):
     assert status is Status.BEHIND and "为93.9999999%" in reason and "尚差0.0000001个百分点" in reason
     for res in (u.reason, r.reason, reason):
         assert "差0个" not in res and "差0万" not in res
+
+
+def test_an_annex_rate_short_of_its_target_is_shown_short_of_it_everywhere(plan):
+    """3.496 % against a 3.5 % target is 滞后: the report's 表2 and 汇总表 show 3.496, not 3.50."""
+    import openpyxl
+    from docx import Document
+
+    from pdreport.assess import rate_places
+    from pdreport.report.render import render_report
+    from pdreport.summary import SHEET_ANNEX, render_summary
+
+    a = run(plan, "2024FY", sub("baoshuiqu_glj", annex=(10000, 9650.4, 10000, 10000), period="2024FY"))
+    u = a.unit("baoshuiqu_glj")
+    assert u.status is Status.BEHIND and rate_places(u) == 3
+    doc = Document(io.BytesIO(render_report(a)))
+    rows = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    (row,) = [r for r in rows if "保税区管理局" in r and "滞后" in r]
+    assert "3.496" in row and "3.50" not in row, row
+    ws = openpyxl.load_workbook(io.BytesIO(render_summary(a, ())))[SHEET_ANNEX]
+    (cell,) = [c for r in ws.iter_rows() for c in r if isinstance(c.value, float) and abs(c.value - 3.496) < 1e-9]
+    assert cell.number_format == "0.000"
 
 
 # -- annex: 工业万元产值能耗下降率 -------------------------------------------------------------------

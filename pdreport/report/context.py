@@ -22,6 +22,7 @@ from ..assess import (
     TaskResult,
     change_text,
     name_list,
+    num_text,
     previous_label,
     stated_target,
     unit_change,
@@ -250,6 +251,7 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "ratio": percent_text(r.ratio),
         "level": not ind.is_milestone and ind.accumulation is not Accumulation.CUMULATIVE,
         "shortfall": _shortfall(r),
+        "over": r.indicator.comparison is Comparison.AT_MOST,  # (its shortfall is an excess: 超出)
         "status": r.status.label,
         "reason": _reason(r, names),
         "milestone": ind.is_milestone,
@@ -301,13 +303,14 @@ def _summary(r: IndicatorResult, names: dict[str, str]) -> str:
 
 
 def _shortfall(r: IndicatorResult) -> str:
-    """How far a level or rate is below its target ('0.4个百分点'), for a figure that is behind."""
+    """How far a level or rate is below its target ('0.4个百分点'), or above a cap, for a figure
+    that is behind."""
     ind = r.indicator
     if r.value is None or r.status is not Status.BEHIND or ind.target is None or ind.is_milestone:
         return ""
     floor = ind.target - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else ind.target
     gap = r.value - floor if ind.comparison is Comparison.AT_MOST else floor - r.value
-    return f"{format_number(round(gap, 4))}{_unit_word(ind.unit)}" if gap > 0 else ""
+    return f"{num_text(gap)}{_unit_word(ind.unit)}" if gap > 0 else ""  # (never "0": see num_text)
 
 
 def _unit_word(unit: str) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..assess import Assessment, findings_by_respondent, unknown_files
+from ..assess import Assessment, findings_by_respondent, rate_places, unknown_files
 from ..errors import PdreportError
 from ..plan.model import format_number
 from ..problems import UNKNOWN_FILES as PROBLEM_LIST_UNKNOWN_FILES
@@ -195,7 +195,7 @@ def _annex_table(doc, a: Assessment, caption: str = "") -> None:
     header = ["序号", "单位名称", "目标下降率（%）", "上年同期万元产值能耗", "本期万元产值能耗", "下降率（%）", "状态"]
     rows = []
     for u in a.annex:
-        rate = "—" if u.rate is None else f"{u.rate:.2f}"
+        rate = "—" if u.rate is None else f"{u.rate:.{rate_places(u)}f}"
         rows.append([str(u.unit.seq), names[u.unit.respondent], format_number(u.unit.target),
                      _intensity(u.intensity_base), _intensity(u.intensity_current), rate, u.status.label])  # fmt: skip
     fmt.table(doc, header, rows, [13, 30, 20, 26, 26, 18, 22], align=["center", "left", "center", "right", "right", "right", "center"],
