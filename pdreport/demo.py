@@ -21,12 +21,19 @@ from typing import Any
 
 import openpyxl
 
+from .intake.number_hint import _unit_scale as unit_scale
 from .periods import sequential_target
-from .plan.model import Accumulation, Period, Plan
+from .plan.model import Accumulation, Period, Plan, format_number
 from .template import build_layout, render_workbook
 from .template.layout import ANNEX, Layout
 
-STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)
+STAMP = dt.datetime(2024, 6, 20, 9, 0, 0)  # when the bundled samples' templates were made (2024H1)
+
+
+def demo_stamp(period: Period) -> dt.datetime:
+    """When a demo period's templates were made: ten days before its end, 9:00 (STAMP for 2024H1)."""
+    return dt.datetime.combine(period.end - dt.timedelta(days=10), dt.time(9))
+
 FILLERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷", "徐磊", "孙丽")
 REVIEWERS = ("王建国", "李明华", "陈志强", "张慧敏", "刘德胜", "周文斌")
 PROGRESS = (
@@ -299,10 +306,18 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
         if old.is_file() and not old.is_symlink() and (old.suffix.lower() in SPREADSHEET_SUFFIXES or old.name == WORD_NOTE):
             old.unlink()
     values = demo_values(plan, period)
-    by_name = {plan.respondent(rid).name: filled for rid, filled in values.items()}
+    stamp = demo_stamp(period)
+
+    def unit(name: str):
+        """The demo's unit called ``name`` (as the bundled plan writes it) in this plan: by name or
+        alias (a renamed unit keeps its old name as an alias), None when the plan has no such unit."""
+        r = plan.find_respondent(name)
+        return r if r is not None and r.id in values else None
+
     defects = sample_defects(plan)
-    planted: set[str] = set()  # respondent names whose defect is in place
-    skip = {d.respondent for d in defects if d.code == "E108" and d.respondent in by_name}
+    planted: set[str] = set()  # respondent names (as the defects write them) whose defect is in place
+    skip = {d.respondent for d in defects if d.code == "E108" and unit(d.respondent)}
+    skip_ids = {unit(name).id for name in skip}
     planted |= skip
     written = []
     mtime = sample_mtime(period)
@@ -314,21 +329,22 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
         written.append(path)
         return path
 
-    plant = _planters(plan)
+    plant = {r.id: (name, planter) for name, planter in _planters(plan).items() if (r := unit(name))}
     for rid, filled in values.items():
         resp = plan.respondent(rid)
-        if resp.name in skip:
+        if rid in skip_ids:
             continue
         v = dict(filled.values)
-        planter = plant.get(resp.name)
+        name, planter = plant.get(rid, (resp.name, None))
         edits = planter(v, filled) if planter else None
         if planter and (edits is not None or v != filled.values):
-            planted.add(resp.name)
-        save(template_filename(period, resp), fill_template(filled, values=v, edits=edits or None))
+            planted.add(name)
+        save(template_filename(period, resp), fill_template(filled, stamp, values=v, edits=edits or None))
 
     # a resubmission: the first send (older 填报日期) and a corrected one
-    jjw = by_name.get("区建交委")
-    if jjw is not None:
+    jjw_unit = unit("区建交委")
+    if jjw_unit is not None:
+        jjw = values[jjw_unit.id]
         first = dict(jjw.values)
         first["header.date"] = dt.datetime.combine(period.deadline - dt.timedelta(days=12), dt.time())
         # a draft figure and progress text, replaced by the corrected send (the bundled plan's
@@ -339,21 +355,21 @@ def write_samples(plan: Plan, period: Period, out_dir, soffice: str | None = Non
             first[figure] = 41.0
         if progress:
             first[progress] = "（初稿）既有建筑节能改造项目正在梳理，数据待核实。"
-        save(f"{period.label}_区建交委_碳达峰碳中和及节能工作进展填报表（第一次报送）.xlsx",
-             fill_template(jjw, values=first))  # fmt: skip
+        save(f"{period.label}_{jjw_unit.name}_碳达峰碳中和及节能工作进展填报表（第一次报送）.xlsx",
+             fill_template(jjw, stamp, values=first))  # fmt: skip
         planted.add("区建交委")
 
     # a Word file sent instead of (alongside) the workbook
-    if "区统计局" in by_name:
-        save(WORD_NOTE, _word_note(period))
+    if unit("区统计局"):
+        save(WORD_NOTE, _word_note(period, stamp))
         planted.add("区统计局")
 
     soffice = soffice or shutil.which("soffice") or shutil.which("libreoffice")
     if soffice:
         for name, fmt in (("高桥镇", "xls"), ("花木街道", "ods")):
-            if name not in by_name:
+            if unit(name) is None:
                 continue
-            src = out / template_filename(period, plan.respondent(plan.resolve(name)[0]))
+            src = out / template_filename(period, unit(name))
             converted = _convert(soffice, src, fmt)
             if converted is not None:
                 src.unlink()
@@ -379,9 +395,7 @@ def sample_defects(plan: Plan) -> tuple[Defect, ...]:
         Defect("康桥镇", "康桥镇", "E208",
                "改动了表中的项目名称：“规上工业综合能耗（吨标准煤）”被改写，该行数据不予采用，生成退回修改表；"
                "副本中项目名称已恢复，该行的两个数标红待核对。"),
-        Defect("祝桥镇", "祝桥镇", "W205",
-               "按千瓦而不是万千瓦填报：新增光伏装机填为 3000（应为 0.3），提醒核实；全区数以牵头单位区发改委为准，"
-               "祝桥镇一家就超过了全区数，在汇总表和报告中标出请核对。"),
+        Defect("祝桥镇", "祝桥镇", "W205", _wrong_unit_text(plan)),
         Defect("航头镇", "航头镇", "E201", "漏填必填项：填报人和主要进展未填写，生成退回修改表。"),
         Defect("区统计局", "区统计局_情况说明.docx", "E001", "发来的是 Word 文档而不是填报表，列为无法采用的文件。"),
         Defect("高桥镇", "高桥镇", "", "用 WPS/旧版 Excel 另存为 .xls（97-2003）格式，可以正常读取。"),
@@ -415,19 +429,52 @@ def _planters(plan: Plan) -> dict:
         cells = [lb.cell for lb in filled.layout.labels if lb.sheet == ANNEX and lb.text == "规上工业综合能耗（吨标准煤）"]
         return {(ANNEX, cells[0]): "规上工业能耗（万吨）"} if cells else None
 
-    return {"区教育局": put("ind.H3.value", 0.92), "区商务委": put("ind.H4.value", "43.5%"),
-            "区科经委": put("ind.T07-1.value", "约6家"), "祝桥镇": put("ind.T05-1.value", 3000.0),
-            "航头镇": hangtou, "康桥镇": relabel}  # fmt: skip
+    planters = {"区教育局": put("ind.H3.value", 0.92), "区商务委": put("ind.H4.value", "43.5%"),
+                "区科经委": put("ind.T07-1.value", "约6家"), "航头镇": hangtou, "康桥镇": relabel}  # fmt: skip
+    wrong = _wrong_unit(plan)
+    if wrong is not None:  # (in the unit the plan counts T05-1 in; no slip where it has no smaller unit)
+        planters["祝桥镇"] = put("ind.T05-1.value", wrong[0])
+    return planters
 
 
-def _word_note(period: Period) -> bytes:
+# 祝桥镇's slip: 3000 千瓦 (0.3万千瓦 in the bundled plan) typed into the cell of a larger unit
+_SLIP_BASE_AMOUNT = 3000.0
+
+
+def _wrong_unit(plan: Plan) -> tuple[float, str, str, str] | None:
+    """祝桥镇's new solar capacity (T05-1) typed in the small unit instead of the indicator's own:
+    (typed figure, small unit, the indicator's unit, the figure meant), e.g. 3000 千瓦 for 0.3万千瓦,
+    or for 3兆瓦 in a plan that counts in 兆瓦. None when the indicator is missing or its unit has
+    no smaller one to slip into (千瓦, 个 …)."""
+    try:
+        ind = plan.indicator("T05-1")
+    except KeyError:
+        return None
+    base, scale = unit_scale(ind.unit)
+    if ind.is_milestone or scale <= 1:
+        return None
+    return _SLIP_BASE_AMOUNT, base, ind.unit, format_number(round(_SLIP_BASE_AMOUNT / scale, 6))
+
+
+def _wrong_unit_text(plan: Plan) -> str:
+    small, unit, meant, lead = "千瓦", "万千瓦", "0.3", "区发改委"
+    wrong = _wrong_unit(plan)
+    if wrong is not None:
+        _, small, unit, meant = wrong
+        ind = plan.indicator("T05-1")
+        lead = plan.respondent(ind.lead).name if ind.lead else lead
+    return (f"按{small}而不是{unit}填报：新增光伏装机填为 {format_number(_SLIP_BASE_AMOUNT)}（应为 {meant}），提醒核实；"
+            f"全区数以牵头单位{lead}为准，祝桥镇一家就超过了全区数，在汇总表和报告中标出请核对。")
+
+
+def _word_note(period: Period, stamp: dt.datetime = STAMP) -> bytes:
     import docx
 
     doc = docx.Document()
     doc.add_paragraph(f"区统计局关于{period.label}能耗数据的情况说明")
     doc.add_paragraph("全区规上工业能耗数据已按月报送区发改委，详见统计月报。")
-    doc.core_properties.created = STAMP
-    doc.core_properties.modified = STAMP
+    doc.core_properties.created = stamp
+    doc.core_properties.modified = stamp
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

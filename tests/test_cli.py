@@ -180,6 +180,7 @@ def test_demo_data_for_another_years_plan(tmp_path):
     with the defects whose unit is gone left out and named."""
     text = default_plan_path().read_text(encoding="utf-8")
     text = text.replace("2025-", "2026-").replace("2024-", "2025-").replace("id: 2024", "id: 2025")
+    text = text.replace("label: 2024", "label: 2025")  # (a period naming 2024 in a 2025 plan is refused)
     text = text.replace("区建交委", "区建设交通委")
     text = text.replace("year: 2024", "year: 2025")
     plan = tmp_path / "pudong-2025.yaml"
@@ -192,6 +193,44 @@ def test_demo_data_for_another_years_plan(tmp_path):
     assert "示例问题未设置" in r.stdout and "区建交委" in r.stdout
     r = run("consolidate", str(out), "--plan", str(plan), "-o", str(tmp_path / "out"))
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_demo_data_follows_a_renamed_unit_and_the_plans_unit(tmp_path, monkeypatch):
+    """Next year's plan renames 区科经委 (keeping the old name as an alias) and counts solar power
+    in 兆瓦: the demo still plants 区科经委's defect (found by its alias), 祝桥镇's slip is 千瓦 typed
+    for 兆瓦 and described so, and the files are dated in the plan's year."""
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    from pdreport.demo import demo_stamp, sample_defects, write_samples
+    from pdreport.plan.load import parse_plan
+
+    text = default_plan_path().read_text(encoding="utf-8")
+    text = text.replace("2025-", "2026-").replace("2024-", "2025-").replace("id: 2024", "id: 2025")
+    text = text.replace("label: 2024", "label: 2025").replace("year: 2024", "year: 2025")
+    text = text.replace("{id: kjw, name: 区科经委,", "{id: kjw, name: 区科技经济委, aliases: [区科经委],")
+    t05 = "quote: 年内新增光伏装机容量15万千瓦以上\n      target: 15\n      unit: 万千瓦\n"
+    assert text.count(t05) == 1
+    text = text.replace(t05, "quote: 年内新增光伏装机容量150兆瓦以上\n      target: 150\n      unit: 兆瓦\n")
+    plan = parse_plan(text)
+    period = plan.period("2025H1")
+    monkeypatch.setattr("shutil.which", lambda *_: None)  # (no LibreOffice: .xls/.ods left out)
+    samples = write_samples(plan, period, tmp_path / "returns")
+    skipped = {d.respondent for d in samples.skipped}
+    assert skipped == {"高桥镇", "花木街道"}, skipped  # 区科经委 and 祝桥镇 are planted
+    zhuqiao = next(d.what for d in sample_defects(plan) if d.respondent == "祝桥镇")
+    assert zhuqiao.startswith("按千瓦而不是兆瓦填报：新增光伏装机填为 3000（应为 3），")
+    assert "万千瓦" not in zhuqiao
+    files = {f.name: f for f in samples.files}
+    kjw = files["2025年上半年_区科技经济委_碳达峰碳中和及节能工作进展填报表.xlsx"]
+    assert any("约6家" in row for row in CalamineWorkbook.from_path(str(kjw)).get_sheet_by_name("指标").to_python())
+    assert demo_stamp(period).isoformat() == "2025-06-20T09:00:00"
+    with zipfile.ZipFile(files["区统计局_情况说明.docx"]) as z:
+        core = z.read("docProps/core.xml").decode()
+    assert "2025-06-20T09:00:00Z" in core and "2024-" not in core
+    with zipfile.ZipFile(kjw) as z:
+        assert "<dcterms:created" in (core := z.read("docProps/core.xml").decode()) and "2025-06-20T09:00:00Z" in core
 
 
 def test_a_plan_that_fails_to_load_leaves_no_chart_child(tmp_path):

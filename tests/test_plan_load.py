@@ -220,3 +220,65 @@ def test_cross_check_is_read_and_said_where_it_makes_no_sense(plan_text):
     alone = plan_text.replace("      contributors: [区建交委, 区国资委, 区农业农村委, 区机管局, 各管理局（管委会）, 各镇]\n", "", 1)
     problems, _ = _problems(alone)
     assert any("cross_check" in p.message and "contributors" in p.message for p in problems), problems
+
+
+# -- count units (plan.count_units) and the year a period names ------------------------------------
+
+
+def _with_count_units(plan_text: str, line: str) -> str:
+    return plan_text.replace("  year: 2024\n", f"  year: 2024\n{line}\n", 1)
+
+
+def test_count_units_default_when_left_out(plan_text):
+    from pdreport.plan.model import DEFAULT_COUNT_UNITS
+
+    plan = parse_plan(plan_text)
+    assert plan.count_units == DEFAULT_COUNT_UNITS and "场" not in plan.count_units
+    assert plan.indicator("T08-1").counted  # 家
+
+
+def test_count_units_are_plan_data(plan_text):
+    """A notice counting in 场 (not in the default list) says so in the plan, not in code: the
+    序时目标 is rounded down and the indicator is whole-numbered."""
+    from pdreport.periods import sequential_target
+
+    t08 = "quote: 完成10家绿色制造示范单位创建\n      target: 10\n      unit: 家\n"
+    assert plan_text.count(t08) == 1
+    changed = plan_text.replace(t08, t08.replace("unit: 家", "unit: 场"))
+    q3 = parse_plan(changed).period("2024Q3")
+    assert not parse_plan(changed).indicator("T08-1").counted
+    plan = parse_plan(_with_count_units(changed, "  count_units: [个, 家, 场]"))
+    assert plan.count_units == ("个", "家", "场")
+    ind = plan.indicator("T08-1")
+    assert ind.unit == "场" and ind.counted
+    assert sequential_target(ind, q3) == 7.0  # 10 × 0.75 = 7.5, asked whole
+    assert not plan.indicator("T18-2").counted  # 辆: left out of this plan's list
+    assert not parse_plan(_with_count_units(plan_text, "  count_units: []")).indicator("T08-1").counted
+
+
+@pytest.mark.parametrize("line, path, words", [
+    ("  count_units: [个, 场, 个]", "plan.count_units[2]", "计量单位“个”重复"),
+    ("  count_units: [个, 3]", "plan.count_units[1]", "应为非空文字"),
+    ("  count_units: 个辆", "plan.count_units", "应为列表"),
+    ("  count_units:", "plan.count_units", "应为列表"),
+    ("  count_units: [个, '%']", "plan.count_units[1]", "不是整数单位"),
+])  # fmt: skip
+def test_count_units_are_checked(plan_text, line, path, words):
+    broken = _with_count_units(plan_text, line)
+    (p,) = _problems(broken)[0]
+    assert p.path == path and words in p.message and p.line == _line_of(broken, "count_units")
+
+
+def test_a_period_id_or_label_naming_another_year(plan_text):
+    """Dates moved to 2025 but 2024H1 / 2024年上半年 kept: every form would be named 2024."""
+    text = plan_text.replace("  year: 2024\n", "  year: 2025\n", 1)
+    text = re.sub(r"'2024-(\d\d-\d\d)'", r"'2025-\1'", text).replace("'2025-01-15'", "'2026-01-15'")
+    broken = text.replace("{id: 2025", "{id: 2024")  # (in case the ids were already moved)
+    problems, _ = _problems(broken)
+    assert [p.path for p in problems] == [f"periods[{i}].{k}" for i in range(4) for k in ("id", "label")]
+    h1 = problems[2]
+    assert h1.message == "报送期编号“2024H1”中的年份 2024 不是计划年度 2025（可能是沿用了上一年的计划文件）"
+    assert problems[3].message.startswith("报送期名称“2024年上半年”中的年份 2024")
+    assert h1.line == _line_of(broken, "{id: 2024H1")
+    fixed = re.sub(r"\{id: 2024(\w\w), label: 2024年", r"{id: 2025\1, label: 2025年", broken)
+    assert parse_plan(fixed).period("2025H1").label == "2025年上半年"

@@ -276,3 +276,23 @@ def test_distribution_list_rows_fit_their_text(plan, h1_files):
 def test_only_selects_units_and_groups(plan, tmp_path):
     files = generate_templates(plan, plan.period("2024Q1"), tmp_path, ["区建交委", "各街道"], STAMP)
     assert len(files) == 13
+
+
+def test_the_count_rule_follows_the_plans_count_units(plan_text, tmp_path):
+    """A unit the plan lists in count_units (场 here) is asked as a whole number on the form; one
+    it leaves out (家) is not, whatever the built-in default says."""
+    from pdreport.plan.load import parse_plan
+
+    t08 = "quote: 完成10家绿色制造示范单位创建\n      target: 10\n      unit: 家\n"
+    text = plan_text.replace(t08, t08.replace("unit: 家", "unit: 场"))
+    text = text.replace("  year: 2024\n", "  year: 2024\n  count_units: [个, 辆, 场]\n", 1)
+    plan = parse_plan(text)
+    kjw = plan.find_respondent("区科经委")
+    lay = build_layout(plan, kjw, plan.period("2024H1"))
+    units = {r.indicator.unit for r in lay.indicators}
+    assert {"场", "家"} <= units
+    (path := tmp_path / "f.xlsx").write_bytes(render_workbook(lay, STAMP))
+    rows = grid(CalamineWorkbook.from_path(str(path)), COVER)
+    rule = next(r[1] for r in rows if isinstance(r[1], str) and r[1].startswith("5. “指标”表"))
+    asked = rule.split("计量单位为")[-1].split("的指标请填整数")[0]
+    assert "“场”" in asked and "“家”" not in asked

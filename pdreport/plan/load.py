@@ -18,6 +18,7 @@ import yaml
 
 from ..errors import PdreportError, os_error_text
 from .model import (
+    DEFAULT_COUNT_UNITS,
     Accumulation,
     Alias,
     Annex,
@@ -40,6 +41,7 @@ from .model import (
 )
 
 DEFAULT_PLAN = "pudong-2024"
+_YEAR = re.compile(r"(?<![0-9])(?:19|20|21)[0-9]{2}(?![0-9])")  # a year written in a period's id or label
 _DIGITS = "一二三四五六七八九"
 
 
@@ -235,6 +237,7 @@ class _Builder:
         self.indicator_ids: set[str] = set()
         self.alias_paths: dict[str, str] = {}
         self.indicator_paths: dict[str, str] = {}  # indicator id → where it is written
+        self.count_units: tuple[str, ...] = DEFAULT_COUNT_UNITS  # plan.count_units, read with plan
 
     # -- problem reporting ------------------------------------------------------
     def problem(self, path: str, message: str) -> None:
@@ -352,11 +355,7 @@ class _Builder:
         respondents = self.respondents(top.get("respondents"), "respondents")
         groups = self.groups(top.get("groups") or [], "groups", respondents)
         meta = self.meta(top.get("plan"), "plan")
-        periods = self.periods(top.get("periods"), "periods")
-        if meta is not None and meta["year"]:
-            for i, p in enumerate(periods):
-                if p.start.year != meta["year"]:
-                    self.problem(f"periods[{i}].start", f"报送期“{p.id}”不在计划年度 {meta['year']} 内")
+        periods = self.periods(top.get("periods"), "periods", meta["year"] if meta else 0)
         indicators: list[Indicator] = []
         aliases: list[Alias] = []
         headline_title, headline = self.headline(top.get("headline"), "headline", indicators)
@@ -388,6 +387,7 @@ class _Builder:
         keys = {
             "id", "version", "year", "title", "notice_title", "recipients", "issuer",
             "issuer_seal", "date", "printed_by", "coordinator", "contact", "overview", "footnotes",
+            "count_units",
         }  # fmt: skip
         d = self.mapping(value, path, keys, {"id", "version", "year", "title", "date", "coordinator"})
         if d is None:
@@ -408,6 +408,7 @@ class _Builder:
         if not isinstance(year, int) or isinstance(year, bool):
             self.problem(f"{path}.year", "年度应为整数，如 2024")
             year = 0
+        self.count_units = self.unit_list(d, "count_units", path)
         return dict(
             id=self.text(d, "id", path),
             version=self.version(d, path),
@@ -426,14 +427,35 @@ class _Builder:
             considerations=str((overview or {}).get("considerations") or ""),
             goal=str((overview or {}).get("goal") or ""),
             footnotes=tuple(footnotes),
+            count_units=self.count_units,
         )
+
+    def unit_list(self, d: dict, key: str, path: str) -> tuple[str, ...]:
+        """``count_units``: the units whose figures are whole numbers; the default list when the
+        key is left out, none when it is written as an empty list."""
+        if key not in d:
+            return DEFAULT_COUNT_UNITS
+        if d[key] is None:
+            self.problem(f"{path}.{key}", "应为列表，如 [个, 辆, 场]；不需要时写空列表 []，或删除这一行用默认列表")
+            return DEFAULT_COUNT_UNITS
+        out: list[str] = []
+        for unit, up in self.strings(d, key, path):
+            if unit in out:
+                self.problem(up, f"计量单位“{unit}”重复")
+            elif unit == "%":
+                self.problem(up, "“%”不是整数单位（百分数可以有小数）")
+            else:
+                out.append(unit)
+        return tuple(out)
 
     def version(self, d: dict, path: str) -> str:
         if isinstance(d.get("version"), float):  # 2024.10 would silently read as 2024.1
             self.problem(f"{path}.version", "版本号请加引号写成文字，如 '2024.1'")
         return self.text(d, "version", path)
 
-    def periods(self, value: Any, path: str) -> list[Period]:
+    def periods(self, value: Any, path: str, year: int) -> list[Period]:
+        """``year``: the plan's (0 when it is wrong): each period lies in it, and a year its id or
+        label names is it (2024H1 / 2024年上半年 left in a 2025 file would name every form 2024)."""
         out: list[Period] = []
         if not isinstance(value, list) or not value:
             self.problem(path, "至少需要一个报送期")
@@ -457,8 +479,17 @@ class _Builder:
                 self.problem(f"{pp}.end", "结束日期早于开始日期")
             if end and deadline and deadline < end:
                 self.problem(f"{pp}.deadline", "报送截止日期早于报送期结束日期")
+            label = self.text(p, "label", pp)
+            if year:
+                if start and start.year != year:
+                    self.problem(f"{pp}.start", f"报送期“{pid}”不在计划年度 {year} 内")
+                for key, what, written in (("id", "编号", pid), ("label", "名称", label)):
+                    named = sorted({int(y) for y in _YEAR.findall(written)} - {year})
+                    if named:
+                        self.problem(f"{pp}.{key}", f"报送期{what}“{written}”中的年份 {named[0]} 不是计划年度 {year}"
+                                     "（可能是沿用了上一年的计划文件）")  # fmt: skip
             if None not in (start, end, deadline, elapsed):
-                out.append(Period(pid, self.text(p, "label", pp), start, end, deadline, elapsed))
+                out.append(Period(pid, label, start, end, deadline, elapsed))
         return out
 
     def respondents(self, value: Any, path: str) -> list[Respondent]:
@@ -578,6 +609,7 @@ class _Builder:
             cross_check_tolerance=_default(self.number(d, "cross_check_tolerance", path), 0.05),
             deadline=self.date(d, "deadline", path),
             note=self.text(d, "note", path),
+            _count_units=frozenset(self.count_units),
         )
 
     def headline(self, value: Any, path: str, indicators: list[Indicator]):

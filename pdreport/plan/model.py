@@ -11,8 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
-# Chinese measure words of whole things: an indicator in one of these is a count, never a fraction
-COUNT_UNITS = frozenset("个辆座所处项家栋台艘根条户幢套部只")
+# Chinese measure words of whole things: an indicator in one of these is a count, never a fraction.
+# The default of the plan's ``count_units`` (a plan file that leaves it out gets this list).
+DEFAULT_COUNT_UNITS: tuple[str, ...] = tuple("个辆座所处项家栋台艘根条户幢套部只")
+COUNT_UNITS = frozenset(DEFAULT_COUNT_UNITS)
 
 
 class RespondentKind(str, Enum):
@@ -112,11 +114,14 @@ class Indicator:
     cross_check_tolerance: float = 0.05  # relative excess (or gap, for TOTAL) that is flagged
     deadline: dt.date | None = None  # milestones
     note: str = ""
+    # the plan's count units (plan.count_units), set by the loader; private: not in the JSON export
+    _count_units: frozenset[str] = field(default=COUNT_UNITS, repr=False, compare=False)
 
     @property
     def counted(self) -> bool:
-        """Whole things (buses, sites, firms): a figure is a whole number."""
-        return self.unit in COUNT_UNITS
+        """Whole things (buses, sites, firms): a figure is a whole number. Which units count
+        whole things is the plan's ``count_units``."""
+        return self.unit in self._count_units
 
     @property
     def is_milestone(self) -> bool:
@@ -304,6 +309,7 @@ class Plan:
     indicators: tuple[Indicator, ...]
     aliases: tuple[Alias, ...]
     annex: Annex
+    count_units: tuple[str, ...] = DEFAULT_COUNT_UNITS  # units of whole things (个, 辆 …), as written
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

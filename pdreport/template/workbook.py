@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 from ..periods import period_span, reporting_basis
-from ..plan.model import COUNT_UNITS, Comparison, chinese_date, format_number
+from ..plan.model import Comparison, chinese_date, format_number
 from .fastsheet import new_workbook
 from .fit import header_width, row_height, wrapped_lines
 from .formats import Formats, make_formats
@@ -263,8 +263,10 @@ class _Renderer:
     def count_rule(self) -> str:
         """How many decimals: whole numbers for what this sheet counts (个, 家, 栋 …), two at most
         for the rest."""
-        units = dict.fromkeys(r.indicator.unit for r in self.lay.indicators)  # in sheet order
-        counted = [u for u in units if u in COUNT_UNITS]  # (the cells accept decimals; W219 asks)
+        units: dict[str, bool] = {}  # unit → whole numbers (the plan's count_units), in sheet order
+        for r in self.lay.indicators:
+            units.setdefault(r.indicator.unit, r.indicator.counted)
+        counted = [u for u, whole in units.items() if whole]  # (the cells accept decimals; W219 asks)
         if not counted:
             return "数值保留两位小数即可。"
         names = "".join(f"“{u}”" for u in counted)  # (quoted: 以所计量 reads 所 as a particle)
