@@ -21,7 +21,6 @@ from typing import Any
 
 import openpyxl
 
-from .intake.number_hint import _unit_scale as unit_scale
 from .periods import sequential_target
 from .plan.model import Accumulation, Period, Plan, format_number
 from .template import build_layout, render_workbook
@@ -439,21 +438,22 @@ def _planters(plan: Plan) -> dict:
 
 # 祝桥镇's slip: 3000 千瓦 (0.3万千瓦 in the bundled plan) typed into the cell of a larger unit
 _SLIP_BASE_AMOUNT = 3000.0
+_POWER_IN_KW = {"兆瓦": 1_000, "万千瓦": 10_000, "吉瓦": 1_000_000}  # units a 千瓦 figure can be mistyped into
 
 
 def _wrong_unit(plan: Plan) -> tuple[float, str, str, str] | None:
     """祝桥镇's new solar capacity (T05-1) typed in the small unit instead of the indicator's own:
     (typed figure, small unit, the indicator's unit, the figure meant), e.g. 3000 千瓦 for 0.3万千瓦,
-    or for 3兆瓦 in a plan that counts in 兆瓦. None when the indicator is missing or its unit has
-    no smaller one to slip into (千瓦, 个 …)."""
+    or for 3兆瓦 in a plan that counts in 兆瓦. None when the indicator is missing or not in a power
+    unit larger than 千瓦 (a plan counting in 千瓦 has no such slip: the defect is left out)."""
     try:
         ind = plan.indicator("T05-1")
     except KeyError:
         return None
-    base, scale = unit_scale(ind.unit)
-    if ind.is_milestone or scale <= 1:
+    scale = _POWER_IN_KW.get(ind.unit)
+    if ind.is_milestone or scale is None:
         return None
-    return _SLIP_BASE_AMOUNT, base, ind.unit, format_number(round(_SLIP_BASE_AMOUNT / scale, 6))
+    return _SLIP_BASE_AMOUNT, "千瓦", ind.unit, format_number(round(_SLIP_BASE_AMOUNT / scale, 6))
 
 
 def _wrong_unit_text(plan: Plan) -> str:
