@@ -403,15 +403,17 @@ def _other_text(col) -> str | None:
     plan = col.other_plan()
     if plan is not None:
         plan_id, n = plan
-        which = "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
-        return (f"{which}是按计划“{plan_id}”生成的填报表，不是本次所用的计划“{col.plan.id}”的；"
+        return (f"{_which(col, n)}是按计划“{plan_id}”生成的填报表，不是本次所用的计划“{col.plan.id}”的；"
                 f"汇总这些填报表请用 --plan 指定计划“{plan_id}”的文件")  # fmt: skip
     return None
 
 
 def _other_period_text(col, period, n: int) -> str:
-    which = "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
-    return f"{which}是{period.label}的填报表，不是{col.period.label}的；--period 是否应为 {period.id}？"
+    return f"{_which(col, n)}是{period.label}的填报表，不是{col.period.label}的；--period 是否应为 {period.id}？"
+
+
+def _which(col, n: int) -> str:
+    return "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
 
 
 def _nothing_usable(col, problems: str = "各文件的问题见问题清单") -> str:
