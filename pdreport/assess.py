@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .findings import Code, Finding
@@ -361,7 +361,7 @@ def judge(ind: Indicator, value: float, period: Period) -> tuple[Status, str]:
     """One figure against the target for the period, with the reason in Chinese.
 
     A figure short of its bar (or over a cap) by less than the usual decimals show is written with
-    as many more as it takes (``_num``): a 滞后 never reads "差0" or shows the target's own figure."""
+    as many more as it takes (``num_text``): a 滞后 never reads "差0" or shows the target's own figure."""
     t, unit = ind.target, ind.unit
     v_txt = f"{format_number(value)}{unit}"
     if t is None:
@@ -692,7 +692,7 @@ def assess_unit(plan: Plan, unit: AnnexUnit, period: Period, subs: dict[str, Sub
     # "/": reported, not assessed (a unit with no return or a blank sheet is 不考核 already)
     first, *rest = result.reasons or ("",)
     reasons = (f"{first}（通知未下达目标，不考核）", *rest)
-    return UnitResult(**{**result.__dict__, "status": Status.NOT_ASSESSED, "reasons": reasons})
+    return replace(result, status=Status.NOT_ASSESSED, reasons=reasons)
 
 
 def _annex_part(rid: str, subs: dict[str, Submission], rejected: dict[str, str]) -> tuple[AnnexReport | None, str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 import openpyxl
 
 from .periods import sequential_target
-from .plan.model import Accumulation, Period, Plan, format_number
+from .plan.model import POWER_IN_KW, Accumulation, Period, Plan, format_number
 from .template import build_layout, render_workbook
 from .template.layout import ANNEX, Layout
 
@@ -438,7 +438,6 @@ def _planters(plan: Plan) -> dict:
 
 # 祝桥镇's slip: 3000 千瓦 (0.3万千瓦 in the bundled plan) typed into the cell of a larger unit
 _SLIP_BASE_AMOUNT = 3000.0
-_POWER_IN_KW = {"兆瓦": 1_000, "万千瓦": 10_000, "吉瓦": 1_000_000}  # units a 千瓦 figure can be mistyped into
 
 
 def _wrong_unit(plan: Plan) -> tuple[float, str, str, str] | None:
@@ -450,8 +449,8 @@ def _wrong_unit(plan: Plan) -> tuple[float, str, str, str] | None:
         ind = plan.indicator("T05-1")
     except KeyError:
         return None
-    scale = _POWER_IN_KW.get(ind.unit)
-    if ind.is_milestone or scale is None:
+    scale = POWER_IN_KW.get(ind.unit.lower())  # (a 千瓦 figure mistyped into a larger power unit)
+    if ind.is_milestone or scale is None or scale <= 1:
         return None
     return _SLIP_BASE_AMOUNT, "千瓦", ind.unit, format_number(round(_SLIP_BASE_AMOUNT / scale, 6))
 

@@ -9,7 +9,14 @@ import dataclasses
 
 from ..findings import Code, Finding
 from ..plan.model import Plan
-from ..template.layout import COVER, COVER_PERIOD_CELL, META, TEMPLATE_VERSION, indicator_label
+from ..template.layout import (
+    COVER,
+    COVER_PERIOD_CELL,
+    META,
+    TEMPLATE_VERSION,
+    build_layout,
+    indicator_label,
+)
 from ..template.metadata import MetadataError, TemplateMap, parse_metadata
 from .read import ReadError, Workbook
 
@@ -68,8 +75,6 @@ def plan_revision(plan: Plan, respondent, tmap: TemplateMap, file: str) -> Findi
     respondent's template is the same in both — the same input cells for the same indicators and
     tasks, in the same units, under the same locked names (W112); else nothing is read (E111),
     since a renumbered task or a changed unit would put every figure under the wrong item."""
-    from ..template.layout import build_layout
-
     # (about the whole file: the version is on no sheet the office or the coordinator sees)
     where = {"file": file, "respondent": respondent.id, "value": tmap.plan_version}
     versions = f"该表按计划第 {tmap.plan_version} 版生成，本次汇总用的是第 {plan.version} 版"

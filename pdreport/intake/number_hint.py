@@ -14,14 +14,12 @@ import re
 import unicodedata
 from typing import Any
 
+from ..plan.model import POWER_IN_KW
 from .clean import format_plain
 
 # a number as typed among words: digits with any "," and "." between them (judged whole below)
 _NUMBERS = re.compile(r"\.?[0-9](?:[0-9.,]*[0-9])?")
 _WELL_FORMED = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-# power, in 千瓦 (keys lower case: "kW", "KW" and "kw" alike); "p" of a PV peak (MWp) is dropped
-_POWER_KW = {"千瓦": 1, "kw": 1, "兆瓦": 1_000, "mw": 1_000, "万千瓦": 10_000, "万kw": 10_000,
-             "吉瓦": 1_000_000, "gw": 1_000_000}  # fmt: skip
 _MULTIPLIERS = {"千": 1_000, "万": 10_000, "十万": 100_000, "百万": 1_000_000, "千万": 10_000_000,
                 "亿": 100_000_000}  # fmt: skip
 _ROUGHLY = re.compile("左右|上下|以上|以内|多|余|约|近")  # "1300多个", "20左右": the number stands
@@ -76,16 +74,16 @@ def _typed_scale(rest: str, unit: str) -> tuple[float, str] | None:
     base, cell_scale = _unit_scale(unit)
     power = base == "千瓦"
     words = rest.lower() if len(rest.lower()) == len(rest) else rest
-    power_key = _prefix(words, _POWER_KW) if power else ""
+    power_key = _prefix(words, POWER_IN_KW) if power else ""
     multiplier = _prefix(words, _MULTIPLIERS)
     if len(power_key) >= len(multiplier) and power_key:  # 千瓦 and 万千瓦 are units, not 千 or 万
-        factor, used = _POWER_KW[power_key], len(power_key)
+        factor, used = POWER_IN_KW[power_key], len(power_key)
     else:
         factor, used = _MULTIPLIERS.get(multiplier, 1), len(multiplier)  # (in a power cell: × 千瓦)
         after = words[used:]
-        also = _prefix(after, _POWER_KW) if power else ""
+        also = _prefix(after, POWER_IN_KW) if power else ""
         if also:  # 1.2万kW
-            factor, used = factor * _POWER_KW[also], used + len(also)
+            factor, used = factor * POWER_IN_KW[also], used + len(also)
         elif base and after.startswith(base.lower()):  # 150000平方米 where 万平方米 is asked
             used += len(base)
         elif base and after and base.lower().startswith(after):  # 12,345.6吨 where 吨标准煤 is asked
@@ -109,7 +107,7 @@ def _prefix(words: str, table: dict[str, int]) -> str:
 def _unit_scale(unit: str) -> tuple[str, float]:
     """A cell's unit as (base unit, how many of it one cell unit is): 万千瓦 → (千瓦, 10000),
     万元 → (元, 10000), 个 → (个, 1). Power is counted in 千瓦, whatever it is written as."""
-    power = _POWER_KW.get(unit.lower())
+    power = POWER_IN_KW.get(unit.lower())
     if power is not None:
         return "千瓦", power
     for prefix, scale in sorted(_MULTIPLIERS.items(), key=lambda kv: -len(kv[0])):

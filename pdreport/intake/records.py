@@ -132,7 +132,7 @@ def extract(wb: Workbook, tmap: TemplateMap, file: str, kind: str, mtime: float)
         if name is not None:
             grid = wb.grid(name)
             stray += (rows_beside(grid, sheet, bottom, width) + rows_below(grid, sheet, bottom))[:MAX_STRAY_ROWS]
-    if all(wb.has(sheet) or book_name(sheet) is not None for sheet in {f.sheet for f in tmap.fields}):
+    if None not in grids.values():  # (every mapped sheet was found, as read above)
         # (with a sheet missing, E109 asks for the template to be filled again: nothing more to say)
         stray += added_sheets(wb, set(renamed.values()) if renamed else set())
     return RawSubmission(file, wb.path, kind, mtime, tmap, values, labels, stray=stray,

@@ -15,6 +15,10 @@ from enum import Enum
 # The default of the plan's ``count_units`` (a plan file that leaves it out gets this list).
 DEFAULT_COUNT_UNITS: tuple[str, ...] = tuple("个辆座所处项家栋台艘根条户幢套部只")
 COUNT_UNITS = frozenset(DEFAULT_COUNT_UNITS)
+# power units and how many 千瓦 each is, keys lower case ("kW", "KW" and "kw" alike): the number
+# hints convert a typed unit with it, the demo plants a unit slip with it
+POWER_IN_KW = {"千瓦": 1, "kw": 1, "兆瓦": 1_000, "mw": 1_000, "万千瓦": 10_000, "万kw": 10_000,
+               "吉瓦": 1_000_000, "gw": 1_000_000}  # fmt: skip
 
 
 class RespondentKind(str, Enum):
