@@ -74,38 +74,71 @@ def _init_worker(plan_bytes: bytes) -> None:
 
 class _Recorder:
     """Records the cells (not formats) a template render writes: the 'same cells' the bare
-    xlsxwriter loop writes."""
+    xlsxwriter loop writes. ``FastWorksheet``'s lean paths (write_string, write_number,
+    write_values) store cells without xlsxwriter's ``_write_*``: they are recorded where they are
+    called, and what they hand on to xlsxwriter is then not recorded twice."""
 
     def __init__(self):
         import xlsxwriter.worksheet as w
 
-        self.w = w
+        from pdreport.template.fastsheet import FastWorksheet
+
+        self.w, self.fast = w, FastWorksheet
         self.cells: list[tuple] = []
         self.saved = {n: getattr(w.Worksheet, n) for n in ("_write_string", "_write_number", "_write_formula")}
+        self.saved_fast = {n: FastWorksheet.__dict__[n] for n in ("write_string", "write_number", "write_values")}
 
     def __enter__(self):
-        cells, saved = self.cells, self.saved
+        cells, saved, fast = self.cells, self.saved, self.saved_fast
+        inside = [0]  # > 0 within a FastWorksheet call that recorded its cells itself
 
         def string(ws, row, col, s, fmt=None):
-            cells.append((ws.name, "s", row, col, s))
+            if not inside[0]:
+                cells.append((ws.name, "s", row, col, s))
             return saved["_write_string"](ws, row, col, s, fmt)
 
         def number(ws, row, col, x, fmt=None):
-            cells.append((ws.name, "n", row, col, x))
+            if not inside[0]:
+                cells.append((ws.name, "n", row, col, x))
             return saved["_write_number"](ws, row, col, x, fmt)
 
         def formula(ws, row, col, f, fmt=None, value=0):
-            cells.append((ws.name, "f", row, col, (f, value)))
+            if not inside[0]:
+                cells.append((ws.name, "f", row, col, (f, value)))
             return saved["_write_formula"](ws, row, col, f, fmt, value)
+
+        def lean(name, kind):
+            def call(ws, *args, **kwargs):
+                if len(args) < 3 or args[0].__class__ is not int or args[1].__class__ is not int:
+                    return fast[name](ws, *args, **kwargs)  # (A1 notation: recorded by _write_*)
+                row, col, value = args[:3]
+                if name == "write_values":
+                    for i, v in enumerate(value):
+                        if v.__class__ is str:
+                            cells.append((ws.name, "s", row, col + i, v))
+                        elif v.__class__ in (int, float):
+                            cells.append((ws.name, "n", row, col + i, v))
+                else:
+                    cells.append((ws.name, kind, row, col, value))
+                inside[0] += 1
+                try:
+                    return fast[name](ws, *args, **kwargs)
+                finally:
+                    inside[0] -= 1
+            return call
 
         self.w.Worksheet._write_string = string
         self.w.Worksheet._write_number = number
         self.w.Worksheet._write_formula = formula
+        for name, kind in (("write_string", "s"), ("write_number", "n"), ("write_values", "")):
+            setattr(self.fast, name, lean(name, kind))
         return self
 
     def __exit__(self, *exc):
         for n, f in self.saved.items():
             setattr(self.w.Worksheet, n, f)
+        for n, f in self.saved_fast.items():
+            setattr(self.fast, n, f)
 
 
 def _fill_chunk(task: tuple[int, list, str]) -> int:
