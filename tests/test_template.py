@@ -196,6 +196,21 @@ def test_owner_column_reads_as_the_notice_numbers_it(plan, h1_files):
     assert seen >= {"总体目标", "任务5"}
 
 
+@pytest.mark.parametrize(("period_id", "heading"), [("2024H1", "序时目标"), ("2024FY", "年末目标")])
+def test_the_year_end_form_does_not_ask_for_a_sequential_target(plan, tmp_path, period_id, heading):
+    # at year end the 序时 figure is the whole year's: headed 序时目标 beside 年度目标 it reads as a
+    # second target; the figure stays, under a heading that says what it is
+    rid = next(r.id for r in plan.respondents if r.name == "区发改委")
+    layout = build_layout(plan, plan.find_respondent(rid), plan.period(period_id))
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(render_workbook(layout, STAMP))
+    header = grid(CalamineWorkbook.from_path(str(path)), INDICATORS)[HEADER_ROW]
+    assert header[4:6] == ["年度目标", heading]
+    assert "序时目标" not in header or period_id != "2024FY"
+    tmap, _ = read_map_and_values(path)
+    assert {lb.text for lb in tmap.labels if lb.sheet == INDICATORS and lb.cell == "F4"} == {heading}
+
+
 def test_instructions_say_counts_are_whole_numbers(plan, h1_files):
     for tf in h1_files:
         if not tf.layout.indicators:

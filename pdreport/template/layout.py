@@ -28,6 +28,7 @@ YES_NO = ("是", "否")
 IND_COLUMNS = ("序号", "所属", "指标名称", "计量单位", "年度目标", "序时目标", "填报口径",
                "填报值", "完成率", "情况说明")  # fmt: skip
 IND_VALUE, IND_RATIO, IND_NOTE = 7, 8, 9
+IND_SEQUENTIAL = 5
 TASK_COLUMNS = ("任务序号", "重点任务", "通知要求（原文）", "责任部门", "推进状态", "主要进展",
                 "存在问题", "下一步工作")  # fmt: skip
 TASK_STATUS, TASK_PROGRESS, TASK_PROBLEMS, TASK_NEXT = 4, 5, 6, 7
@@ -193,7 +194,7 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
                   "text", False, ind.id))  # fmt: skip
         label(LabelCell(INDICATORS, cell(row, 2), ind.name))
     if numeric:
-        for col, text in enumerate(IND_COLUMNS):
+        for col, text in enumerate(indicator_columns(period)):
             label(LabelCell(INDICATORS, cell(HEADER_ROW, col), text))
 
     unit = plan.annex.unit_for(respondent.id)
@@ -243,6 +244,15 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
             label(LabelCell(TASKS, cell(row, 2), ind.name))
             row += 1
     return lay
+
+
+def indicator_columns(period: Period) -> tuple[str, ...]:
+    """The 指标 sheet's headings for a period. At year end the 序时 share is the whole year, and
+    a column headed 序时目标 beside 年度目标 would ask the clerk what the difference is: it is
+    headed 年末目标 (the figure itself, a number to compare the 填报值 with, stays)."""
+    if not period.is_year_end:
+        return IND_COLUMNS
+    return IND_COLUMNS[:IND_SEQUENTIAL] + ("年末目标",) + IND_COLUMNS[IND_SEQUENTIAL + 1 :]
 
 
 def owner_text(plan: Plan, ind: Indicator, sep: str = "") -> str:

@@ -22,6 +22,7 @@ from .layout import (
     HEADER_ROW,
     IND_COLUMNS,
     IND_RATIO,
+    IND_SEQUENTIAL,
     IND_VALUE,
     INDICATORS,
     MS_COLUMNS,
@@ -32,6 +33,7 @@ from .layout import (
     Layout,
     annual_target_text,
     cell,
+    indicator_columns,
     input_title,
     owner_text,
 )
@@ -281,7 +283,7 @@ class _Renderer:
         note = ("说明：黄色单元格为填报项；计量单位以“计量单位”列为准；百分数只填数字（如 95% 填 95）；"
                 "下降率下降填正数、上升填负数；“完成率”为填报值与年度目标之比，自动计算。")  # fmt: skip
         self.heading(ws, "数值指标填报表", last, note)
-        ws.write_row(HEADER_ROW, 0, IND_COLUMNS, f.header)
+        ws.write_row(HEADER_ROW, 0, indicator_columns(self.period), f.header)
         ws.set_row(HEADER_ROW, 30)
         widths = self.widths[INDICATORS]
         for n, row in enumerate(self.lay.indicators, 1):
@@ -293,9 +295,9 @@ class _Renderer:
             ws.write_string(r, 3, ind.unit, f.label_center)
             ws.write_string(r, 4, annual_target_text(row), f.label)
             if row.sequential is None:
-                ws.write_string(r, 5, "—", f.label_center)
+                ws.write_string(r, IND_SEQUENTIAL, "—", f.label_center)
             else:
-                ws.write_number(r, 5, row.sequential, f.number)
+                ws.write_number(r, IND_SEQUENTIAL, row.sequential, f.number)
             basis = reporting_basis(ind, self.period)
             if row.role == "contributor":
                 basis += "；填本单位（区域）数"
