@@ -308,7 +308,7 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
     from .report.render import render_report, report_filename
 
     outputs.claim(a.plan, a.period, bool(a.submitted))
-    data = render_report(a, templates, report_date, prepared=prepared)
+    data = render_report(a, templates, report_date, prepared=prepared, resubmit_by=outputs.resubmit_by)
     outputs.files["Word 报告"] = outputs.write(out_dir / report_filename(a), data)
 
 

@@ -123,7 +123,10 @@ def test_headline_table(report, demo_assessment, plan):
 def test_every_task_shows_status_and_figures(report, demo_assessment):
     body = "\n".join(texts(report))
     for t in demo_assessment.tasks:
-        assert f"【{t.status.label}】责任部门：{t.task.departments_text}" in body
+        # (the notice's 区机管局 by the name the rest of the report gives it, 区府办（机管局）)
+        written = t.task.departments_text.replace("区机管局", "区府办（机管局）")
+        assert f"【{t.status.label}】责任部门：{written}" in body
+    assert "区机管局" not in body
     pv = demo_assessment.indicators["T05-1"]
     assert f"新增光伏装机容量：{pv.value:g}万千瓦，年度目标不少于15万千瓦，序时目标7.5万千瓦" in body
 
@@ -139,6 +142,15 @@ def test_annex_tables(report, plan, demo_assessment):
     assert sum(r.cells[2].text == "/" for r in rows) == 5
     result = demo_assessment.unit("baoshuiqu_glj")
     assert rows[3].cells[5].text == f"{result.rate:.2f}"
+    assert annex.rows[0].cells[3].text == "上年同期万元产值能耗（吨标准煤/万元）"
+    # a reader recomputing 下降率 from the printed intensities gets the printed rate
+    recomputed = 0
+    for row in rows:
+        base, now, rate = (row.cells[i].text for i in (3, 4, 5))
+        if "—" not in (base, now, rate):
+            assert f"{(1 - float(now) / float(base)) * 100:.{len(rate.split('.')[1])}f}" == rate, (base, now, rate)
+            recomputed += 1
+    assert recomputed > 20
     submissions = next(t for t in report.tables if t.rows[0].cells[1].text == "单位" and len(t.columns) == 7)
     assert len(submissions.rows) == 1 + 58 + 1  # and 合计
     assert styled(report, "附件标识") == ["附件1", "附件2"]
@@ -419,11 +431,15 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     assert shown["T18-2"] == "较上期增加55辆"
     assert shown["T17-1"] == "较上期减少55辆，累计数比上期少，请核对"  # a count since January fell
     assert shown["T13-1"] == "与上期持平"
-    assert context["headline"][0]["change"] == "较上期提高0.5个百分点"
+    # H1 is a decline rate (下降不少于): a larger rate is a wider fall, never "提高", which reads as
+    # energy use going up; a percentage that is not a decline rises and falls (T17-2 above)
+    assert context["headline"][0]["change"] == "较上期降幅扩大0.5个百分点"
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
     table = doc.tables[0]
     assert table.rows[0].cells[-1].text == "较上期"
-    assert table.rows[1].cells[-1].text == "提高0.5个百分点"
+    assert table.rows[1].cells[-1].text == "降幅扩大0.5个百分点"
+    prev["indicators"]["H1"]["value"] = demo_assessment.indicators["H1"].value + 1.04
+    assert build_context(a, DATE)["headline"][0]["change"] == "较上期降幅收窄1.04个百分点"
     body = "\n".join(texts(doc))
     assert "（较上期增加2.5万千瓦）。" in body
     # written in brackets, the flag is a clause of the change, never a bracket in a bracket
@@ -496,6 +512,10 @@ def test_annex_chart_says_why_a_unit_has_no_rate(sample_assessment, monkeypatch)
     drawn.clear()
     charts.bar_vs_target(["甲", "乙"], [None, 1.0], [2.0, 2.0], "标题", "%")
     assert " 未报送" in drawn  # no statuses given: a gap means nothing was reported
+    # a rate just short of its target is labelled as 表2 shows it, never as the target itself
+    drawn.clear()
+    charts.bar_vs_target(["甲", "乙", "丙"], [3.49, 3.5, 4.04], [3.5, 3.5, 3.5], "标题", "%")
+    assert {"3.49", "3.5", "4.0"} <= set(drawn) and "3.5" not in drawn[:1]
 
 
 def test_each_units_change_is_named_unit_by_unit(demo_assessment):
@@ -796,3 +816,21 @@ def test_an_each_indicator_with_a_rejected_figure_names_the_unit(plan, demo_coll
     [row] = [h for h in build_context(a, DATE)["headline"] if h["indicator"] == a.indicators["H3"].indicator.name]
     assert row["status"] == "数据有误" and "区金融局填报数据有误" in row["reason"]
     assert "区金融局填报数据有误" in _markup(a)
+
+
+def test_next_steps_name_the_returns_sent_back_and_their_deadline(sample_assessment):
+    """下一步工作 asks the units whose returns go back (退回修改) to correct them by the date the
+    copies give, numbered on after 催报; with no return sent back the item is not there."""
+    doc = docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False)))
+    body = texts(doc)
+    steps = body[body.index("（二）下一步工作") + 1 :]
+    assert steps[0].startswith("一是抓紧催报。请东明路街道")
+    names = [c.respondent.name for c in sample_assessment.respondents if c.state == "需退回修改"]
+    assert names == ["区科经委", "康桥镇", "航头镇"]
+    later = DATE + dt.timedelta(days=7)
+    assert steps[1] == (f"二是督促更正。请{'、'.join(names)}按退回修改表所列问题逐项更正，"
+                        f"于{later.year}年{later.month}月{later.day}日前重新报送。")  # fmt: skip
+    assert steps[2].startswith("三是聚焦滞后事项。")
+    asked = docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False,
+                                                   resubmit_by=dt.date(2024, 8, 1))))  # fmt: skip
+    assert any("于2024年8月1日前重新报送" in t for t in texts(asked))

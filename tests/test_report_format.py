@@ -247,7 +247,23 @@ def test_attachment_and_signature(reopened):
     for name in ("署名", "日期"):
         style = reopened.styles[name]
         assert style.paragraph_format.alignment == fmt.WD_ALIGN_PARAGRAPH.RIGHT
-        assert style.element.pPr.find(qn("w:ind")).get(qn("w:rightChars")) == "400"
+    # GB/T 9704 §7.3.5.2 (no seal): the office two characters in from the right, one blank line
+    # above; the date's first character two right of the office's: 12 characters of office, a
+    # date 7.5 characters wide (digits half, a fifth at each of its five changes between digits
+    # and characters) → the date ends 12 + 2 − 2 − 7.5 = 4.5 characters in
+    def right_chars(p):
+        return p._p.pPr.find(qn("w:ind")).get(qn("w:rightChars"))
+
+    assert (right_chars(sign), right_chars(date)) == ("200", "450")
+    assert reopened.styles["署名"].element.pPr.find(qn("w:spacing")).get(qn("w:beforeLines")) == "100"
+    # a date longer than the office ends two characters in; the office keeps two before it
+    doc = fmt.new_document("t", CREATED)
+    short, long_date = fmt.signature(doc, "区发改委", "2024年12月31日")  # 4 characters; 8
+    assert (right_chars(short), right_chars(long_date)) == ("800", "200")
+    # 附件说明 (§7.3.4): one blank line below the body; the second name under the first
+    first, second = fmt.attachment_note(doc, ["甲表", "乙表"])
+    assert (first.text, second.text) == ("附件：1. 甲表", "2. 乙表")
+    assert first._p.pPr.find(qn("w:spacing")).get(qn("w:beforeLines")) == "100"
 
 
 def test_picture_is_centred_with_caption(reopened):

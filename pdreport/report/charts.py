@@ -140,8 +140,13 @@ def _inches(mm: float) -> float:
     return mm / _MM_PER_INCH
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.1f}"
+def _fmt(value: float, target: float | None = None) -> str:
+    """One decimal, or as many as keep a value short of its target from reading as the target
+    (3.49 against 3.5: "3.49", as 表2 shows it, not "3.5" beside a 滞后)."""
+    from ..assess import places
+
+    d = places(value, 1, target) if target is not None and value < target else 1
+    return f"{value:.{d}f}"
 
 
 def bar_vs_target(
@@ -194,13 +199,13 @@ def bar_vs_target(
         if shown:
             ax.barh([i - bar_h / 2 for i, _v in shown], [v for _i, v in shown], height=bar_h,
                     color=ACTUAL_COLOUR, label=actual_label)
-        for i, (value, status) in enumerate(zip(values, statuses, strict=True)):
+        for i, (value, status, target) in enumerate(zip(values, statuses, targets, strict=True)):
             if value is None:
                 note = status or MISSING_TEXT
                 ax.text(0, i - bar_h / 2, " " + note, va="center", ha="left",
                         color=STATUS_COLOURS.get(note) or "#333333", fontsize=8)
             else:
-                ax.text(value + (offset if value >= 0 else -offset), i - bar_h / 2, _fmt(value),
+                ax.text(value + (offset if value >= 0 else -offset), i - bar_h / 2, _fmt(value, target),
                         va="center", ha="left" if value >= 0 else "right", fontsize=7.5,
                         color="#333333")
         # Room for the value labels and the notes ("未报送" …) on both sides.

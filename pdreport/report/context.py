@@ -91,7 +91,11 @@ class LazyList(Sequence):
         return repr(self._get())
 
 
-def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
+def build_context(a: Assessment, report_date: dt.date | None = None, resubmit_by: dt.date | None = None) -> dict:
+    """``resubmit_by``: the 重新报送期限 the 退回修改 copies give (by default, as they give it
+    without ``--resubmit-by``: ``feedback.resubmit_deadline``)."""
+    from ..feedback import resubmit_deadline
+
     plan, period = a.plan, a.period
     names = {r.id: r.name for r in plan.respondents}
     date = report_date or period.deadline
@@ -129,6 +133,8 @@ def build_context(a: Assessment, report_date: dt.date | None = None) -> dict:
             "warnings": sum(not f.is_error for f in a.findings),
         },
         "missing_names": [c.respondent.name for c in a.missing],
+        "correction_names": [c.respondent.name for c in a.respondents if c.state == "需退回修改"],
+        "resubmit_by": chinese_date(resubmit_by or resubmit_deadline(period, date)),
         "headline": headline_rows(a, names),
         "headline_counts": _counts(Counter(h.result.status for h in a.headline)),
         "task_counts": _counts(task_counts),
@@ -202,6 +208,17 @@ def _counts(counter) -> dict[str, int]:
     return {s.label: counter.get(s, 0) for s in Status}
 
 
+def departments_text(plan, text: str, departments: Sequence[str]) -> str:
+    """The notice's 责任部门 with each unit by the name the rest of the report gives it: the notice
+    writes 区机管局 where the sentence after it (and 表3) says 区府办（机管局）, which reads as two
+    departments. Groups (各街镇) and departments that report nothing stay as written."""
+    for name in sorted(set(departments), key=len, reverse=True):
+        r = plan.find_respondent(name)
+        if r is not None and r.name != name.strip():
+            text = re.sub(rf"(?<![\w（]){re.escape(name.strip())}(?![\w）])", r.name, text)
+    return text
+
+
 def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
     r = h.result
     return {
@@ -212,7 +229,7 @@ def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
         "summary": _summary(r, names),
         "by_unit": r.indicator.combine is Combine.EACH,
         "target": h.row.target_text,
-        "departments": h.row.departments_text,
+        "departments": departments_text(a.plan, h.row.departments_text, h.row.departments),
         "value": _value_text(r, names),
         "status": r.status.label,
         "reason": _reason(r, names),
@@ -313,6 +330,14 @@ def _shortfall(r: IndicatorResult) -> str:
     return f"{num_text(gap)}{_unit_word(ind.unit)}" if gap > 0 else ""  # (never "0": see num_text)
 
 
+def _change_words(ind) -> tuple[str, str]:
+    """How a change is said: a decline rate (下降不少于) that grew is a wider fall, 降幅扩大, not
+    "提高", which a reader takes for energy use going up (and 降低 for it going down)."""
+    if ind.comparison is Comparison.REDUCTION_AT_LEAST:
+        return "降幅扩大", "降幅收窄"
+    return ("提高", "降低") if ind.unit == "%" else ("增加", "减少")
+
+
 def _unit_word(unit: str) -> str:
     """A change or gap of a percentage is in percentage points."""
     return "个百分点" if unit == "%" else unit
@@ -336,7 +361,7 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     entry = a.previous["indicators"][r.indicator.id]  # change_text found a figure for both periods
     diff = round(r.value - entry["value"], 2)  # as change_text rounds it
     unit = r.indicator.unit
-    up, down = ("提高", "降低") if unit == "%" else ("增加", "减少")
+    up, down = _change_words(r.indicator)
     words = f"{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(unit)}"
     if text.endswith(FELL_BACK):
         words += FELL_BACK
@@ -374,7 +399,7 @@ def _each_change(a: Assessment, r: IndicatorResult) -> str:
     """'区教育局较上期提高3个百分点，区商务委与上期持平' for an indicator each unit is judged on."""
     names = {x.id: x.name for x in a.plan.respondents}
     parts = []
-    up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
+    up, down = _change_words(r.indicator)
     for rep in r.reports:
         diff = unit_change(a, r.indicator.id, rep.respondent, rep.value)
         if diff is None:
@@ -388,7 +413,7 @@ def _each_change(a: Assessment, r: IndicatorResult) -> str:
 def _each_change_counts(a: Assessment, r: IndicatorResult) -> str:
     """'2个单位提高，2个单位降低，1个单位持平' for an indicator each unit is judged on (the units
     with a figure in both periods; none: "")."""
-    up, down = ("提高", "降低") if r.indicator.unit == "%" else ("增加", "减少")
+    up, down = _change_words(r.indicator)
     diffs = [unit_change(a, r.indicator.id, rep.respondent, rep.value) for rep in r.reports]
     counts = ((sum(d is not None and d > 0 for d in diffs), up), (sum(d is not None and d < 0 for d in diffs), down),
               (sum(d == 0 for d in diffs), "持平"))  # fmt: skip
@@ -423,7 +448,7 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
     return {
         "number": task.number,
         "title": task.title,
-        "departments": task.departments_text,
+        "departments": departments_text(a.plan, task.departments_text, task.departments),
         "status": t.status.label,
         "reason": t.reason,
         "indicators": [_indicator(a, r, names) for r in t.indicators],

@@ -188,10 +188,10 @@ _PARAGRAPH_STYLES: tuple[_StyleSpec, ...] = (
     ),
     _StyleSpec(
         "署名", "GwSignature", FONT_FANGSONG, SIZE_3HAO, align=WD_ALIGN_PARAGRAPH.RIGHT,
-        right_chars=400, before_lines=200, keep_next=True, next_style="日期",
+        right_chars=200, before_lines=100, keep_next=True, next_style="日期",
     ),
     _StyleSpec(
-        "日期", "GwDate", FONT_FANGSONG, SIZE_3HAO, align=WD_ALIGN_PARAGRAPH.RIGHT, right_chars=400,
+        "日期", "GwDate", FONT_FANGSONG, SIZE_3HAO, align=WD_ALIGN_PARAGRAPH.RIGHT, right_chars=200,
     ),
     _StyleSpec(
         "图片", "GwFigure", FONT_FANGSONG, SIZE_3HAO, align=WD_ALIGN_PARAGRAPH.CENTER,
@@ -328,21 +328,43 @@ def attachment(doc: Document, number: int, title: str) -> Paragraph:
 
 
 def attachment_note(doc: Document, titles: Sequence[str]) -> list[Paragraph]:
-    """附件说明 (GB/T 9704 §7.3.4): "附件：1. 名称" two characters in; further attachments on
-    their own lines, aligned under the first name (after "附件：")."""
+    """附件说明 (GB/T 9704 §7.3.4): one blank line below the body, "附件：1. 名称" two characters
+    in; further attachments on their own lines, aligned under the first name (after "附件：")."""
     out = []
     for i, name in enumerate(titles, 1):
         number = f"{i}. " if len(titles) > 1 else ""
         p = para(doc, f"{'附件：' if i == 1 else ''}{number}{name}")
         if i > 1:
             _set_indent_chars(p._p.get_or_add_pPr(), SIZE_3HAO, left=500)
+        else:
+            _set_spacing(p._p.get_or_add_pPr(), line_exact_pt=BODY_LINE_PT, before_lines=100, after_lines=0,
+                         line_pt_for_lines=BODY_LINE_PT)  # (the blank line)  # fmt: skip
         out.append(p)
     return out
 
 
 def signature(doc: Document, issuer: str, date_text: str) -> tuple[Paragraph, Paragraph]:
-    """落款 (issuing office) and 成文日期, right-aligned four characters in from the right margin."""
-    return para(doc, issuer, style="署名"), para(doc, date_text, style="日期")
+    """落款 as GB/T 9704 §7.3.5.2 lays out a document without a seal (the report is circulated as
+    the office prints it): one blank line below the body (or 附件说明), the issuing office two
+    characters in from the right margin, and on the next line the 成文日期 starting two characters
+    right of the office's first character; a date longer than that ends two characters in, and the
+    office moves left to keep its first character two before the date's."""
+    office, date = _text_chars(issuer), _text_chars(date_text)
+    start = max(2 + office, 4 + date)  # the office's first character, in characters from the right
+    sign, when = para(doc, issuer, style="署名"), para(doc, date_text, style="日期")
+    _set_indent_chars(sign._p.get_or_add_pPr(), SIZE_3HAO, right=round((start - office) * 100))
+    _set_indent_chars(when._p.get_or_add_pPr(), SIZE_3HAO, right=round((start - 2 - date) * 100))
+    return sign, when
+
+
+def _text_chars(text: str) -> float:
+    """Width of a line of text in characters of its size: Chinese characters and full-width forms
+    one each, Arabic digits and other ASCII half (as 仿宋 sets the digits of a date), plus the
+    space Word and LibreOffice put between Chinese and digits (autoSpaceDN, about a fifth of a
+    character at each change: 2024年7月15日 has five)."""
+    wide = [ord(ch) >= 0x2E80 for ch in text]
+    changes = sum(a != b for a, b in zip(wide, wide[1:], strict=False))
+    return sum(1 if w else 0.5 for w in wide) + 0.2 * changes
 
 
 _ALIGN = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,10 +109,12 @@ def check_templates(templates_dir: Path | None) -> None:
 
 
 def render_report(a: Assessment, templates_dir: Path | None = None, report_date: dt.date | None = None,
-                  with_charts: bool = True, prepared: PreparedCharts | None = None) -> bytes:  # fmt: skip
+                  with_charts: bool = True, prepared: PreparedCharts | None = None,
+                  resubmit_by: dt.date | None = None) -> bytes:  # fmt: skip
     """``prepared``: charts drawn ahead (``PreparedCharts``); any chart it does not hold with the
-    same inputs is drawn here, so the result is the same with or without it."""
-    context = build_context(a, report_date)
+    same inputs is drawn here, so the result is the same with or without it. ``resubmit_by``: the
+    重新报送期限 the 退回修改 copies give (the default is theirs without ``--resubmit-by``)."""
+    context = build_context(a, report_date, resubmit_by)
     created = dt.datetime.combine(report_date or a.period.deadline, dt.time(9, 0))
     doc = fmt.new_document(context["report_title"], created)
     tables: dict[str, Callable] = {"总体目标": _headline_table, "附件1": _annex_table,
@@ -175,8 +178,9 @@ def _headline_table(doc, a: Assessment, caption: str = "") -> None:
         header = ["序号", "领域", "目标", "责任部门", "完成情况", "状态"]
         rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"]]
                 for h in headline_rows(a)]  # fmt: skip
-        fmt.table(doc, header, rows, [13, 17, 42, 30, 32, 22], align=["center", "center", "left", "left", "left", "center"],
-                  status_col=5, caption=caption)  # fmt: skip
+        # (领域 holds four characters on a line, 公共建筑, with narrow cell margins)
+        fmt.table(doc, header, rows, [13, 21, 38, 30, 32, 22], align=["center", "center", "left", "left", "left", "center"],
+                  status_col=5, caption=caption, cell_margin_mm=1.0)  # fmt: skip
         return
     # 较上期: a short phrase, or for an indicator each unit is judged on the number of units that
     # rose, fell and held, one to a line (each unit's change is in the note under the table). The
@@ -192,7 +196,8 @@ def _headline_table(doc, a: Assessment, caption: str = "") -> None:
 
 def _annex_table(doc, a: Assessment, caption: str = "") -> None:
     names = {r.id: r.name for r in a.plan.respondents}
-    header = ["序号", "单位名称", "目标下降率（%）", "上年同期万元产值能耗", "本期万元产值能耗", "下降率（%）", "状态"]
+    header = ["序号", "单位名称", "目标下降率（%）", "上年同期万元产值能耗（吨标准煤/万元）",
+              "本期万元产值能耗（吨标准煤/万元）", "下降率（%）", "状态"]  # fmt: skip
     rows = []
     for u in a.annex:
         rate = "—" if u.rate is None else f"{u.rate:.{rate_places(u)}f}"
@@ -203,7 +208,15 @@ def _annex_table(doc, a: Assessment, caption: str = "") -> None:
 
 
 def _intensity(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4f}"
+    """Six significant figures: enough that the 下降率 beside it, computed from the unrounded
+    figures, comes out the same when a reader recomputes it from these (four decimals of 0.04
+    could move it by 0.2 percentage points)."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    decimals = min(10, max(0, 5 - math.floor(math.log10(abs(value)))))
+    return f"{value:.{decimals}f}"
 
 
 # Past this many respondents (city-wide, or down to enterprises) the report's 报送情况 table counts
