@@ -968,7 +968,7 @@ def unknown_files(a: Assessment) -> dict[str, str]:
     each with the respondent its name suggests, "" for none: as collect guessed it for the file's
     ``FileOutcome`` (whose findings then name no respondent at all), which 汇总表's 收到文件 and
     the 问题清单 show as "区统计局（按文件名判断）"."""
-    from .collect import respondent_named_in
+    from .intake.identify import respondent_named_in
 
     known = {r.id for r in a.plan.respondents}
     files = sorted({f.file for f in a.findings if f.file and f.respondent not in known})

@@ -19,7 +19,7 @@ from .errors import UsageError, os_error_text
 from .findings import Code, Finding, safe_text
 from .intake.clean import is_blank
 from .intake.guard import GuardResult, guard_file
-from .intake.identify import identify, period_mismatch
+from .intake.identify import identify, period_mismatch, respondent_named_in
 from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, extract, newest_last
 from .outputs import OUTPUT_MARKER, gc_paused, is_output_folder
@@ -469,7 +469,8 @@ def collect(
             if kept.correction:  # the office did as its feedback copy asked: a correction, no duplicate
                 col.outcomes.append(_outcome(sub, [], REPLACED))
                 continue
-            note = _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)], by_time)
+            other = plan.respondent(sub.named_other).name if sub.named_other else ""
+            note = _superseded_note(plan.respondent(rid).name, sub, kept, found_in[id(sub)], by_time, other)
             col.findings.append(note)
             col.outcomes.append(_outcome(sub, [note], SUPERSEDED))
     for rid, file, kind, findings in other_period:
@@ -500,32 +501,14 @@ def _rejected(plan: Plan, file: str, kind: str, findings: list[Finding]) -> File
     return FileOutcome(file, REJECTED, owner or guess, kind, errors, len(findings) - errors, bool(guess))
 
 
-def respondent_named_in(plan: Plan, file: str) -> str:
-    """The respondent named in the file's own name, else in its folders' ("区金融局_加密.xlsx" →
-    区金融局): the one whose name (or alias) there is the longest, if exactly one respondent has a
-    name that long; else ""."""
-    name = file.replace("\\", "/").rsplit("/", 1)[-1]
-    return _longest_name_in(plan, name) or (_longest_name_in(plan, file) if name != file else "")
-
-
-def _longest_name_in(plan: Plan, file: str) -> str:
-    hits: dict[int, set[str]] = {}
-    for r in plan.respondents:
-        for name in (r.name, *r.aliases):
-            if len(name) >= 2 and name in file:
-                hits.setdefault(len(name), set()).add(r.id)
-    if not hits:
-        return ""
-    best = hits[max(hits)]
-    return next(iter(best)) if len(best) == 1 else ""
-
-
 def _superseded_note(name: str, sub: Submission, kept: Submission, own: list[Finding],
-                     by_time: bool) -> Finding:  # fmt: skip
+                     by_time: bool, other: str = "") -> Finding:  # fmt: skip
     """W107 on the copy not used: which one was, why (as ``newest_last`` decided for the whole group:
     ``by_time`` when a date was unusable), and how many problems this copy had (not listed:
     nothing from it is used)."""
-    if by_time:
+    if other and not kept.named_other:  # (W113 on this copy: not listed, so said here)
+        basis = f"本份文件名中是“{other}”，可能是{other}用错了{name}的填报表，请与{other}核实"
+    elif by_time:
         basis = "有一份的填报日期无法使用，按文件修改时间判断"
     elif sub.filled_on != kept.filled_on:
         basis = f"填报日期 {kept.filled_on.isoformat()} 晚于本份的 {sub.filled_on.isoformat()}"

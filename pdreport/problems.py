@@ -32,7 +32,7 @@ UNKNOWN_NAMED_LIMIT = 5  # units named in the note on that row (past it: "等N�
 def unknown_files_note(plan, guesses: dict[str, str]) -> str:
     """What the row of files no respondent could be told for holds, as 按单位统计's note and the
     report's note under 表3 both say it. ``guesses``: each such file → the respondent its name
-    suggests, "" for none (``collect.respondent_named_in``; the 问题清单 rows and 汇总表's 收到文件
+    suggests, "" for none (``intake.identify.respondent_named_in``; the 问题清单 rows and 汇总表's 收到文件
     name the file "区统计局（按文件名判断）"): such a file is that unit's only perhaps, so it is
     counted in this row, not the unit's, and the note says so."""
     files = sum(1 for f in guesses if f)

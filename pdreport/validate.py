@@ -27,6 +27,7 @@ from .intake.clean import (
     parse_number,
     parse_yes_no,
 )
+from .intake.identify import other_office_named
 from .intake.number_hint import number_hint
 from .intake.records import (
     AnnexReport,
@@ -115,12 +116,32 @@ def validate_submission(raw: RawSubmission, plan: Plan, period: Period) -> tuple
         template_version=raw.tmap.template_version, mtime=raw.mtime, correction=is_correction(raw),
     )  # fmt: skip
     read_header(ctx, sub, values)
+    check_file_name(ctx, sub)
     read_indicators(ctx, sub, values)
     read_annex(ctx, sub, values)
     read_tasks(ctx, sub, values)
     check_consistency(ctx, sub)
     sub.has_errors = any(f.is_error for f in ctx.findings)
     return sub, ctx.findings
+
+
+def check_file_name(ctx: _Ctx, sub: Submission) -> None:
+    """W113: the file is named for another office than the form it holds ("康桥镇_填报表.xlsx" with
+    合庆镇's form in it): usually an office that filled in the wrong office's form, whose figures
+    would be taken as the other's. Said, and among several returns of that office this one counts
+    last (``newest_last``): the office's own return is not replaced by it."""
+    other = other_office_named(ctx.plan, ctx.raw.file, ctx.respondent)
+    if not other:
+        return
+    sub.named_other = other
+    named, own = ctx.plan.respondent(other).name, ctx.plan.respondent(ctx.respondent).name
+    ctx.findings.append(Finding(
+        Code.OTHER_OFFICE_NAMED,
+        f"文件名中是“{named}”，表内却是{own}的填报表：可能是{named}用错了{own}的填报表，表中数据将作为{own}的数据",
+        f"请与{named}、{own}核实：如用错了表，请{named}使用本单位的填报表重新填写后报送，并把这份移出回收文件夹；"
+        f"如确是{own}的表（只是文件名写错），可不处理",
+        file=ctx.raw.file, respondent=ctx.respondent, value=named,
+    ))  # fmt: skip
 
 
 # -- structure ---------------------------------------------------------------------------

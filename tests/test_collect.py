@@ -202,6 +202,33 @@ def test_duplicates_keep_the_newest(plan, h1, demo, tmp_path):
     assert {o.file: o.status for o in col.outcomes}[dup.file] == SUPERSEDED
 
 
+def test_another_offices_name_on_the_file_is_said_and_never_replaces_the_offices_own(plan, demo, tmp_path):
+    """康桥镇 fills in 合庆镇's form (W113): said on that file; 合庆镇's own return, though older,
+    is the one used; alone, the misnamed return is used, still with W113. ``check`` says it too."""
+    filled = demo[rid(plan, "合庆镇")]
+    own = dict(filled.values, **{"header.date": dt.datetime(2024, 7, 8)})
+    wrong = dict(filled.values, **{"header.date": dt.datetime(2024, 7, 10), "header.filler": "王五"})
+    write(tmp_path / "in", "2024年上半年_合庆镇_填报表.xlsx", fill_template(filled, values=own))
+    misnamed = write(tmp_path / "in", "康桥镇_填报表.xlsx", fill_template(filled, values=wrong))
+    col = collect(plan, tmp_path / "in", "2024H1")
+    sub = col.submissions[rid(plan, "合庆镇")]
+    assert sub.file == "2024年上半年_合庆镇_填报表.xlsx" and sub.filler != "王五"
+    (dup,) = codes_at(col, Code.DUPLICATE)  # (a superseded copy's own findings are counted, not listed)
+    assert dup.file == "康桥镇_填报表.xlsx"
+    assert "（本份文件名中是“康桥镇”，可能是康桥镇用错了合庆镇的填报表，请与康桥镇核实）" in dup.message
+    assert rid(plan, "康桥镇") in col.missing
+    # alone, it is used (with W113); a file naming both offices, or a folder named for another, is not W113
+    write(tmp_path / "alone", "康桥镇_填报表.xlsx", misnamed.read_bytes())
+    write(tmp_path / "alone" / "康桥镇收", "合庆镇（康桥镇转来）.xlsx", fill_template(demo[rid(plan, "区建交委")]))
+    col = collect(plan, tmp_path / "alone", "2024H1")
+    assert col.submissions[rid(plan, "合庆镇")].filler == "王五"
+    (w113,) = codes_at(col, Code.OTHER_OFFICE_NAMED)
+    assert w113.file == "康桥镇_填报表.xlsx" and w113.respondent == rid(plan, "合庆镇")
+    assert w113.message.startswith("文件名中是“康桥镇”，表内却是合庆镇的填报表")
+    _sub, findings = check_one(plan, misnamed)
+    assert [f.code for f in findings] == [Code.OTHER_OFFICE_NAMED]
+
+
 def test_inputs_are_byte_identical_and_period_is_inferred(plan, h1, demo, tmp_path):
     returns(plan, demo, tmp_path)
     (tmp_path / "坏文件.xlsx").write_bytes(b"PK\x03\x04broken")

@@ -149,3 +149,36 @@ def clerk_labels(tmap: TemplateMap, plan: Plan) -> TemplateMap:
             fields[i] = dataclasses.replace(f, label=f"{indicator_label(plan, ind)}·{f.label.rpartition('·')[2]}")
             changed = True
     return dataclasses.replace(tmap, fields=tuple(fields)) if changed else tmap
+
+
+def respondent_named_in(plan: Plan, file: str) -> str:
+    """The respondent named in the file's own name, else in its folders' ("区金融局_加密.xlsx" →
+    区金融局): the one whose name (or alias) there is the longest, if exactly one respondent has a
+    name that long; else ""."""
+    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    return _longest_name_in(plan, name) or (_longest_name_in(plan, file) if name != file else "")
+
+
+def _longest_name_in(plan: Plan, file: str) -> str:
+    hits: dict[int, set[str]] = {}
+    for r in plan.respondents:
+        for name in (r.name, *r.aliases):
+            if len(name) >= 2 and name in file:
+                hits.setdefault(len(name), set()).add(r.id)
+    if not hits:
+        return ""
+    best = hits[max(hits)]
+    return next(iter(best)) if len(best) == 1 else ""
+
+
+def other_office_named(plan: Plan, file: str, respondent_id: str) -> str:
+    """The respondent the file's own name names when the workbook is another's ("康桥镇_填报表.xlsx"
+    holding 合庆镇's template: 康桥镇 filled in the wrong office's form), else "". Only the name
+    itself (folders are the coordinator's filing), and never when the workbook's own office is
+    named there too ("合庆镇（康桥镇转来）.xlsx")."""
+    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    own = plan.find_respondent(respondent_id)
+    if own is None or any(n in name for n in (own.name, *own.aliases) if len(n) >= 2):
+        return ""
+    named = _longest_name_in(plan, name)
+    return named if named != respondent_id else ""

@@ -382,6 +382,7 @@ class Submission:
     # the earliest usable 填报日期 among the respondent's returns of the period, superseded ones
     # included (set by collect on the return it keeps): 是否按时 is judged by the first return
     first_filled_on: dt.date | None = None
+    named_other: str = ""  # the other office the file's name names (W113): ranked below the rest
 
 
 def newest_last(subs: Iterable[Submission]) -> list[Submission]:
@@ -390,8 +391,10 @@ def newest_last(subs: Iterable[Submission]) -> list[Submission]:
     has no usable 填报日期 (mistyped or unreadable), dates cannot compare them all, and file time
     decides alone: a corrected copy whose date went wrong still beats the draft it replaces. On the
     same 填报日期 a corrected 退回修改 copy beats an ordinary return whatever the file times (it was
-    made from an earlier return; copying a folder can make the original look newer)."""
+    made from an earlier return; copying a folder can make the original look newer). A return whose
+    file is named for another office (W113: likely that office's figures on this one's form) counts
+    only when the office sent nothing else."""
     subs = list(subs)
     if all(s.filled_on is not None for s in subs):
-        return sorted(subs, key=lambda s: (s.filled_on, s.correction, s.mtime, s.file))
-    return sorted(subs, key=lambda s: (s.mtime, s.file))
+        return sorted(subs, key=lambda s: (not s.named_other, s.filled_on, s.correction, s.mtime, s.file))
+    return sorted(subs, key=lambda s: (not s.named_other, s.mtime, s.file))
