@@ -834,3 +834,11 @@ def test_next_steps_name_the_returns_sent_back_and_their_deadline(sample_assessm
     asked = docx.Document(io.BytesIO(render_report(sample_assessment, report_date=DATE, with_charts=False,
                                                    resubmit_by=dt.date(2024, 8, 1))))  # fmt: skip
     assert any("于2024年8月1日前重新报送" in t for t in texts(asked))
+
+
+def test_progress_written_over_several_lines_reads_as_one_paragraph():
+    from pdreport.report.context import safe_line
+
+    typed = "一、垃圾分类：\n1. 开展宣传10场；\n\n2. 检查小区32个。\n二、塑料治理\n完成商户检查。"
+    assert safe_line(typed) == "一、垃圾分类：1. 开展宣传10场；2. 检查小区32个。二、塑料治理；完成商户检查。"
+    assert safe_line("甲\r\n 乙") == "甲；乙"

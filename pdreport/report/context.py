@@ -43,12 +43,21 @@ _LINE_BREAK = re.compile(r"\s*\n\s*")
 
 
 def safe_line(text: str, limit: int = 600) -> str:
-    """Workbook text as one inert line: newlines folded, leading markup removed, length capped."""
+    """Workbook text as one inert line: newlines folded, leading markup removed, length capped.
+    A line break becomes "；" only where the line before it does not already end with punctuation
+    (numbered progress, "一、垃圾分类：\n1. 开展宣传10场；\n2. …", never "：；" or "；；")."""
     text = (text or "").strip()
     if "\n" in text:  # (called for every report of every respondent: most texts are one line)
-        text = _LINE_BREAK.sub("；", text)
+        text = _LINE_BREAK.sub(_fold, text)
     text = text.lstrip("#@ \t")
     return text if len(text) <= limit else text[:limit] + "……"
+
+
+_ENDS_CLAUSE = tuple("。；：，、！？;:,!?")
+
+
+def _fold(m: re.Match) -> str:
+    return "" if m.string[max(0, m.start() - 1) : m.start()] in _ENDS_CLAUSE else "；"
 
 
 def number_text(value: float | None, unit: str) -> str:
