@@ -142,7 +142,7 @@ class _DateType(click.ParamType):
 
 
 DATE = click.option("--date", "report_date", type=_DateType(), default=None, metavar="日期",
-                    help="报告成文日期（如 2024-07-20），默认为本期报送截止日。")  # fmt: skip
+                    help="报告成文日期（如 2024-07-20），默认为本期报送截止日；有单位的填报日期晚于截止日时，默认为其中最晚的填报日期。")  # fmt: skip
 
 
 def _resubmit_option(default_text: str):
@@ -435,7 +435,7 @@ def _nothing_usable(col, problems: str = "各文件的问题见问题清单") ->
 @click.option("--period", "period_id", default=None, help="报送期编号；不指定时按文件中的标识判断。")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="输出目录，默认为“FOLDER_汇总”。")  # fmt: skip
-@_resubmit_option("本期报送截止日")
+@_resubmit_option("本期报送截止日（有单位的填报日期更晚时为最晚的填报日期）")
 @OVERWRITE
 def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by, overwrite) -> None:
     """读取文件夹中所有回收的填报表，校验并输出问题清单、退回修改表和数据明细。

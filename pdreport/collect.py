@@ -7,6 +7,7 @@ Python and cheap. Inputs are only ever opened for reading.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 from collections import Counter
@@ -490,6 +491,15 @@ def collect(
                                      f.code.code))  # fmt: skip
     return col
 
+
+
+def default_report_date(period: Period, submissions) -> dt.date:
+    """The date the report and the 退回修改 copies are dated by when ``--date`` is not given: the
+    period's deadline, or the latest 填报日期 of a return taken in when that is later (a late
+    return: a report "截至7月15日" could not count one filled on 7月25日, and copies answering it
+    would give a 重新报送期限 before it was filled in). Mistyped dates (W213) are not used."""
+    latest = max((s.filled_on for s in submissions if s.filled_on is not None), default=None)
+    return max(period.deadline, latest) if latest is not None else period.deadline
 
 
 def _rejected(plan: Plan, file: str, kind: str, findings: list[Finding]) -> FileOutcome:

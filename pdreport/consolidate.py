@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
-from .collect import WORKBOOK_SUFFIXES, Collection, check_input_folder, collect
+from .collect import WORKBOOK_SUFFIXES, Collection, check_input_folder, collect, default_report_date
 from .errors import UsageError
 from .outputs import (
     OUTPUT_MARKER,
@@ -269,13 +269,17 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
 def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, report_date: dt.date | None = None,
                          resubmit_by: dt.date | None = None) -> None:  # fmt: skip
     """问题清单, 数据明细 and the 退回修改 copies, which give ``resubmit_by`` as the 重新报送期限 (by
-    default ``feedback.RESUBMIT_DAYS`` after ``report_date``, itself by default the deadline)."""
+    default ``feedback.RESUBMIT_DAYS`` after ``report_date``, itself by default the deadline or
+    the latest 填报日期 taken in, ``collect.default_report_date``). A ``resubmit_by`` given is held
+    to ``report_date`` as given (or the deadline), as the command checked it before reading."""
     from .datatable import DATA_CSV, DATA_XLSX, data_rows, render_csv, render_xlsx
     from .feedback import FEEDBACK_DIR, resubmit_deadline, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
     outputs.claim(col.plan, col.period, bool(col.submissions))
-    outputs.resubmit_by = resubmit_deadline(col.period, report_date, resubmit_by)  # (a wrong one: before writing)
+    dated = report_date or default_report_date(col.period, col.submissions.values())
+    outputs.resubmit_by = resubmit_deadline(col.period, dated if resubmit_by is None else report_date,
+                                            resubmit_by)  # (a wrong one: before writing)  # fmt: skip
     with heap_frozen():
         outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
         rows = data_rows(col)
@@ -341,9 +345,9 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
                     prepared.submit(a)
                 if col.submissions and len(col.outcomes) >= PARALLEL_MIN_FILES:
                     summary = _summary_ahead(col, a)
-                # (dated as the report is, by default the deadline: --resubmit-by may not precede it)
-                dated = report_date or col.period.deadline
-                write_intake_outputs(col, out_dir, outputs, dated, resubmit_by)
+                # (dated as the report is; a --resubmit-by may not precede the date, by default the deadline)
+                write_intake_outputs(col, out_dir, outputs, report_date or (col.period.deadline if resubmit_by else None),
+                                     resubmit_by)  # fmt: skip
                 if not col.submissions:
                     return Run(col, None, outputs)
                 ahead: Forked | bytes | None = summary

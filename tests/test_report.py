@@ -842,3 +842,21 @@ def test_progress_written_over_several_lines_reads_as_one_paragraph():
     typed = "一、垃圾分类：\n1. 开展宣传10场；\n\n2. 检查小区32个。\n二、塑料治理\n完成商户检查。"
     assert safe_line(typed) == "一、垃圾分类：1. 开展宣传10场；2. 检查小区32个。二、塑料治理；完成商户检查。"
     assert safe_line("甲\r\n 乙") == "甲；乙"
+
+
+def test_without_a_date_a_late_return_dates_the_report_and_the_resubmission(sample_assessment):
+    """A return filled in after the deadline: the report is dated by it (“截至2024年7月25日” counts
+    it), and the 重新报送期限 is a week after, never before the return was filled in."""
+    from pdreport.collect import default_report_date
+
+    late = next(c for c in sample_assessment.respondents if c.submission is not None)
+    card = dataclasses.replace(late, submission=dataclasses.replace(late.submission, filled_on=dt.date(2024, 7, 25)))
+    a = dataclasses.replace(sample_assessment, respondents=tuple(card if c is late else c for c in sample_assessment.respondents))
+    assert default_report_date(a.period, [c.submission for c in a.submitted]) == dt.date(2024, 7, 25)
+    context = build_context(a)
+    assert (context["date"], context["resubmit_by"]) == ("2024年7月25日", "2024年8月1日")
+    doc = docx.Document(io.BytesIO(render_report(a, with_charts=False)))
+    assert "截至2024年7月25日，应报送单位58个" in "\n".join(texts(doc))
+    # on time (the latest 填报日期 before the deadline) or a date given: as before
+    assert build_context(sample_assessment)["date"] == "2024年7月15日"
+    assert build_context(a, dt.date(2024, 7, 20))["date"] == "2024年7月20日"

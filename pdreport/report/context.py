@@ -103,11 +103,12 @@ class LazyList(Sequence):
 def build_context(a: Assessment, report_date: dt.date | None = None, resubmit_by: dt.date | None = None) -> dict:
     """``resubmit_by``: the 重新报送期限 the 退回修改 copies give (by default, as they give it
     without ``--resubmit-by``: ``feedback.resubmit_deadline``)."""
+    from ..collect import default_report_date
     from ..feedback import resubmit_deadline
 
     plan, period = a.plan, a.period
     names = {r.id: r.name for r in plan.respondents}
-    date = report_date or period.deadline
+    date = report_date or default_report_date(period, [c.submission for c in a.submitted])
     task_counts = a.status_counts(a.tasks)
     ind_counts = a.status_counts([r for r in a.indicators.values()])
     assessed_units = [u for u in a.annex if u.unit.assessed]

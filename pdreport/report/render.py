@@ -114,8 +114,11 @@ def render_report(a: Assessment, templates_dir: Path | None = None, report_date:
     """``prepared``: charts drawn ahead (``PreparedCharts``); any chart it does not hold with the
     same inputs is drawn here, so the result is the same with or without it. ``resubmit_by``: the
     重新报送期限 the 退回修改 copies give (the default is theirs without ``--resubmit-by``)."""
+    from ..collect import default_report_date
+
+    report_date = report_date or default_report_date(a.period, [c.submission for c in a.submitted])
     context = build_context(a, report_date, resubmit_by)
-    created = dt.datetime.combine(report_date or a.period.deadline, dt.time(9, 0))
+    created = dt.datetime.combine(report_date, dt.time(9, 0))
     doc = fmt.new_document(context["report_title"], created)
     tables: dict[str, Callable] = {"总体目标": _headline_table, "附件1": _annex_table,
                                    "报送情况": _submission_table, "问题统计": _findings_table}  # fmt: skip
