@@ -163,7 +163,8 @@ def render_problem_list(col: Collection) -> bytes:
     s.rows.set_heights(by)
 
     miss = s.sheet("催报名单", f"催报名单（{label}，截止{chinese_date(col.period.deadline)}）",
-                   f"共 {len(col.missing)} 个单位未报送（或报送的文件无法采用），请及时催报。",
+                   f"共 {len(col.missing)} 个单位未报送（或报送的文件无法采用），请及时催报。" if col.missing
+                   else "各单位均已报送，本期无需催报。",
                    MISSING, landscape=False)  # fmt: skip
     rejected = {o.file for o in col.outcomes if o.status != "已采用"}
     named = {}  # respondent id → files only their names tie to it (encrypted, broken …)

@@ -54,6 +54,7 @@ def test_problem_list_and_feedback(plan, folder, tmp_path):
     assert injected[6].startswith("=HYPERLINK")  # kept as text
     assert ws.cell(row=rows.index(injected) + 4, column=7).data_type == "s"
     assert xl["催报名单"].max_row == 3 + len(col.missing)
+    assert xl["催报名单"]["A2"].value == f"共 {len(col.missing)} 个单位未报送（或报送的文件无法采用），请及时催报。"
 
     out = tmp_path / "out"
     (copy,) = write_feedback(col, out)
@@ -377,3 +378,10 @@ def test_feedback_keeps_labels_where_columns_moved(plan, demo, tmp_path):
     (copy,) = write_feedback(col, tmp_path / "out")
     ws = openpyxl.load_workbook(copy)[TASKS]
     assert all("已恢复" not in ws[f.cell].comment.text for f in moved)
+
+
+def test_nobody_to_chase_is_said_so(plan, demo_returns):
+    col = collect(plan, demo_returns[0], "2024H1")
+    assert col.missing == []
+    sheet = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))["催报名单"]
+    assert sheet["A2"].value == "各单位均已报送，本期无需催报。"

@@ -51,7 +51,8 @@ def identify(
     if respondent is None or respondent.id != tmap.respondent_id:
         return None, [Finding(Code.UNKNOWN_RESPONDENT,
                               f"填报单位“{tmap.respondent_name}”（{tmap.respondent_id}）不在计划中",
-                              "请与汇总部门联系，确认填报单位名单", value=tmap.respondent_id,
+                              "该单位可能已撤并、改名，或表来自其他计划文件：汇总部门请与该单位确认其归属，需要时修改计划文件后"
+                              "重新生成填报表；填报单位请与汇总部门联系", value=tmap.respondent_id,
                               **where("respondent_id"))]  # fmt: skip
     findings: list[Finding] = []
     if period_id and tmap.period_id != period_id:
