@@ -489,11 +489,23 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
         period = plan.period(sub.period)
         click.echo(f"\n{name}：{period.label}填报表（报送截止 {period.deadline.isoformat()}），"
                    f"数值 {len(sub.figures)} 项，里程碑 {len(sub.milestones)} 项，重点任务 {len(sub.tasks)} 项已读取。")  # fmt: skip
-        if not period_id:
-            click.echo(f"（只按表内的报送期检查；本期汇总的若不是{period.label}，本表会被退回，"
-                       "可加 --period 指定本期）")  # fmt: skip
+        due = None if period_id else _due_when_filled(plan, sub.filled_on)
+        if due is not None and due.end > period.end:  # filled in when a later period was due
+            warnings += 1
+            click.echo(f"提醒：填报日期为 {sub.filled_on.isoformat()}，这时应报送的是{due.label}的填报表"
+                       f"（截止 {due.deadline.isoformat()}），本表是{period.label}的。如果用了上一期的表，"
+                       f"请使用{due.label}下发的填报表重新填写；{period.label}的表不会被{due.label}汇总采用。")  # fmt: skip
     click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。" + ("可以报送。" if not errors else "请修改后再报送。"))
     sys.exit(2 if errors else 1 if warnings else 0)
+
+
+def _due_when_filled(plan, filled_on):
+    """The period being reported when a form was filled in on ``filled_on``: the last one ended
+    before that day (a period is reported after it ends); None without a date or before any."""
+    if filled_on is None:
+        return None
+    ended = [p for p in plan.periods if p.end < filled_on]
+    return max(ended, key=lambda p: p.end) if ended else None
 
 
 @cli.command("assess", context_settings=CONTEXT)

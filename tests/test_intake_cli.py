@@ -129,9 +129,19 @@ def test_check_exit_codes(plan, demo, tmp_path, capsys):
 
     code, out, _ = run_check(clean)  # one real process: the console script as users run it
     assert code == 0 and "可以报送" in out and "错误 0 条，提醒 0 条" in out
-    assert "2024年上半年填报表（报送截止 2024-07-15）" in out and "可加 --period 指定本期" in out
+    assert "2024年上半年填报表（报送截止 2024-07-15）" in out and "--period" not in out
     code, out = in_process(capsys, clean, "--period", "2024h1")  # the id in any case
-    assert code == 0 and "可加 --period" not in out
+    assert code == 0 and "提醒：" not in out
+    # last period's form filled in when this one is due: said, and counted as a 提醒
+    old_form = tmp_path / "q1_filled.xlsx"
+    q1_values = {k: v for k, v in jjw.values.items() if k in {f.key for f in build_layout(
+        plan, plan.respondent("jjw"), plan.period("2024Q1")).fields}}  # fmt: skip
+    q1_layout = build_layout(plan, plan.respondent("jjw"), plan.period("2024Q1"))
+    old_form.write_bytes(render_workbook(q1_layout, STAMP, q1_values))
+    code, out = in_process(capsys, old_form)
+    assert code == 1 and "提醒：填报日期为 2024-07-" in out
+    assert "这时应报送的是2024年上半年的填报表（截止 2024-07-15），本表是2024年一季度的" in out
+    assert "可以报送" in out and "提醒 1 条" in out
     code, _out, err = run_check(clean, "--period", "2024Q5")  # not a period: said before reading
     assert code == 2 and "报送期“2024Q5”不在计划中" in err and "E104" not in _out
     code, out = in_process(capsys, warn)
