@@ -55,7 +55,7 @@ def data_rows(col: Collection) -> list[list]:
         for t in sub.tasks:
             text = "\n".join(p for p in (t.progress, t.problems and f"存在问题：{t.problems}",
                                          t.next_steps and f"下一步：{t.next_steps}") if p)  # fmt: skip
-            rows.append(base + ["任务", str(t.task), f"{t.status or '（未选状态）'}", "", text,
+            rows.append(base + ["任务", str(t.task), t.status or f"（{t.no_status}）", "", text,
                                 t.source.file, t.source.sheet, t.source.cell])  # fmt: skip
     return rows
 

@@ -76,7 +76,7 @@ TRUNCATED = "……（内容过长，已截断）"
 PROGRESS_NOTE = f"（各单位进展全文见“{SHEET_PROGRESS}”工作表）"
 SNIPPET_LIMITS = (60, 30)  # characters of a unit's first sentence in a shortened 各单位进展
 SENTENCE_ENDS = ("。", "；", "！", "？", ".", ";", "!", "?")
-STATUS_RANK = {"已滞后": 0, "未启动": 0, "未选状态": 0, "已完成": 2}  # 推进中 and others: 1
+STATUS_RANK = {"已滞后": 0, "未启动": 0, "未选状态": 0, "状态填写有误": 0, "已完成": 2}  # 推进中 and others: 1
 HEADER_ROW = 2  # row 0: title, row 1: period line, row 2: column headers
 FIRST_ROW = HEADER_ROW + 1
 
@@ -452,7 +452,7 @@ class _Writer:
         return self.progress_by_status(t, width, budget - wrapped_lines(PROGRESS_NOTE, width))
 
     def unit_head(self, rep) -> str:
-        return f"【{self.names.get(rep.respondent, rep.respondent)}】{self.clip(rep.status) or '未选状态'}："
+        return f"【{self.names.get(rep.respondent, rep.respondent)}】{self.clip(rep.status) or rep.no_status}："
 
     def progress_by_status(self, t: TaskResult, width: float, budget: int) -> str:
         """The units of a task named under the status they chose (those behind first; a status is
@@ -460,7 +460,7 @@ class _Writer:
         lines and its list ended with “等N个单位” where it runs over."""
         groups: dict[str, list[str]] = {}
         for rep in t.reports:
-            status = self.clip(rep.status) or "未选状态"
+            status = self.clip(rep.status) or rep.no_status
             groups.setdefault(status, []).append(self.names.get(rep.respondent, rep.respondent))
         order = sorted(groups, key=lambda s: STATUS_RANK.get(s, 1))  # stable: else as reported
         room = max(1, budget // len(order)) * chars_per_line(width)

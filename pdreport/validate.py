@@ -590,7 +590,8 @@ def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:
             texts[part] = read_text(ctx, f, v) if f else ""
         anchor = status_f or next(rv.field for k, rv in values.items() if k.startswith(f"task.{n}."))
         sub.tasks.append(TaskReport(ctx.respondent, n, status, texts["progress"], texts["problems"],
-                                    texts["next"], ctx.source(anchor)))  # fmt: skip
+                                    texts["next"], ctx.source(anchor),
+                                    status_invalid=not status and not is_blank(status_v)))  # fmt: skip
 
 
 # -- consistency between what a respondent says --------------------------------------------

@@ -101,6 +101,12 @@ def test_value_problems_are_located(plan, h1, demo, tmp_path):
     assert figures["T13-1"] == 750000  # taken in, with a warning
     assert col.submissions["jjw"].has_errors
     assert "约1300个" in by_code[Code.WRONG_TYPE].value
+    # a status typed by hand is quoted, and is "typed wrong", not "none chosen", wherever it shows
+    assert by_code[Code.INVALID_CHOICE].message == ("“任务12·推进状态”填的是“进行中”，只能从下拉列表中选择："
+                                                   "未启动、推进中、已完成、已滞后")  # fmt: skip
+    (t12,) = [t for t in col.submissions["jjw"].tasks if t.task == 12]
+    assert (t12.status, t12.status_invalid, t12.no_status) == ("", True, "状态填写有误")
+    assert all(not t.status_invalid for t in col.submissions["jjw"].tasks if t.task != 12)
 
 
 def _edit(path: Path, fn) -> None:

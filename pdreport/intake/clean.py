@@ -213,7 +213,7 @@ def parse_yes_no(value: Any) -> Parsed:
         return Parsed(True, note="" if text == "是" else f"“{text}”按“是”读取")
     if text in _NO:
         return Parsed(False, note="" if text == "否" else f"“{text}”按“否”读取")
-    return Parsed(error="只能选择“是”或“否”")
+    return Parsed(error=f"填的是“{_shown(text)}”，只能选择“是”或“否”")
 
 
 def parse_choice(value: Any, choices: tuple[str, ...]) -> Parsed:
@@ -222,7 +222,12 @@ def parse_choice(value: Any, choices: tuple[str, ...]) -> Parsed:
     text = normalise_name(str(value))
     if text in choices:
         return Parsed(text)
-    return Parsed(error=f"只能从下拉列表中选择：{'、'.join(choices)}")
+    return Parsed(error=f"填的是“{_shown(text)}”，只能从下拉列表中选择：{'、'.join(choices)}")
+
+
+def _shown(text: str, limit: int = 20) -> str:
+    """What was typed, quoted in a message (cut short)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_plain(number: float) -> str:

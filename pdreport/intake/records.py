@@ -346,6 +346,12 @@ class TaskReport:
     problems: str
     next_steps: str
     source: Source
+    status_invalid: bool = False  # a status was typed, not one of the choices (E209): not "not given"
+
+    @property
+    def no_status(self) -> str:
+        """What stands for a status not taken in: typed wrong, or none chosen."""
+        return "状态填写有误" if self.status_invalid else "未选状态"
 
 
 @dataclass(frozen=True)

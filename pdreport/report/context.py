@@ -453,7 +453,7 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
                 shown.append(r)
             else:
                 rest.append(r)
-    rest_counts = Counter(r.status or "未选状态" for r in rest)
+    rest_counts = Counter(r.status or r.no_status for r in rest)
     owed = [names[i] for i in t.owed_by]
     return {
         "number": task.number,
@@ -483,7 +483,7 @@ def _report(r, names: dict[str, str]) -> dict:
     return {
         "id": r.respondent,
         "name": names[r.respondent],
-        "status": r.status,
+        "status": r.status or ("状态填写有误" if r.status_invalid else ""),  # (none chosen: the template says so)
         "progress": safe_line(r.progress),
         "problems": safe_line(r.problems, 300),
         "next": safe_line(r.next_steps, 300),
