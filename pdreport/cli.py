@@ -254,6 +254,7 @@ def _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite
     if status:
         click.echo(_status_line(a))
     _written(outputs)
+    _say_not_updated(outputs)
 
 
 def _written(outputs) -> None:
@@ -263,6 +264,17 @@ def _written(outputs) -> None:
     if outputs.feedback:
         due = f"（重新报送期限 {outputs.resubmit_by:%Y-%m-%d}）" if outputs.resubmit_by else ""
         click.echo(f"  退回修改：{len(outputs.feedback)} 份，在 {outputs.feedback[0].parent}{due}")
+
+
+def _say_not_updated(outputs) -> None:
+    """After intake, assess or report: the outputs of an earlier run left as they were."""
+    from .consolidate import not_updated
+
+    stale = not_updated(outputs)
+    if stale:
+        shown = "、".join(p.name for p in stale[:3]) + (f" 等 {len(stale)} 项" if len(stale) > 3 else " ")
+        click.echo(f"\n提醒：输出文件夹中的 {shown}是此前生成的，本次未更新，可能与本次的结果不一致；"
+                   "需要全部更新时请运行 pdreport consolidate（同一输出文件夹）。")  # fmt: skip
 
 
 @cli.command("plan", context_settings=CONTEXT)
@@ -463,6 +475,7 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by, overwri
         write_intake_outputs(col, out_dir, outputs, resubmit_by=resubmit_by)
     click.echo(_summary(col))
     _written(outputs)
+    _say_not_updated(outputs)
 
 
 @cli.command("check", context_settings=CONTEXT)

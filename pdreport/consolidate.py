@@ -152,6 +152,30 @@ def _results_of(folder: Path, held: HeldResults) -> list[Path]:
     return [p for p in found if p.is_file() and not p.is_symlink()]
 
 
+def not_updated(outputs: Outputs) -> list[Path]:
+    """This period's outputs in the folder that this run did not write: ``intake``, ``assess`` or
+    ``report`` run into a folder ``consolidate`` filled leaves the others as they were, and they
+    may no longer agree with these (a late return counted in the report, still on the 催报名单).
+    The folder of 退回修改 copies counts as one, when this run did not write the copies."""
+    if outputs.period is None:
+        return []
+    from .feedback import FEEDBACK_SUFFIX
+
+    names, feedback_dir = _output_names()
+    written = {p.name for p in outputs.files.values()}
+    found = [outputs.folder / n for n in names if n not in written]
+    found += sorted(p for p in outputs.folder.glob("*.docx")
+                    if p.name.endswith(f"（{outputs.period.label}）.docx") and p.name not in written)  # fmt: skip
+    stale = [p for p in found if p.is_file() and not p.is_symlink()]
+    copies = outputs.folder / feedback_dir
+    if PROBLEM_LIST_LABEL not in outputs.files and copies.is_dir() and any(copies.glob(f"*{FEEDBACK_SUFFIX}")):
+        stale.append(copies)
+    return stale
+
+
+PROBLEM_LIST_LABEL = "问题清单（含催报名单）"  # (written with the copies, by intake and consolidate)
+
+
 def check_output_folder(out_dir: Path) -> None:
     """UsageError when ``out_dir`` (not an output folder yet) holds spreadsheets pdreport did not
     write, most likely returned workbooks: the marker written there would keep them out of every
@@ -281,7 +305,7 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     outputs.resubmit_by = resubmit_deadline(col.period, dated if resubmit_by is None else report_date,
                                             resubmit_by)  # (a wrong one: before writing)  # fmt: skip
     with heap_frozen():
-        outputs.files["问题清单（含催报名单）"] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
+        outputs.files[PROBLEM_LIST_LABEL] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
         rows = data_rows(col)
         outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col, rows))
         outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col, rows))

@@ -156,6 +156,22 @@ def test_previous_must_be_an_earlier_period(tmp_path):
     assert r.returncode == 2 and "不早于本期" in r.stderr
 
 
+def test_a_partial_command_says_which_outputs_it_left_as_they_were(tmp_path):
+    """report (or intake, assess) into a folder consolidate filled updates only its own files: the
+    others are named, with what to run to update them all; consolidate itself says nothing."""
+    out = tmp_path / "out"
+    r = run("consolidate", str(SAMPLES), "--period", "2024H1", "-o", str(out))
+    assert r.returncode == 0 and "本次未更新" not in r.stdout
+    r = run("report", str(SAMPLES), "--period", "2024H1", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "提醒：输出文件夹中的 问题清单.xlsx、数据明细.csv、数据明细.xlsx 等 6 项是此前生成的，本次未更新" in r.stdout
+    assert "pdreport consolidate" in r.stdout
+    r = run("intake", str(SAMPLES), "--period", "2024H1", "-o", str(out))
+    assert "提醒：输出文件夹中的 汇总表.xlsx、评估结果.json、浦东新区" in r.stdout and "退回修改 " not in r.stdout
+    r = run("report", str(SAMPLES), "--period", "2024H1", "-o", str(tmp_path / "new"))
+    assert r.returncode == 0 and "本次未更新" not in r.stdout
+
+
 def test_report_date_as_people_write_it(tmp_path):
     from docx import Document
 
