@@ -277,6 +277,30 @@ def test_a_real_template_passes(plan, tmp_path):
     assert guard_file(path, for_openpyxl=True).bytes_inflated == sum(i.file_size for i in infos)
 
 
+@pytest.mark.parametrize("tag", [b'<mergeCells count="1"><mergeCell ref="A20:ALL99999"/></mergeCells>',
+                                 b'<hyperlinks><hyperlink ref="$A$1:$XFD$1048576" location="A1"/></hyperlinks>',
+                                 b'<mergeCells count="1"><mergeCell ref="A:A"/></mergeCells>'])
+def test_merged_ranges_and_hyperlinks_that_span_millions_of_cells_are_not_for_openpyxl(plan, tmp_path, tag):
+    """openpyxl (the feedback copy) makes an object for every cell of a merged range or hyperlink:
+    one tag spanning a hundred million cells would run for ever. calamine never expands them, so
+    the return is read as usual; openpyxl is refused it (the copy is then rebuilt from the template)."""
+    from pdreport.template import build_layout, render_workbook
+
+    layout = build_layout(plan, plan.find_respondent("康桥镇"), plan.period("2024H1"))
+    template = tmp_path / "t.xlsx"
+    template.write_bytes(render_workbook(layout, STAMP))
+    sheet = member(template, "xl/worksheets/sheet2.xml")
+    assert b"<mergeCells" in sheet  # (a template merges a few cells: fine for openpyxl)
+    assert guard_file(template, for_openpyxl=True).ok
+    bomb = sheet.replace(b"</sheetData>", b"</sheetData>" + tag, 1) if b"<mergeCells" not in tag[:12] else \
+        re.sub(rb"<mergeCells.*?</mergeCells>", tag, sheet, count=1, flags=re.S)  # fmt: skip
+    path = rezip(template, tmp_path / "bomb.xlsx", {"xl/worksheets/sheet2.xml": bomb})
+    assert guard_file(path).ok  # calamine: as usual
+    result = guard_file(path, for_openpyxl=True)
+    only(result, Code.XML_UNSAFE)
+    assert "合并单元格或超链接的范围过大" in result.findings[0].message
+
+
 def test_kind_comes_from_content_not_name(tmp_path):
     src = xlsxwriter_book(tmp_path / "a.xlsx")
     for name in ("a.xls", "a.ods", "a.pdf", "noextension"):

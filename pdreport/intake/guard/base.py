@@ -42,6 +42,9 @@ class Limits:
     prolog (everything before the root element) must end within them."""
     max_xml_depth: int = 64
     """Deepest element nesting seen in an XML part's head (workbook parts nest less than 20)."""
+    max_openpyxl_span_cells: int = 100_000
+    """Most cells a worksheet's merged ranges and hyperlinks may span in all, for openpyxl (feedback
+    copies), which makes an object for each of them (a template merges a few hundred)."""
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,28 @@ _SST = re.compile(rb"<" + _PREFIX + rb"sst\b[^<>]*")
 # (what _prolog_root finds there, in one match; anything else is read by _prolog_root)
 _PLAIN_PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(?:<\?xml[^<>]*\?>[ \t\r\n]*)?<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _REF_END = re.compile(rb"([A-Za-z]*)([0-9]*)")
+# merged ranges and hyperlinks: openpyxl (feedback copies) makes an object for every cell they span
+_SPAN_REF = re.compile(rb"<" + _PREFIX + rb"""(?:mergeCell|hyperlink)\b[^<>]*?\bref\s*=\s*["']([^"']*)["']""")
+_SPAN_CORNER = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+
+
+def span_cells(data: bytes, most: int) -> int:
+    """The cells that the merged ranges and hyperlinks of a worksheet span in all (openpyxl makes
+    a ``MergedCell`` for each cell of a merged range and sets each cell of a hyperlink's range),
+    counting stopped past ``most``; a ref that is not one cell or a range of two corners counts
+    as ``most + 1`` (openpyxl might read it as whole columns or rows)."""
+    total = 0
+    for m in _SPAN_REF.finditer(data):
+        corners = m.group(1).strip().split(b":")
+        found = [_SPAN_CORNER.fullmatch(c.strip()) for c in corners]
+        if not 1 <= len(corners) <= 2 or not all(found):
+            return most + 1
+        cols = [_col_number(f.group(1)) for f in found]
+        rows = [int(f.group(2)) for f in found]
+        total += (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1)
+        if total > most:
+            return total
+    return total
 
 def _col_number(letters: bytes) -> int:
     n = 0

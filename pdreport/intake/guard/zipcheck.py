@@ -61,6 +61,7 @@ from .xmlscan import (
     _ref_extent,
     _Scan,
     _sheet_bound,
+    span_cells,
 )
 
 if TYPE_CHECKING:
@@ -514,6 +515,11 @@ class _Zip:
                 self._sheet_handler(state)(data[start:end] if end - start < len(data) else data)
             if _huge_negative(data):
                 self.g.dates_out_of_range = True
+        # (any part: openpyxl reads a worksheet's merged ranges whatever its root element is)
+        if self.g.for_openpyxl and span_cells(data, lim.max_openpyxl_span_cells) > lim.max_openpyxl_span_cells:
+            raise self.g.stop(Code.XML_UNSAFE,
+                              f"工作表（文件内部部件 {info.filename}）中合并单元格或超链接的范围过大"
+                              f"（共超过 {lim.max_openpyxl_span_cells} 格）", TAMPERED, value=info.filename)  # fmt: skip
         handle = self._handler(state)
         # each <si …> takes 4 bytes and each <sheet …> 7: a short part cannot hold too many
         if handle is not None and not (state.root == "sst" and len(data) // 4 <= lim.max_shared_strings) and not (
@@ -545,6 +551,9 @@ class _Zip:
         state = _PartState(info.filename)
         complete = info.file_size <= lim.xml_head_bytes
         self._check_head(state, head, complete)
+        if self.g.for_openpyxl:  # (openpyxl builds a tree of it, and its merged ranges are not counted here)
+            raise self.g.stop(Code.XML_UNSAFE, f"文件内部部件 {info.filename} 过大（超过 {_WHOLE_MAX // MiB} MB）",
+                              TAMPERED, value=info.filename)  # fmt: skip
         scan = _Scan(self._streaming_handler(state))
         scan.feed(head)
         if rest_head:
