@@ -233,7 +233,7 @@ def _read_one_inner(rel: str, path: Path, plan: Plan, period_id: str | None) -> 
         guarded = guard_file(path, for_openpyxl=True)  # read with openpyxl (read.py): check it for that
     if guarded.findings:
         return _Read(rel, guarded.kind, findings=[f.located(file=rel) for f in guarded.findings])
-    if guarded.dates_out_of_range and guarded.kind == "xls":
+    if guarded.kind == "xls":  # (calamine's .xls reader panics on some damaged files: quietly)
         return _read_quietly(rel, path, guarded, plan, period_id)
     return _read_guarded(rel, path, guarded, plan, period_id)
 
@@ -315,10 +315,11 @@ QUIET_READ_SECONDS = 120  # a child forked beside reading threads could, in theo
 
 
 def _read_quietly(rel: str, path: Path, guarded: GuardResult, plan: Plan, period_id: str | None) -> _Read:
-    """An .xls holding a number calamine may panic on as a date: calamine's panic is caught (the
-    sheet becomes a finding), but Rust has already printed it, with a backtrace, on stderr. Such a
-    file is read in a forked child whose stderr goes nowhere, so the user sees the finding only.
-    Where there is no fork, it is read here: the finding is the same."""
+    """An .xls: calamine's .xls reader panics on some damaged files (and on a number it cannot
+    convert to a date); the panic is caught (the file or sheet becomes a finding), but Rust has
+    already printed it, with a backtrace, on stderr. So an .xls is read in a forked child whose
+    stderr goes nowhere, and the user sees the finding only (an .xls return is rare: the fork
+    costs a few milliseconds). Where there is no fork, it is read here: the finding is the same."""
     import pickle
 
     def read() -> bytes:

@@ -52,7 +52,7 @@ class Workbook:
                 if "out of bounds" in str(exc) or "TimeDelta" in str(exc):
                     raise ReadError(f"工作表“{name}”中有超出范围的日期（如日期格中填了过大的数字），"
                                     "无法读取") from None  # fmt: skip
-                raise ReadError(f"工作表“{name}”无法读取（{type(exc).__name__}）") from None
+                raise ReadError(f"工作表“{name}”的内部结构已损坏，无法读取") from None
             rows = [row[:MAX_GRID_COLS] for row in rows]
             self._grids[name] = rows
         return self._grids[name]
@@ -91,7 +91,7 @@ def open_workbook(path: Path, data: bytes | None = None, engine: str = "calamine
         raise
     except BaseException as exc:
         _reraise_interrupts(exc)
-        raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
+        raise ReadError("文件的内部结构已损坏，无法读取表格内容") from None
     names = [m.name for m in metas]
     visibility = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in metas}
     return Workbook(Path(path), names, visibility, book)
@@ -113,7 +113,7 @@ def _open_openpyxl(path: Path, data: bytes | None) -> Workbook:
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to parse is a fact about the file
-        raise ReadError(f"无法读取表格内容（{type(exc).__name__}）") from None
+        raise ReadError("文件的内部结构已损坏，无法读取表格内容") from None
     names = list(book.sheetnames)
     visibility = {ws.title: str(ws.sheet_state).lower() for ws in book.worksheets}
     return Workbook(Path(path), names, visibility, book, engine="openpyxl")
@@ -127,7 +127,7 @@ def _openpyxl_grid(book, name: str) -> list[list[Any]]:
             rows = book[name].iter_rows(max_row=MAX_GRID_ROWS, max_col=MAX_GRID_COLS, values_only=True)
             return [["" if v is None else v for v in row] for row in rows]
     except Exception as exc:  # noqa: BLE001
-        raise ReadError(f"工作表“{name}”无法读取（{type(exc).__name__}）") from None
+        raise ReadError(f"工作表“{name}”的内部结构已损坏，无法读取") from None
 
 
 def _read_nofollow(path: Path) -> bytes:
