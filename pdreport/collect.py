@@ -130,12 +130,19 @@ class _Read:
 
 def display_name(rel: str) -> str:
     """A file's relative path as text every writer and terminal accepts: bytes that are not UTF-8
-    (kept by Python as lone surrogates) and control characters become U+FFFD."""
+    (kept by Python as lone surrogates), control characters and the invisible characters that
+    reorder text (U+202E would show "三林镇<U+202E>xslx.exe" as "三林镇exe.xslx", a name nobody
+    finds in the folder) become U+FFFD."""
     try:
         text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeError:
         text = rel.encode("utf-8", "replace").decode("utf-8")
-    return safe_text(text.replace("\t", "\ufffd").replace("\n", "\ufffd").replace("\r", "\ufffd"), 3000)
+    return safe_text(text.translate(_UNSHOWN), 3000)
+
+
+# tab and line breaks, and the bidirectional formatting characters (embeddings, overrides, isolates, marks)
+_UNSHOWN = dict.fromkeys([0x09, 0x0A, 0x0D, 0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
+                         "\ufffd")  # fmt: skip
 
 
 def scan(folder: Path, exclude: tuple[Path, ...] = (), skipped: list[str] | None = None) -> list[tuple[str, Path]]:

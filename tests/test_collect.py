@@ -420,3 +420,13 @@ def test_a_file_named_after_a_unit_is_counted_apart_and_every_output_says_whose_
     a = assess(plan, col.period, col.submissions, col.findings)
     assert "单位不明的文件共1份，文件中读不出报送单位，未能采用；按文件名判断可能是区统计局的文件，未计入该单位。" \
         in _counted_note(a, findings_by_respondent(a))
+
+
+def test_file_names_are_shown_as_they_can_be_found():
+    """Control characters and the invisible characters that reorder text are shown as U+FFFD: a
+    name holding U+202E would show "三林镇exe.xslx", which no one finds in the folder."""
+    from pdreport.collect import display_name
+
+    assert display_name("三林镇\u202exslx.exe") == "三林镇\ufffdxslx.exe"
+    assert display_name("a\u2067b\u200fc\td\n.xlsx") == "a\ufffdb\ufffdc\ufffdd\ufffd.xlsx"
+    assert display_name("子文件夹/区建交委（更正）.xlsx") == "子文件夹/区建交委（更正）.xlsx"

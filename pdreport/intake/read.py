@@ -112,7 +112,7 @@ def _open_openpyxl(path: Path, data: bytes | None) -> Workbook:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except ReadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure to parse is a fact about the file
+    except Exception:  # noqa: BLE001 - any failure to parse is a fact about the file
         raise ReadError("文件的内部结构已损坏，无法读取表格内容") from None
     names = list(book.sheetnames)
     visibility = {ws.title: str(ws.sheet_state).lower() for ws in book.worksheets}
@@ -126,7 +126,7 @@ def _openpyxl_grid(book, name: str) -> list[list[Any]]:
             warnings.simplefilter("ignore")
             rows = book[name].iter_rows(max_row=MAX_GRID_ROWS, max_col=MAX_GRID_COLS, values_only=True)
             return [["" if v is None else v for v in row] for row in rows]
-    except Exception as exc:  # noqa: BLE001
+    except Exception:  # noqa: BLE001
         raise ReadError(f"工作表“{name}”的内部结构已损坏，无法读取") from None
 
 
