@@ -168,3 +168,27 @@ def test_xls_with_such_a_date_is_refused_cleanly(plan, bad_date_return, demo_ret
     assert [o.status for o in col.outcomes] == [ACCEPTED]
     assert [(f.code, f.sheet, f.cell) for f in col.findings if f.file == "fgw.ods"] == \
         [(Code.BAD_DATE, field.sheet, field.cell)]  # fmt: skip
+
+
+def test_a_sheet_only_glanced_at_is_read_from_its_first_cell_and_not_kept(tmp_path):
+    """An added sheet is only looked at for its first filled row (W218): read from its used area,
+    anchored at A1 in what it returns, never as a grid from A1 (one cell at ALL3999 would make a
+    4,000,000-cell grid; 190 such sheets took a minute and 1.4 GB) and not kept."""
+    import xlsxwriter
+
+    from pdreport.intake.read import open_workbook
+
+    path = tmp_path / "wide.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    far = book.add_worksheet("远处")
+    far.write(3998, 999, "说明")  # ALL3999
+    two = book.add_worksheet("两格")
+    two.write(2, 1, "第一行")
+    two.write(3998, 999, "很远")
+    book.add_worksheet("空")
+    book.close()
+    wb = open_workbook(path)
+    assert wb.first_filled_row("远处") == (3998, [(999, "说明")])
+    assert wb.first_filled_row("两格") == (2, [(1, "第一行")])
+    assert wb.first_filled_row("空") is None
+    assert wb._grids == {}

@@ -57,6 +57,32 @@ class Workbook:
             self._grids[name] = rows
         return self._grids[name]
 
+    def first_filled_row(self, name: str, most_cells: int = 20_000) -> tuple[int, list[tuple[int, Any]]] | None:
+        """The first row of a sheet with anything in it, as (row, [(column, value), …]) anchored at
+        A1, or None: for a sheet only glanced at (one the office added). Unlike ``grid`` nothing is
+        built from A1 nor kept, and at most ``most_cells`` cells are looked at: an added sheet with
+        one cell at ALL3999 would otherwise cost a 4,000,000-cell grid (and 200 such sheets, minutes)."""
+        if self.engine != "calamine":
+            grid = self.grid(name)
+            return next(((r, filled) for r, row in enumerate(grid)
+                         if (filled := [(c, v) for c, v in enumerate(row) if v != ""])), None)  # fmt: skip
+        try:
+            sheet = self._book.get_sheet_by_name(name)
+            start = sheet.start
+            if start is None:
+                return None
+            # the used area from its first row and column (to_python's default), no more rows of it
+            # than hold ``most_cells``
+            rows = sheet.to_python(nrows=max(1, most_cells // max(1, sheet.width)))
+            for i, row in enumerate(rows):
+                filled = [(start[1] + c, v) for c, v in enumerate(row) if v != ""]
+                if filled:
+                    return start[0] + i, filled
+        except BaseException as exc:  # calamine raises its own types, and panics (BaseException)
+            _reraise_interrupts(exc)
+            raise ReadError(f"工作表“{name}”的内部结构已损坏，无法读取") from None
+        return None
+
     def value(self, name: str, row: int, col: int) -> Any:
         grid = self.grid(name)
         if row < len(grid) and col < len(grid[row]):

@@ -211,14 +211,12 @@ def added_sheets(wb: Workbook, read_as_template: set[str]) -> list[Stray]:
                 or wb.visibility.get(name, "visible") != "visible"):  # fmt: skip
             continue
         try:
-            grid = wb.grid(name)
+            first = wb.first_filled_row(name)
         except ReadError:  # (a chart sheet, or one calamine cannot read)
             continue
-        for r, row in enumerate(grid):
-            filled = [(c, v) for c, v in enumerate(row) if v != "" and not is_blank(v)]
-            if filled:
-                found.append(_stray(name, r, filled, beside=False)._replace(added=True))
-                break
+        filled = [(c, v) for c, v in first[1] if not is_blank(v)] if first else []
+        if filled:
+            found.append(_stray(name, first[0], filled, beside=False)._replace(added=True))
         if len(found) >= MAX_STRAY_ROWS:
             break
     return found
