@@ -22,7 +22,7 @@ from .intake.clean import is_blank
 from .intake.guard import GuardResult, guard_file
 from .intake.identify import identify, period_mismatch, respondent_named_in
 from .intake.read import ReadError, computed_cells, open_workbook
-from .intake.records import RawSubmission, Submission, extract, newest_last
+from .intake.records import RawSubmission, Submission, cell_rowcol, extract, newest_last
 from .outputs import OUTPUT_MARKER, gc_paused, is_output_folder
 from .plan.model import Period, Plan
 from .validate import validate_submission
@@ -259,6 +259,7 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
         mtime = guarded.mtime or path.stat().st_mtime  # (the guard's fstat: the file it read)
         result.raw = extract(wb, tmap, rel, guarded.kind, mtime)
         _explain_blanks(result.raw, guarded)
+        _explain_merged(result.raw, wb)
         _find_percent_cells(result.raw, guarded)
     except ReadError as exc:
         result.findings.append(Finding(Code.CORRUPT, f"文件内容无法读取：{exc}",
@@ -283,6 +284,28 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
             raw.computed = {(_template_name(raw, sheet), cell): c for (sheet, cell), c in found.items()}
         else:
             raw.computed = computed_cells(guarded.data, wanted)
+
+
+def _explain_merged(raw: RawSubmission, wb) -> None:
+    """Required inputs that read as empty may lie in cells the office merged (E5:E8 showing
+    "推进中": only E5 holds it): looked up only then, so that the finding can say so."""
+    wanted: dict[str, list[str]] = {}
+    for rv in raw.values:
+        f = rv.field
+        if f.required and is_blank(rv.value) and (f.sheet, f.cell) not in raw.computed:
+            wanted.setdefault(f.sheet, []).append(f.cell)
+    if not wanted:
+        return
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    for sheet, cells in wanted.items():
+        ranges = wb.merged_ranges(raw.sheet_in_book(sheet))
+        for cell in cells:
+            r, c = cell_rowcol(cell)
+            for (r1, c1), (r2, c2) in ranges:
+                if r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1):
+                    raw.merged[(sheet, cell)] = f"{xl_rowcol_to_cell(r1, c1)}:{xl_rowcol_to_cell(r2, c2)}"
+                    break
 
 
 def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:

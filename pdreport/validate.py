@@ -88,7 +88,13 @@ class _Ctx:
         """A required input that reads as empty: not filled in, or a formula without a value."""
         computed = self.raw.computed.get((f.sheet, f.cell))
         what = "文字" if f.kind == "text" else "数值"
-        if computed is None:
+        merged = self.raw.merged.get((f.sheet, f.cell))
+        if merged:  # what shows there is the merged range's first cell
+            first = merged.split(":")[0]
+            self.report(Code.REQUIRED_MISSING, f,
+                        f"“{f.label}”为必填项：{f.cell} 被合并进了 {merged}，合并后只有 {first} 有内容，本格读作未填写",
+                        f"请取消合并单元格，在 {f.cell} 中单独填写；与 {first} 相同的，复制过去即可")  # fmt: skip
+        elif computed is None:
             self.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
         elif computed.shown:
             self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，结果为错误值 {computed.shown}，无法读取",

@@ -115,6 +115,25 @@ def _edit(path: Path, fn) -> None:
     wb.save(path)
 
 
+def test_a_required_cell_merged_into_the_one_above_is_said_to_be_merged(plan, h1, demo, tmp_path):
+    """A clerk merges 推进状态 E5:E8 showing "推进中": only E5 holds it. E6–E8 are not "未填写"
+    without a word: the finding says they were merged, into which range."""
+    paths = returns(plan, demo, tmp_path, ["区建交委"])
+    lay = build_layout(plan, plan.find_respondent("区建交委"), h1)
+    cells = [lay.field(f"task.{t.task.number}.status").cell for t in lay.tasks[:4]]
+    assert cells == ["E5", "E6", "E7", "E8"]
+    _edit(paths["区建交委"], lambda wb: wb[TASKS].merge_cells("E5:E8"))
+    col = collect(plan, tmp_path, "2024H1")
+    found = {f.cell: f for f in codes_at(col, Code.REQUIRED_MISSING)}
+    assert sorted(found) == ["E6", "E7", "E8"]
+    assert found["E7"].message.endswith("为必填项：E7 被合并进了 E5:E8，合并后只有 E5 有内容，本格读作未填写")
+    assert found["E7"].hint == "请取消合并单元格，在 E7 中单独填写；与 E5 相同的，复制过去即可"
+    # a required cell left empty, not merged: as ever
+    returns(plan, demo, tmp_path / "plain", ["区建交委"], {"区建交委": {"task.5.status": None}})
+    (plain,) = codes_at(collect(plan, tmp_path / "plain", "2024H1"), Code.REQUIRED_MISSING)
+    assert plain.message.endswith("为必填项，未填写")
+
+
 def test_structure_problems(plan, h1, demo, tmp_path):
     paths = returns(plan, demo, tmp_path, ["区建交委", "康桥镇", "花木街道", "金桥镇"])
     lay = build_layout(plan, plan.find_respondent("区建交委"), h1)

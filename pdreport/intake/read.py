@@ -83,6 +83,17 @@ class Workbook:
             raise ReadError(f"工作表“{name}”的内部结构已损坏，无法读取") from None
         return None
 
+    def merged_ranges(self, name: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """The sheet's merged ranges as ((first row, first column), (last row, last column)),
+        0-based; [] where the reader does not give them (openpyxl read-only, an older calamine)."""
+        if self.engine != "calamine":
+            return []
+        try:
+            return list(getattr(self._book.get_sheet_by_name(name), "merged_cell_ranges", None) or [])
+        except BaseException as exc:  # (only a better message is at stake)
+            _reraise_interrupts(exc)
+            return []
+
     def value(self, name: str, row: int, col: int) -> Any:
         grid = self.grid(name)
         if row < len(grid) and col < len(grid[row]):

@@ -63,6 +63,9 @@ class RawSubmission:
     # (sheet, cell) of an empty-looking required input → "" a formula with no saved result, or the
     # error value it shows ("#DIV/0!"): said as such instead of "not filled in"
     computed: dict[tuple[str, str], Computed] = field(default_factory=dict)
+    # (sheet, cell) of an empty-looking required input inside a range the office merged, not its
+    # first cell → that range ("E5:E8"): what shows there is the first cell's
+    merged: dict[tuple[str, str], str] = field(default_factory=dict)
     # (sheet, cell) of a % figure read as a fraction (0 < |v| ≤ 1) whose cell shows it as a
     # percentage: "2.5%" typed there reads as 0.025
     percent: set[tuple[str, str]] = field(default_factory=set)
