@@ -596,7 +596,7 @@ def test_units_behind_on_a_task_are_named_up_to_a_limit(demo_assessment, plan, m
     assert task["others"] == len(reports) - len(want) > 0
     assert task["others_text"] == f"已滞后{task['others']}个"
     doc = docx.Document(io.BytesIO(render_report(a, report_date=DATE, with_charts=False)))
-    assert f"另有{task['others']}个单位报送了本项工作进展，其中已滞后{task['others']}个，各单位填报原文见汇总表。" in texts(doc)
+    assert f"另有{task['others']}个单位报送了本项工作情况，其中已滞后{task['others']}个，各单位填报原文见汇总表。" in texts(doc)
 
 
 def test_many_respondents_are_counted_by_kind_in_the_submission_table(sample_assessment, monkeypatch):
