@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import warnings
 import zipfile
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from .template import build_layout, render_workbook
 from .template.fit import row_height, wrapped_lines
 from .template.formats import BODY_FONT, HEADER_FILL, TITLE_FONT
 from .template.layout import FEEDBACK_NOTE
+from .template.workbook import BODY_SIZE
 from .workers import Ahead
 
 
@@ -57,6 +60,7 @@ from openpyxl.worksheet.page import PageMargins  # noqa: E402
 FEEDBACK_DIR = "退回修改"
 ERROR_FILL = PatternFill("solid", fgColor="FF8080")
 WARNING_FILL = PatternFill("solid", fgColor="FFD966")
+COMMENT_AUTHOR = "pdreport"  # the author of every comment a copy adds: how the next round finds them
 NOTE_SHEET = FEEDBACK_NOTE  # (intake tells a corrected copy sent back by it)
 # the 退回说明 table: (title, width), A4 portrait one page wide at full scale
 NOTE_COLUMNS = (("序号", 4.5), ("工作表", 8), ("单元格", 6.5), ("级别", 5), ("问题", 33), ("处理建议", 26))
@@ -157,9 +161,11 @@ def _save(col: Collection, file: str, wb, findings: list[Finding], resubmit_by: 
     if raw.renamed:
         shown = [_in_copy(f, books) for f in shown]
         restored = {i: replace(r, finding=shown[i]) for i, r in restored.items()}
+    _clear_marks(wb, col, raw, books)
     _note(wb, col, file, shown, resubmit_by or resubmit_deadline(col.period))
     _mark(wb, shown)
     _restore_labels(wb, list(restored.values()))
+    _fit_rows(wb, raw, books)
     return _deterministic(wb)
 
 
@@ -196,11 +202,15 @@ def _deterministic(wb) -> bytes:
     return out.getvalue()
 
 
-def _rebuilt(col: Collection, raw):
+def _blank(col: Collection, raw):
+    """The office's template as it was sent out, in openpyxl."""
     plan = col.plan
     layout = build_layout(plan, plan.respondent(raw.tmap.respondent_id), col.period)
-    blank = render_workbook(layout, _stamp(raw.tmap.generated_at))
-    wb = openpyxl.load_workbook(io.BytesIO(blank))
+    return openpyxl.load_workbook(io.BytesIO(render_workbook(layout, _stamp(raw.tmap.generated_at))))
+
+
+def _rebuilt(col: Collection, raw):
+    wb = _blank(col, raw)
     for rv in raw.values:
         if rv.field.sheet in wb.sheetnames and rv.value not in (None, ""):
             value = rv.value
@@ -309,10 +319,118 @@ def _mark(wb, findings: list[Finding]) -> None:
                 continue
             cell = wb[f.sheet][ref]
             cell.fill = ERROR_FILL if f.is_error else WARNING_FILL
-            text = f"[{f.code.code}] {f.message}" + (f"\n处理：{f.hint}" if f.hint else "")
+            text = f"[{f.code.code}] {f.message}" + (f"\n{_HINT}{f.hint}" if f.hint else "")
             if cell.comment is not None:
                 text = cell.comment.text + "\n" + text
-            cell.comment = Comment(_text(text), "pdreport", width=320, height=140)
+            cell.comment = Comment(_text(text), COMMENT_AUTHOR, width=320, height=140)
+
+
+_HINT = "处理："  # starts the line of a comment after the problem's, saying what to do
+_PROBLEM_LINE = re.compile(r"\[[EW]\d{3}\] ")  # "[E201] …": a problem, as _mark and _restore_labels write it
+# RGB without the alpha, which Excel and WPS write as FF where openpyxl wrote 00
+_MARK_COLOURS = {fill.fgColor.rgb[-6:] for fill in (ERROR_FILL, WARNING_FILL)}
+
+
+def _clear_marks(wb, col: Collection, raw: RawSubmission, books: dict[str, str]) -> None:
+    """Take an earlier round's marks off: a copy sent back still with problems is the workbook the
+    next copy is made from, and would otherwise keep a cell the office has put right red with its
+    old comment, and repeat the comment of a cell still wrong. The comments pdreport wrote go (what
+    the office wrote in them, or had written before the cell was marked, stays), and the cells
+    filled red or yellow get the template's fill back, so the copy marks only this round's
+    problems. ``books``: {template sheet: the workbook's name for it} for sheets the office renamed."""
+    template = None  # (rendered only for a copy that has marks)
+    sheets = {book: sheet for sheet, book in books.items()}
+    for ws in wb.worksheets:
+        if ws.title == NOTE_SHEET:
+            continue  # (replaced by _note)
+        for cell in list(ws._cells.values()):  # (the cells there are: iter_rows would add empty ones)
+            comment = cell.comment
+            if comment is not None and comment.author == COMMENT_AUTHOR:
+                kept = _office_part(comment.text)
+                cell.comment = Comment(kept, "", comment.height, comment.width) if kept else None
+            if not _marked(cell.fill):
+                continue
+            if template is None:
+                template = _blank(col, raw)
+            sheet = sheets.get(ws.title, ws.title)
+            was = template[sheet][cell.coordinate].fill if sheet in template.sheetnames else None
+            cell.fill = copy(was) if was is not None else PatternFill()
+
+
+def _marked(fill) -> bool:
+    rgb = fill.fgColor.rgb if fill.fill_type == "solid" else None
+    return isinstance(rgb, str) and rgb[-6:].upper() in _MARK_COLOURS  # (a theme colour has no rgb)
+
+
+def _office_part(text: str) -> str:
+    """A comment pdreport wrote, without the problems it listed: the lines the office wrote (a
+    comment of its own that a mark was added to, or its answer to the mark)."""
+    kept, after_problem = [], False
+    for line in text.split("\n"):
+        if _PROBLEM_LINE.match(line):
+            after_problem = True
+        elif not (after_problem and line.startswith(_HINT)):
+            after_problem = False
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
+DEFAULT_COLUMN_WIDTH = 8.43  # Excel's, for a column the sheet gives no width
+DEFAULT_ROW_HEIGHT = 15  # points: Excel's for 11 pt text, for a row the sheet gives no height
+PIXEL = 0.75  # points: xlsxwriter, Excel and WPS round a row's height to whole pixels
+
+
+def _fit_rows(wb, raw: RawSubmission, books: dict[str, str]) -> None:
+    """The rows of the office's input cells made tall enough for the text typed in them (as
+    ``fit`` estimates it, over the column widths the sheet has): the template leaves room for a
+    few lines, the office may have typed many more (主要进展 takes 2,000 characters), and neither
+    Excel nor WPS fits a row when a file is opened, so the copy would cut off the text it asks the
+    office to check. Rows are never made lower (what the template or the office set stays), and
+    at most Excel's 409 pt, which shows about 25 lines of 11 pt text. ``books``: {template sheet:
+    the workbook's name for it} for sheets the office renamed."""
+    need: dict[str, dict[int, float]] = {}  # sheet → row → points
+    widths: dict[str, tuple[dict[int, float], float, dict]] = {}  # sheet → columns, default, merges
+    for rv in raw.values:
+        sheet = books.get(rv.field.sheet, rv.field.sheet)
+        if sheet not in wb.sheetnames:
+            continue
+        ws = wb[sheet]
+        cell = ws[rv.field.cell]
+        if cell.data_type != "s" or not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+            continue  # (text that does not wrap runs on into the cells beside it)
+        if sheet not in widths:
+            spans = {(m.min_row, m.min_col): m for m in ws.merged_cells.ranges}
+            default_width = ws.sheet_format.defaultColWidth or DEFAULT_COLUMN_WIDTH
+            widths[sheet] = (_column_widths(ws), default_width, spans)
+        columns, default_width, spans = widths[sheet]
+        m = spans.get((cell.row, cell.column))
+        if m is not None and m.max_row > m.min_row:
+            continue  # (a cell over several rows: its height is theirs together, left as it is)
+        cols = range(m.min_col, m.max_col + 1) if m else (cell.column,)
+        width = sum(columns.get(c, default_width) for c in cols)
+        size = cell.font.sz or BODY_SIZE
+        lines = wrapped_lines(cell.value, width, size)
+        if lines > 1:
+            rows = need.setdefault(sheet, {})
+            rows[cell.row] = max(rows.get(cell.row, 0), row_height(lines, size))
+    for sheet, rows in need.items():
+        ws = wb[sheet]
+        default_height = ws.sheet_format.defaultRowHeight or DEFAULT_ROW_HEIGHT
+        for row, height in sorted(rows.items()):
+            now = ws.row_dimensions[row].height if row in ws.row_dimensions else None
+            if height > (now or default_height) + PIXEL:
+                ws.row_dimensions[row].height = height
+
+
+def _column_widths(ws) -> dict[int, float]:
+    """1-based column → width as the sheet stores it (openpyxl keys a run of equal columns by its
+    first one)."""
+    widths: dict[int, float] = {}
+    for dim in ws.column_dimensions.values():
+        if dim.width and dim.min:
+            for c in range(dim.min, (dim.max or dim.min) + 1):
+                widths[c] = dim.width
+    return widths
 
 
 @dataclass(frozen=True)
@@ -412,10 +530,10 @@ def _restore_labels(wb, restored: list[_Restored]) -> None:
             continue
         cell.fill = ERROR_FILL
         text = (f"[{Code.LABEL_CHANGED.code}] " + "；".join(why) + "；此格内容因此未采用"
-                "\n处理：请核对此格，确认无误或改正后重新报送")  # fmt: skip
+                f"\n{_HINT}请核对此格，确认无误或改正后重新报送")  # fmt: skip
         if cell.comment is not None:
             text = cell.comment.text + "\n" + text
-        cell.comment = Comment(_text(text), "pdreport", width=320, height=120)
+        cell.comment = Comment(_text(text), COMMENT_AUTHOR, width=320, height=120)
 
 
 def _put_text(cell, value: str) -> None:

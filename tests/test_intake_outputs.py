@@ -29,6 +29,7 @@ from pdreport.findings import Code, Finding
 from pdreport.plan.model import chinese_date
 from pdreport.problems import render_problem_list
 from pdreport.template import build_layout
+from pdreport.template.formats import INPUT_FILL
 from pdreport.template.layout import TASKS
 
 
@@ -113,6 +114,67 @@ def test_feedback_of_a_feedback_copy_has_one_note(plan, folder, tmp_path):
     fb = openpyxl.load_workbook(copy2)
     assert fb.sheetnames.count(NOTE_SHEET) == 1 and fb.sheetnames[0] == NOTE_SHEET
     assert not [n for n in fb.sheetnames if n.startswith(NOTE_SHEET) and n != NOTE_SHEET]
+
+
+def test_feedback_of_a_corrected_copy_marks_only_this_rounds_problems(plan, demo, folder, tmp_path):
+    # the unit fills the missing cell of its copy, leaves the text in the number cell, comments a
+    # cell itself and answers in a mark's comment: the next copy marks only the cell still wrong,
+    # once, gives the filled cell its template fill back and keeps what the unit wrote
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    lay = build_layout(plan, plan.find_respondent("区建交委"), col.period)
+    fixed, wrong, other = (lay.field(k) for k in ("ind.T17-1.value", "ind.T18-3.value", "header.filler"))
+    fb = openpyxl.load_workbook(copy)
+    assert fb[fixed.sheet][fixed.cell].comment.author == "pdreport"
+    fb[fixed.sheet][fixed.cell] = demo["jjw"].values["ind.T17-1.value"]
+    mark = fb[wrong.sheet][wrong.cell].comment
+    fb[wrong.sheet][wrong.cell].comment = openpyxl.comments.Comment(mark.text + "\n已核实，按统计口径填写", mark.author)
+    fb[other.sheet][other.cell].comment = openpyxl.comments.Comment("联系人已变更", "区建交委")
+    again = tmp_path / "again"
+    again.mkdir()
+    fb.save(again / "jjw_退回修改.xlsx")
+    col2 = collect(plan, again, "2024H1")
+    assert [(f.sheet, f.cell) for f in col2.findings_for("jjw_退回修改.xlsx")] == [(wrong.sheet, wrong.cell)]
+
+    (copy2,) = write_feedback(col2, tmp_path / "out2")
+    fb2 = openpyxl.load_workbook(copy2)
+    cell = fb2[fixed.sheet][fixed.cell]
+    assert cell.comment is None and cell.fill.fgColor.rgb.endswith(INPUT_FILL.lstrip("#"))
+    cell = fb2[wrong.sheet][wrong.cell]
+    assert cell.fill.fgColor.rgb.endswith(_RED)
+    assert cell.comment.text.count("[E202]") == 1 and "已核实，按统计口径填写" in cell.comment.text
+    assert fb2[other.sheet][other.cell].comment.text == "联系人已变更"
+    marked = [(ws.title, c.coordinate) for ws in fb2.worksheets[1:] for row in ws.iter_rows() for c in row
+              if c.comment is not None or c.fill.fgColor.rgb in ("00" + _RED, "FF" + _RED)]  # fmt: skip
+    assert sorted(marked) == sorted([(wrong.sheet, wrong.cell), (other.sheet, other.cell)])
+
+
+def test_feedback_copy_rows_show_long_text(plan, demo, tmp_path):
+    # 主要进展 takes 2,000 characters: the copy's row grows to show the text (at most Excel's
+    # 409 pt); a row with a few lines keeps the height the template gave it
+    from pdreport.template.fit import MAX_ROW_HEIGHT, row_height, wrapped_lines
+
+    lay = demo["jjw"].layout
+    long, medium, short = (lay.field(f"task.{n}.progress") for n in (1, 5, 6))
+    values = dict(demo["jjw"].values, **{"ind.T17-1.value": None,  # (an error: a copy is made)
+                                         long.key: "本期完成节能诊断和改造项目推进工作。" * 83,  # 1,494 characters
+                                         medium.key: "组织召开专题会议，落实责任分工，形成阶段成果。" * 8})  # fmt: skip
+    d = tmp_path / "回收"
+    d.mkdir()
+    (d / "jjw.xlsx").write_bytes(fill_template(demo["jjw"], values=values))
+    sent = openpyxl.load_workbook(d / "jjw.xlsx")[TASKS]
+    (copy,) = write_feedback(collect(plan, d, "2024H1"), tmp_path / "out")
+    ws = openpyxl.load_workbook(copy)[TASKS]
+    width = ws.column_dimensions[long.cell[0]].width
+
+    def row(field) -> int:
+        return int(field.cell[1:])
+
+    assert ws.row_dimensions[row(long)].height == MAX_ROW_HEIGHT
+    assert sent.row_dimensions[row(long)].height < 100  # (the template's: about five lines)
+    need = row_height(wrapped_lines(values[medium.key], width, 11), 11)
+    assert sent.row_dimensions[row(medium)].height < need <= ws.row_dimensions[row(medium)].height
+    assert ws.row_dimensions[row(short)].height == sent.row_dimensions[row(short)].height
 
 
 def test_problem_list_per_respondent(plan, folder):
