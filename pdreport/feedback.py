@@ -189,6 +189,7 @@ def _deterministic(wb) -> bytes:
     from openpyxl.writer.excel import ExcelWriter
 
     wb.properties.modified = wb.properties.created = dt.datetime(*FIXED_TIME)
+    wb.template = False  # (a return saved as .xltx: the copy is an .xlsx, typed as a workbook)
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).save()

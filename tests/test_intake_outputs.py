@@ -447,3 +447,19 @@ def test_nobody_to_chase_is_said_so(plan, demo_returns):
     assert col.missing == []
     sheet = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))["催报名单"]
     assert sheet["A2"].value == "各单位均已报送，本期无需催报。"
+
+
+def test_the_copy_of_a_return_saved_as_a_template_is_a_workbook(plan, folder, tmp_path):
+    """A return saved as .xltx (typed a template inside): its copy is named .xlsx and must be typed
+    a workbook too, or Excel refuses to open it (“文件格式或文件扩展名无效”)."""
+    src = folder / "jjw.xlsx"
+    xltx = folder / "jjw.xltx"
+    xltx.write_bytes(replace_in_zip(src.read_bytes(), "spreadsheetml.sheet.main+xml", "spreadsheetml.template.main+xml"))
+    src.unlink()
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    assert copy.suffix == ".xlsx"
+    import zipfile
+
+    types = zipfile.ZipFile(copy).read("[Content_Types].xml")
+    assert b"spreadsheetml.sheet.main+xml" in types and b"template.main" not in types
