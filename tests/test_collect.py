@@ -449,3 +449,14 @@ def test_file_names_are_shown_as_they_can_be_found():
     assert display_name("三林镇\u202exslx.exe") == "三林镇\ufffdxslx.exe"
     assert display_name("a\u2067b\u200fc\td\n.xlsx") == "a\ufffdb\ufffdc\ufffdd\ufffd.xlsx"
     assert display_name("子文件夹/区建交委（更正）.xlsx") == "子文件夹/区建交委（更正）.xlsx"
+
+
+def test_names_in_a_file_name_are_found_as_a_scan_of_every_name_would(plan):
+    texts = ["康桥镇_填报表.xlsx", "区机管局报表", "金桥镇与金桥管理局", "合庆镇（康桥镇转来）", "无名.xlsx", "", "区"]
+    for text in texts:
+        naive: dict[int, set[str]] = {}
+        for r in plan.respondents:
+            for name in (r.name, *r.aliases):
+                if len(name) >= 2 and name in text:
+                    naive.setdefault(len(name), set()).add(r.id)
+        assert plan.respondents_named_in(text) == naive, text

@@ -161,11 +161,7 @@ def respondent_named_in(plan: Plan, file: str) -> str:
 
 
 def _longest_name_in(plan: Plan, file: str) -> str:
-    hits: dict[int, set[str]] = {}
-    for r in plan.respondents:
-        for name in (r.name, *r.aliases):
-            if len(name) >= 2 and name in file:
-                hits.setdefault(len(name), set()).add(r.id)
+    hits = plan.respondents_named_in(file)
     if not hits:
         return ""
     best = hits[max(hits)]

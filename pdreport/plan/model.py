@@ -353,6 +353,27 @@ class Plan:
         """By id, name or alias (exact, after trimming)."""
         return self._index["name"].get(name.strip())
 
+    def respondents_named_in(self, text: str) -> dict[int, set[str]]:
+        """{length: ids} of the respondents whose name or an alias (two characters or more) occurs
+        in ``text`` (a file name), found by looking up the pieces of ``text`` as long as names are:
+        a plan of 10,000 units is not scanned name by name for every file."""
+        cached = self._index.get("names_in")
+        if cached is None or cached[0] is not self.respondents:
+            by: dict[str, set[str]] = {}
+            for r in self.respondents:
+                for n in (r.name, *r.aliases):
+                    if len(n) >= 2:
+                        by.setdefault(n, set()).add(r.id)
+            cached = self._index["names_in"] = (self.respondents, by, sorted({len(n) for n in by}))
+        _respondents, by, lengths = cached
+        hits: dict[int, set[str]] = {}
+        for n in lengths:
+            for i in range(len(text) - n + 1):
+                ids = by.get(text[i : i + n])
+                if ids:
+                    hits.setdefault(n, set()).update(ids)
+        return hits
+
     def resolve(self, name: str) -> tuple[str, ...]:
         """Respondent ids a name of the notice stands for: one unit, or a group (各镇 …)."""
         name = name.strip()
