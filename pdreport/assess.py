@@ -104,7 +104,7 @@ class IndicatorResult:
     gap: float | None = None  # (lead - contributors' sum) / lead; None when their sum means nothing
     done: bool | None = None
     done_on: dt.date | None = None
-    cross_check: str = ""  # why the contributors' figures disagree with the lead's ("…请核对"), if they do
+    cross_check: str = ""  # why the contributors' figures (a milestone: 是否完成) disagree with the lead's ("…请核对"), if they do
 
     @property
     def target(self) -> float | None:
@@ -451,7 +451,7 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
     owed = tuple(r.respondent for r in reports if r.state == "missing")
     seq = sequential_target(ind, period)
     if ind.is_milestone:
-        return _assess_milestone(ind, period, reports, owed)
+        return _assess_milestone(ind, period, reports, owed, name_of)
     if ind.combine is Combine.EACH:
         return _assess_each(ind, period, reports, owed, seq, name_of)
     if ind.combine is Combine.SUM:
@@ -571,14 +571,28 @@ def _assess_each(ind, period, reports, owed, seq, name_of: Callable[[str], str] 
     return IndicatorResult(ind, status, None, seq, _completion(ind, low), tuple(judged), tuple(reasons), owed)
 
 
-def _assess_milestone(ind, period, reports, owed) -> IndicatorResult:
+def _assess_milestone(ind, period, reports, owed, name_of: Callable[[str], str] = str) -> IndicatorResult:
     lead = next((r for r in reports if r.role == "lead"), reports[0])
     if lead.state != "ok":
         status = Status.INVALID if lead.state == "invalid" else Status.MISSING
         return IndicatorResult(ind, status, None, None, None, reports, (f"牵头单位{lead.reason}",), owed)
     status, reason = judge_milestone(ind, lead, period)
-    return IndicatorResult(ind, status, None, None, None, reports, (reason,), owed,
-                           done=lead.done, done_on=lead.done_on)  # fmt: skip
+    check = _milestone_check(lead, reports, name_of)
+    return IndicatorResult(ind, status, None, None, None, reports, (reason, check) if check else (reason,),
+                           owed, done=lead.done, done_on=lead.done_on, cross_check=check)  # fmt: skip
+
+
+def _milestone_check(lead: Report, reports: Sequence[Report], name_of: Callable[[str], str]) -> str:
+    """Who among the contributors says the opposite of the lead about a milestone being done,
+    ending in "请核对" as a figure's cross-check does, or "" when none does. The lead's word stays
+    the verdict (as its figure stays the district's): one of the two reports is wrong, and which
+    is for the units to say, not for the count of voices."""
+    other = [name_of(r.respondent) for r in reports
+             if r.role == "contributor" and r.state == "ok" and bool(r.done) != bool(lead.done)]  # fmt: skip
+    if not other:
+        return ""
+    said, against = ("已完成", "未完成") if lead.done else ("未完成", "已完成")
+    return f"牵头单位报{said}，参与单位{name_list(other)}报{against}，请核对"
 
 
 def _completion(ind: Indicator, value: float | None) -> float | None:

@@ -526,7 +526,8 @@ class _Writer:
         self.ic = {c.title: i for i, c in enumerate(cols)}  # column of each heading
         ws = self.sheet(SHEET_INDICATORS, self.title("指标明细"), cols,
                         "灰底行为全区（汇总）数；差异＝（牵头单位数－参与单位合计）÷牵头单位数（参与单位口径交叉、合计有重复的不计）；"
-                        "参与单位的数与牵头单位数不符（合计超过全区数，或单个单位超过全区数）的标橙，说明见“评估说明”。",
+                        "参与单位的数与牵头单位数不符（合计超过全区数，或单个单位超过全区数）、里程碑参与单位报的是否完成与牵头单位不一致的标橙，"
+                        "说明见“评估说明”。",
                         freeze_col=2)  # fmt: skip
         owners: dict[str, str] = {}
         row = FIRST_ROW

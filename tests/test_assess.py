@@ -559,6 +559,32 @@ def test_milestone_no_report(plan):
     assert r.status is Status.MISSING and "报表中未填写" in r.reason
 
 
+def test_milestone_contributors_disagreeing_with_the_lead_are_flagged(plan):
+    """T09-M1 (lead 区科经委; contributors 张江管理局, 康桥镇): a contributor saying the opposite of
+    the lead about 是否完成 is named, ending in 请核对 as a figure's cross-check does, both ways;
+    the lead's word stays the verdict. Agreeing, unreported or lead-less: nothing flagged."""
+    done = (True, dt.date(2024, 5, 12))
+    lead_undone = run(plan, "2024FY", sub("kjw", milestones={"T09-M1": False}),
+                      sub("zhangjiang_glj", milestones={"T09-M1": done}),
+                      sub("kangqiao_zhen", milestones={"T09-M1": done})).indicators["T09-M1"]  # fmt: skip
+    assert lead_undone.status is Status.BEHIND and lead_undone.done is False  # (the lead's word)
+    assert lead_undone.cross_check_flagged
+    assert lead_undone.cross_check == "牵头单位报未完成，参与单位张江管理局、康桥镇报已完成，请核对"
+    assert lead_undone.reasons == ("未完成，已过计划完成时间（2024年12月31日）", lead_undone.cross_check)
+    lead_done = run(plan, "2024H1", sub("kjw", milestones={"T09-M1": (True, dt.date(2024, 6, 1))}),
+                    sub("zhangjiang_glj", milestones={"T09-M1": done}),
+                    sub("kangqiao_zhen", milestones={"T09-M1": False})).indicators["T09-M1"]  # fmt: skip
+    assert lead_done.status is Status.DONE and lead_done.done_on == dt.date(2024, 6, 1)
+    assert lead_done.cross_check == "牵头单位报已完成，参与单位康桥镇报未完成，请核对"
+    assert lead_done.reason == "已于2024年6月1日完成；牵头单位报已完成，参与单位康桥镇报未完成，请核对"
+    # all agree; a contributor that sent nothing; no usable word from the lead
+    for subs in ((sub("kjw", milestones={"T09-M1": False}), sub("kangqiao_zhen", milestones={"T09-M1": False})),
+                 (sub("kjw", milestones={"T09-M1": done}), sub("zhangjiang_glj", milestones={"T09-M1": done})),
+                 (sub("zhangjiang_glj", milestones={"T09-M1": done}),)):  # fmt: skip
+        r = run(plan, "2024H1", *subs).indicators["T09-M1"]
+        assert not r.cross_check_flagged and "请核对" not in r.reason, subs
+
+
 def test_judge_milestone_directly(plan):
     ind = due_mid_year(plan).indicator("T05-M1")
     rep = Report("fgw", "lead", "ok", done=False)

@@ -737,6 +737,34 @@ def test_a_target_around_a_value_is_printed_with_the_floor_its_gap_is_measured_t
     assert "95%左右（不低于94%即达标）" in row["reason"]  # (汇总表's 说明 says it in the same words)
 
 
+def _milestone_said(subs, iid: str, said: dict[str, tuple[bool, dt.date | None]]):
+    """``subs`` with what each respondent in ``said`` reports on milestone ``iid``."""
+    return [dataclasses.replace(s, milestones=[dataclasses.replace(m, done=said[s.respondent][0], date=said[s.respondent][1])
+                                               if m.indicator == iid and s.respondent in said else m
+                                               for m in s.milestones]) for s in subs]  # fmt: skip
+
+
+def test_a_milestone_whose_contributors_disagree_with_the_lead_says_so(plan, demo_collected):
+    """T09-M1's lead (区科经委) says not done, its contributors say done: the line gives the lead's
+    verdict, then the 请核对 as a sentence of its own, after the change in brackets (which belongs to
+    the verdict); the reverse is said too. (汇总表 has the same words in its 评估说明.)"""
+    done, undone = (True, dt.date(2024, 5, 12)), (False, None)
+    subs = _milestone_said(demo_collected.submissions.values(), "T09-M1",
+                           {"kjw": undone, "zhangjiang_glj": done, "kangqiao_zhen": done})  # fmt: skip
+    a = assess(plan, plan.period("2024H1"), subs, demo_collected.findings)
+    assert a.indicators["T09-M1"].status is Status.ON_TRACK
+    name = plan.indicator("T09-M1").name
+    assert _lines(_markup(a), name + "：") == [
+        f"{name}：尚未完成，计划2024年12月31日前完成。牵头单位报未完成，参与单位张江管理局、康桥镇报已完成，请核对。"]
+    subs = _milestone_said(subs, "T09-M1", {"kjw": (True, dt.date(2024, 6, 1)), "kangqiao_zhen": undone})
+    a = assess(plan, plan.period("2024H1"), subs, demo_collected.findings)
+    prev = snapshot(a)
+    prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"
+    prev["indicators"]["T09-M1"].update(done=False, status="序时推进")
+    assert _lines(_markup(dataclasses.replace(a, previous=prev)), name + "：") == [
+        f"{name}：已于2024年6月1日完成（上期尚未完成）。牵头单位报已完成，参与单位康桥镇报未完成，请核对。"]
+
+
 def test_the_annex_intro_counts_units_by_the_statuses_of_its_table(demo_assessment, plan, demo_collected):
     """附件1's first sentence uses the statuses 表2 gives the units: in the year a unit whose rate
     has reached its annual target is 序时推进 (to be held to the year end), not '已达到年度目标'
@@ -757,9 +785,11 @@ def test_a_milestones_change_says_what_the_earlier_report_said(demo_assessment, 
     """A milestone done now and not done then: '（上期尚未完成）', as the earlier report said
     '尚未完成，计划……前完成', not the status '上期：序时推进' it never printed next to it; one
     overdue then, '（上期未完成，已过计划完成时间）'; one now overdue that was not yet due then,
-    '（上期尚未到计划完成时间）'."""
-    done = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done]
-    undone = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and r.done is False]
+    '（上期尚未到计划完成时间）'. (Milestones whose contributors disagree with the lead end their
+    line with that 请核对 instead: left out.)"""
+    ms = [r for r in demo_assessment.indicators.values() if r.indicator.is_milestone and not r.cross_check]
+    done = [r for r in ms if r.done]
+    undone = [r for r in ms if r.done is False]
     assert len(done) >= 2 and undone
     prev = snapshot(demo_assessment)
     prev["period"], prev["period_label"] = "2024Q1", "2024年一季度"

@@ -47,6 +47,8 @@ HOSTILE = "jjw"  # types formula-looking text everywhere it can
 # contributors far above the lead: cross-checks flagged (光伏 by one unit above the district;
 # 森林, parts of the district, by a sum of 1,000,000 亩 against the lead's figure)
 OVERRIDES = {("gzw", "T05-1"): 50.0, ("zhangjiang_glj", "T20-1"): 1_000_000.0}
+# a milestone its lead says is not done and its contributors say is: flagged too
+SAID_DONE = {("kjw", "T09-M1"): False, ("zhangjiang_glj", "T09-M1"): True, ("kangqiao_zhen", "T09-M1"): True}
 HOSTILE_TEXT = {
     "progress": "=1+2",
     "problems": "@SUM(A1)",
@@ -78,6 +80,13 @@ def fx(plan, tmp_path_factory) -> Fixture:
         for (who, ind), v in OVERRIDES.items():
             if who == rid:
                 values[f"ind.{ind}.value"] = v
+        for (who, ind), done in SAID_DONE.items():
+            if who == rid:
+                values[f"ind.{ind}.done"] = "是" if done else "否"
+                if done:
+                    values.setdefault(f"ind.{ind}.date", dt.datetime(2024, 5, 12))
+                else:
+                    values.pop(f"ind.{ind}.date", None)
         if rid == INVALID:
             values["ind.H2.value"] = "约百分之四"
         if rid == HOSTILE:
@@ -241,14 +250,17 @@ def test_indicator_cross_check_and_milestones(fx):
             assert row[done] == ("是" if r.done else "否")
         if r.contributors_sum is not None:
             assert row[csum] == pytest.approx(r.contributors_sum)
-    for iid in ("T05-1", "T20-1"):
+    for iid in ("T05-1", "T20-1", "T09-M1"):
         result = fx.a.indicators[iid]
         assert result.cross_check_flagged
         r = ids.index(iid) + FIRST_ROW + 1  # its 全区 row comes first
         gap = ws.cell(r, column(ws, "差异") + 1)
         assert gap.fill.fgColor.rgb.endswith("FCE4D6")
         assert result.cross_check in ws.cell(r, column(ws, "评估说明") + 1).value
-        if iid == "T05-1":  # counted by sector and by area: no gap
+        if iid == "T09-M1":  # the lead's 否 stands; the contributors' 是 is named
+            assert ws.cell(r, done + 1).value == "否" and not gap.value
+            assert result.cross_check == "牵头单位报未完成，参与单位张江管理局、康桥镇报已完成，请核对"
+        elif iid == "T05-1":  # counted by sector and by area: no gap
             assert result.gap is None and not gap.value
         else:  # a sum thousands of times the lead's: shown whole so that it fits, not ####
             assert gap.value == pytest.approx(result.gap) and result.gap < -1

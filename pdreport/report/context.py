@@ -292,8 +292,12 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
 
 def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
     """The assessment's reason; where each unit is judged on its own, the units behind, those whose
-    figure was not taken in and those that did not report are named (the assessment counts some)."""
-    if r.indicator.combine is not Combine.EACH or r.indicator.is_milestone:
+    figure was not taken in and those that did not report are named (the assessment counts some).
+    A milestone's contributors saying otherwise than its lead is left out: that is ``check``, said
+    after the change in brackets, which belongs to the lead's verdict, not to the 请核对."""
+    if r.indicator.is_milestone:
+        return "；".join(x for x in r.reasons if x != r.cross_check)
+    if r.indicator.combine is not Combine.EACH:
         return r.reason
     ok = [x for x in r.reports if x.state == "ok"]
     if not ok:
