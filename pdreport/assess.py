@@ -801,6 +801,14 @@ def rate_places(u: UnitResult) -> int:
     return 2 if u.rate is None else _rate_places(u.rate, u.unit.target)
 
 
+def intensity_places(value: float) -> int:
+    """Decimal places that show an annex 万元产值能耗 to six significant figures (report, 汇总表):
+    enough that the 下降率 beside it, computed from the unrounded figures, comes out the same when a
+    reader recomputes it from them, and that an intensity typed in 万吨 (0.0000037) is never shown
+    as 0. At most ten."""
+    return 0 if value == 0 else min(10, max(0, 5 - math.floor(math.log10(abs(value)))))
+
+
 def _annex(sub: Submission | None) -> AnnexReport | None:
     return sub.annex if sub is not None else None
 

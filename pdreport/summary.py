@@ -35,6 +35,7 @@ from .assess import (
     UnitResult,
     change_text,
     findings_by_respondent,
+    intensity_places,
     previous_label,
     rate_places,
     stated_target,
@@ -665,9 +666,11 @@ class _Writer:
             (u.energy_base, u.energy_current, u.output_base, u.output_current), 3
         ):
             self.number(ws, row, c, v, figures)
-        four = self.num_fmt("0.0000")
+        # (the figure unrounded, shown to six significant figures as in the report: four decimals
+        # made an intensity typed in 万吨, 0.0000037, read 0)
         for c, v in ((7, u.intensity_base), (8, u.intensity_current)):
-            self.number(ws, row, c, None if v is None else round(v, 4), four)
+            d = 0 if v is None else intensity_places(v)
+            self.number(ws, row, c, v, self.num_fmt("0." + "0" * d if d else "0"))
         self.rate(ws, row, 9, u)
         self.status(ws, row, 10, u.status)
         self.text(ws, row, 11, u.reason)

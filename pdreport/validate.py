@@ -63,6 +63,10 @@ RATE_POINTS = 20
 # 亿元, 吨/万吨) they cannot both be in the cell's unit: the pair is not used (E223).
 ANNEX_CHANGE_DOUBTFUL = 5
 ANNEX_CHANGE_MIXED = 100
+# An annex unit's 万元产值能耗 (吨标准煤/万元) below this is questioned (W225): a whole area's 规上工业
+# is tens of times above it, while energy typed in 万吨标准煤 (or output in 元) makes it ten thousand
+# times too small, 0.000004, both periods alike, so that neither the rate nor W224 shows it.
+ANNEX_INTENSITY_FLOOR = 0.001
 
 
 @dataclass
@@ -504,6 +508,7 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
         numbers.append(read_number(ctx, f, v) if f else None)
     check_annex_divisors(ctx, values, keys, numbers)
     check_annex_changes(ctx, values, keys, numbers)
+    check_annex_intensity(ctx, values, keys, numbers)
     note_f, note_v = _raw(values, "annex.note")
     note = read_text(ctx, note_f, note_v) if note_f else ""
     first = next(rv.field for k, rv in values.items() if k in keys)
@@ -580,6 +585,35 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
                        f"{shown}，同比变化异常大，可能{likely}；已按所填采用",
                        f"请核实两格的数值和计量单位，{what}以{unit}计；数据确实如此的，请在情况说明中写明原因",
                        cur_v, also=base_f.cell)  # fmt: skip
+
+
+def check_annex_intensity(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list) -> None:
+    """An intensity below ANNEX_INTENSITY_FLOOR (W225, taken as typed): a unit slip that both
+    periods share leaves the rate right, so it is a reminder, said once, at the 本期综合能耗 cell
+    (the 上年同期 one when only that period is low); the other period's energy cell, or when only
+    one period is low its output cell, is the finding's ``also``. Figures not used or not positive
+    are said elsewhere (E223, E214, W222)."""
+    low = []
+    for energy_i, output_i, when in ((1, 3, "本期"), (0, 2, "上年同期")):
+        energy, output = numbers[energy_i], numbers[output_i]
+        if energy is not None and output is not None and energy > 0 and output > 0 \
+                and energy / output < ANNEX_INTENSITY_FLOOR:  # fmt: skip
+            low.append((energy_i, output_i, when, energy, output))
+    if not low:
+        return
+    energy_i, output_i, when, energy, output = low[0]
+    f, v = _raw(values, keys[energy_i])
+    other, _ = _raw(values, keys[low[1][0] if len(low) > 1 else output_i])
+    intensity = energy / output
+    shown = f"{intensity:.{max(4, 1 - math.floor(math.log10(intensity)))}f}"  # (two significant figures)
+    also = "，上年同期也是如此" if len(low) > 1 else ""
+    ctx.report(Code.ANNEX_INTENSITY_LOW, f,
+               f"{when}万元产值能耗按所填只有 {shown} 吨标准煤/万元（综合能耗 {format_plain(energy)}吨标准煤 ÷ 产值 "
+               f"{format_plain(output)}万元），不到 {format_plain(ANNEX_INTENSITY_FLOOR)}{also}：综合能耗可能按万吨标准煤填报，"
+               "或产值按元填报；已按所填采用",
+               f"请核实综合能耗和产值的计量单位：综合能耗以吨标准煤计，{ANNEX_UNIT_EXAMPLES['吨标准煤']}；产值以万元计，"
+               f"{ANNEX_UNIT_EXAMPLES['万元']}；数据确实如此的，请在情况说明中写明原因",
+               v, also=other.cell)  # fmt: skip
 
 
 def read_tasks(ctx: _Ctx, sub: Submission, values: dict) -> None:

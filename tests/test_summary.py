@@ -290,6 +290,26 @@ def test_annex(fx):
     assert fx.plan.annex.note in ws.cell(note_row, 1).value
 
 
+def test_annex_intensity_typed_in_wan_tons_is_not_shown_as_zero(fx):
+    """An office that typed its energy in 万吨 (35.35 against 9,572,744 万元) has an intensity of
+    0.0000037: the cell keeps the figure itself, a number (sortable), shown to six significant
+    figures as the report's 表2 shows it, never as 0.0000; an ordinary one is shown alike."""
+    small = dataclasses.replace(fx.a.annex[0], energy_base=34.8, energy_current=35.35,
+                                output_base=9_100_000.0, output_current=9_572_744.0)  # fmt: skip
+    a = copy.copy(fx.a)
+    a.annex = (small, *fx.a.annex[1:])
+    ws = openpyxl.load_workbook(io.BytesIO(render_summary(a)))[SHEET_ANNEX]
+    row = FIRST_ROW + 1
+    base = ws.cell(row, column(ws, "上年同期万元产值能耗（吨标准煤/万元）") + 1)
+    current = ws.cell(row, column(ws, "本期万元产值能耗（吨标准煤/万元）") + 1)
+    assert current.value == pytest.approx(35.35 / 9_572_744, rel=1e-12) and current.value > 0
+    assert current.number_format == "0.0000000000"  # 0.0000036928 (ten decimals at most)
+    assert base.value == pytest.approx(34.8 / 9_100_000, rel=1e-12) and base.number_format == "0.0000000000"
+    i, other = next((i, u) for i, u in enumerate(a.annex) if u.intensity_current and 0.01 <= u.intensity_current < 0.1)
+    cell = ws.cell(row + i, column(ws, "本期万元产值能耗（吨标准煤/万元）") + 1)
+    assert cell.value == pytest.approx(other.intensity_current, rel=1e-12) and cell.number_format == "0.0000000"
+
+
 def test_charts(fx):
     ws = fx.wb[SHEET_CHARTS]
     assert len(ws._charts) == 2

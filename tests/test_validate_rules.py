@@ -24,7 +24,7 @@ from pdreport.template.layout import ANNEX, COVER, TASKS
 
 NEW_CODES = (Code.FILLED_ON_IMPLAUSIBLE, Code.ANNEX_ZERO_BASE, Code.ANNEX_ZERO_MERGED, Code.MILESTONE_DATE_AFTER_PERIOD,
              Code.MILESTONE_DATE_MISSING, Code.MILESTONE_DATE_UNEXPECTED, Code.ANNEX_UNIT_MIXED,
-             Code.ANNEX_CHANGE_DOUBTFUL)  # fmt: skip
+             Code.ANNEX_CHANGE_DOUBTFUL, Code.ANNEX_INTENSITY_LOW)  # fmt: skip
 
 
 def write_return(folder: Path, name: str, filled, mtime: float | None = None, **changes) -> Path:
@@ -286,6 +286,40 @@ def test_a_large_but_possible_change_is_not_questioned(plan, demo, tmp_path, key
     filled = demo["chuansha_zhen"]
     p = write_return(tmp_path, "川沙新镇.xlsx", filled, **_annex_with(filled, key, times))
     _sub, findings = check_one(plan, p, "2024H1")
+    assert new_findings(findings) == []
+
+
+WAN_TONS = {"annex.energy_base": 34.8, "annex.energy_current": 35.35,  # 万吨标准煤 where 吨标准煤 is asked
+            "annex.output_base": 9_100_000.0, "annex.output_current": 9_572_744.0}  # fmt: skip
+
+
+def test_an_annex_intensity_below_a_thousandth_is_questioned_and_used(plan, demo, tmp_path):
+    """Energy typed in 万吨标准煤 in both periods: 35.35 against 9,572,744 万元 is 0.0000037 吨标准煤/万元,
+    ten thousand times too small, though neither pair differs from last year's (no E223 or W224) and the
+    rate is right. One reminder, at 本期综合能耗, naming the figure; taken as typed."""
+    filled = demo["chuansha_zhen"]
+    p = write_return(tmp_path, "川沙新镇.xlsx", filled, **WAN_TONS)
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = new_findings(findings)
+    assert w.code is Code.ANNEX_INTENSITY_LOW and w.level is Severity.WARNING and w.code.code == "W225"
+    assert (w.sheet, w.cell) == cell_of(filled, "annex.energy_current") and w.also == cell_of(filled, "annex.energy_base")[1]
+    assert w.message.startswith("本期万元产值能耗按所填只有 0.0000037 吨标准煤/万元（综合能耗 35.35吨标准煤 ÷ 产值 9572744万元）")
+    assert "上年同期也是如此" in w.message and "万吨标准煤" in w.message and "已按所填采用" in w.message
+    assert "1 万吨标准煤填 10000" in w.hint and "情况说明" in w.hint
+    assert not sub.has_errors and sub.annex.energy_current == 35.35
+    # only last year's below the floor (0.0009, this year's 0.002): said at its cell, with its output
+    low_base = {**WAN_TONS, "annex.energy_base": 8_190.0, "annex.energy_current": 19_145.488}
+    _sub, findings = check_one(plan, write_return(tmp_path, "b.xlsx", filled, **low_base), "2024H1")
+    (w,) = new_findings(findings)
+    assert (w.sheet, w.cell) == cell_of(filled, "annex.energy_base") and w.also == cell_of(filled, "annex.output_base")[1]
+    assert w.message.startswith("上年同期万元产值能耗按所填只有 0.00090 吨标准煤/万元") and "也是如此" not in w.message
+    # one period in 万吨, the other in 吨: E223 leaves both out, and nothing more is said of them
+    mixed = {**WAN_TONS, "annex.energy_base": 348_000.0}
+    _sub, findings = check_one(plan, write_return(tmp_path, "c.xlsx", filled, **mixed), "2024H1")
+    assert [f.code for f in new_findings(findings)] == [Code.ANNEX_UNIT_MIXED]
+    # at the floor: nothing
+    plausible = {**WAN_TONS, "annex.energy_base": 9_100.0, "annex.energy_current": 9_572.744}
+    _sub, findings = check_one(plan, write_return(tmp_path, "d.xlsx", filled, **plausible), "2024H1")
     assert new_findings(findings) == []
 
 

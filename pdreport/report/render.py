@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..assess import Assessment, findings_by_respondent, rate_places, unknown_files
+from ..assess import (
+    Assessment,
+    findings_by_respondent,
+    intensity_places,
+    rate_places,
+    unknown_files,
+)
 from ..errors import PdreportError
 from ..plan.model import format_number
 from ..problems import UNKNOWN_FILES as PROBLEM_LIST_UNKNOWN_FILES
@@ -218,8 +223,7 @@ def _intensity(value: float | None) -> str:
         return "—"
     if value == 0:
         return "0"
-    decimals = min(10, max(0, 5 - math.floor(math.log10(abs(value)))))
-    return f"{value:.{decimals}f}"
+    return f"{value:.{intensity_places(value)}f}"
 
 
 # Past this many respondents (city-wide, or down to enterprises) the report's 报送情况 table counts
