@@ -156,8 +156,13 @@ def respondent_named_in(plan: Plan, file: str) -> str:
     """The respondent named in the file's own name, else in its folders' ("区金融局_加密.xlsx" →
     区金融局): the one whose name (or alias) there is the longest, if exactly one respondent has a
     name that long; else ""."""
-    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _own_name(file)
     return _longest_name_in(plan, name) or (_longest_name_in(plan, file) if name != file else "")
+
+
+def _own_name(file: str) -> str:
+    """A file's name without its folders (a relative path as collect gives it)."""
+    return file.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _longest_name_in(plan: Plan, file: str) -> str:
@@ -173,7 +178,7 @@ def other_office_named(plan: Plan, file: str, respondent_id: str) -> str:
     holding 合庆镇's template: 康桥镇 filled in the wrong office's form), else "". Only the name
     itself (folders are the coordinator's filing), and never when the workbook's own office is
     named there too ("合庆镇（康桥镇转来）.xlsx")."""
-    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _own_name(file)
     own = plan.find_respondent(respondent_id)
     if own is None or any(n in name for n in (own.name, *own.aliases) if len(n) >= 2):
         return ""

@@ -487,7 +487,7 @@ def _report(r, names: dict[str, str]) -> dict:
     return {
         "id": r.respondent,
         "name": names[r.respondent],
-        "status": r.status or ("状态填写有误" if r.status_invalid else ""),  # (none chosen: the template says so)
+        "status": r.status or (r.no_status if r.status_invalid else ""),  # (none chosen: the template says so)
         "progress": safe_line(r.progress),
         "problems": safe_line(r.problems, 300),
         "next": safe_line(r.next_steps, 300),

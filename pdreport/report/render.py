@@ -219,11 +219,7 @@ def _intensity(value: float | None) -> str:
     """Six significant figures: enough that the 下降率 beside it, computed from the unrounded
     figures, comes out the same when a reader recomputes it from these (four decimals of 0.04
     could move it by 0.2 percentage points)."""
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"
-    return f"{value:.{intensity_places(value)}f}"
+    return "—" if value is None else f"{value:.{intensity_places(value)}f}"
 
 
 # Past this many respondents (city-wide, or down to enterprises) the report's 报送情况 table counts
