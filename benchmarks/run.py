@@ -9,7 +9,9 @@ synthetic plan with N respondents and one filled return per respondent, then, in
 processes and ``--runs`` times, measures:
 
 (a) the floor: a bare python-calamine loop reading every sheet of every file (plain loop, and
-    the same with a thread pool; the faster of the two is the floor);
+    the same with a thread pool; the faster of the two is the floor), measured just before and
+    just after (b)-(d) and averaged, so that a drift in the machine's speed during a run does
+    not tilt its ratios;
 (b) pdreport intake + validation: ``collect()`` (guard, read, identify, validate, de-duplicate);
 (c) assessment: ``assess()``;
 (d) writing 汇总表.xlsx and the Word report (and the rest of ``consolidate()``: problem list,
@@ -272,10 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         (folder / "plan.pkl").write_bytes(pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
         runs: list[dict] = []
         for r in range(args.runs):
-            floor = _child("floor", folder, args.workers)
+            # the floor measured just before and just after, averaged: the machine's speed drifts
+            # over a run (other tenants), and a ratio should compare like with like
+            before = _child("floor", folder, args.workers)
             cons = _child("consolidate", folder, args.workers)
+            after = _child("floor", folder, args.workers)
+            floor = {k: (before[k] + after[k]) / 2 for k in before}
+            floor["floor_before"], floor["floor_after"] = before["floor"], after["floor"]
             row = {**floor, **cons}
-            print(f"  run {r + 1}: floor {row['floor']:.2f} s, intake {row['intake']:.2f} s, "
+            print(f"  run {r + 1}: floor {row['floor']:.2f} s ({before['floor']:.2f} before, "
+                  f"{after['floor']:.2f} after), intake {row['intake']:.2f} s, "
                   f"consolidate {row['consolidate']:.2f} s, peak RSS {row['rss_mb']:.0f} MB", flush=True)
             runs.append(row)
         tpl_runs: list[dict] = []

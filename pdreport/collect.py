@@ -174,10 +174,14 @@ def _exists(path: Path) -> bool:
 
 
 def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = None) -> list[tuple[str, Path]]:
+    # (relative names joined as text: a Path and a relative_to per file took 0.3 s at 10,000 files,
+    # before any worker could start)
     skip = {p.resolve() for p in exclude if _exists(p)}
     out: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         root_path = Path(root)
+        rel_root = os.path.relpath(root, folder)
+        prefix = "" if rel_root == os.curdir else rel_root + os.sep
         keep = []
         for d in sorted(dirs):
             p = root_path / d
@@ -185,18 +189,17 @@ def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = N
                 continue
             if is_output_folder(p):  # (an earlier run's outputs: its 退回修改 copies are not returns)
                 if skipped is not None:
-                    skipped.append(display_name(str(p.relative_to(folder))))
+                    skipped.append(display_name(prefix + d))
                 continue
             if p.is_symlink() or Path(d).suffix.lower() in WORKBOOK_SUFFIXES:
-                out.append((str(p.relative_to(folder)), p))  # not descended into: reported
+                out.append((prefix + d, p))  # not descended into: reported
             else:
                 keep.append(d)
         dirs[:] = keep
         for name in files:
             if name.startswith(("~$", "._")) or (name.startswith(".") and not _hidden_workbook(name)):
                 continue  # Office lock files, macOS resource forks, hidden files (our temp files)
-            p = root_path / name
-            out.append((str(p.relative_to(folder)), p))
+            out.append((prefix + name, Path(root, name)))
     return sorted(out)
 
 
@@ -451,8 +454,15 @@ def collect(
     asked = plan.period(period_id) if period_id else None  # an unknown period fails before reading
     period_id = asked.id if asked else None
     skipped: list[str] = []
-    entries = scan(folder, exclude, skipped)
+    with gc_paused():  # (tens of thousands of objects built and kept: collector passes would be waste)
+        entries = scan(folder, exclude, skipped)
     reads = _read_all(entries, plan, period_id, progress, workers)
+    with gc_paused():
+        return _sort_out(plan, folder, asked, reads, skipped)
+
+
+def _sort_out(plan: Plan, folder: Path, asked: Period | None, reads: list[_Read], skipped: list[str]) -> Collection:
+    """The collection from every file's read: one return kept per office, the rest accounted for."""
     period = asked or _majority_period(plan, reads, folder, skipped)
     col = Collection(plan, period, folder, skipped=skipped)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}

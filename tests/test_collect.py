@@ -460,3 +460,31 @@ def test_names_in_a_file_name_are_found_as_a_scan_of_every_name_would(plan):
                 if len(name) >= 2 and name in text:
                     naive.setdefault(len(name), set()).add(r.id)
         assert plan.respondents_named_in(text) == naive, text
+
+
+def test_scan_names_files_in_sub_folders_relative_to_the_folder(tmp_path):
+    """Relative names are joined as text (no Path per file): the same names and paths as before,
+    at every depth, with output folders reported by name and symlinked folders not entered."""
+    import os
+
+    from pdreport.collect import scan
+    from pdreport.outputs import OUTPUT_MARKER
+
+    root = tmp_path / "回收"
+    (root / "浦东" / "镇").mkdir(parents=True)
+    (root / "旧结果").mkdir()
+    (root / "旧结果" / OUTPUT_MARKER).write_text("")
+    (root / "旧结果" / "区科经委_退回修改.xlsx").write_bytes(b"x")
+    (root / "假表.xlsx").mkdir()  # a folder named like a workbook: listed, not entered
+    (root / "a.xlsx").write_bytes(b"x")
+    (root / "浦东" / "b.xlsx").write_bytes(b"x")
+    (root / "浦东" / "镇" / "c.xls").write_bytes(b"x")
+    os.symlink(root / "浦东", root / "链接")
+    skipped: list[str] = []
+    entries = scan(root, skipped=skipped)
+    sep = os.sep
+    assert [rel for rel, _ in entries] == sorted(["a.xlsx", "假表.xlsx", f"浦东{sep}b.xlsx", f"浦东{sep}镇{sep}c.xls", "链接"])
+    for rel, path in entries:
+        assert path == root / rel and isinstance(path, Path)
+    assert skipped == ["旧结果"]
+    assert [rel for rel, _ in scan(root / "浦东")] == ["b.xlsx", f"镇{sep}c.xls"]

@@ -113,7 +113,10 @@ _FAR_PIECES = _SHEET_PIECES + [b"<c r=\"XFD1048576\">", b"<c r=\"ALL100000\"/>",
 
 
 _FAR_PIECES += [b"<c r=\"AA1000\">", b"<row r=\"0001\">", b"<c r=\"B0012\"/>", b"<c r=\"K165\">",
-                b"<c r=\"ZZ999999\">", b"<c r=\"Z9\" s=\"2\">", b"<row r='123456'>"]  # fmt: skip
+                b"<c r=\"ZZ999999\">", b"<c r=\"Z9\" s=\"2\">", b"<row r='123456'>",
+                # a second r (calamine keeps the last), and r written with white space around "="
+                b"<c r=\"A1\" r=\"XFD99\">", b"<row r=\"1\" r=\"9999999\">", b" r=\"B88888\"", b"<c r =\"A1\">",
+                b"<c r= \"A1\">", b"<c r=\"A1\" r =\"XFD1\">", b"<c r=\"A1\"\tr=\"ZZ1\">"]  # fmt: skip
 
 
 @settings(max_examples=3000, deadline=None)
@@ -145,6 +148,10 @@ def test_sheet_bound_of_real_returns(demo_returns) -> None:
     assert _sheet_bound(b'<c r="A0012"><c r="A500">') == (999, 26)  # leading zeros
     for far in (b'<c r="ZZZ1">', b'<c r="ABCD1">', b'<c r="A1234567">', b'<row r="1234567">'):
         assert _sheet_bound(far) is None  # read by the exact scan only
+    # a second r, or one written with white space, is never cleared by the usual-case searches
+    for two in (b'<c r="A1" r="XFD1048576">', b'<row r="1" r="1048576">', b'<c r="A1" r ="XFD1">',
+                b'<c r="A1"\tr="ZZZ1">'):
+        assert _sheet_bound(two) in (None, (1048576, 26)), two
     for odd in (b'<c s="1" r="A1">', b'<x:c r="A1">', b'<c  r="A1">', b'<row spans="1:2" r="3">',
                 b'<c\x0br="XFD1">', b'<row\x0cr="9">', b'<x:c\x0br="A1">', b'<x:row r="1">'):
         assert _sheet_bound(odd) is None

@@ -126,8 +126,9 @@ class _Tail:
     shape_error: str = ""  # raised after it
 
 
-_TAILS: dict[tuple, _Tail] = {}
+_TAILS: dict[tuple[int, int], list[tuple[list[list[str]], _Tail]]] = {}  # (start, rows) → [(rows, tail)]
 _TAILS_MAX = 512
+_BUCKET_MAX = 8
 
 
 def _parse_tail(i: int, rows: list[list[str]]) -> _Tail:
@@ -166,15 +167,22 @@ def _parse_tail(i: int, rows: list[list[str]]) -> _Tail:
 
 def _tail(i: int, raw: list[list]) -> _Tail:
     """The tail of the raw rows from index ``i``, parsed or remembered. Only all-text rows (what
-    ``metadata_rows`` writes) are remembered: their key says exactly what ``_text`` makes of them."""
+    ``metadata_rows`` writes) are remembered: equal rows say exactly what ``_text`` makes of them.
+    (Looked up by position and length, then compared whole: comparing lists costs a fraction of
+    hashing every cell into a key.)"""
+    bucket = _TAILS.get((i, len(raw)))
+    if bucket:
+        for seen, tail in bucket:
+            if seen == raw:  # (seen holds only text: equal rows are text too)
+                return tail
     if set(map(type, chain.from_iterable(raw))) <= {str}:
-        key = (i, tuple(map(tuple, raw)))
-        tail = _TAILS.get(key)
-        if tail is None:
-            tail = _parse_tail(i, [[v.strip() for v in row] for row in raw])
-            if len(_TAILS) >= _TAILS_MAX:
-                _TAILS.clear()
-            _TAILS[key] = tail
+        tail = _parse_tail(i, [[v.strip() for v in row] for row in raw])
+        if len(_TAILS) >= _TAILS_MAX:
+            _TAILS.clear()
+        bucket = _TAILS.setdefault((i, len(raw)), [])
+        if len(bucket) >= _BUCKET_MAX:
+            del bucket[0]
+        bucket.append(([list(row) for row in raw], tail))
         return tail
     return _parse_tail(i, [[_text(v) for v in row] for row in raw])
 

@@ -193,11 +193,13 @@ def _over(rows: int, cols: int, lim: Limits) -> bool:
 _PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")  # (one search: both start with ":")
 _ODD_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
 _ODD_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["']))""")
-# (the usual case in one search each: no cell beyond column Z or row 999, no row beyond 999)
-_NOT_SMALL_CELL = re.compile(rb"""<c(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][A-Za-z]?[0-9]{1,3}["']))""")
-_NOT_SMALL_ROW = re.compile(rb"""<row(?:[\t\n\r\x0b\x0c/>]| (?!r=["'][0-9]{1,3}["']))""")
-# any attribute named exactly r (calamine does not read a prefixed x:r, nor xmlns:r)
-_NOT_SMALL_R = re.compile(rb"""r(?<=[\s"']r)\s*=\s*["'](?![A-Za-z]?[0-9]{1,3}["'])""")
+# (the usual case in two searches: no cell beyond column Z or row 999, no row beyond 999) Every "r=" is
+# followed by a small reference in quotes, and no "r" by white space: then every attribute named r,
+# a second one included (calamine keeps the last), is small (a superset of what matters: text that
+# happens to look so only sends the sheet to the searches below). With each <c>/<row> written r first,
+# its own reference is one of those.
+_R_NOT_SMALL = re.compile(rb"""r(?:=(?!["'][A-Za-z]?[0-9]{1,3}["'])|\s)""")
+_CELL_OR_ROW_NOT_R_FIRST = re.compile(rb"""<(?:c|row)(?:[\t\n\r\x0b\x0c/>]| (?!r=))""")
 _TWO_LETTERS = re.compile(rb"""<c r=["'][A-Za-z]{2}""")
 _LONG_COLUMN = re.compile(rb"""<c r=["'][A-Za-z]{3}""")
 _LONG_CELL_ROW = re.compile(rb"""<c r=["'][A-Za-z]*([0-9]{4,})""")
@@ -227,9 +229,8 @@ def _sheet_bound(data: bytes) -> tuple[int, int] | None:
     start, end = _cell_region(data)
     if _PREFIXED_CELL_OR_ROW.search(data, start, end):
         return None
-    if (not _NOT_SMALL_CELL.search(data, start, end) and not _NOT_SMALL_ROW.search(data, start, end)
-            and not _NOT_SMALL_R.search(data, start, end)):  # fmt: skip
-        return 999, 26  # (every r attribute is small, a second one included: calamine keeps the last)
+    if not _R_NOT_SMALL.search(data, start, end) and not _CELL_OR_ROW_NOT_R_FIRST.search(data, start, end):
+        return 999, 26
     if _ODD_CELL.search(data, start, end) or _ODD_ROW.search(data, start, end) or _LONG_COLUMN.search(data, start, end):
         return None
     if _NOT_PLAIN_CELL_OR_ROW.search(data, start, end):  # (a second r, among others: the exact scan says so)
