@@ -194,6 +194,26 @@ def test_parse_metadata_matches_reference_on_edited_maps() -> None:
             assert _outcome(parse_metadata, v) == want  # remembered
 
 
+def test_remembered_field_maps_stay_bounded() -> None:
+    """Each remembered map keeps a copy of its rows: no more than ``_TAILS_MAX`` in all, however
+    many distinct maps a run reads, and never more than ``_BUCKET_MAX`` of one shape."""
+    from pdreport.template import metadata
+
+    metadata._TAILS.clear()
+    cleared = False
+    for n in range(2 * metadata._TAILS_MAX):
+        rows = [["x" + str(n), "指标", "C5"], ["[labels]"]] + [["指标", "A1", "名称"]] * (n % 100 + 1)
+        before = sum(map(len, metadata._TAILS.values()))
+        metadata._tail(3, rows)
+        cleared = cleared or sum(map(len, metadata._TAILS.values())) < before
+        assert sum(map(len, metadata._TAILS.values())) <= metadata._TAILS_MAX
+        assert all(len(b) <= metadata._BUCKET_MAX for b in metadata._TAILS.values())
+    assert cleared
+    again = [["x1", "指标", "C5"], ["[labels]"], ["指标", "A1", "名称"]]
+    assert metadata._tail(3, again) == metadata._parse_tail(3, again)
+    metadata._TAILS.clear()
+
+
 # -- reference implementations -------------------------------------------------------------------
 
 

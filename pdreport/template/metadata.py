@@ -127,7 +127,7 @@ class _Tail:
 
 
 _TAILS: dict[tuple[int, int], list[tuple[list[list[str]], _Tail]]] = {}  # (start, rows) → [(rows, tail)]
-_TAILS_MAX = 512
+_TAILS_MAX = 512  # tails remembered in all
 _BUCKET_MAX = 8
 
 
@@ -177,7 +177,7 @@ def _tail(i: int, raw: list[list]) -> _Tail:
                 return tail
     if set(map(type, chain.from_iterable(raw))) <= {str}:
         tail = _parse_tail(i, [[v.strip() for v in row] for row in raw])
-        if len(_TAILS) >= _TAILS_MAX:
+        if sum(map(len, _TAILS.values())) >= _TAILS_MAX:  # (each holds a copy of its rows)
             _TAILS.clear()
         bucket = _TAILS.setdefault((i, len(raw)), [])
         if len(bucket) >= _BUCKET_MAX:
