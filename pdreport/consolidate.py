@@ -297,7 +297,7 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     the latest 填报日期 taken in, ``collect.default_report_date``). A ``resubmit_by`` given is held
     to ``report_date`` as given (or the deadline), as the command checked it before reading."""
     from .datatable import DATA_CSV, DATA_XLSX, data_rows, render_csv, render_xlsx
-    from .feedback import FEEDBACK_DIR, resubmit_deadline, write_feedback
+    from .feedback import FEEDBACK_DIR, resubmit_deadline, start_copies, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
 
     outputs.claim(col.plan, col.period, bool(col.submissions))
@@ -305,11 +305,16 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     outputs.resubmit_by = resubmit_deadline(col.period, dated if resubmit_by is None else report_date,
                                             resubmit_by)  # (a wrong one: before writing)  # fmt: skip
     with heap_frozen():
-        outputs.files[PROBLEM_LIST_LABEL] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
-        rows = data_rows(col)
-        outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col, rows))
-        outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col, rows))
-        outputs.feedback = write_feedback(col, out_dir, outputs.write, outputs.resubmit_by)
+        copies = start_copies(col, outputs.resubmit_by)  # built in child processes while the rest is written
+        try:
+            outputs.files[PROBLEM_LIST_LABEL] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
+            rows = data_rows(col)
+            outputs.files["数据明细（CSV）"] = outputs.write(out_dir / DATA_CSV, render_csv(col, rows))
+            outputs.files["数据明细"] = outputs.write(out_dir / DATA_XLSX, render_xlsx(col, rows))
+        except BaseException:
+            copies.close()
+            raise
+        outputs.feedback = write_feedback(col, out_dir, outputs.write, outputs.resubmit_by, copies)
     for stale in _stale_feedback(out_dir / FEEDBACK_DIR, outputs.feedback):
         if outputs.stage is not None:
             outputs.stage.remove_on_commit(stale)

@@ -57,6 +57,12 @@ class Forked:
 
     def result(self, timeout: float | None = None) -> bytes:
         """``timeout``: seconds to wait for the child before doing the work here instead."""
+        data = self.delivered(timeout)
+        return data if data is not None else self._fn()
+
+    def delivered(self, timeout: float | None = None) -> bytes | None:
+        """The child's bytes, or ``None`` when it could not deliver them (nothing is run here:
+        the caller decides what to do instead)."""
         data = None
         if self._conn is not None:
             try:
@@ -65,7 +71,7 @@ class Forked:
             except (EOFError, OSError):
                 data = None
         self.close()
-        return data if data is not None else self._fn()
+        return data
 
     def close(self) -> None:
         """Stop the child if it is still running (harmless when done, or called twice)."""

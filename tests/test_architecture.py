@@ -24,7 +24,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("intake",),
     ("validate",),
     ("collect",),
-    ("problems", "datatable", "feedback"),
+    ("problems", "datatable", "feedback", "feedback_copy"),
     ("assess",),
     ("summary",),
     ("report",),

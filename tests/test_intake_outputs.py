@@ -273,7 +273,8 @@ def test_feedback_checks_every_part_before_openpyxl_opens_it(plan, folder):
     from the template when that check fails (here: docProps nested 200 deep)."""
     import zipfile
 
-    from pdreport.feedback import _load_own, build_copy
+    from pdreport.feedback import build_copy
+    from pdreport.feedback_copy import _load_own
 
     assert _load_own(collect(plan, folder, "2024H1").raws["jjw.xlsx"]) is not None
     src = zipfile.ZipFile(io.BytesIO((folder / "jjw.xlsx").read_bytes()))
@@ -394,7 +395,7 @@ def test_feedback_restores_labels_in_a_rebuilt_copy_too(plan, demo, tmp_path):
             dst.writestr(info.filename, deep if info.filename == "docProps/app.xml" else src.read(info))
     (folder / name).write_bytes(buf.getvalue())
     col = collect(plan, folder, "2024H1")
-    from pdreport.feedback import _load_own
+    from pdreport.feedback_copy import _load_own
 
     assert _load_own(col.raws[name]) is None
     (copy,) = write_feedback(col, tmp_path / "out")
