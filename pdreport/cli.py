@@ -604,7 +604,7 @@ def consolidate_cmd(plan_file, folder: Path, period_id, out_dir, previous, templ
     """
     from .report.prepared import PreparedCharts
 
-    charts = PreparedCharts.start()  # first: matplotlib loads in a child while the rest starts here
+    charts = PreparedCharts.start()  # first: the charts' child loads Pillow and finds the font meanwhile
     try:
         from .consolidate import consolidate
 

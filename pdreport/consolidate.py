@@ -356,7 +356,7 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
     if anything fails, the previous outputs stay as they were. A folder holding another period's
     results is refused (before the returns are read when ``period_id`` is given), unless
     ``overwrite`` (see ``writing``). ``charts``: a ``PreparedCharts`` the caller started earlier,
-    so that matplotlib loads meanwhile (closed here); by default one is started here."""
+    so that Pillow and the font load meanwhile (closed here); by default one is started here."""
     out_dir = Path(out_dir)
     from .report.render import PreparedCharts, check_templates
 
