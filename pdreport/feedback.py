@@ -4,7 +4,8 @@ A copy is the office's own workbook with each problem cell marked, built by ``fe
 with openpyxl. That module (and openpyxl, ~0.3 s to import) is loaded only where a copy is
 built: ``start_copies`` has them built in a child process (worker processes from
 ``PROCESS_MIN_COPIES``) while the caller writes the other outputs, and the parent imports it
-only to build a copy the child could not deliver.
+only to build a copy the child could not deliver (or on one core, or where processes cannot be
+forked).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def resubmit_deadline(period: Period, report_date: dt.date | None = None, asked:
 
 PROCESS_MIN_COPIES = 16  # from this many copies they are built in worker processes (one per core)
 PROCESS_CHUNK = 4  # copies per task (each loads and saves a workbook with openpyxl: ~50 ms)
+CHILD_WAIT_S, CHILD_WAIT_PER_COPY_S = 60, 30  # then the copies are built here (a child that hangs)
 
 
 class Copies:
@@ -94,8 +96,8 @@ class Copies:
         data = None
         if self._ahead is not None:
             data = self._ahead.get(i)
-        elif self._child is not None:
-            delivered = self._child.delivered()
+        elif self._child is not None:  # (a child stuck for minutes is given up: built here instead)
+            delivered = self._child.delivered(CHILD_WAIT_S + CHILD_WAIT_PER_COPY_S * len(self.jobs))
             self._child = None
             self._built = pickle.loads(delivered) if delivered is not None else None
         if self._built is not None and i < len(self._built):

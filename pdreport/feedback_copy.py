@@ -4,8 +4,9 @@ The original is never written to. For .xlsx/.xlsm returns the copy is made from 
 file itself (openpyxl); for .xls/.ods, which openpyxl cannot write, a fresh template
 is generated and the office's values are put back in, so every office gets an .xlsx.
 Which copies a run writes, their names and deadline, and writing them are in ``feedback``:
-this module (and openpyxl, ~0.3 s to import) is loaded only where a copy is built, which in a
-run with copies to write is a child process, while the parent writes the other outputs.
+this module (and openpyxl, ~0.3 s to import) is loaded only where a copy is built: a child
+process while the parent writes the other outputs (the parent itself on one core, where it
+cannot fork, or for a copy the child could not deliver).
 """
 
 from __future__ import annotations

@@ -321,8 +321,9 @@ def test_feedback_copies_built_in_processes_are_identical(sample_collection, tmp
     monkeypatch.setattr(feedback, "PROCESS_MIN_COPIES", 2)
     monkeypatch.setattr(feedback, "PROCESS_CHUNK", 1)
     pooled = feedback.write_feedback(col, tmp_path / "pool")
-    monkeypatch.setattr(feedback, "PROCESS_MIN_COPIES", 10**9)
-    serial = feedback.write_feedback(col, tmp_path / "serial")
+    with monkeypatch.context() as m:  # the reference: built here, one after the other
+        m.setattr(os, "cpu_count", lambda: 1)
+        serial = feedback.write_feedback(col, tmp_path / "serial")
     assert [p.name for p in pooled] == [p.name for p in serial]
     assert [feedback.feedback_name(col.plan.respondent(r).name) for r in with_errors] == [p.name for p in serial]
     assert [p.read_bytes() for p in pooled] == [p.read_bytes() for p in serial]
@@ -358,21 +359,48 @@ def test_feedback_copy_failing_in_a_worker_fails_in_the_parent_as_before(sample_
     assert len(written) == 1  # the copy before it, as the sequential loop wrote it
 
 
+FORKS = (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+
+
+@pytest.mark.skipif(not FORKS, reason="one core, or no fork: the copies are built here")
 def test_few_feedback_copies_are_built_in_one_child_identically(sample_collection, tmp_path, monkeypatch):
     """Fewer than ``PROCESS_MIN_COPIES`` copies are built in one child process while the caller
     writes the other outputs: the same bytes as built here, in the same order."""
     import pdreport.feedback as feedback
 
     col = sample_collection
-    started = []
-    real_forked = feedback.Forked
-    monkeypatch.setattr(feedback, "Forked", lambda fn: started.append(fn) or real_forked(fn))
+    delivered = []
+    real = feedback.Forked.delivered
+    monkeypatch.setattr(feedback.Forked, "delivered", lambda self, *a: delivered.append(real(self, *a)) or delivered[-1])
     ahead = feedback.write_feedback(col, tmp_path / "child")
-    assert len(started) == 1
+    assert len(delivered) == 1 and delivered[0] is not None  # built there, not again here
     jobs = [(rid, sub.file) for rid, sub in sorted(col.submissions.items()) if sub.has_errors]
     here = [feedback.build_copy(col, file, col.findings_for(file)) for _rid, file in jobs]
     assert [p.read_bytes() for p in ahead] == here
     assert [p.name for p in ahead] == [feedback.feedback_name(col.plan.respondent(r).name) for r, _f in jobs]
+
+
+@pytest.mark.skipif(not FORKS, reason="one core, or no fork: the copies are built here")
+def test_a_child_that_hangs_is_given_up_and_the_copies_built_here(sample_collection, tmp_path, monkeypatch):
+    import pdreport.feedback as feedback
+
+    col = sample_collection
+    here = os.getpid()
+    real = feedback.build_copy
+
+    def build(c, file, findings, *due):
+        if os.getpid() != here:
+            time.sleep(600)  # (the child: stuck)
+        return real(c, file, findings, *due)
+
+    monkeypatch.setattr(feedback, "build_copy", build)
+    monkeypatch.setattr(feedback, "CHILD_WAIT_S", 1)
+    monkeypatch.setattr(feedback, "CHILD_WAIT_PER_COPY_S", 0)
+    t = time.monotonic()
+    written = feedback.write_feedback(col, tmp_path)
+    assert time.monotonic() - t < 120
+    jobs = [sub.file for _rid, sub in sorted(col.submissions.items()) if sub.has_errors]
+    assert [p.read_bytes() for p in written] == [real(col, f, col.findings_for(f)) for f in jobs]
 
 
 def test_feedback_copy_failing_in_the_child_fails_here_after_the_copies_before(sample_collection, tmp_path,
@@ -398,6 +426,7 @@ def test_feedback_copy_failing_in_the_child_fails_here_after_the_copies_before(s
     assert in_child == [os.getpid(), os.getpid()]  # (the child's calls are not seen here: built again here)
 
 
+@pytest.mark.skipif(not FORKS, reason="one core, or no fork: the copies are built here")
 def test_consolidate_leaves_openpyxl_to_the_child(tmp_path):
     """The samples' three 退回修改 copies are built in a child: the command's own process never
     imports openpyxl (~0.3 s of a small run)."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pdreport.report import charts, plot
 
-pytestmark = pytest.mark.skipif(charts.find_cjk_font() is None, reason="no CJK font installed")
+needs_font = pytest.mark.skipif(charts.find_cjk_font() is None, reason="no CJK font installed")
 
 
 @settings(max_examples=300, deadline=None)
@@ -33,7 +33,7 @@ def test_nice_ticks_of_the_usual_ranges():
     assert plot.nice_ticks(0, 6.8) == [0, 1, 2, 3, 4, 5, 6]
     assert plot.nice_ticks(0, 20.16, integer=True) == [0, 5, 10, 15, 20]
     assert plot.nice_ticks(-1.75, 3.99) == [-1, 0, 1, 2, 3]
-    assert plot.tick_text(2.5) == "2.5" and plot.tick_text(-0.0) == "0" and plot.tick_text(1e6) == "1e+06"
+    assert plot.tick_text(2.5) == "2.5" and plot.tick_text(-0.0) == "0" and plot.tick_text(2.5e6) == "2500000"
 
 
 def _image(png: bytes):
@@ -49,6 +49,7 @@ def _chart(**over) -> plot.HBarChart:
     return plot.HBarChart(**base)
 
 
+@needs_font
 def test_render_is_sized_in_mm_at_200_dpi_and_repeatable():
     path = charts.find_cjk_font()
     png = plot.render(_chart(), path)
@@ -58,6 +59,7 @@ def test_render_is_sized_in_mm_at_200_dpi_and_repeatable():
     assert b"tIME" not in png and b"tEXt" not in png  # no clock, no software stamp
 
 
+@needs_font
 def test_bars_are_as_long_as_their_values():
     image = _image(plot.render(_chart(), charts.find_cjk_font()))
     blue = (0x00, 0x72, 0xB2)
@@ -73,6 +75,7 @@ def test_bars_are_as_long_as_their_values():
     assert abs((end2 - start2 + 1) / (end1 - start1 + 1) - 2.0) < 0.02
 
 
+@needs_font
 def test_long_labels_push_the_bars_right_and_are_never_cut():
     image = _image(plot.render(_chart(labels=("浦东新区某某某某管理委员会", "乙")), charts.find_cjk_font()))
     width, height = image.size
@@ -80,6 +83,7 @@ def test_long_labels_push_the_bars_right_and_are_never_cut():
     assert all(p == (255, 255, 255) for p in edge)  # nothing drawn into the left margin
 
 
+@needs_font
 def test_chart_functions_draw_with_pillow_only():
     import subprocess
     import sys
@@ -91,6 +95,7 @@ def test_chart_functions_draw_with_pillow_only():
     assert out.stdout.split() == ["True", "False"]
 
 
+@needs_font
 def test_font_lookup_takes_the_best_file_that_opens(tmp_path, monkeypatch):
     """By file name, best first; a damaged file is passed over; in a collection, the simplified-
     Chinese face; no known file: no font (the report then says the charts are left out)."""
@@ -99,10 +104,18 @@ def test_font_lookup_takes_the_best_file_that_opens(tmp_path, monkeypatch):
     fonts.mkdir(parents=True)
     (fonts / "NotoSansCJK-Regular.ttc").write_bytes(b"not a font")
     (fonts / "readme.txt").write_text("x")
+    (fonts / "up").symlink_to(tmp_path / "fonts")  # two links back up the tree: walked once
+    (fonts / "up2").symlink_to(fonts)
     monkeypatch.setattr(charts, "_font_dirs", lambda: [tmp_path / "nowhere", tmp_path / "fonts"])
+    monkeypatch.setattr(charts, "_fontconfig_faces", lambda: [])
     charts._font_face.cache_clear()
     try:
         assert charts._font_face() is None
+        # no known file: a font fontconfig lists for simplified Chinese, if it opens
+        monkeypatch.setattr(charts, "_fontconfig_faces", lambda: [(str(fonts / "readme.txt"), 0), (real, 0)])
+        charts._font_face.cache_clear()
+        assert charts._font_face() == (real, 0)
+        monkeypatch.setattr(charts, "_fontconfig_faces", lambda: [])
         if real.lower().endswith("notosanscjk-regular.ttc"):
             (fonts / "wqy-zenhei.ttc").symlink_to(real)  # (a Noto collection under a later name)
             charts._font_face.cache_clear()
@@ -117,3 +130,46 @@ def test_font_lookup_takes_the_best_file_that_opens(tmp_path, monkeypatch):
             assert ImageFont.truetype(path, 10, index=index).getname()[0] == "Noto Sans CJK SC"
     finally:
         charts._font_face.cache_clear()
+
+
+@needs_font
+def test_what_names_and_sizes_throw_at_it_is_drawn_not_raised(tmp_path):
+    """A name with a line break (the plan allows one), hundreds of units, names far too long for
+    the width, huge numbers: a chart, never an error (a run must not fail over a picture)."""
+    path = charts.find_cjk_font()
+    for chart in (
+        _chart(labels=("万祥镇\n（试点）", "乙\t镇")),
+        _chart(labels=tuple(f"单位{i}" for i in range(500)), bars=(plot.Bars(tuple(range(500)), ("#0072B2",)),),
+               xlim=(0.0, 600.0)),
+        _chart(labels=("浦东新区" * 20, "乙"), title="工业万元产值能耗下降率与目标" * 5,
+               legend=(("#0072B2", "实际下降率" * 10), ("#E69F00", "目标"))),
+        _chart(bars=(plot.Bars((1e6, 2.4e6), ("#0072B2",)),), xlim=(0.0, 2.5e6)),
+    ):
+        image = _image(plot.render(chart, path))
+        assert image.size == (1181, 472)
+    long = _image(plot.render(_chart(labels=("浦东新区" * 20, "乙"), title="标题" * 40), path))
+    assert all(long.getpixel((x, y)) == (255, 255, 255) for x in (0, 1180) for y in range(long.height))
+    assert charts.bar_vs_target(["万祥镇\n（试点）"], [1.0], [2.0], "标题", "%") is not None
+
+
+def test_a_chart_that_cannot_be_drawn_is_left_out(monkeypatch):
+    """Whatever goes wrong in drawing, the report leaves the chart out instead of failing."""
+    def broken(*args):
+        raise RuntimeError("raqm_layout() failed.")
+
+    monkeypatch.setattr(charts, "find_cjk_font", lambda: "/nonexistent/font.ttc")
+    monkeypatch.setattr(charts, "render", broken)
+    assert charts.bar_vs_target(["甲"], [1.0], [2.0], "标题", "%") is None
+    assert charts.status_overview({"已完成": 1}, "标题") is None
+
+
+def test_font_folders_without_a_home_directory(monkeypatch):
+    from pathlib import Path
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    dirs = charts._font_dirs()
+    assert Path("/usr/share/fonts") in dirs or any("Fonts" in str(d) for d in dirs)

@@ -44,11 +44,16 @@ NO_FONT_TEXT = "本机未安装中文字体，图表从略"
 _FONT_FILES: tuple[tuple[str, str], ...] = (
     ("notosanscjk-regular.ttc", "Noto Sans CJK SC"),
     ("notosanscjksc-regular.otf", "Noto Sans CJK SC"),
+    ("notosanscjk-vf.ttc", "Noto Sans CJK SC"),  # (the variable font, as Fedora installs it)
+    ("notosanscjk-vf.otf.ttc", "Noto Sans CJK SC"),
     ("notoserifcjk-regular.ttc", "Noto Serif CJK SC"),
     ("notoserifcjksc-regular.otf", "Noto Serif CJK SC"),
+    ("notoserifcjk-vf.ttc", "Noto Serif CJK SC"),
     ("sourcehansanssc-regular.otf", "Source Han Sans SC"),
+    ("sourcehansanscn-regular.otf", "Source Han Sans CN"),
     ("sourcehansans-regular.ttc", "Source Han Sans SC"),
     ("sourcehanserifsc-regular.otf", "Source Han Serif SC"),
+    ("sourcehanserifcn-regular.otf", "Source Han Serif CN"),
     ("sourcehanserif-regular.ttc", "Source Han Serif SC"),
     ("wqy-zenhei.ttc", "WenQuanYi Zen Hei"),
     ("wqy-microhei.ttc", "WenQuanYi Micro Hei"),
@@ -62,6 +67,8 @@ _FONT_FILES: tuple[tuple[str, str], ...] = (
     ("stheiti light.ttc", "STHeiti"),
     ("notosanscjkjp-regular.otf", "Noto Sans CJK JP"),
     ("notosanscjktc-regular.otf", "Noto Sans CJK TC"),
+    ("notoserifcjkjp-regular.otf", "Noto Serif CJK JP"),
+    ("notoserifcjktc-regular.otf", "Noto Serif CJK TC"),
     ("uming.ttc", "AR PL UMing CN"),
     ("ukai.ttc", "AR PL UKai CN"),
 )
@@ -70,48 +77,84 @@ _WIDTH_MM = 150.0
 
 
 def _font_dirs() -> list[Path]:
-    home = Path.home()
+    try:
+        home: Path | None = Path.home()
+    except (RuntimeError, KeyError):  # (no HOME, and a uid without a passwd entry: a container)
+        home = None
     if sys.platform.startswith("win"):
         windir = Path(os.environ.get("WINDIR", r"C:\Windows"))
         local = os.environ.get("LOCALAPPDATA")
         return [windir / "Fonts"] + ([Path(local) / "Microsoft" / "Windows" / "Fonts"] if local else [])
     if sys.platform == "darwin":
-        return [Path("/System/Library/Fonts"), Path("/Library/Fonts"), home / "Library" / "Fonts"]
+        return [Path("/System/Library/Fonts"), Path("/Library/Fonts")] + ([home / "Library" / "Fonts"] if home else [])
     data = os.environ.get("XDG_DATA_HOME")
-    return [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
-            Path(data) / "fonts" if data else home / ".local" / "share" / "fonts", home / ".fonts"]  # fmt: skip
+    user = [Path(data) / "fonts"] if data else [home / ".local" / "share" / "fonts"] if home else []
+    return [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), *user, *([home / ".fonts"] if home else [])]
 
 
 @functools.lru_cache(maxsize=1)
 def _font_face() -> tuple[str, int] | None:
-    """(file, face index) of the preferred installed CJK font that FreeType can open, or None."""
+    """(file, face index) of the preferred installed CJK font that FreeType can open, or None:
+    the known files in the font folders (symlinked folders followed), best first; else any font
+    fontconfig says covers simplified Chinese (``fc-list``, where there is one)."""
     rank = {name: i for i, (name, _family) in enumerate(_FONT_FILES)}
     found: list[tuple[int, str]] = []
+    seen: set[str] = set()
     for folder in _font_dirs():
-        try:
-            walk = list(os.walk(folder))  # (a folder that is not there gives nothing)
-        except OSError:
-            continue
-        for root, _dirs, files in walk:
+        # (a folder that is not there gives nothing; each real folder is walked once, so that a
+        # link back up the tree cannot make the walk endless)
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(root)
+            if real in seen:
+                dirs[:] = []
+                continue
+            seen.add(real)
             found += [(rank[name.lower()], os.path.join(root, name)) for name in files if name.lower() in rank]
     for r, path in sorted(found):
         index = _face_index(path, _FONT_FILES[r][1])
         if index is not None:
             return path, index
+    for path, index in _fontconfig_faces():
+        if _face_index(path, "") is not None:
+            return path, index
     return None
+
+
+def _fontconfig_faces() -> list[tuple[str, int]]:
+    """(file, face index) of every font fontconfig lists for simplified Chinese, regular weight
+    and simplified-Chinese families (… SC, … CN) first; [] without fontconfig."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        out = subprocess.run([fc_list, "--format", "%{style[0]}\t%{family[0]}\t%{index}\t%{file}\n", ":lang=zh-cn"],
+                             capture_output=True, text=True, timeout=10, check=False).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return []
+    faces = []
+    for line in out.splitlines():
+        style, family, index, path = (line.split("\t", 3) + ["", "", ""])[:4]
+        if path and index.isdigit():
+            simplified = any(tag in family.split() for tag in ("SC", "CN", "GB", "Hans"))
+            faces.append((style.lower() not in ("regular", "book", "normal"), not simplified, path, int(index)))
+    return [(path, index) for _bold, _other, path, index in sorted(faces)]
 
 
 def _face_index(path: str, family: str) -> int | None:
     """The face named ``family`` in a collection (.ttc), else the first (0); None when the file
-    cannot be opened as a font (damaged, unreadable). (``FreeTypeFont``, not ``truetype``: that
-    would open another file of the same name from the system's fonts instead.)"""
-    from PIL import ImageFont
-
+    cannot be opened as a font (damaged, unreadable; or Pillow built without FreeType).
+    (``FreeTypeFont``, not ``truetype``: that would open another file of the same name from the
+    system's fonts instead.)"""
     try:
+        from PIL import ImageFont
+
         first = ImageFont.FreeTypeFont(path, 10, index=0)
-    except (OSError, ValueError):
+    except (OSError, ValueError, ImportError):
         return None
-    if not path.lower().endswith(".ttc") or first.getname()[0] == family:
+    if not path.lower().endswith(".ttc") or not family or first.getname()[0] == family:
         return 0
     for i in range(1, 32):
         try:
@@ -133,7 +176,11 @@ def _draw(chart: HBarChart) -> bytes | None:
     if path is None:
         return None
     face = _font_face()
-    return render(chart, path, face[1] if face and face[0] == path else 0)
+    index = face[1] if face and face[0] == path else 0
+    try:
+        return render(chart, path, index)
+    except (OSError, ValueError, RuntimeError, ImportError):  # a font FreeType opens but cannot lay out
+        return None  # (the report then leaves the chart out, as without a font)
 
 
 def _fmt(value: float, target: float | None = None) -> str:

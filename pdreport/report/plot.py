@@ -6,7 +6,7 @@ by hand on a raster at 200 dpi (text measured with FreeType, so labels never ove
 and costs a few tens of milliseconds. Same inputs, same bytes: nothing here reads the clock.
 
 ``HBarChart`` says what to draw, in data terms; ``render`` turns it into PNG bytes with one font
-face (``fonts.find_cjk_face``).
+face (``charts.find_cjk_font`` and the face index ``charts`` finds with it).
 """
 
 from __future__ import annotations
@@ -103,8 +103,22 @@ def nice_ticks(low: float, high: float, integer: bool = False, most: int = 9) ->
 
 
 def tick_text(value: float) -> str:
-    text = f"{value:.6g}"
-    return "0" if text in ("-0", "0") else text
+    """A tick's number as written, never in exponent form (2500000, not 2.5e+06)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".") if abs(value) < 1e15 else f"{value:.6g}"
+    return "0" if text in ("-0", "0", "") else text
+
+
+_UNPRINTABLE = dict.fromkeys(range(32), " ")  # (a line break in a name would stop the text layout)
+
+
+def plain(text: str, font, room: float) -> str:
+    """``text`` on one line, cut with "…" where it would be wider than ``room`` pixels."""
+    text = " ".join(str(text).translate(_UNPRINTABLE).split())
+    if font.getlength(text) <= room:
+        return text
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
 
 
 def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
@@ -133,8 +147,11 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
     image = Image.new("RGB", (width, full_height), "white")
     draw = ImageDraw.Draw(image)
     low, high = chart.xlim
-    ticks = [t for t in nice_ticks(low, high, chart.integer_ticks) if low - 1e-9 <= t <= high + 1e-9]
-    tick_labels = [tick_text(t) for t in ticks]
+    inside = width - 2 * PAD_PX
+    title = plain(chart.title, font(sizes["title"]), inside)
+    xlabel = plain(chart.xlabel, font(sizes["axis"]), inside)
+    # group labels take at most 40 % of the width: a longer name is cut, the bars keep their room
+    labels = [plain(s, font(sizes["label"]), 0.4 * width) for s in chart.labels]
 
     # the frame: title above, tick labels, axis title and legend below, group labels to the left
     top = PAD_PX + height(sizes["title"]) + px(6)
@@ -143,11 +160,22 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
         bottom -= height(sizes["legend"]) + px(6)
     bottom -= height(sizes["axis"]) + px(2)
     bottom -= height(sizes["tick"]) + TICK_PX + px(3)
-    label_width = max((font(sizes["label"]).getlength(s) for s in chart.labels), default=0)
+    bottom = max(bottom, top + 1)
+    label_width = max((font(sizes["label"]).getlength(s) for s in labels), default=0)
     left = PAD_PX + math.ceil(label_width) + TICK_PX + px(3.5)
+    ticks = [t for t in nice_ticks(low, high, chart.integer_ticks) if low - 1e-9 <= t <= high + 1e-9]
+    tick_labels = [tick_text(t) for t in ticks]
     last_tick = font(sizes["tick"]).getlength(tick_labels[-1]) / 2 if tick_labels else 0
-    right = width - PAD_PX - math.ceil(last_tick)
-    n = max(len(chart.labels), 1)
+    right = max(width - PAD_PX - math.ceil(last_tick), left + 1)
+    # as few ticks as keep their numbers apart (every second one, every fourth …)
+    widest = max((font(sizes["tick"]).getlength(t) for t in tick_labels), default=0) + px(4)
+    every = 1
+    if len(ticks) > 1:
+        apart = (ticks[1] - ticks[0]) / (high - low) * (right - left)  # pixels between two ticks
+        while len(ticks) > every and apart * every < widest:
+            every *= 2
+    ticks, tick_labels = ticks[::every], tick_labels[::every]
+    n = max(len(labels), 1)
     group = (bottom - top) / n
 
     def x_of(value: float) -> float:
@@ -166,7 +194,7 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
                 continue
             x0, x1 = sorted((x_of(0.0 if low <= 0 <= high else low), x_of(value)))
             y = y_of(i, bars.offset)
-            box = [round(x0), round(y - half), round(x1), round(y + half) - 1]
+            box = [round(x0), round(y - half), round(x1), max(round(y + half) - 1, round(y - half))]
             if box[2] <= box[0]:
                 if bars.edge is None:
                     continue
@@ -179,7 +207,7 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
     # axes: left and bottom, with ticks
     draw.line([(left, top), (left, bottom)], fill=INK, width=LINE_PX)
     draw.line([(left, bottom), (right, bottom)], fill=INK, width=LINE_PX)
-    for i, label in enumerate(chart.labels):
+    for i, label in enumerate(labels):
         y = round(y_of(i, 0.0))
         draw.line([(left - TICK_PX, y), (left, y)], fill=INK, width=LINE_PX)
         centred(left - TICK_PX - px(3.5), y, label, font(sizes["label"]), INK, "r")
@@ -188,23 +216,26 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
         draw.line([(x, bottom), (x, bottom + TICK_PX)], fill=INK, width=LINE_PX)
         draw.text((x, bottom + TICK_PX + px(3)), text, font=font(sizes["tick"]), fill=INK, anchor="mt")
     axis_y = bottom + TICK_PX + px(3) + height(sizes["tick"]) + px(2)
-    draw.text(((left + right) / 2, axis_y), chart.xlabel, font=font(sizes["axis"]), fill=INK, anchor="mt")
-    draw.text(((left + right) / 2, PAD_PX), chart.title, font=font(sizes["title"]), fill=INK, anchor="mt")
+    draw.text((_within((left + right) / 2, font(sizes["axis"]).getlength(xlabel), width), axis_y), xlabel,
+              font=font(sizes["axis"]), fill=INK, anchor="mt")  # fmt: skip
+    draw.text((_within((left + right) / 2, font(sizes["title"]).getlength(title), width), PAD_PX), title,
+              font=font(sizes["title"]), fill=INK, anchor="mt")  # fmt: skip
 
     for note in chart.notes:
         gap = px(note.gap) if note.gap else 0
         x = x_of(note.x) + (gap if note.align == "left" else -gap)
-        centred(x, y_of(note.group, note.offset), note.text, font(note.size), note.colour,
-                "l" if note.align == "left" else "r")  # fmt: skip
+        centred(x, y_of(note.group, note.offset), plain(note.text, font(note.size), inside), font(note.size),
+                note.colour, "l" if note.align == "left" else "r")  # fmt: skip
 
     if chart.legend:
         f = font(sizes["legend"])
         box_w, box_h, gap = px(14), px(5), px(4)
-        widths = [box_w + gap + f.getlength(name) for _c, name in chart.legend]
+        names = [plain(name, f, inside / len(chart.legend) - box_w - gap - px(14)) for _c, name in chart.legend]
+        widths = [box_w + gap + f.getlength(name) for name in names]
         total = sum(widths) + px(14) * (len(widths) - 1)
-        x = (left + right - total) / 2
+        x = _within((left + right) / 2, total, width) - total / 2
         y = full_height - PAD_PX - height(sizes["legend"]) / 2
-        for (colour, name), w in zip(chart.legend, widths, strict=True):
+        for (colour, _name), name, w in zip(chart.legend, names, widths, strict=True):
             draw.rectangle([round(x), round(y - box_h / 2), round(x + box_w), round(y + box_h / 2)], fill=colour)
             centred(x + box_w + gap, y, name, f, INK, "l")
             x += w + px(14)
@@ -212,3 +243,9 @@ def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=3, dpi=(DPI, DPI))
     return buffer.getvalue()
+
+
+def _within(centre: float, text_width: float, width: int) -> float:
+    """The centre for a text ``text_width`` wide near ``centre``, moved so that it stays inside."""
+    half = text_width / 2
+    return min(max(centre, PAD_PX + half), width - PAD_PX - half)
