@@ -144,6 +144,7 @@ def test_what_names_and_sizes_throw_at_it_is_drawn_not_raised(tmp_path):
         _chart(labels=("浦东新区" * 20, "乙"), title="工业万元产值能耗下降率与目标" * 5,
                legend=(("#0072B2", "实际下降率" * 10), ("#E69F00", "目标"))),
         _chart(bars=(plot.Bars((1e6, 2.4e6), ("#0072B2",)),), xlim=(0.0, 2.5e6)),
+        _chart(labels=("浦东" * 20000, "乙"), title="标题" * 50000),  # (cut by halving: measured ~20 times)
     ):
         image = _image(plot.render(chart, path))
         assert image.size == (1181, 472)

@@ -116,9 +116,14 @@ def plain(text: str, font, room: float) -> str:
     text = " ".join(str(text).translate(_UNPRINTABLE).split())
     if font.getlength(text) <= room:
         return text
-    while text and font.getlength(text + "…") > room:
-        text = text[:-1]
-    return text + "…"
+    lo, hi = 0, len(text)  # the longest start that fits with the "…" (measured log n times)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.getlength(text[:mid] + "…") <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
 
 
 def render(chart: HBarChart, font_path: str, font_index: int = 0) -> bytes:
