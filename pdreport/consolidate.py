@@ -291,11 +291,12 @@ def assess_folder(plan: Plan, folder: Path, period_id: str | None, out_dir: Path
 
 
 def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, report_date: dt.date | None = None,
-                         resubmit_by: dt.date | None = None) -> None:  # fmt: skip
+                         resubmit_by: dt.date | None = None, copy_helper=None) -> None:  # fmt: skip
     """问题清单, 数据明细 and the 退回修改 copies, which give ``resubmit_by`` as the 重新报送期限 (by
     default ``feedback.RESUBMIT_DAYS`` after ``report_date``, itself by default the deadline or
     the latest 填报日期 taken in, ``collect.default_report_date``). A ``resubmit_by`` given is held
-    to ``report_date`` as given (or the deadline), as the command checked it before reading."""
+    to ``report_date`` as given (or the deadline), as the command checked it before reading.
+    ``copy_helper``: ``feedback.copy_helper()``, started with the run (used or closed here)."""
     from .datatable import DATA_CSV, DATA_XLSX, data_rows, render_csv, render_xlsx
     from .feedback import FEEDBACK_DIR, resubmit_deadline, start_copies, write_feedback
     from .problems import PROBLEM_LIST, render_problem_list
@@ -305,7 +306,7 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     outputs.resubmit_by = resubmit_deadline(col.period, dated if resubmit_by is None else report_date,
                                             resubmit_by)  # (a wrong one: before writing)  # fmt: skip
     with heap_frozen():
-        copies = start_copies(col, outputs.resubmit_by)  # built in child processes while the rest is written
+        copies = start_copies(col, outputs.resubmit_by, copy_helper)  # built in child processes meanwhile
         try:
             outputs.files[PROBLEM_LIST_LABEL] = outputs.write(out_dir / PROBLEM_LIST, render_problem_list(col))
             rows = data_rows(col)
@@ -362,11 +363,15 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
 
     prepared = charts
     summary: Forked | None = None
+    helper = None
     try:
         check_templates(templates)  # a mistake in an edited template is said before the long part
         with writing(out_dir, plan, period_id, overwrite=overwrite, inputs=folder) as outputs:
             if prepared is None:
                 prepared = PreparedCharts.start()  # the charts are drawn in a child (same bytes)
+            from .feedback import copy_helper
+
+            helper = copy_helper()  # imports openpyxl while the returns are read, for a few copies
             col, a = assess_folder(plan, folder, period_id, out_dir, previous, progress)
             outputs.claim(plan, col.period, bool(col.submissions))  # (the period read from the returns)
             with heap_frozen():  # what intake built is read, not freed, from here on
@@ -376,7 +381,8 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
                     summary = _summary_ahead(col, a)
                 # (dated as the report is; a --resubmit-by may not precede the date, by default the deadline)
                 write_intake_outputs(col, out_dir, outputs, report_date or (col.period.deadline if resubmit_by else None),
-                                     resubmit_by)  # fmt: skip
+                                     resubmit_by, helper)  # fmt: skip
+                helper = None  # (used or closed there)
                 if not col.submissions:
                     return Run(col, None, outputs)
                 ahead: Forked | bytes | None = summary
@@ -391,6 +397,8 @@ def consolidate(plan: Plan, folder: Path, out_dir: Path, period_id: str | None =
             summary.close()
         if prepared is not None:
             prepared.close()
+        if helper is not None:
+            helper.close()
     return Run(col, a, outputs)
 
 

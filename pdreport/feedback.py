@@ -3,9 +3,10 @@
 A copy is the office's own workbook with each problem cell marked, built by ``feedback_copy``
 with openpyxl. That module (and openpyxl, ~0.3 s to import) is loaded only where a copy is
 built: ``start_copies`` has them built in a child process (worker processes from
-``PROCESS_MIN_COPIES``) while the caller writes the other outputs, and the parent imports it
-only to build a copy the child could not deliver (or on one core, or where processes cannot be
-forked).
+``PROCESS_MIN_COPIES``) while the caller writes the other outputs — for a small run the
+``copy_helper`` started with it, which imported openpyxl while the returns were read — and the
+parent imports it only to build a copy the child could not deliver (or on one core, or where
+processes cannot be forked).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .findings import Finding
 from .outputs import atomic_write_bytes
 from .plan.model import Period
 from .template.layout import FEEDBACK_NOTE
-from .workers import Ahead, Forked
+from .workers import Ahead, Forked, Preloaded
 
 FEEDBACK_DIR = "退回修改"
 COMMENT_AUTHOR = "pdreport"  # the author of every comment a copy adds: how the next round finds them
@@ -62,6 +63,7 @@ def resubmit_deadline(period: Period, report_date: dt.date | None = None, asked:
 PROCESS_MIN_COPIES = 16  # from this many copies they are built in worker processes (one per core)
 PROCESS_CHUNK = 4  # copies per task (each loads and saves a workbook with openpyxl: ~50 ms)
 CHILD_WAIT_S, CHILD_WAIT_PER_COPY_S = 60, 30  # then the copies are built here (a child that hangs)
+HELPER_MAX_FILES = 400  # a collection of fewer files is sent to the helper started with the run
 
 
 class Copies:
@@ -71,7 +73,7 @@ class Copies:
     when it was not built there (not forked, failed): errors then surface exactly as they would
     have without the children."""
 
-    def __init__(self, col: Collection, resubmit_by: dt.date | None = None):
+    def __init__(self, col: Collection, resubmit_by: dt.date | None = None, helper: Preloaded | None = None):
         self.col = col
         self.resubmit_by = resubmit_by
         self.jobs = [(rid, sub.file) for rid, sub in sorted(col.submissions.items()) if sub.has_errors]
@@ -81,12 +83,21 @@ class Copies:
             if f.file in wanted:
                 self._findings.setdefault(f.file, []).append(f)
         self._ahead: Ahead | None = None
-        self._child: Forked | None = None
+        self._child: Forked | Preloaded | None = None
         self._built: list[bytes] | None = None
         if self.jobs:
             self._ahead = Ahead.start(self.build, len(self.jobs), PROCESS_MIN_COPIES, PROCESS_CHUNK)
-            if self._ahead is None and len(self.jobs) < PROCESS_MIN_COPIES and (os.cpu_count() or 1) > 1:
-                self._child = Forked(lambda: pickle.dumps([self.build(i) for i in range(len(self.jobs))]))
+        few = self._ahead is None and 0 < len(self.jobs) < PROCESS_MIN_COPIES and (os.cpu_count() or 1) > 1
+        # a small run's collection is sent to the helper, which has imported openpyxl meanwhile; a
+        # large one's would take longer to send than a child forked now takes to import it
+        if few and helper is not None and len(col.outcomes) < HELPER_MAX_FILES and helper.run(
+            _build_all, col, self.jobs, self._findings, resubmit_by
+        ):
+            self._child, helper = helper, None
+        elif few:
+            self._child = Forked(lambda: pickle.dumps([self.build(i) for i in range(len(self.jobs))]))
+        if helper is not None:  # (not needed after all)
+            helper.close()
 
     def build(self, i: int) -> bytes:
         file = self.jobs[i][1]
@@ -113,10 +124,24 @@ class Copies:
             self._child = None
 
 
-def start_copies(col: Collection, resubmit_by: dt.date | None = None) -> Copies:
+def start_copies(col: Collection, resubmit_by: dt.date | None = None, helper: Preloaded | None = None) -> Copies:
     """The copies ``col`` calls for, their building started (see ``Copies``): call it before the
-    other outputs are written, and give the result to ``write_feedback``."""
-    return Copies(col, resubmit_by)
+    other outputs are written, and give the result to ``write_feedback``. ``helper``: from
+    ``copy_helper()``, started when the run began (used for a few copies of a small run, else
+    closed)."""
+    return Copies(col, resubmit_by, helper)
+
+
+def copy_helper() -> Preloaded:
+    """A child that imports ``feedback_copy`` (openpyxl, ~0.3 s) now, while the returns are read,
+    to build a small run's copies later (``start_copies``)."""
+    return Preloaded(("pdreport.feedback_copy",))
+
+
+def _build_all(col: Collection, jobs: list[tuple[str, str]], findings: dict[str, list[Finding]],
+               resubmit_by: dt.date | None) -> bytes:  # fmt: skip
+    """Every copy of ``jobs``, pickled (in the helper; it received ``col`` pickled)."""
+    return pickle.dumps([build_copy(col, file, findings.get(file, []), resubmit_by) for _rid, file in jobs])
 
 
 def write_feedback(col: Collection, out_dir: Path,

@@ -29,25 +29,19 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-class Forked:
-    """``fn()`` (returning bytes) run in a forked child while the caller does other work.
+class _Child:
+    """A forked child and the parent's end of its pipe: the bytes it sends, and stopping it."""
 
-    ``result()`` returns the child's bytes, or runs ``fn()`` here if the child could not deliver
-    them (not forked, died, raised): any failure there only means the work is done here, as
-    without the child, so errors surface in the caller exactly as they would have. The child sees
-    the caller's memory as it was at the fork (nothing is pickled on the way in). ``setup``, if
-    given, runs first in the child only (never here)."""
+    _process = None
+    _conn = None
 
-    def __init__(self, fn: Callable[[], bytes], setup: Callable[[], None] | None = None):
-        self._fn = fn
-        self._process = None
-        self._conn = None
+    def _fork(self, target: Callable, args: tuple, duplex: bool) -> None:
         try:
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork")
-            parent, child = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(target=_forked_main, args=(fn, setup, child, parent, os.getpid()), daemon=True)
+            parent, child = ctx.Pipe(duplex=duplex)
+            self._process = ctx.Process(target=target, args=(*args, child, parent, os.getpid()), daemon=True)
             self._process.start()
         except (ValueError, OSError):
             self._process = None
@@ -55,14 +49,9 @@ class Forked:
         child.close()
         self._conn = parent
 
-    def result(self, timeout: float | None = None) -> bytes:
-        """``timeout``: seconds to wait for the child before doing the work here instead."""
-        data = self.delivered(timeout)
-        return data if data is not None else self._fn()
-
     def delivered(self, timeout: float | None = None) -> bytes | None:
-        """The child's bytes, or ``None`` when it could not deliver them (nothing is run here:
-        the caller decides what to do instead)."""
+        """The child's bytes, or ``None`` when it could not deliver them (not forked, died,
+        raised, silent past ``timeout``): nothing is run here, the caller decides what to do."""
         data = None
         if self._conn is not None:
             try:
@@ -82,6 +71,65 @@ class Forked:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class Forked(_Child):
+    """``fn()`` (returning bytes) run in a forked child while the caller does other work.
+
+    ``result()`` returns the child's bytes, or runs ``fn()`` here if the child could not deliver
+    them (not forked, died, raised): any failure there only means the work is done here, as
+    without the child, so errors surface in the caller exactly as they would have. The child sees
+    the caller's memory as it was at the fork (nothing is pickled on the way in). ``setup``, if
+    given, runs first in the child only (never here)."""
+
+    def __init__(self, fn: Callable[[], bytes], setup: Callable[[], None] | None = None):
+        self._fn = fn
+        self._fork(_forked_main, (fn, setup), duplex=False)
+
+    def result(self, timeout: float | None = None) -> bytes:
+        """``timeout``: seconds to wait for the child before doing the work here instead."""
+        data = self.delivered(timeout)
+        return data if data is not None else self._fn()
+
+
+class Preloaded(_Child):
+    """A child forked now, which imports ``modules`` while the caller works (a slow import kept off
+    its path), then runs the one job ``run(fn, *args)`` sends it: ``fn`` a module-level function
+    returning bytes, ``args`` pickled on the way. ``delivered`` gives its bytes, or ``None`` when
+    the child could not deliver them: the caller then does the work itself. ``close`` when the job
+    is not needed after all. No child on one core (there is no other to import on)."""
+
+    def __init__(self, modules: tuple[str, ...]):
+        if (os.cpu_count() or 1) >= 2:
+            self._fork(_preloaded_main, (modules,), duplex=True)
+
+    def run(self, fn: Callable[..., bytes], *args) -> bool:
+        """Send the job; False (the child closed) when it could not be sent."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.send((fn, args))
+        except Exception:  # noqa: BLE001 - e.g. an argument that cannot be pickled: done by the caller
+            self.close()
+            return False
+        return True
+
+
+def _preloaded_main(modules: tuple[str, ...], conn, parent_end, parent_pid: int) -> None:
+    def imports() -> None:
+        import importlib
+
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the job says what is wrong (in the caller, run again)
+                pass
+
+    def job() -> bytes:
+        fn, args = conn.recv()
+        return fn(*args)
+
+    _forked_main(job, imports, conn, parent_end, parent_pid)
 
 
 def _forked_main(fn: Callable[[], bytes], setup: Callable[[], None] | None, conn, parent_end,

@@ -438,3 +438,62 @@ def test_consolidate_leaves_openpyxl_to_the_child(tmp_path):
                          cwd=SAMPLES.parent, check=True)  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert len(list((tmp_path / "out" / "退回修改").glob("*.xlsx"))) == 3
+
+
+def _double(x: bytes) -> bytes:
+    return x * 2
+
+
+def _fail(x: bytes) -> bytes:
+    raise RuntimeError("boom")
+
+
+def _modules(_x: bytes) -> bytes:
+    return ",".join(m for m in ("openpyxl", "pdreport.feedback_copy") if m in sys.modules).encode()
+
+
+@pytest.mark.skipif(not FORKS, reason="one core, or no fork")
+def test_a_preloaded_child_imports_first_then_runs_one_job():
+    from pdreport.workers import Preloaded
+
+    helper = Preloaded(("pdreport.feedback_copy",))
+    assert helper.run(_modules, b"")
+    assert helper.delivered(60) == b"openpyxl,pdreport.feedback_copy"
+    helper = Preloaded(())
+    assert helper.run(_double, b"ab") and helper.delivered(60) == b"abab"
+    helper = Preloaded(())
+    assert helper.run(_fail, b"") and helper.delivered(60) is None  # the caller does it itself
+    helper = Preloaded(())
+    assert not helper.run(lambda x: x, b"")  # (a lambda cannot be pickled: refused, closed)
+    assert helper.delivered() is None
+    helper = Preloaded(("no.such.module",))
+    helper.close()
+    helper.close()  # (twice is harmless)
+
+
+def test_no_preloaded_child_on_one_core(monkeypatch):
+    from pdreport.workers import Preloaded
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    helper = Preloaded(("pdreport.feedback_copy",))
+    assert not helper.run(_double, b"x") and helper.delivered() is None
+
+
+@pytest.mark.skipif(not FORKS, reason="one core, or no fork: the copies are built here")
+def test_a_small_runs_copies_are_built_by_the_helper_started_with_it(sample_collection, tmp_path, monkeypatch):
+    import pdreport.feedback as feedback
+
+    col = sample_collection
+    delivered = []
+    real = feedback.Preloaded.delivered
+    monkeypatch.setattr(feedback.Preloaded, "delivered", lambda self, *a: delivered.append(real(self, *a)) or delivered[-1])
+    helper = feedback.copy_helper()
+    written = feedback.write_feedback(col, tmp_path / "helper", copies=feedback.start_copies(col, None, helper))
+    assert len(delivered) == 1 and delivered[0] is not None
+    jobs = [sub.file for _rid, sub in sorted(col.submissions.items()) if sub.has_errors]
+    assert [p.read_bytes() for p in written] == [feedback.build_copy(col, f, col.findings_for(f)) for f in jobs]
+    # a run with nothing to send back closes its helper unused
+    clean = type(col)(col.plan, col.period, col.folder)
+    helper = feedback.copy_helper()
+    assert feedback.write_feedback(clean, tmp_path / "none", copies=feedback.start_copies(clean, None, helper)) == []
+    assert helper._process is None and helper._conn is None
