@@ -54,12 +54,15 @@ def cache_root() -> Path:
 
 
 def corpus_key(n: int) -> str:
+    from pdreport import template
     from pdreport.template.layout import TEMPLATE_VERSION
 
     h = hashlib.sha256()
     for part in (CORPUS_FORMAT, TEMPLATE_VERSION, synthetic_plan_text(n) if n > 58 else str(default_plan_path()),
                  Path(__file__).read_text(encoding="utf-8")):
         h.update(part.encode("utf-8"))
+    for source in sorted(Path(template.__file__).parent.glob("*.py")):  # (how a return is written: its hidden sheet too)
+        h.update(source.read_bytes())
     h.update(Path(default_plan_path()).read_bytes())
     return f"n{n}-{h.hexdigest()[:12]}"
 
