@@ -61,6 +61,10 @@ REPORTED_STATUS = {"已完成": Status.DONE, "推进中": Status.ON_TRACK, "已�
 UNCONFIRMED_EACH = "，年末无法确认全部达到目标"
 
 
+# said after a figure too large to be believed (``Figure.doubt``): why it makes the indicator 数据有误
+DOUBTED = "数值明显不合理，未作评估，请核对"
+
+
 def worst(statuses: Iterable[Status], default: Status = Status.MISSING) -> Status:
     return max(statuses, key=lambda s: s.severity, default=default)
 
@@ -332,6 +336,12 @@ def _report(ind: Indicator, rid: str, subs: dict[str, Submission], rejected: dic
             return Report(rid, role, "ok", done=m.done, done_on=m.date, note=m.note, source=m.source)
     else:
         fig = next((f for f in sub.figures if f.indicator == ind.id), None)
+        if fig is not None and fig.doubt and not (ind.combine is Combine.LEAD and role == "contributor"):
+            # a figure ten times its target (W205) is kept as typed but not judged: read as it
+            # stands it would make the indicator 已完成 on a unit slip. A contributor's is only
+            # checked against the lead's, which says 请核对 where one alone exceeds the district.
+            return Report(rid, role, "invalid", value=fig.value, note=fig.note, source=fig.source,
+                          reason=f"{fig.doubt}，{DOUBTED}")  # fmt: skip
         if fig is not None:
             return Report(rid, role, "ok", value=fig.value, note=fig.note, source=fig.source)
     if rid in rejected:
@@ -464,11 +474,12 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
         invalid = [r for r in reports if r.state == "invalid"]
         if invalid:
             # as when the lead's figure (combine: lead) or a unit's own (each) is rejected: a total
-            # without a figure that was typed but not taken in is no district figure (数据有误); the
-            # rest's sum is said for reference only, as the contributors' is without the lead's
-            who = name_list([name_of(r.respondent) for r in invalid])
-            reasons = [f"数据有误（填报未采用）：{who}，无法得出全区合计",
-                       f"其余{len(ok)}个单位合计{format_number(value)}{ind.unit}，仅供参考"]  # fmt: skip
+            # without a figure that was typed but not taken in (or one not to be believed) is no
+            # district figure (数据有误); the rest's sum is said for reference only, as the
+            # contributors' is without the lead's
+            reasons = invalid_reasons(invalid, name_of)
+            reasons[-1] += "，无法得出全区合计"
+            reasons.append(f"其余{len(ok)}个单位合计{format_number(value)}{ind.unit}，仅供参考")
             if owed:
                 reasons.append(f"{len(owed)}个单位未报送")
             return IndicatorResult(ind, Status.INVALID, None, seq, None, reports, tuple(reasons), owed)
@@ -501,6 +512,15 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
             reasons.append(check)
     return IndicatorResult(ind, status, lead.value, seq, _completion(ind, lead.value), reports,
                            tuple(reasons), owed, csum, len(contributors), gap, cross_check=check)  # fmt: skip
+
+
+def invalid_reasons(invalid: Sequence[Report], name_of: Callable[[str], str]) -> list[str]:
+    """Why the units' figures were not judged: typed but not taken in (an error at the cell), or
+    taken in but not to be believed (ten times the target: each such unit said with its figure)."""
+    rejected = [name_of(r.respondent) for r in invalid if r.value is None]
+    reasons = [f"{name_list(rejected)}填报数据有误（未采用）"] if rejected else []
+    reasons += [f"{name_of(r.respondent)}{r.reason}" for r in invalid if r.value is not None]
+    return reasons
 
 
 def _cross_check(ind: Indicator, lead: float, csum: float, gap: float, contributors: list[Report],
@@ -564,7 +584,7 @@ def _assess_each(ind, period, reports, owed, seq, name_of: Callable[[str], str] 
         reasons.append(f"{len(behind)}个单位未达到目标")
     invalid = [r for r in judged if r.state == "invalid"]
     if invalid:  # (what makes the indicator 数据有误: who, and that their figure was not taken in)
-        reasons.append(f"{name_list([name_of(r.respondent) for r in invalid])}填报数据有误（未采用）")
+        reasons += invalid_reasons(invalid, name_of)
     if owed:
         reasons.append(f"{len(owed)}个单位未报送" + (UNCONFIRMED_EACH if unconfirmed and period.is_year_end else ""))
     low = min(r.value for r in ok)

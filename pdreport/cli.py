@@ -150,6 +150,12 @@ def _resubmit_option(default_text: str):
                         help=f"退回修改表中写明的重新报送期限（如 2024-07-29），默认为{default_text}后 7 天。")  # fmt: skip
 
 
+REPORT_RESUBMIT = click.option(
+    "--resubmit-by", "resubmit_by", type=_DateType(), default=None, metavar="日期",
+    help="报告中写明的重新报送期限（如 2024-07-29），应与退回修改表一致：默认为输出目录中 intake 已生成的"
+         "退回修改表的期限，没有时为报告成文日期（--date）后 7 天。")  # fmt: skip
+
+
 def _check_resubmit_by(plan, period_id, resubmit_by, report_date=None, dated: bool = False) -> None:
     """A --resubmit-by that cannot be right is said before the returns are read (when the period is
     given; otherwise once it is known). ``dated``: the copies go out with a report dated
@@ -395,6 +401,8 @@ def _summary(col, hint: bool = True) -> str:
           if c["replaced"] else []),
         *([f"  其他报送期    {c['other_period']:>4}   （单位本期已另有采用的填报表，不算问题）"]
           if c["other_period"] else []),
+        *([f"  其中空表      {c['blank']:>4}   （未填写任何内容，未采用）"] if c["blank"] else []),
+        *([f"  分发清单      {c['listing']:>4}   （生成填报表时的分发清单，不是填报表，未读取）"] if c["listing"] else []),
         f"  未报送单位    {c['missing']:>4} / {c['respondents']}",
         f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
         f"提醒 {sum(not f.is_error for f in col.findings)} 条",
@@ -408,7 +416,12 @@ def _summary(col, hint: bool = True) -> str:
 
 
 def _other_text(col) -> str | None:
-    """What most unusable files being another period's or another plan's returns suggests."""
+    """What most unusable files being another period's or another plan's returns, or blank
+    templates, suggests."""
+    blank = col.mostly_blank()
+    if blank is not None:
+        return (f"{_which(col, blank)}是未填写任何内容的空白填报表。是否选错了文件夹？"
+                "汇总时应选择回收填报表的文件夹，而不是生成填报表（templates）的输出文件夹")  # fmt: skip
     other = col.other_period()
     if other is not None:
         return _other_period_text(col, *other)
@@ -508,7 +521,8 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
             click.echo(f"提醒：填报日期为 {sub.filled_on.isoformat()}，这时应报送的是{due.label}的填报表"
                        f"（截止 {due.deadline.isoformat()}），本表是{period.label}的。如果用了上一期的表，"
                        f"请使用{due.label}下发的填报表重新填写；{period.label}的表不会被{due.label}汇总采用。")  # fmt: skip
-    click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。" + ("可以报送。" if not errors else "请修改后再报送。"))
+    verdict = "请修改后再报送。" if errors else "请逐条核实以上提醒，确认无误或改正后可以报送。" if warnings else "可以报送。"
+    click.echo(f"检查结果：错误 {errors} 条，提醒 {warnings} 条。{verdict}")
     sys.exit(2 if errors else 1 if warnings else 0)
 
 
@@ -550,9 +564,10 @@ def assess_cmd(plan_file, folder: Path, period_id, out_dir, previous, overwrite)
 @PREVIOUS
 @TEMPLATES
 @DATE
+@REPORT_RESUBMIT
 @OVERWRITE
 def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_dir, report_date,
-               overwrite) -> None:  # fmt: skip
+               resubmit_by, overwrite) -> None:  # fmt: skip
     """生成 Word 报告《……推进情况（报送期）》（公文格式）。
 
     \b
@@ -560,17 +575,25 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
     示例：
       pdreport report 回收表 --period 2024H1 -o 汇总结果
       pdreport report 回收表 --period 2024H1 -o 汇总结果 --templates 我的模板 --date 2024-07-20
+
+    报告中写明的重新报送期限与退回修改表一致：在 intake 的输出目录中运行时沿用其退回修改表的期限，
+    也可用 --resubmit-by 指定（与 intake 的 --resubmit-by 相同）。
     """
     from .consolidate import write_report
+    from .feedback import resubmit_deadline
     from .report.render import check_templates
 
     check_templates(templates_dir)  # before the returns are read
     if period_id:
-        _check_report_date(_load(plan_file).period(period_id), report_date)
+        plan = _load(plan_file)
+        _check_report_date(plan.period(period_id), report_date)
+        _check_resubmit_by(plan, period_id, resubmit_by, report_date, dated=True)
 
     def write(_col, a, out, outputs):
         if not period_id:
             _check_report_date(a.period, report_date)
+        if resubmit_by is not None:
+            outputs.resubmit_by = resubmit_deadline(a.period, report_date or a.period.deadline, resubmit_by)
         write_report(a, out, outputs, templates_dir, report_date)
 
     _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite, write, status=False)

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import UsageError, os_error_text
@@ -25,6 +25,7 @@ from .intake.read import ReadError, computed_cells, open_workbook
 from .intake.records import RawSubmission, Submission, cell_rowcol, extract, newest_last
 from .outputs import OUTPUT_MARKER, gc_paused, is_output_folder
 from .plan.model import Period, Plan
+from .template.layout import DISTRIBUTION_SHEET
 from .validate import validate_submission
 from .workers import Forked, die_with_parent, discard_stderr
 
@@ -36,6 +37,11 @@ REPLACED = "已由更正稿替换"
 # a return of another period from an office whose return of this period was taken in (last
 # quarter's file left in the folder): nothing against the office, so no finding, only this status
 OTHER_PERIOD = "其他报送期，未采用"
+# a blank template (E114) from an office whose filled-in return was taken in: likewise no finding
+BLANK = "空表（未填写），未采用"
+# the 分发清单.xlsx ``pdreport templates`` writes beside the templates, copied along with them:
+# no return of anyone, and nothing wrong with it
+LISTING = "分发清单，不是填报表（未读取）"
 
 # Tests set this to True so that a bug surfaces instead of becoming a finding on the file.
 _RAISE_UNEXPECTED = False
@@ -50,6 +56,7 @@ class FileOutcome:
     errors: int = 0
     warnings: int = 0
     guessed: bool = False  # respondent read from the file's name (the file itself could not say)
+    blank: bool = False  # a template sent back with nothing filled in (E114)
     correction: bool = False  # a corrected 退回修改 copy sent back (``records.is_correction``)
 
     def owner(self, names: dict[str, str]) -> str:
@@ -87,6 +94,13 @@ class Collection:
         other plan (E103), and they outnumber the returns of this plan: a forgotten ``--plan``."""
         return self._mostly(Code.PLAN_MISMATCH)
 
+    def mostly_blank(self) -> int | None:
+        """How many files are blank templates (E114) when they outnumber the returns that could be
+        used: the folder the templates were written to, most likely, not the one they came back to."""
+        n = sum(o.blank for o in self.outcomes)
+        ours = sum(o.status not in (REJECTED, BLANK) for o in self.outcomes)
+        return n if n > ours else None
+
     def _mostly(self, code: Code) -> tuple[str, int] | None:
         """The value most findings of ``code`` share and how many files have it, when those files
         outnumber the returns that could be used and are most of those that could not."""
@@ -112,6 +126,8 @@ class Collection:
             "superseded": sum(o.status == SUPERSEDED for o in files),
             "replaced": sum(o.status == REPLACED for o in files),
             "other_period": sum(o.status == OTHER_PERIOD for o in files),
+            "blank": sum(o.blank for o in files),
+            "listing": sum(o.status == LISTING for o in files),
             "missing": len(self.missing),
             "respondents": len(self.plan.respondents),
         }
@@ -126,6 +142,7 @@ class _Read:
     raw: RawSubmission | None = None
     findings: list[Finding] = field(default_factory=list)
     validated: tuple | None = None  # (period id, validate_submission's result) from a worker process
+    listing: bool = False  # the templates' 分发清单 (``LISTING``)
 
 
 def display_name(rel: str) -> str:
@@ -254,6 +271,9 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
     try:
         engine = "openpyxl" if guarded.dates_out_of_range and guarded.kind in ("xlsx", "xlsm") else "calamine"
         wb = open_workbook(path, guarded.data, engine)
+        if wb.sheet_names == [DISTRIBUTION_SHEET]:
+            result.listing = True
+            return result
         tmap, found = identify(wb, plan, period_id, rel)
         result.findings = found
         if tmap is None:
@@ -467,7 +487,11 @@ def _sort_out(plan: Plan, folder: Path, asked: Period | None, reads: list[_Read]
     col = Collection(plan, period, folder, skipped=skipped)
     candidates: dict[str, list[tuple[Submission, list[Finding]]]] = {}
     other_period: list[tuple[str, str, str, list[Finding]]] = []  # (respondent, file, kind, findings)
+    blanks: list[tuple[str, str, str, list[Finding]]] = []  # the same, for blank templates (E114)
     for r in reads:
+        if r.listing:
+            col.outcomes.append(FileOutcome(r.file, LISTING, "", r.kind))
+            continue
         findings = list(r.findings)
         done = r.validated is not None and r.validated[0] == period.id  # in a worker process
         if not done and r.raw is not None and r.raw.tmap.period_id != period.id:
@@ -493,6 +517,9 @@ def _sort_out(plan: Plan, folder: Path, asked: Period | None, reads: list[_Read]
             findings.append(_unexpected(r.file, exc).located(respondent=whose))
             col.outcomes.append(_rejected(plan, r.file, r.kind, findings))
             col.findings += findings
+            continue
+        if sub.blank:  # an error only if the office has no other return (below)
+            blanks.append((sub.respondent, r.file, r.kind, findings + found))
             continue
         if sub.has_errors:
             col.raws[r.file] = r.raw
@@ -520,6 +547,12 @@ def _sort_out(plan: Plan, folder: Path, asked: Period | None, reads: list[_Read]
             col.outcomes.append(FileOutcome(file, OTHER_PERIOD, rid, kind))
         else:  # its only return(s) are of another period: E104 tells it to fill this period's in
             col.outcomes.append(_rejected(plan, file, kind, findings))
+            col.findings += findings
+    for rid, file, kind, findings in blanks:
+        if rid in col.submissions:
+            col.outcomes.append(FileOutcome(file, BLANK, rid, kind, blank=True))
+        else:  # E114 tells the office to fill it in; it is chased as 未报送 (E108)
+            col.outcomes.append(replace(_rejected(plan, file, kind, findings), blank=True))
             col.findings += findings
     for r in plan.respondents:
         if r.id not in col.submissions:

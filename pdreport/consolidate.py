@@ -44,6 +44,7 @@ class HeldResults:
     plan_id: str
     period_id: str
     label: str  # the period's label ("2024年上半年")
+    resubmit_by: dt.date | None = None  # the 重新报送期限 of the folder's 退回修改 copies, as recorded
 
 
 def results_held(folder: Path) -> HeldResults | None:
@@ -53,7 +54,11 @@ def results_held(folder: Path) -> HeldResults | None:
     folder = Path(folder)
     m = read_marker(folder)
     if m:
-        return HeldResults(m.get("plan", ""), m["period"], m.get("period_label") or m["period"])
+        try:
+            resubmit_by = dt.date.fromisoformat(m["resubmit_by"]) if "resubmit_by" in m else None
+        except ValueError:  # (a marker edited by hand: the date is only a default)
+            resubmit_by = None
+        return HeldResults(m.get("plan", ""), m["period"], m.get("period_label") or m["period"], resubmit_by)
     try:
         data = json.loads((folder / SNAPSHOT_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -108,10 +113,13 @@ class Outputs:
             if not is_output_folder(self.folder):
                 self.stage.write(self.folder / OUTPUT_MARKER, marker_text().encode("utf-8"))
             return
+        kept = self.held if self.held is not None and not self.replacing else None
+        resubmit = self.resubmit_by or (kept.resubmit_by if kept is not None else None)
+        due = resubmit.isoformat() if resubmit else ""
         if self.results:
-            text = marker_text(self.plan_id, self.period.id, self.period.label)
-        elif self.held is not None and not self.replacing:  # (a run that used no return)
-            text = marker_text(self.held.plan_id, self.held.period_id, self.held.label)
+            text = marker_text(self.plan_id, self.period.id, self.period.label, due)
+        elif kept is not None:  # (a run that used no return)
+            text = marker_text(kept.plan_id, kept.period_id, kept.label, due)
         else:
             text = marker_text()
         self.stage.write(self.folder / OUTPUT_MARKER, text.encode("utf-8"))
@@ -342,6 +350,10 @@ def write_report(a: Assessment, out_dir: Path, outputs: Outputs, templates: Path
     from .report.render import render_report, report_filename
 
     outputs.claim(a.plan, a.period, bool(a.submitted))
+    if outputs.resubmit_by is None and outputs.held is not None and not outputs.replacing:
+        # ``report`` after ``intake`` in the same folder: the deadline its copies give, whatever
+        # --date this report has (the report tells offices to resubmit by it)
+        outputs.resubmit_by = outputs.held.resubmit_by
     data = render_report(a, templates, report_date, prepared=prepared, resubmit_by=outputs.resubmit_by)
     outputs.files["Word 报告"] = outputs.write(out_dir / report_filename(a), data)
 

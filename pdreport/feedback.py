@@ -45,12 +45,14 @@ RESUBMIT_DAYS = 7  # the default time to correct and send back: a week from the 
 
 def resubmit_deadline(period: Period, report_date: dt.date | None = None, asked: dt.date | None = None) -> dt.date:
     """The 重新报送期限 the copies give: ``asked`` (``--resubmit-by``), else ``RESUBMIT_DAYS`` after
-    the report's date (``--date``, by default the period's deadline). Never today's date: the same
-    inputs and arguments give the same copies. ``asked`` must fall after the period's end and, when
-    there is a report (``report_date`` given), not before its date: the copies go out with it, and
-    would give a deadline already past."""
+    the report's date (``--date``, by default the period's deadline), counted from the period's
+    end at the earliest (a --date before it, a typo the command warns of, must not give a deadline
+    within the period, which ``asked`` may not be either). Never today's date: the same inputs and
+    arguments give the same copies. ``asked`` must fall after the period's end and, when there is
+    a report (``report_date`` given), not before its date: the copies go out with it, and would
+    give a deadline already past."""
     if asked is None:
-        return (report_date or period.deadline) + dt.timedelta(days=RESUBMIT_DAYS)
+        return max(report_date or period.deadline, period.end) + dt.timedelta(days=RESUBMIT_DAYS)
     if asked <= period.end:
         raise UsageError(f"重新报送期限 {asked.isoformat()} 不晚于本报送期（{period.label}）的结束日 "
                          f"{period.end.isoformat()}，请检查 --resubmit-by")  # fmt: skip

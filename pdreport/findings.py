@@ -59,6 +59,7 @@ class Code(Enum):
     PLAN_REVISED = ("E111", "计划已修订，填报表与新版不符", Severity.ERROR)
     PLAN_VERSION = ("W112", "按计划旧版填报，内容与新版相同", Severity.WARNING)
     OTHER_OFFICE_NAMED = ("W113", "文件名是另一单位", Severity.WARNING)
+    BLANK_RETURN = ("E114", "填报表未填写（空表）", Severity.ERROR)
     # -- the values ------------------------------------------------------------------
     REQUIRED_MISSING = ("E201", "缺少必填项", Severity.ERROR)
     WRONG_TYPE = ("E202", "格式不对", Severity.ERROR)

@@ -46,19 +46,21 @@ OUTPUT_MARKER = ".pdreport-output"
 MARKER_TEXT = ("pdreport 的输出文件夹。汇总时不会读取本文件夹中的文件；请勿把收回的填报表放在这里。\n"
                "如果这里确实是收回的填报表，删除本文件（.pdreport-output）后再汇总。\n")  # fmt: skip
 # below the text: "key: value" lines naming whose results the folder holds (``marker_text``)
-MARKER_KEYS = ("plan", "period", "period_label")
+MARKER_KEYS = ("plan", "period", "period_label", "resubmit_by")
 
 
 def is_output_folder(folder: Path) -> bool:
     return (Path(folder) / OUTPUT_MARKER).is_file()
 
 
-def marker_text(plan_id: str = "", period_id: str = "", period_label: str = "") -> str:
+def marker_text(plan_id: str = "", period_id: str = "", period_label: str = "", resubmit_by: str = "") -> str:
     """The marker's content: the text above, then the plan and 报送期 of the results the folder
-    holds (none when it holds no results yet, e.g. a run that could use no return)."""
+    holds (none when it holds no results yet, e.g. a run that could use no return), and the
+    重新报送期限 its 退回修改 copies give (a ``report`` run later in the folder says the same)."""
     if not period_id:
         return MARKER_TEXT
-    return MARKER_TEXT + f"plan: {plan_id}\nperiod: {period_id}\nperiod_label: {period_label}\n"
+    text = MARKER_TEXT + f"plan: {plan_id}\nperiod: {period_id}\nperiod_label: {period_label}\n"
+    return text + (f"resubmit_by: {resubmit_by}\n" if resubmit_by else "")
 
 
 def read_marker(folder: Path) -> dict[str, str]:

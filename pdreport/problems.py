@@ -106,6 +106,8 @@ def render_problem_list(col: Collection) -> bytes:
                  + (f"已由更正稿替换 {c['replaced']} 份，" if c["replaced"] else "")
                  + (f"其他报送期的文件 {c['other_period']} 份（单位本期已另有采用的填报表，不列为问题），"
                     if c["other_period"] else "")
+                 + (f"其中空表 {c['blank']} 份，" if c["blank"] else "")
+                 + (f"分发清单 {c['listing']} 份（不是填报表，未读取），" if c["listing"] else "")
                  + f"未报送单位 {c['missing']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条。", COLUMNS, landscape=True)  # fmt: skip
     row = HEADER_ROW + 1
@@ -174,7 +176,11 @@ def render_problem_list(col: Collection) -> bytes:
     for r, rid in enumerate(col.missing, HEADER_ROW + 1):
         resp = plan.respondent(rid)
         sent = sorted({x.file for x in mine_of.get(rid, ()) if x.file in rejected})
-        note = f"已收到文件但无法采用：{'、'.join(sent)}" if sent else "未收到填报表"
+        blank = {o.file for o in col.outcomes if o.blank}
+        if sent and set(sent) <= blank:
+            note = f"收到的是未填写的空白填报表：{'、'.join(sent)}"
+        else:
+            note = f"已收到文件但无法采用：{'、'.join(sent)}" if sent else "未收到填报表"
         if named.get(rid):
             maybe = f"按文件名判断，可能是本单位的文件，但无法采用：{'、'.join(sorted(named[rid]))}"
             note = f"{note}；{maybe}" if sent else maybe

@@ -41,7 +41,16 @@ from .assess import (
     stated_target,
     unit_change_text,
 )
-from .collect import ACCEPTED, OTHER_PERIOD, REJECTED, REPLACED, SUPERSEDED, FileOutcome
+from .collect import (
+    ACCEPTED,
+    BLANK,
+    LISTING,
+    OTHER_PERIOD,
+    REJECTED,
+    REPLACED,
+    SUPERSEDED,
+    FileOutcome,
+)
 from .findings import Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
@@ -833,6 +842,12 @@ class _Writer:
             other = sum(o.status == OTHER_PERIOD for o in outcomes)
             if other:  # (another period's returns of offices whose return of this period is used)
                 counts.append(("其他报送期的文件（未采用）", other))
+            blank = sum(o.blank for o in outcomes)
+            if blank:  # (templates sent back with nothing filled in: among 无法采用, or beside a return)
+                counts.append(("其中空表（未填写）", blank))
+            listing = sum(o.status == LISTING for o in outcomes)
+            if listing:  # (the templates' 分发清单, copied along with them)
+                counts.append(("分发清单（不是填报表，未读取）", listing))
         label = self.text_fmt()
         for name, value in counts:
             ws.merge_range(row, 0, row, 2, "", label)
@@ -849,10 +864,13 @@ class _Writer:
         ws = self.sheet(SHEET_FILES, self.title("收到的文件"), cols,
                         f"共收到{len(outcomes)}份文件；“无法采用”“重复”的原因见“问题清单”。"
                         + (f"“{OTHER_PERIOD}”是单位其他报送期的填报表，该单位本期的填报表已采用，不列为问题。"
-                           if any(o.status == OTHER_PERIOD for o in outcomes) else ""), freeze_col=2)  # fmt: skip
+                           if any(o.status == OTHER_PERIOD for o in outcomes) else "")
+                        + (f"“{BLANK}”是单位未填写的空白填报表，该单位另有采用的填报表，不列为问题。"
+                           if any(o.status == BLANK for o in outcomes) else ""), freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
         file_status = {ACCEPTED: Status.DONE, REJECTED: Status.BEHIND, SUPERSEDED: Status.MISSING,
-                       REPLACED: Status.MISSING, OTHER_PERIOD: Status.MISSING}  # fmt: skip
+                       REPLACED: Status.MISSING, OTHER_PERIOD: Status.MISSING, BLANK: Status.MISSING,
+                       LISTING: Status.NOT_ASSESSED}  # fmt: skip
         row = FIRST_ROW
         for n, o in enumerate(sorted(outcomes, key=lambda o: (o.file, o.status, o.respondent)), 1):
             ws.write_number(row, 0, n, center)

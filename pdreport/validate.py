@@ -53,9 +53,11 @@ FRACTION_WINDOW = 1 / 5
 FRACTION_WINDOW_SMALL = 1 / 50  # smaller targets: 0.053 → 5.3 % for a 5.3 % target, but 0.9 stays 0.9 %
 FRACTION_PLAUSIBLE = 10  # a fraction kept as typed is questioned while 100 × it is within this many targets
 FILLED_ON_GRACE_DAYS = 366  # a 填报日期 this long after the period's deadline is taken as mistyped
-# A rate (同比下降率) is questioned from this many times its target, and from this many points: a
-# 95 % fall typed for a 1 % target is a level, a share or an intensity, not a rate
-RATE_FACTOR = MAGNITUDE_FACTOR
+# A rate (同比下降率) is questioned from this many points and this many times its target: a 95 %
+# fall typed for a 1 % target is a level, a share or an intensity, not a rate, and a district's
+# intensity does not fall 43.2 % in a year (4.32 with the point slipped); a 10 % fall against a
+# 1 % target is a good year, not a mistake
+RATE_FACTOR = 3
 RATE_POINTS = 20
 # An annex unit's 本期 and 上年同期 figures (a whole area's 规上工业 energy or output) are questioned
 # when one is this many times the other: a real year-on-year change is tens of percent, a 千元 typed
@@ -125,6 +127,13 @@ def validate_submission(raw: RawSubmission, plan: Plan, period: Period) -> tuple
         respondent=ctx.respondent, file=raw.file, kind=raw.kind, period=raw.tmap.period_id,
         template_version=raw.tmap.template_version, mtime=raw.mtime, correction=is_correction(raw),
     )  # fmt: skip
+    if not ctx.findings and nothing_typed(raw):
+        # the template as it was sent out: one finding, not one E201 for each of its cells, and
+        # no return of the office (it is chased as 未报送, not sent back for correction)
+        ctx.report(Code.BLANK_RETURN, None, "填报表中没有填写任何内容（各填报格都是空的），可能发送的是下发的空白填报表",
+                   "请单位填写后重新报送；如已填写，请确认发送的是填好并保存后的文件")  # fmt: skip
+        sub.blank = sub.has_errors = True
+        return sub, ctx.findings
     read_header(ctx, sub, values)
     check_file_name(ctx, sub)
     read_indicators(ctx, sub, values)
@@ -133,6 +142,13 @@ def validate_submission(raw: RawSubmission, plan: Plan, period: Period) -> tuple
     check_consistency(ctx, sub)
     sub.has_errors = any(f.is_error for f in ctx.findings)
     return sub, ctx.findings
+
+
+def nothing_typed(raw: RawSubmission) -> bool:
+    """No cell of the return holds anything: every input blank (no formula either), nothing typed
+    beside or below the tables. A return with only its 填报日期 or a name typed is not blank: it is
+    an office's return, with its blanks said one by one (E201)."""
+    return not raw.stray and not raw.computed and all(is_blank(rv.value) for rv in raw.values)
 
 
 def check_file_name(ctx: _Ctx, sub: Submission) -> None:
@@ -194,6 +210,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
     tainted_cols: set[tuple[str, int]] = set()
     changed_rows: dict[str, set[int]] = {}  # sheet → rows with an edited label
     changed_cols: dict[str, set[int]] = {}  # sheet → columns with an edited label
+    shifts = None  # (looked for once a label is found edited: most returns have none)
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
@@ -211,9 +228,13 @@ def check_structure(ctx: _Ctx) -> set[str]:
             dropped = "和".join(heads) + "填报内容未采用" if heads else "请核对"
             shown = clean_text(seen, 60).text
             now = f"现为“{shown}”" if shown else "现为空"  # an emptied cell, not 现为“”
+            why, hint = "表格可能被插入/删除行列或改动", "请使用下发的填报表重新填写，不要增删行列或修改项目名称"
+            if shifts is None:
+                shifts = _row_shifts(ctx.raw.labels_seen, missing_sheets)
+            if lb.sheet in shifts:
+                why, hint = shifts[lb.sheet]
             ctx.findings.append(Finding(
-                Code.LABEL_CHANGED, f"此处应为“{lb.text}”，{now}；表格可能被插入/删除行列或改动，{dropped}",
-                "请使用下发的填报表重新填写，不要增删行列或修改项目名称",
+                Code.LABEL_CHANGED, f"此处应为“{lb.text}”，{now}；{why}，{dropped}", hint,
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
@@ -226,6 +247,39 @@ def check_structure(ctx: _Ctx) -> set[str]:
             continue
         usable.add(f.key)
     return usable
+
+
+def _row_shifts(labels_seen, missing_sheets) -> dict[str, tuple[str, str]]:
+    """Sheets whose edited labels read as the template's labels a few rows up (rows inserted) or
+    down (rows deleted), all by the same count: what happened and what to do, said on each of its
+    E208 findings ("第7行附近插入了1行"), so that 24 of them read as one insertion, not 24 edits."""
+    expected = {(lb.sheet, *cell_rowcol(lb.cell)): lb.text for lb, _seen in labels_seen}
+    moves: dict[str, list[tuple[int, int]]] = {}  # sheet → (row, rows moved, 0: unknown) of each edited label
+    for lb, seen in labels_seen:
+        if lb.sheet in missing_sheets or _as_written(seen, lb.text) or label_unchanged(seen, lb.text):
+            continue
+        if is_blank(seen):
+            continue  # (the inserted row itself, or a cleared label: says nothing of a shift)
+        row, col = cell_rowcol(lb.cell)
+        by = next((k for k in (1, 2, 3, -1, -2, -3) if (t := expected.get((lb.sheet, row - k, col)))
+                   is not None and label_unchanged(seen, t)), 0)  # fmt: skip
+        moves.setdefault(lb.sheet, []).append((row, by))
+    said = {}
+    for sheet, found in moves.items():
+        # (a label may now show text no label of the template has, a table's own header: unknown)
+        known = [(row, by) for row, by in found if by]
+        counts = {by for _row, by in known}
+        if len(known) < 2 or len(counts) != 1:
+            continue
+        (by,) = counts
+        first = min(row for row, _by in known) - max(by, 0) + 1  # (1-based: the first row moved)
+        if by > 0:
+            said[sheet] = (f"第{first}行附近插入了{by}行，以下各行下移",
+                           f"请删除第{first}行附近插入的{by}行后重新报送，或使用下发的填报表重新填写；今后不要增删行列")
+        else:
+            said[sheet] = (f"第{first}行附近删除了{-by}行，以下各行上移",
+                           "请使用下发的填报表重新填写，删除的行及其内容无法在本表中恢复；今后不要增删行列")
+    return said
 
 
 def _moved_down(ctx: _Ctx, changed_rows: dict[str, set[int]]) -> set[str]:
@@ -372,7 +426,8 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
                    f"请填写以{unit}计的数值（只填数字）；完成比例等可写在情况说明中", value)  # fmt: skip
         return None
     if parsed.note and typed_percent:
-        ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, "今后请只填数字", value)
+        shown = format_plain(number)
+        ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, f"本表百分数只填数字（如 {shown}% 填 {shown}），今后请不带百分号", value)
     if (f.sheet, f.cell) in ctx.raw.percent and not isinstance(value, str):
         # "2.5%" typed into the cell: saved as 0.025 in a cell that shows 2.5%, as the clerk saw it
         shown = format_plain(round(number * 100, 10))
@@ -411,36 +466,59 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if indicator is not None and indicator.counted and not number.is_integer():
         ctx.report(Code.NOT_WHOLE, f, f"计量单位是“{indicator.unit}”，应为整数，填了 {format_plain(number)}",
                    f"请核实后填写整数（如 {format_plain(round(number))}）；已按所填数值采用", value)  # fmt: skip
-    if (indicator is not None and indicator.target and f.unit != "%"
-            and indicator.accumulation in (Accumulation.CUMULATIVE, Accumulation.LEVEL)
-            and number >= MAGNITUDE_FACTOR * indicator.target):  # fmt: skip
-        ctx.report(Code.UNIT_MAGNITUDE, f,
-                   f"填报值 {format_plain(number)} 是年度目标（{format_plain(indicator.target)}{indicator.unit}）的 "
-                   f"{number / indicator.target:.0f} 倍，可能按其他单位填报或多打了数位",
-                   f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
     if indicator is not None and indicator.accumulation is Accumulation.RATE:
         check_rate(ctx, f, value, number, indicator)
+    elif indicator is not None and f.unit != "%":
+        doubt = magnitude_doubt(indicator, number)
+        if doubt:
+            ctx.report(Code.UNIT_MAGNITUDE, f, f"{doubt}，可能按其他单位填报或多打了数位",
+                       f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
     return number
 
 
-def check_rate(ctx: _Ctx, f: Field, value: Any, number: float, indicator: Indicator) -> None:
-    """A year-on-year rate far beyond its target (95 for a 1 % fall): a level, a share or an
-    intensity typed where the rate belongs, or a slip of the keyboard (W205, taken as typed)."""
+def magnitude_doubt(indicator: Indicator, number: float) -> str:
+    """Why a figure, as taken in, is too large to be believed ('填报值52200是年度目标（100万平方米）的
+    522倍'), or '': an amount or level ten times its annual target (another unit, an extra digit),
+    or a year-on-year rate beyond what a year brings (``rate_doubt``). Such a figure is taken in as
+    typed (W205) but not judged: the assessment says 数据有误, 请核对, rather than 已完成."""
+    target = indicator.target
+    if not target:
+        return ""
+    if indicator.accumulation is Accumulation.RATE:
+        return rate_doubt(indicator, number)
+    if (indicator.unit != "%" and indicator.accumulation in (Accumulation.CUMULATIVE, Accumulation.LEVEL)
+            and number >= MAGNITUDE_FACTOR * target):  # fmt: skip
+        return f"填报值{format_plain(number)}是年度目标（{format_plain(target)}{indicator.unit}）的{number / target:.0f}倍"
+    return ""
+
+
+def rate_doubt(indicator: Indicator, number: float) -> str:
+    """A year-on-year rate of RATE_POINTS points or more and RATE_FACTOR times its target (43.2 for
+    a 5.3 % fall: 4.32 with the point in the wrong place; 95 for a 1 % fall: a level, a share or an
+    intensity typed where the rate belongs): the head of the W205 message, or ''."""
     target = indicator.target
     if not target or abs(number) < max(RATE_FACTOR * abs(target), RATE_POINTS):
-        return
+        return ""
     said = format_plain(abs(number))
     if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
         meant = f"同比下降{said}%" if number >= 0 else f"同比上升{said}%"
         aim = f"下降{format_plain(target)}%"
+    else:
+        meant, aim = f"同比变化{format_plain(number)}%", f"{format_plain(target)}%"
+    return f"填报值{format_plain(number)}（即{meant}）是年度目标（{aim}）的{abs(number / target):.0f}倍"
+
+
+def check_rate(ctx: _Ctx, f: Field, value: Any, number: float, indicator: Indicator) -> None:
+    """A year-on-year rate far beyond its target (``rate_doubt``): W205, taken as typed."""
+    doubt = rate_doubt(indicator, number)
+    if not doubt:
+        return
+    if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
         example = "如下降 1.5% 填 1.5，上升 2% 填 -2"
     else:
-        meant = f"同比变化{format_plain(number)}%"
-        aim = f"{format_plain(target)}%"
         example = "如 1.5% 填 1.5"
     ctx.report(Code.UNIT_MAGNITUDE, f,
-               f"填报值 {format_plain(number)}（即{meant}）是年度目标（{aim}）的 {abs(number / target):.0f} 倍，"
-               "一年内变化这么大不合常理，可能填成了能耗数值、完成比例等其他数，或多打了数位",
+               f"{doubt}，一年内变化这么大不合常理，可能填成了能耗数值、完成比例等其他数，或小数点位置有误、多打了数位",
                f"请核实：本格填同比变化率（%），{example}；数据确实如此的，请在情况说明中写明原因", value)  # fmt: skip
 
 
@@ -458,7 +536,8 @@ def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
             number = read_number(ctx, rv.field, rv.value, ind)
             note = read_text(ctx, note_f, note_v) if note_f else ""
             if number is not None:
-                sub.figures.append(Figure(ctx.respondent, iid, number, note, ctx.source(rv.field)))
+                sub.figures.append(Figure(ctx.respondent, iid, number, note, ctx.source(rv.field),
+                                          magnitude_doubt(ind, number)))  # fmt: skip
         elif part == "done":
             done = _use(ctx, rv.field, rv.value, parse_yes_no(rv.value), Code.INVALID_CHOICE)
             date_f, date_v = _raw(values, f"ind.{iid}.date")

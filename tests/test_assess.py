@@ -41,6 +41,7 @@ from pdreport.intake.records import (
 )
 from pdreport.plan import CrossCheck, load_plan
 from pdreport.plan.model import Accumulation, Combine, Comparison
+from pdreport.validate import magnitude_doubt
 
 DAY = dt.date(2024, 7, 10)
 MTIME = dt.datetime(2024, 7, 10, 12, 0).timestamp()
@@ -611,6 +612,80 @@ def _summed(plan):
     return replace(ind, combine=Combine.SUM, reporters=(ind.lead, *ind.contributors), contributors=())
 
 
+# -- figures too large to be believed (W205) ----------------------------------------------------
+
+
+def doubted(plan, rid: str, figures: dict[str, float], **kw) -> Submission:
+    """A return whose figures carry what validation found of their size, as ``read_indicators`` does."""
+    s = sub(rid, figures, **kw)
+    figs = [replace(f, doubt=magnitude_doubt(plan.indicator(f.indicator), f.value)) for f in s.figures]
+    return replace(s, figures=figs)
+
+
+@pytest.mark.parametrize(("iid", "typed", "said"), [
+    ("H5", 52200, "牵头单位填报值52200是年度目标（10万平方米）的5220倍"),  # 平方米 typed for 万平方米
+    ("H1", 43.2, "牵头单位填报值43.2（即同比下降43.2%）是年度目标（下降5.3%）的8倍"),  # 4.32, point slipped
+    ("H6", -30, "即同比上升30%"),
+])  # fmt: skip
+@pytest.mark.parametrize("period_id", ["2024H1", "2024FY"])
+def test_a_lead_figure_not_to_be_believed_is_not_judged(plan, iid, typed, said, period_id):
+    """A lead's figure ten times its target would make the indicator 已完成 on a unit slip: it is
+    数据有误, with the figure and 请核对 in the reason, and no district figure or 完成率 claimed."""
+    lead = plan.indicator(iid).lead
+    a = run(plan, period_id, doubted(plan, lead, {iid: typed}, period=period_id))
+    r = a.indicators[iid]
+    assert r.status is Status.INVALID and r.value is None and r.ratio is None
+    assert said in r.reason and r.reason.endswith("未作评估，请核对")
+    (rep,) = [x for x in r.reports if x.respondent == lead]
+    assert rep.state == "invalid" and rep.value == typed  # kept as typed, for 指标明细
+    assert lead not in r.owed_by  # typed: not 未报送
+    # the same unit's plausible figure is judged as usual
+    plain = next(v for v in (12, 5.4, 1.5) if not magnitude_doubt(plan.indicator(iid), v))
+    r = run(plan, period_id, doubted(plan, lead, {iid: plain}, period=period_id)).indicators[iid]
+    assert r.status in (Status.DONE, Status.ON_TRACK) and r.value == plain
+
+
+def test_a_task_with_a_figure_not_to_be_believed_says_so(plan):
+    lead = plan.indicator("T13-1").lead
+    a = run(plan, "2024H1", doubted(plan, lead, {"T13-1": 750000}))
+    (task,) = [t for t in a.tasks if "T13-1" in t.task.indicators]
+    assert a.indicators["T13-1"].status is Status.INVALID
+    assert task.status is Status.INVALID and f"数据有误待核实：{plan.indicator('T13-1').name}" in task.reason
+
+
+def test_a_contributor_figure_not_to_be_believed_is_only_cross_checked(plan):
+    """祝桥镇's 3000 万千瓦 (千瓦 typed): the district figure is still the lead's, judged; the
+    contributor alone above it is named with 请核对."""
+    ind = plan.indicator("T05-1")
+    part = ind.contributors[0]
+    a = run(plan, "2024H1", doubted(plan, ind.lead, {"T05-1": 12.5}), doubted(plan, part, {"T05-1": 3000}))
+    r = a.indicators["T05-1"]
+    assert r.status is Status.ON_TRACK and r.value == 12.5
+    assert r.cross_check_flagged and "3000万千瓦" in r.cross_check and r.cross_check.endswith("请核对")
+
+
+def test_a_sum_with_a_figure_not_to_be_believed_has_no_total(plan):
+    ind = _summed(plan)
+    subs = {rid: doubted(plan, rid, {"T20-1": 1000}) for rid in ind.reporters}
+    odd = ind.reporters[1]
+    subs[odd] = doubted(plan, odd, {"T20-1": 60000})  # 12 times the district's 5000 亩
+    r = assess_indicator(ind, plan.period("2024H1"), subs, {}, lambda rid: plan.respondent(rid).name)
+    assert r.status is Status.INVALID and r.value is None
+    assert f"{plan.respondent(odd).name}填报值60000是年度目标（5000亩）的12倍" in r.reason
+    assert "请核对" in r.reason and f"其余{len(ind.reporters) - 1}个单位合计4000亩，仅供参考" in r.reason
+
+
+def test_each_unit_with_a_figure_not_to_be_believed_is_named(plan):
+    ind = replace(plan.indicator("T20-1"), combine=Combine.EACH, reporters=plan.indicator("T20-1").reporters[:3])
+    subs = {rid: doubted(plan, rid, {"T20-1": 6000}) for rid in ind.reporters}
+    odd = ind.reporters[2]
+    subs[odd] = doubted(plan, odd, {"T20-1": 50000})
+    r = assess_indicator(ind, plan.period("2024H1"), subs, {}, lambda rid: plan.respondent(rid).name)
+    assert r.status is Status.INVALID
+    assert f"{plan.respondent(odd).name}填报值50000是年度目标（5000亩）的10倍" in r.reason
+    assert [x.state for x in r.reports] == ["ok", "ok", "invalid"]
+
+
 @pytest.mark.parametrize("period_id", ["2024H1", "2024FY"])
 def test_sum_with_a_rejected_figure_is_invalid_and_names_the_unit(plan, period_id):
     ind = _summed(plan)
@@ -622,7 +697,7 @@ def test_sum_with_a_rejected_figure_is_invalid_and_names_the_unit(plan, period_i
                          lambda rid: plan.respondent(rid).name)  # fmt: skip
     assert r.status is Status.INVALID
     assert r.value is None  # no district total claimed
-    assert f"数据有误（填报未采用）：{name}" in r.reason and "仅供参考" in r.reason
+    assert f"{name}填报数据有误（未采用），无法得出全区合计" in r.reason and "仅供参考" in r.reason
     # without the rejection the same figures are a total, judged
     ok = assess_indicator(ind, plan.period(period_id), {k: v for k, v in subs.items() if k != last}, {})
     assert ok.value == 1000 * (len(ind.reporters) - 1) and ok.status is not Status.INVALID

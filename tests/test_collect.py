@@ -10,7 +10,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pdreport.collect import ACCEPTED, OTHER_PERIOD, REJECTED, SUPERSEDED, check_one, collect
+from pdreport.collect import (
+    ACCEPTED,
+    BLANK,
+    LISTING,
+    OTHER_PERIOD,
+    REJECTED,
+    SUPERSEDED,
+    check_one,
+    collect,
+)
 from pdreport.demo import STAMP, fill_template
 from pdreport.findings import Code
 from pdreport.plan.load import parse_plan
@@ -95,6 +104,8 @@ def test_value_problems_are_located(plan, h1, demo, tmp_path):
         assert f.file == "区建交委.xlsx" and f.message and f.hint
     pct = {f.field: f for f in codes_at(col, Code.PERCENT_NORMALISED)}
     assert set(pct) == {"ind.T17-2.value", "ind.H6.value"}
+    for f in pct.values():  # one bracket each, not "…读取（本表百分数只填数字）（今后请只填数字）"
+        assert "）（" not in f.render() and "只填数字" in f.hint
     figures = {f.indicator: f.value for f in col.submissions["jjw"].figures}
     assert figures["T17-2"] == 92.5 and figures["H6"] == pytest.approx(1.1)
     assert "T17-1" not in figures and "T18-3" not in figures and "T12-1" not in figures
@@ -269,10 +280,14 @@ def test_check_one(plan, demo, tmp_path):
     p = write(tmp_path, "x.xlsx", fill_template(demo["jjw"]))
     sub, findings = check_one(plan, p)
     assert sub is not None and findings == []
-    bad = write(tmp_path, "y.xlsx", fill_template(demo["jjw"], values={}))
+    blank = write(tmp_path, "y.xlsx", fill_template(demo["jjw"], values={}))
+    sub, findings = check_one(plan, blank)  # the template as sent out: one finding, not one per cell
+    assert sub is not None and sub.blank and [f.code for f in findings] == [Code.BLANK_RETURN]
+    bad = write(tmp_path, "z.xlsx", fill_template(demo["jjw"], values={"header.filler": "张三"}))
     sub, findings = check_one(plan, bad)
-    assert sub is not None and all(f.code is Code.REQUIRED_MISSING for f in findings)
-    assert len(findings) == len(build_layout(plan, plan.find_respondent("区建交委"), plan.period("2024H1")).required_fields())
+    assert sub is not None and not sub.blank and all(f.code is Code.REQUIRED_MISSING for f in findings)
+    required = build_layout(plan, plan.find_respondent("区建交委"), plan.period("2024H1")).required_fields()
+    assert len(findings) == len(required) - 1
 
 
 def test_openpyxl_reads_feedback_inputs(plan, demo):
@@ -406,6 +421,59 @@ def test_another_periods_return_is_no_problem_beside_this_periods(plan, h1, demo
     assert OTHER_PERIOD in wb["收到文件"]["A2"].value
     stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0]}
     assert stats["其他报送期的文件（未采用）"] == 3 and stats["收到文件"] == 9
+
+
+def test_a_blank_template_is_not_a_return(plan, h1, demo, tmp_path):
+    """A template sent back with nothing filled in is no return: its office is chased (E108) with
+    one E114 saying so, not 采用 with an E201 for every cell; beside the office's filled-in return
+    it is no problem at all. Typing anything (only a 填报日期) makes it a return again."""
+    from pdreport.assess import assess
+    from pdreport.problems import render_problem_list
+    from pdreport.summary import render_summary
+
+    returns(plan, demo, tmp_path, names=["区建交委", "康桥镇"])
+    for name in ("区建交委", "区发改委", "金桥镇"):  # 区建交委's beside its return; the others alone
+        lay = build_layout(plan, plan.find_respondent(name), h1)
+        write(tmp_path / "空表", f"{name}.xlsx", render_workbook(lay, STAMP))
+    dated = fill_template(demo[rid(plan, "花木街道")], values={"header.date": dt.datetime(2024, 7, 8)})
+    write(tmp_path, "花木街道.xlsx", dated)
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    status = {o.file: (o.status, o.respondent, o.errors, o.blank) for o in col.outcomes}
+    assert status[str(Path("空表") / "区建交委.xlsx")] == (BLANK, "jjw", 0, True)
+    assert status[str(Path("空表") / "区发改委.xlsx")] == (REJECTED, "fgw", 1, True)
+    assert status["花木街道.xlsx"][0] == ACCEPTED and not status["花木街道.xlsx"][3]
+    e114 = codes_at(col, Code.BLANK_RETURN)
+    assert sorted(f.respondent for f in e114) == ["fgw", "jinqiao_zhen"]
+    assert not any(f.respondent in ("fgw", "jinqiao_zhen") and f.code is Code.REQUIRED_MISSING for f in col.findings)
+    assert {"fgw", "jinqiao_zhen"} <= set(col.missing) and "jjw" not in col.missing
+    assert codes_at(col, Code.REQUIRED_MISSING)  # 花木街道: its blanks one by one
+    assert col.counts["blank"] == 3 and col.mostly_blank() is None  # (3 blank, 3 returns)
+    wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
+    notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=4, values_only=True)}
+    assert notes["区发改委"] == f"收到的是未填写的空白填报表：{Path('空表') / '区发改委.xlsx'}"
+    a = assess(plan, col.period, col.submissions, col.findings)
+    assert a.card("fgw").state == "未报送" and a.card("jjw").state == "已报送"
+    wb = openpyxl.load_workbook(io.BytesIO(render_summary(a, col.outcomes)))
+    stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0]}
+    assert stats["其中空表（未填写）"] == 3
+    assert BLANK in wb["收到文件"]["A2"].value
+
+
+def test_a_folder_of_blank_templates_asks_whether_it_is_the_right_one(plan, h1, tmp_path):
+    from pdreport.template import TemplateFile
+    from pdreport.template.distribution import render_distribution
+
+    names = ["区建交委", "区发改委", "金桥镇"]
+    files = []
+    for name in names:
+        lay = build_layout(plan, plan.find_respondent(name), h1)
+        path = write(tmp_path, f"{name}.xlsx", render_workbook(lay, STAMP))
+        files.append(TemplateFile(plan.find_respondent(name), path, lay))
+    write(tmp_path, "分发清单.xlsx", render_distribution(files, h1, plan.title))
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    assert col.mostly_blank() == 3 and col.counts["listing"] == 1
+    (listing,) = [o for o in col.outcomes if o.file == "分发清单.xlsx"]
+    assert listing.status == LISTING and not col.findings_for("分发清单.xlsx")
 
 
 def test_a_file_named_after_a_unit_is_counted_apart_and_every_output_says_whose_it_may_be(plan, demo, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -165,6 +166,48 @@ def test_typed_figures_reach_report_and_summary(tmp_path):
     assert 63.5 in values and 8.2 in values and 230 in values
 
 
+def retype(path: Path, values: dict) -> None:
+    """Change cells of a filled return through its own field map, leaving the rest as it was."""
+    from python_calamine import CalamineWorkbook
+
+    meta = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(META).to_python(skip_empty_area=False)
+    fields = {f.key: f for f in parse_metadata(meta).fields}
+    wb = openpyxl.load_workbook(path)
+    for key, value in values.items():
+        row, col = xl_cell_to_rowcol(fields[key].cell)
+        wb[fields[key].sheet].cell(row + 1, col + 1).value = value
+    wb.save(path)
+
+
+def test_a_lead_figure_in_the_wrong_unit_is_not_reported_done(tmp_path):
+    """区建交委 types 52200 (平方米) for 5.22 万平方米 and 区发改委 43.2 for a 4.32 % fall: read as
+    they stand both would be 已完成/序时推进. The report's 表1 says 数据有误 and the text says
+    which figure to check; 汇总表 keeps the figure as typed; ``check`` asks to verify first."""
+    returns = tmp_path / "回收表"
+    shutil.copytree(SAMPLES, returns)
+    for p in returns.glob("*_区建交委_*.xlsx"):  # (the first return and its later one)
+        retype(p, {"ind.H5.value": 52200, "ind.T13-1.value": 750000})
+    fgw = next(returns.glob("*_区发改委_*.xlsx"))
+    retype(fgw, {"ind.H1.value": 43.2})
+    out = tmp_path / "out"
+    r = run("consolidate", returns, "--period", "2024H1", "-o", out, "--date", "2024-07-20")
+    assert r.returncode == 0, r.stderr
+    doc = docx.Document(str(out / REPORT))
+    table1 = {row.cells[0].text: [c.text for c in row.cells] for row in doc.tables[0].rows}
+    assert table1["1"][-2:] == ["同比下降43.2%（待核实）", "数据有误"]
+    assert table1["5"][-2:] == ["52200万平方米（待核实）", "数据有误"]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "牵头单位填报值52200是年度目标（10万平方米）的5220倍，数值明显不合理，未作评估，请核对" in text
+    assert "牵头单位填报值43.2（即同比下降43.2%）是年度目标（下降5.3%）的8倍" in text
+    assert ("既有建筑节能改造面积：750000万平方米（待核实），年度目标不少于100万平方米，序时目标50万平方米，数据有误。"
+            "牵头单位填报值750000是年度目标（100万平方米）的7500倍，数值明显不合理，未作评估，请核对。") in text
+    detail = openpyxl.load_workbook(out / "汇总表.xlsx", read_only=True)["指标明细"]
+    rows = [r for r in detail.iter_rows(values_only=True) if r and "区建交委" in r and 52200 in r]
+    assert rows and "数据有误" in rows[0]
+    r = run("check", fgw, "--period", "2024H1")
+    assert r.returncode == 1 and "W205" in r.stdout and "请逐条核实以上提醒" in r.stdout
+
+
 def test_nothing_usable_exits_non_zero(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -173,6 +216,21 @@ def test_nothing_usable_exits_non_zero(tmp_path):
     assert r.returncode == 2
     assert "没有可采用的填报表" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "out" / "问题清单.xlsx").is_file()
+
+
+def test_consolidating_the_templates_folder_asks_for_the_returns_folder(tmp_path):
+    """The coordinator points consolidate at the folder ``templates`` wrote (blank templates and
+    分发清单.xlsx): nothing is 采用, every office is chased, and the message asks about the folder."""
+    tpl = tmp_path / "填报表"
+    r = run("templates", "--period", "2024H1", "--only", "区建交委", "金桥镇", "花木街道", "-o", tpl)
+    assert r.returncode == 0, r.stderr
+    r = run("consolidate", tpl, "--period", "2024H1", "-o", tmp_path / "out")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "收到的文件中有 3 份是未填写任何内容的空白填报表。是否选错了文件夹？" in r.stderr
+    for line in (r"其中空表\s+3\s+（未填写任何内容", r"分发清单\s+1\s+（", r"采用\s+0\s", r"未报送单位\s+58 / 58"):
+        assert re.search(line, r.stdout), line
+    rows = findings(tmp_path / "out")
+    assert sorted(f["问题代码"] for f in rows if f["文件"]) == ["E114"] * 3  # (分发清单: no problem)
 
 
 def test_previous_period_comparison(tmp_path, sample_run):

@@ -65,6 +65,10 @@ def test_blank_number(raw):
         ("2024-07-10T14:30:00", dt.date(2024, 7, 10)), ("2024-07-10 00:00:00", dt.date(2024, 7, 10)),
         ("20240710 9:05", dt.date(2024, 7, 10)), ("2024/7/10 下午3点半", dt.date(2024, 7, 10)),
         ("2024-7-10 2:30 PM", dt.date(2024, 7, 10)), ("２０２４－７－１０　１４：３０", dt.date(2024, 7, 10)),
+        # what clerks write around a date: 号 for 日, the weekday, a part of the day, a full stop
+        ("2024年10月8号", dt.date(2024, 10, 8)), ("2024年10月8日上午", dt.date(2024, 10, 8)),
+        ("2024/10/8 星期二", dt.date(2024, 10, 8)), ("2024年10月8号（周二）", dt.date(2024, 10, 8)),
+        ("2024-10-08。", dt.date(2024, 10, 8)), ("2024年10月8号下午3点", dt.date(2024, 10, 8)),
     ],
 )  # fmt: skip
 def test_dates(raw, date):
@@ -76,6 +80,7 @@ def test_dates(raw, date):
     "2024/2/30", "六月底", "30/6/2024", -5, 1e12, True, float("nan"), "#VALUE!",
     20240230, 12345678, 20240710.5, 19991231, "19991231", 21000101,  # eight digits: a real date 2000–2099 only
     "2024-7-10 25:00", "2024-7-10 14:75", "2024-7-10 第二季度", "2024-7-10 14", "2024年7月1014时",
+    "2024年10号", "2024年10月星期二", "星期二", "上午",
 ])  # fmt: skip
 def test_bad_dates(raw):
     p = parse_date(raw, "2024-06-30")
@@ -86,7 +91,7 @@ def test_bad_dates(raw):
 def test_every_kind_of_bad_date_gives_the_format_example():
     """Not a date, a date that does not exist, a number that is neither a serial nor yyyymmdd, a
     tick box: the same advice, with the period's own example."""
-    for raw, error in [("六月底", "日期无法识别"), ("2024/2/30", "日期“2024/2/30”不存在"),
+    for raw, error in [("六月底", "日期无法识别：填的是“六月底”"), ("2024/2/30", "日期“2024/2/30”不存在"),
                        (20240230.0, "日期“20240230”不存在"), (1e12, "日期无法识别"), (True, "日期无法识别")]:  # fmt: skip
         p = parse_date(raw, "2024-12-31")
         assert (p.error, p.hint) == (error, "请按 2024-12-31 的格式填写日期"), raw
@@ -220,6 +225,18 @@ def test_eight_digits_are_a_date_only_in_the_templates_range(d):
                         "{d.year}年{d.month}月{d.day}日", "{d.year}年{d.month}月{d.day}日 ", "{d:%Y-%m-%d}T"]))
 def test_a_time_of_day_after_the_date_is_ignored(d, t, time_form, date_form):
     text = date_form.format(d=d) + time_form.format(t)
+    assert parse_date(text).value == d, text
+    assert parse_date(text.translate(FULL_WIDTH)).value == d, text
+
+
+@given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31)),
+       st.sampled_from(["{d.year}-{d.month}-{d.day}", "{d.year}/{d.month}/{d.day}", "{d.year}年{d.month}月{d.day}日",
+                        "{d.year}年{d.month}月{d.day}号", "{d:%Y%m%d}"]),
+       st.lists(st.sampled_from([" 星期二", "（周三）", "(礼拜天)", "上午", " 晚上", "。", ".", "；"]), max_size=3))
+def test_words_around_a_date_say_nothing_more_of_it(d, date_form, tail):
+    text = date_form.format(d=d) + "".join(tail)
+    if date_form.startswith("{d:") and not DATE_MIN <= d <= DATE_MAX:
+        return  # (eight digits run together: a date only in the templates' range)
     assert parse_date(text).value == d, text
     assert parse_date(text.translate(FULL_WIDTH)).value == d, text
 

@@ -151,7 +151,7 @@ def test_check_exit_codes(plan, demo, tmp_path, capsys):
     code, out = in_process(capsys, q1, "--period", "2024H1")
     assert code == 2 and "E104" in out
     code, out = in_process(capsys, q1)  # without --period the file's own period is used
-    assert code == 2 and "E201" in out and "E104" not in out  # a blank Q1 template: all missing
+    assert code == 2 and "E114" in out and "E201" not in out and "E104" not in out  # a blank Q1 template
     code, out = in_process(capsys, text)
     assert code == 2 and "E001" in out
     code, _out, err = run_check(tmp_path / "没有这个文件.xlsx")

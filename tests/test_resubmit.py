@@ -281,3 +281,39 @@ def test_an_impossible_resubmission_deadline_is_refused(first_round, tmp_path):
         assert "Traceback" not in r.stderr and not (tmp_path / "out" / "退回修改").exists()
     r = run("intake", returns, "-o", tmp_path / "out", "--resubmit-by", "7月29日")
     assert r.returncode == 2 and "不是有效的日期" in r.stderr
+
+
+def report_deadline(folder: Path) -> str:
+    doc = docx.Document(str(folder / REPORT))
+    (line,) = [p.text for p in doc.paragraphs if "重新报送" in p.text and "前重新报送" in p.text]
+    return line
+
+
+def test_a_report_says_the_deadline_its_copies_give(first_round, tmp_path):
+    """``report`` after ``intake`` in the same folder says the 重新报送期限 the copies there give,
+    whatever its --date; --resubmit-by sets it as for intake, and an impossible one is refused."""
+    _, returns, _, _ = first_round
+    out = tmp_path / "out"
+    assert run("intake", returns, "--period", "2024H1", "-o", out).returncode == 0  # copies: 2024-07-22
+    r = run("report", returns, "--period", "2024H1", "-o", out, "--date", "2024-07-20")
+    assert r.returncode == 0, r.stderr
+    assert "于2024年7月22日前重新报送" in report_deadline(out)
+    r = run("report", returns, "--period", "2024H1", "-o", out, "--date", "2024-07-20", "--resubmit-by", "2024-07-29")
+    assert r.returncode == 0, r.stderr
+    assert "于2024年7月29日前重新报送" in report_deadline(out)
+    alone = tmp_path / "alone"  # no copies there: a week after the report's date, as consolidate
+    assert run("report", returns, "--period", "2024H1", "-o", alone, "--date", "2024-07-20").returncode == 0
+    assert "于2024年7月27日前重新报送" in report_deadline(alone)
+    r = run("report", returns, "--period", "2024H1", "-o", tmp_path / "x", "--resubmit-by", "2024-06-30")
+    assert r.returncode == 2 and "重新报送期限 2024-06-30 不晚于本报送期" in r.stderr
+
+
+def test_a_date_before_the_period_ends_gives_no_deadline_within_it(plan):
+    """--date 2024-05-01 for the half-year (a typo the command warns of): the copies' default
+    deadline is a week after the period's end, never a day the period has not reached."""
+    from pdreport.feedback import resubmit_deadline
+
+    h1 = plan.period("2024H1")
+    assert resubmit_deadline(h1, dt.date(2024, 5, 1)) == dt.date(2024, 7, 7)
+    assert resubmit_deadline(h1, dt.date(2024, 7, 20)) == dt.date(2024, 7, 27)
+    assert resubmit_deadline(h1) == dt.date(2024, 7, 22)

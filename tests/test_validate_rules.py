@@ -686,12 +686,34 @@ def test_a_task_row_rejected_for_an_edit_is_data_error_not_missing(plan, h1, dem
         assert "kangqiao_zhen" not in t.owed_by
 
 
+@pytest.mark.parametrize(("edit", "said", "hint"), [
+    ("insert", "第6行附近插入了1行，以下各行下移", "请删除第6行附近插入的1行后重新报送"),
+    ("delete", "第6行附近删除了1行，以下各行上移", "请使用下发的填报表重新填写"),
+])  # fmt: skip
+def test_rows_inserted_or_deleted_are_said_as_such(plan, demo, tmp_path, edit, said, hint):
+    """One row inserted in 重点任务 moves every row below: each moved row is an E208, and each says
+    what happened (and how to undo it), not only that its name changed."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["kangqiao_zhen"])))
+    getattr(wb[TASKS], f"{edit}_rows")(6)
+    wb.save(tmp_path / "康桥镇.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "康桥镇.xlsx", "2024H1")
+    e208 = [f for f in findings if f.code is Code.LABEL_CHANGED]
+    assert len(e208) >= 4 and all(said in f.message and hint in f.hint for f in e208)
+    # an edited name, nothing moved, says no more than that
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["kangqiao_zhen"])))
+    wb[TASKS]["B7"] = "自己改的任务名称"
+    wb.save(tmp_path / "改名.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "改名.xlsx", "2024H1")
+    (e,) = [f for f in findings if f.code is Code.LABEL_CHANGED]
+    assert "插入" in e.message and "行附近" not in e.message  # (the generic "可能被插入/删除行列")
+
+
 def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
     """26000 for a 2600 target: one digit too many, or the wrong unit — a warning at the cell."""
     p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"ind.T18-3.value": 26000})
     sub, findings = check_one(plan, p, "2024H1")
     (w,) = [f for f in findings if f.code is Code.UNIT_MAGNITUDE]
-    assert w.field == "ind.T18-3.value" and "10 倍" in w.message
+    assert w.field == "ind.T18-3.value" and "10倍" in w.message
     assert {f.indicator: f.value for f in sub.figures}["T18-3"] == 26000  # taken as typed
     p = write_return(tmp_path, "y.xlsx", demo["jjw"], **{"ind.T18-3.value": 25000})
     _, findings = check_one(plan, p, "2024H1")
@@ -703,6 +725,8 @@ def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
     ("jjw", "ind.H6.value", -30, "即同比上升30%"),
     ("jjw", "ind.H6.value", 20, "即同比下降20%"),
     ("fgw", "ind.H1.value", 53, "即同比下降53%"),     # target 下降5.3%
+    ("fgw", "ind.H1.value", 43.2, "即同比下降43.2%"), # 4.32 with the point slipped
+    ("fgw", "ind.H1.value", 20, "即同比下降20%"),     # a district's intensity does not fall a fifth in a year
 ])  # fmt: skip
 def test_a_rate_far_beyond_its_target_is_questioned(plan, demo, tmp_path, rid, key, typed, said):
     p = write_return(tmp_path, "x.xlsx", demo[rid], **{key: typed})
@@ -717,7 +741,7 @@ def test_a_rate_far_beyond_its_target_is_questioned(plan, demo, tmp_path, rid, k
 @pytest.mark.parametrize(("rid", "key", "typed"), [
     ("jjw", "ind.H6.value", 10),    # ten times a 1 % target, but a 10 % fall is no slip
     ("jjw", "ind.H6.value", -19.9),
-    ("fgw", "ind.H1.value", 52),    # under ten times 5.3
+    ("fgw", "ind.H1.value", 19.9),  # under 20 points
     ("fgw", "ind.H1.value", -8),
 ])  # fmt: skip
 def test_a_rate_within_reason_is_not_questioned(plan, demo, tmp_path, rid, key, typed):

@@ -36,6 +36,11 @@ _DATE_AND_TIME = re.compile(
     re.IGNORECASE,
 )
 _DATE_AND_TIME_MAX_LEN = 60  # longer text is no date someone typed; never scanned
+# words a clerk writes around a date that say nothing more of it: a full stop, the weekday
+# ("2024/10/8 星期二", "（周二）"), a part of the day with no hour ("2024年10月8日上午"); and 号 for 日
+_DATE_TAIL = re.compile(r"(?:\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?"
+                        r"|\s*(?:上午|下午|中午|晚上|凌晨|早上)|\s*[。.,，;；!！])+$")  # fmt: skip
+_DAY_HAO = re.compile(r"(?<=月)(\s*\d{1,2}\s*)号")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Excel serials the parser takes: 1 (1900-01-01 in Excel's reckoning) up to 9999-12-31
 _SERIAL_MAX = 2958466
@@ -140,7 +145,7 @@ def parse_number(value: Any) -> Parsed:
         return Parsed(error="数字无效")
     note = "单元格中是文字格式的数字，已按数字读取"
     if percent:
-        note = f"填写了百分号，已按 {format_plain(number)} 读取（本表百分数只填数字）"
+        note = f"填写了百分号，已按 {format_plain(number)} 读取"
     return Parsed(number, note=note)
 
 
@@ -171,7 +176,10 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
             digits = str(int(value))
             return _calendar_date(digits[:4], digits[4:6], digits[6:], digits, hint, compact=True)
         return unreadable
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    typed = unicodedata.normalize("NFKC", str(value)).strip()
+    text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed)) if len(typed) <= _DATE_AND_TIME_MAX_LEN else typed
+    if isinstance(value, str) and text:  # (what was typed, said back: the message is read alone)
+        unreadable = Parsed(error=f"日期无法识别：填的是“{typed[:30]}”", hint=hint)
     squeezed = text.replace(" ", "")
     for pattern in _DATE_PATTERNS:
         m = pattern.match(squeezed)

@@ -326,6 +326,9 @@ class Figure:
     value: float
     note: str
     source: Source
+    # why the figure is too large to be believed (W205: another unit, an extra digit), or "": taken
+    # in as typed, but the assessment does not judge the indicator on it
+    doubt: str = ""
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,7 @@ class Submission:
     # included (set by collect on the return it keeps): 是否按时 is judged by the first return
     first_filled_on: dt.date | None = None
     named_other: str = ""  # the other office the file's name names (W113): ranked below the rest
+    blank: bool = False  # nothing typed in any of its cells (E114): the template as sent out
 
 
 def newest_last(subs: Iterable[Submission]) -> list[Submission]:

@@ -21,6 +21,7 @@ from ..assess import (
     Status,
     TaskResult,
     change_text,
+    invalid_reasons,
     name_list,
     num_text,
     previous_label,
@@ -258,10 +259,22 @@ def _value_text(r: IndicatorResult, names: dict[str, str]) -> str:
         each = [x for x in r.reports if x.state == "ok"]
         if each and ind.combine is Combine.EACH:
             return "；".join(f"{names[x.respondent]}{number_text(x.value, ind.unit)}" for x in each)
+        doubted = [x for x in r.reports if x.role == "lead" and x.state == "invalid" and x.value is not None]
+        if doubted and ind.combine is Combine.LEAD:  # the lead's figure, too large to be believed
+            return f"{_figure_text(ind, doubted[0].value)}（待核实）"
         return ""
+    return _figure_text(ind, r.value)
+
+
+def _doubted(r: IndicatorResult) -> bool:
+    """A figure taken in but too large to be believed (``Figure.doubt``) makes ``r`` 数据有误."""
+    return any(x.state == "invalid" and x.value is not None for x in r.reports)
+
+
+def _figure_text(ind, value: float) -> str:
     if ind.comparison.value == "reduction_at_least":
-        return f"同比下降{format_number(round(r.value, 4))}%" if r.value >= 0 else f"同比上升{format_number(round(-r.value, 4))}%"
-    return number_text(r.value, ind.unit)
+        return f"同比下降{format_number(round(value, 4))}%" if value >= 0 else f"同比上升{format_number(round(-value, 4))}%"
+    return number_text(value, ind.unit)
 
 
 def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict:
@@ -285,8 +298,9 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "change": _change(a, r),
         "change_short": _change(a, r, short=True),
         "change_each": _each_change(a, r) if r.value is None and ind.combine is Combine.EACH else "",
-        # the lead's figure and the contributors' sum differ beyond tolerance: said where it is read
-        "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged else "",
+        # the lead's figure and the contributors' sum differ beyond tolerance, or the lead's figure
+        # is too large to be believed: said where it is read
+        "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged or _doubted(r) else "",
     }
 
 
@@ -306,9 +320,9 @@ def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
     parts = [f"{len(ok)}个单位报送，{len(ok) - len(behind)}个达到目标"]
     if behind:
         parts.append(f"{name_list(behind)}未达到目标")
-    invalid = [names[x.respondent] for x in r.reports if x.state == "invalid"]
-    if invalid:  # (the indicator is 数据有误 because of them)
-        parts.append(f"{name_list(invalid)}填报数据有误（未采用）")
+    invalid = [x for x in r.reports if x.state == "invalid"]
+    if invalid:  # (the indicator is 数据有误 because of them: rejected, or not to be believed)
+        parts += invalid_reasons(invalid, names.__getitem__)
     if r.owed_by:
         # at year end, every unit that reported met the target but some did not report: 滞后
         unconfirmed = r.status is Status.BEHIND and not behind
@@ -323,6 +337,8 @@ def _summary(r: IndicatorResult, names: dict[str, str]) -> str:
     """The indicator and how it stands as one phrase: '单位增加值综合能耗同比下降4.32%，目标下降5.3%，
     尚差0.98个百分点' (the name's own '同比下降率' is not repeated before the reason's '同比下降')."""
     name, reason = r.indicator.name, _reason(r, names)
+    if _doubted(r):  # the figure and why is what to check
+        return f"{name}数据有误：{reason}"
     if r.status in (Status.INVALID, Status.MISSING) and not any(x.state == "ok" for x in r.reports):
         # the reason names cells and field keys: that is for the 问题清单, not for the report
         return name + ("数据有误，待核实" if r.status is Status.INVALID else "未报送")

@@ -8,7 +8,7 @@ from ..plan.model import Period, chinese_date
 from .fastsheet import new_workbook
 from .fit import RowHeights, row_height, wrapped_lines
 from .formats import make_formats
-from .layout import indicator_label
+from .layout import DISTRIBUTION_SHEET, indicator_label
 
 COLUMNS = ("序号", "填报单位", "类别", "文件名", "数值指标", "附件指标", "重点任务", "里程碑",
            "报送截止", "填报内容")  # fmt: skip
@@ -40,7 +40,7 @@ def render_distribution(files, period: Period, title: str) -> bytes:
     buf = io.BytesIO()
     wb = new_workbook(buf)
     f = make_formats(wb)
-    ws = wb.add_worksheet("分发清单")
+    ws = wb.add_worksheet(DISTRIBUTION_SHEET)
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)

@@ -16,6 +16,8 @@ from ..plan.model import Accumulation, Comparison, Indicator, Period, Plan, Resp
 TEMPLATE_VERSION = "1"
 
 COVER, INDICATORS, ANNEX, TASKS, META = "填报说明", "指标", "附件指标", "重点任务", "_pdreport"
+# the one sheet of the 分发清单.xlsx written beside the templates: how intake tells it from a return
+DISTRIBUTION_SHEET = "分发清单"
 # a feedback copy (退回修改, see feedback.py) is the office's return with this sheet put first, and is
 # named "单位_退回修改.xlsx": a return holding that sheet (or so named) is a corrected copy sent back
 FEEDBACK_NOTE, FEEDBACK_WORD = "退回说明", "退回修改"
