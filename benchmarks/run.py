@@ -31,6 +31,7 @@ denominator measured in the same run).
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -234,8 +235,15 @@ def machine() -> str:
         mem = f", {psutil.virtual_memory().total / 2**30:.0f} GB RAM"
     except ImportError:
         pass
+    # (the floor is python-calamine's speed: a new release moves every ratio, so it is named)
+    libs = []
+    for dist in ("python-calamine", "xlsxwriter", "openpyxl"):
+        try:
+            libs.append(f"{dist} {importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return (f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}")  # fmt: skip
+            f"Python {platform.python_version()}; {', '.join(libs)}")  # fmt: skip
 
 
 def _median(values: list[float]) -> float:
