@@ -478,8 +478,7 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
             # district figure (数据有误); the rest's sum is said for reference only, as the
             # contributors' is without the lead's
             reasons = invalid_reasons(invalid, name_of)
-            reasons[-1] += "，无法得出全区合计"
-            reasons.append(f"其余{len(ok)}个单位合计{format_number(value)}{ind.unit}，仅供参考")
+            reasons.append(f"无法得出全区合计，其余{len(ok)}个单位合计{format_number(value)}{ind.unit}，仅供参考")
             if owed:
                 reasons.append(f"{len(owed)}个单位未报送")
             return IndicatorResult(ind, Status.INVALID, None, seq, None, reports, tuple(reasons), owed)

@@ -167,6 +167,22 @@ def _check_resubmit_by(plan, period_id, resubmit_by, report_date=None, dated: bo
         resubmit_deadline(period, (report_date or period.deadline) if dated else None, resubmit_by)
 
 
+def _say_report_deadline(outputs, report_date) -> None:
+    """The report's 重新报送期限 against the one the folder's 退回修改 copies give (from an earlier
+    ``intake``): a --resubmit-by other than theirs, or theirs already past on the report's date,
+    is said (the copies are not rewritten by ``report``)."""
+    held = outputs.held
+    due = held.resubmit_by if held is not None and not outputs.replacing else None
+    if due is None or outputs.resubmit_by is None:
+        return
+    if outputs.resubmit_by != due:
+        click.echo(f"提醒：报告写明的重新报送期限为 {outputs.resubmit_by:%Y-%m-%d}，输出文件夹中退回修改表写的是 "
+                   f"{due:%Y-%m-%d}；要使两者一致，请用同一 --resubmit-by 重新运行 intake（或运行 consolidate）", err=True)  # fmt: skip
+    elif report_date is not None and due < report_date:
+        click.echo(f"提醒：沿用了输出文件夹中退回修改表的重新报送期限 {due:%Y-%m-%d}，早于报告成文日期 "
+                   f"{report_date:%Y-%m-%d}；请用 --resubmit-by 指定新的期限，重新运行 intake 和 report（或运行 consolidate）", err=True)  # fmt: skip
+
+
 def _check_report_date(period, report_date) -> None:
     """A --date before the period has even ended is most likely a typo: said (not refused)."""
     if report_date is not None and report_date < period.end:
@@ -395,13 +411,14 @@ def _summary(col, hint: bool = True) -> str:
         f"报送期：{col.period.label}（截止 {col.period.deadline:%Y-%m-%d}）",
         f"  收到文件      {c['received']:>4}",
         f"  采用          {c['accepted']:>4}   （其中有错误需退回 {c['with_errors']}）",
-        f"  无法采用      {c['rejected']:>4}",
+        f"  无法采用      {c['rejected']:>4}" + (f"   （其中空表 {c['blank']}，未填写任何内容）" if c["blank"] else ""),
         f"  重复报送      {c['superseded']:>4}",
         *([f"  已由更正稿替换{c['replaced']:>4}   （单位按退回修改表更正后重新报送，不算重复）"]
           if c["replaced"] else []),
         *([f"  其他报送期    {c['other_period']:>4}   （单位本期已另有采用的填报表，不算问题）"]
           if c["other_period"] else []),
-        *([f"  其中空表      {c['blank']:>4}   （未填写任何内容，未采用）"] if c["blank"] else []),
+        *([f"  空表          {c['blank_beside']:>4}   （未填写，单位本期已另有采用的填报表，不算问题）"]
+          if c["blank_beside"] else []),
         *([f"  分发清单      {c['listing']:>4}   （生成填报表时的分发清单，不是填报表，未读取）"] if c["listing"] else []),
         f"  未报送单位    {c['missing']:>4} / {c['respondents']}",
         f"  问题          错误 {sum(f.is_error for f in col.findings)} 条，"
@@ -510,7 +527,7 @@ def check_cmd(plan_file, file: Path, period_id) -> None:
         click.echo(f.render())
     errors = sum(f.is_error for f in findings)
     warnings = len(findings) - errors
-    if sub is not None:
+    if sub is not None and not sub.blank:
         name = plan.respondent(sub.respondent).name
         period = plan.period(sub.period)
         click.echo(f"\n{name}：{period.label}填报表（报送截止 {period.deadline.isoformat()}），"
@@ -595,6 +612,7 @@ def report_cmd(plan_file, folder: Path, period_id, out_dir, previous, templates_
         if resubmit_by is not None:
             outputs.resubmit_by = resubmit_deadline(a.period, report_date or a.period.deadline, resubmit_by)
         write_report(a, out, outputs, templates_dir, report_date)
+        _say_report_deadline(outputs, report_date)
 
     _assess_and_write(plan_file, folder, period_id, out_dir, previous, overwrite, write, status=False)
 

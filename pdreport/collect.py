@@ -98,7 +98,7 @@ class Collection:
         """How many files are blank templates (E114) when they outnumber the returns that could be
         used: the folder the templates were written to, most likely, not the one they came back to."""
         n = sum(o.blank for o in self.outcomes)
-        ours = sum(o.status not in (REJECTED, BLANK) for o in self.outcomes)
+        ours = sum(o.status not in (REJECTED, BLANK, LISTING) for o in self.outcomes)
         return n if n > ours else None
 
     def _mostly(self, code: Code) -> tuple[str, int] | None:
@@ -126,7 +126,8 @@ class Collection:
             "superseded": sum(o.status == SUPERSEDED for o in files),
             "replaced": sum(o.status == REPLACED for o in files),
             "other_period": sum(o.status == OTHER_PERIOD for o in files),
-            "blank": sum(o.blank for o in files),
+            "blank": sum(o.status == REJECTED and o.blank for o in files),  # (among "rejected")
+            "blank_beside": sum(o.status == BLANK for o in files),
             "listing": sum(o.status == LISTING for o in files),
             "missing": len(self.missing),
             "respondents": len(self.plan.respondents),
@@ -664,6 +665,10 @@ def check_one(plan: Plan, path: Path, period_id: str | None = None) -> tuple[Sub
     if not path.exists() and not path.is_symlink():
         raise UsageError(f"找不到文件：{path}")
     r = _read_one(display_name(path.name), path, plan, period_id)
+    if r.listing:  # (in a folder of returns no problem; checked on its own, not a return either)
+        return None, [Finding(Code.NO_METADATA, "这是生成填报表时的分发清单，不是填报表",
+                              "请检查下发给本单位的填报表，文件名形如“报送期_单位名称_碳达峰碳中和及节能工作进展填报表.xlsx”",
+                              file=r.file)]  # fmt: skip
     if r.raw is None:
         return None, r.findings
     period = plan.period(period_id or r.raw.tmap.period_id)

@@ -75,7 +75,8 @@ class Outputs:
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)  # label → path
     feedback: list[Path] = field(default_factory=list)
-    resubmit_by: dt.date | None = None  # the 重新报送期限 the feedback copies give
+    resubmit_by: dt.date | None = None  # the 重新报送期限 the feedback copies (and the report) give
+    copies_due: dt.date | None = None  # the one the copies written by this run give: the marker's record
     stage: OutputStage | None = field(default=None, repr=False)
     overwrite: bool = False  # may replace the results of another period (``--overwrite``)
     plan_id: str = ""
@@ -114,7 +115,7 @@ class Outputs:
                 self.stage.write(self.folder / OUTPUT_MARKER, marker_text().encode("utf-8"))
             return
         kept = self.held if self.held is not None and not self.replacing else None
-        resubmit = self.resubmit_by or (kept.resubmit_by if kept is not None else None)
+        resubmit = self.copies_due or (kept.resubmit_by if kept is not None else None)
         due = resubmit.isoformat() if resubmit else ""
         if self.results:
             text = marker_text(self.plan_id, self.period.id, self.period.label, due)
@@ -313,6 +314,7 @@ def write_intake_outputs(col: Collection, out_dir: Path, outputs: Outputs, repor
     dated = report_date or default_report_date(col.period, col.submissions.values())
     outputs.resubmit_by = resubmit_deadline(col.period, dated if resubmit_by is None else report_date,
                                             resubmit_by)  # (a wrong one: before writing)  # fmt: skip
+    outputs.copies_due = outputs.resubmit_by
     with heap_frozen():
         copies = start_copies(col, outputs.resubmit_by, copy_helper)  # built in child processes meanwhile
         try:

@@ -102,11 +102,12 @@ def render_problem_list(col: Collection) -> bytes:
     errors = sum(x.is_error for x in col.findings)
     ws = s.sheet("问题清单", f"{plan.title}填报问题清单（{label}）",
                  f"收到文件 {c['received']} 份，采用 {c['accepted']} 份（其中有错误 {c['with_errors']} 份），"
-                 f"无法采用 {c['rejected']} 份，重复 {c['superseded']} 份，"
+                 f"无法采用 {c['rejected']} 份" + (f"（其中空表 {c['blank']} 份）" if c["blank"] else "")
+                 + f"，重复 {c['superseded']} 份，"
                  + (f"已由更正稿替换 {c['replaced']} 份，" if c["replaced"] else "")
                  + (f"其他报送期的文件 {c['other_period']} 份（单位本期已另有采用的填报表，不列为问题），"
                     if c["other_period"] else "")
-                 + (f"其中空表 {c['blank']} 份，" if c["blank"] else "")
+                 + (f"空表 {c['blank_beside']} 份（单位本期已另有采用的填报表，不列为问题），" if c["blank_beside"] else "")
                  + (f"分发清单 {c['listing']} 份（不是填报表，未读取），" if c["listing"] else "")
                  + f"未报送单位 {c['missing']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条。", COLUMNS, landscape=True)  # fmt: skip

@@ -427,6 +427,10 @@ class _Writer:
             got = f"{format_number(r.value)}{ind.unit}"
         elif ind.combine is Combine.EACH and any(x.value is not None for x in r.reports):
             got = "分别考核"
+        elif ind.combine is Combine.LEAD and any(x.role == "lead" and x.state == "invalid" and x.value is not None
+                                                 for x in r.reports):  # (too large to be believed: W205)
+            lead = next(x for x in r.reports if x.role == "lead")
+            got = f"{format_number(lead.value)}{ind.unit}（待核实）"
         else:
             got = r.status.label
         return f"{ind.name}：{got} / {stated_target(ind)}（{r.status.label}）"
@@ -834,17 +838,20 @@ class _Writer:
         if outcomes is not None:
             counts += [("收到文件", len(outcomes)), ("采用文件", sum(o.status == ACCEPTED for o in outcomes)),
                        ("采用但有错误的文件", sum(o.status == ACCEPTED and o.errors > 0 for o in outcomes)),
-                       ("无法采用的文件", sum(o.status == REJECTED for o in outcomes)),
-                       ("重复报送（未采用）", sum(o.status == SUPERSEDED for o in outcomes))]  # fmt: skip
+                       ("无法采用的文件", sum(o.status == REJECTED for o in outcomes))]  # fmt: skip
+            blank = sum(o.status == REJECTED and o.blank for o in outcomes)
+            if blank:  # (templates sent back with nothing filled in, by offices with no other return)
+                counts.append(("其中空表（未填写）", blank))
+            counts.append(("重复报送（未采用）", sum(o.status == SUPERSEDED for o in outcomes)))
             replaced = sum(o.status == REPLACED for o in outcomes)
             if replaced:  # (earlier returns of offices that sent back their corrected copies)
                 counts.append(("已由更正稿替换的文件", replaced))
             other = sum(o.status == OTHER_PERIOD for o in outcomes)
             if other:  # (another period's returns of offices whose return of this period is used)
                 counts.append(("其他报送期的文件（未采用）", other))
-            blank = sum(o.blank for o in outcomes)
-            if blank:  # (templates sent back with nothing filled in: among 无法采用, or beside a return)
-                counts.append(("其中空表（未填写）", blank))
+            beside = sum(o.status == BLANK for o in outcomes)
+            if beside:  # (blank templates of offices whose filled-in return is used)
+                counts.append(("空表（单位另有采用的填报表）", beside))
             listing = sum(o.status == LISTING for o in outcomes)
             if listing:  # (the templates' 分发清单, copied along with them)
                 counts.append(("分发清单（不是填报表，未读取）", listing))

@@ -251,33 +251,41 @@ def check_structure(ctx: _Ctx) -> set[str]:
 
 def _row_shifts(labels_seen, missing_sheets) -> dict[str, tuple[str, str]]:
     """Sheets whose edited labels read as the template's labels a few rows up (rows inserted) or
-    down (rows deleted), all by the same count: what happened and what to do, said on each of its
-    E208 findings ("第7行附近插入了1行"), so that 24 of them read as one insertion, not 24 edits."""
+    down (rows deleted), all by the same count, with no label below them as written: what
+    happened and what to do, said on each of its E208 findings ("第6行处插入了1行"), so that 24 of
+    them read as one insertion, not 24 edits. Two names edited into their neighbours' (no row
+    moved: labels between them still read as written) are no insertion."""
     expected = {(lb.sheet, *cell_rowcol(lb.cell)): lb.text for lb, _seen in labels_seen}
-    moves: dict[str, list[tuple[int, int]]] = {}  # sheet → (row, rows moved, 0: unknown) of each edited label
+    moves: dict[str, list[tuple[int, int]]] = {}  # sheet → (row, rows moved) of each shifted label
+    kept: dict[str, list[int]] = {}  # sheet → rows of labels that read as written
     for lb, seen in labels_seen:
-        if lb.sheet in missing_sheets or _as_written(seen, lb.text) or label_unchanged(seen, lb.text):
+        if lb.sheet in missing_sheets:
+            continue
+        row, col = cell_rowcol(lb.cell)
+        if _as_written(seen, lb.text) or label_unchanged(seen, lb.text):
+            kept.setdefault(lb.sheet, []).append(row)
             continue
         if is_blank(seen):
             continue  # (the inserted row itself, or a cleared label: says nothing of a shift)
-        row, col = cell_rowcol(lb.cell)
         by = next((k for k in (1, 2, 3, -1, -2, -3) if (t := expected.get((lb.sheet, row - k, col)))
                    is not None and label_unchanged(seen, t)), 0)  # fmt: skip
-        moves.setdefault(lb.sheet, []).append((row, by))
+        if by:  # (a label may now show text no label of the template has, a table's own header)
+            moves.setdefault(lb.sheet, []).append((row, by))
     said = {}
     for sheet, found in moves.items():
-        # (a label may now show text no label of the template has, a table's own header: unknown)
-        known = [(row, by) for row, by in found if by]
-        counts = {by for _row, by in known}
-        if len(known) < 2 or len(counts) != 1:
+        if len(found) < 2 or len({by for _row, by in found}) != 1:
             continue
-        (by,) = counts
-        first = min(row for row, _by in known) - max(by, 0) + 1  # (1-based: the first row moved)
-        if by > 0:
-            said[sheet] = (f"第{first}行附近插入了{by}行，以下各行下移",
-                           f"请删除第{first}行附近插入的{by}行后重新报送，或使用下发的填报表重新填写；今后不要增删行列")
+        by = found[0][1]
+        first = min(row for row, _by in found)
+        if any(row > first for row in kept.get(sheet, ())):
+            continue
+        if by > 0:  # the rows inserted lie between the last label as written and the first moved
+            lo = max((row for row in kept.get(sheet, ()) if row < first), default=-1) + 2
+            where = f"第{first}行处" if lo >= first else f"第{lo}～{first}行之间"
+            said[sheet] = (f"{where}插入了{by}行，以下各行下移",
+                           f"请删除{where}插入的{by}行后重新报送，或使用下发的填报表重新填写；今后不要增删行列")
         else:
-            said[sheet] = (f"第{first}行附近删除了{-by}行，以下各行上移",
+            said[sheet] = (f"第{first + 1}行附近删除了{-by}行，以下各行上移",
                            "请使用下发的填报表重新填写，删除的行及其内容无法在本表中恢复；今后不要增删行列")
     return said
 

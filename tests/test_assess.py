@@ -672,7 +672,9 @@ def test_a_sum_with_a_figure_not_to_be_believed_has_no_total(plan):
     r = assess_indicator(ind, plan.period("2024H1"), subs, {}, lambda rid: plan.respondent(rid).name)
     assert r.status is Status.INVALID and r.value is None
     assert f"{plan.respondent(odd).name}填报值60000是年度目标（5000亩）的12倍" in r.reason
-    assert "请核对" in r.reason and f"其余{len(ind.reporters) - 1}个单位合计4000亩，仅供参考" in r.reason
+    assert f"其余{len(ind.reporters) - 1}个单位合计4000亩，仅供参考" in r.reason
+    # the reason that ends in 请核对 is what the report says after the indicator (its ``check``)
+    assert any(x.startswith(plan.respondent(odd).name) and x.endswith("请核对") for x in r.reasons)
 
 
 def test_each_unit_with_a_figure_not_to_be_believed_is_named(plan):
@@ -697,7 +699,7 @@ def test_sum_with_a_rejected_figure_is_invalid_and_names_the_unit(plan, period_i
                          lambda rid: plan.respondent(rid).name)  # fmt: skip
     assert r.status is Status.INVALID
     assert r.value is None  # no district total claimed
-    assert f"{name}填报数据有误（未采用），无法得出全区合计" in r.reason and "仅供参考" in r.reason
+    assert f"{name}填报数据有误（未采用）；无法得出全区合计，其余" in r.reason and "仅供参考" in r.reason
     # without the rejection the same figures are a total, judged
     ok = assess_indicator(ind, plan.period(period_id), {k: v for k, v in subs.items() if k != last}, {})
     assert ok.value == 1000 * (len(ind.reporters) - 1) and ok.status is not Status.INVALID

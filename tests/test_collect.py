@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from helpers import needs_soffice, soffice_convert
 
 from pdreport.collect import (
     ACCEPTED,
@@ -447,16 +448,33 @@ def test_a_blank_template_is_not_a_return(plan, h1, demo, tmp_path):
     assert not any(f.respondent in ("fgw", "jinqiao_zhen") and f.code is Code.REQUIRED_MISSING for f in col.findings)
     assert {"fgw", "jinqiao_zhen"} <= set(col.missing) and "jjw" not in col.missing
     assert codes_at(col, Code.REQUIRED_MISSING)  # 花木街道: its blanks one by one
-    assert col.counts["blank"] == 3 and col.mostly_blank() is None  # (3 blank, 3 returns)
+    c = col.counts  # (every file in one bucket: a blank beside a return has its own)
+    assert (c["blank"], c["blank_beside"], c["rejected"]) == (2, 1, 2) and col.mostly_blank() is None
+    assert sum(c[k] for k in ("accepted", "rejected", "superseded", "replaced", "other_period",
+                              "blank_beside", "listing")) == c["received"] == 6  # fmt: skip
     wb = openpyxl.load_workbook(io.BytesIO(render_problem_list(col)))
     notes = {row[1]: row[3] for row in wb["催报名单"].iter_rows(min_row=4, values_only=True)}
     assert notes["区发改委"] == f"收到的是未填写的空白填报表：{Path('空表') / '区发改委.xlsx'}"
+    wb_problems_header = wb["问题清单"]["A2"].value
     a = assess(plan, col.period, col.submissions, col.findings)
     assert a.card("fgw").state == "未报送" and a.card("jjw").state == "已报送"
     wb = openpyxl.load_workbook(io.BytesIO(render_summary(a, col.outcomes)))
     stats = {row[0]: row[3] for row in wb["报送情况"].iter_rows(values_only=True) if row[0]}
-    assert stats["其中空表（未填写）"] == 3
+    assert stats["其中空表（未填写）"] == 2 and stats["空表（单位另有采用的填报表）"] == 1
+    assert "无法采用 2 份（其中空表 2 份）" in wb_problems_header
     assert BLANK in wb["收到文件"]["A2"].value
+
+
+@needs_soffice
+def test_a_blank_template_saved_by_libreoffice_is_still_blank(plan, h1, tmp_path):
+    """Saved as .xls, a blank template's signature formula reads as a lone 0 below the table: the
+    template's own, not something typed there (no W218), so the return is still blank (E114)."""
+    lay = build_layout(plan, plan.find_respondent("东明路街道"), h1)
+    src = write(tmp_path, "东明路街道.xlsx", render_workbook(lay, STAMP))
+    for fmt in ("xls", "ods"):
+        saved = soffice_convert(src, fmt, tmp_path / fmt)
+        sub, findings = check_one(plan, saved, "2024H1")
+        assert sub is not None and sub.blank and [f.code for f in findings] == [Code.BLANK_RETURN], fmt
 
 
 def test_a_folder_of_blank_templates_asks_whether_it_is_the_right_one(plan, h1, tmp_path):
@@ -474,6 +492,13 @@ def test_a_folder_of_blank_templates_asks_whether_it_is_the_right_one(plan, h1, 
     assert col.mostly_blank() == 3 and col.counts["listing"] == 1
     (listing,) = [o for o in col.outcomes if o.file == "分发清单.xlsx"]
     assert listing.status == LISTING and not col.findings_for("分发清单.xlsx")
+    # one blank template beside the list is still a folder of templates, not of returns
+    for name in names[1:]:
+        (tmp_path / f"{name}.xlsx").unlink()
+    assert collect(plan, tmp_path, "2024H1", workers=1).mostly_blank() == 1
+    # checked on its own, the list is no return (not "可以报送")
+    sub, findings = check_one(plan, tmp_path / "分发清单.xlsx", "2024H1")
+    assert sub is None and [f.code for f in findings] == [Code.NO_METADATA] and "分发清单" in findings[0].message
 
 
 def test_a_file_named_after_a_unit_is_counted_apart_and_every_output_says_whose_it_may_be(plan, demo, tmp_path):

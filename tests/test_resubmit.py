@@ -301,6 +301,12 @@ def test_a_report_says_the_deadline_its_copies_give(first_round, tmp_path):
     r = run("report", returns, "--period", "2024H1", "-o", out, "--date", "2024-07-20", "--resubmit-by", "2024-07-29")
     assert r.returncode == 0, r.stderr
     assert "于2024年7月29日前重新报送" in report_deadline(out)
+    # other than the copies' (not rewritten by report): said, and the folder still records theirs
+    assert "输出文件夹中退回修改表写的是 2024-07-22" in r.stderr
+    assert "resubmit_by: 2024-07-22" in (out / ".pdreport-output").read_text(encoding="utf-8")
+    r = run("report", returns, "--period", "2024H1", "-o", out, "--date", "2024-07-30")  # theirs, past by then
+    assert r.returncode == 0 and "于2024年7月22日前重新报送" in report_deadline(out)
+    assert "早于报告成文日期 2024-07-30" in r.stderr
     alone = tmp_path / "alone"  # no copies there: a week after the report's date, as consolidate
     assert run("report", returns, "--period", "2024H1", "-o", alone, "--date", "2024-07-20").returncode == 0
     assert "于2024年7月27日前重新报送" in report_deadline(alone)

@@ -687,7 +687,7 @@ def test_a_task_row_rejected_for_an_edit_is_data_error_not_missing(plan, h1, dem
 
 
 @pytest.mark.parametrize(("edit", "said", "hint"), [
-    ("insert", "第6行附近插入了1行，以下各行下移", "请删除第6行附近插入的1行后重新报送"),
+    ("insert", "第6行处插入了1行，以下各行下移", "请删除第6行处插入的1行后重新报送"),
     ("delete", "第6行附近删除了1行，以下各行上移", "请使用下发的填报表重新填写"),
 ])  # fmt: skip
 def test_rows_inserted_or_deleted_are_said_as_such(plan, demo, tmp_path, edit, said, hint):
@@ -705,7 +705,15 @@ def test_rows_inserted_or_deleted_are_said_as_such(plan, demo, tmp_path, edit, s
     wb.save(tmp_path / "改名.xlsx")
     _sub, findings = check_one(plan, tmp_path / "改名.xlsx", "2024H1")
     (e,) = [f for f in findings if f.code is Code.LABEL_CHANGED]
-    assert "插入" in e.message and "行附近" not in e.message  # (the generic "可能被插入/删除行列")
+    assert "插入" in e.message and "行处" not in e.message  # (the generic "可能被插入/删除行列")
+    # two names edited into their neighbours' (the names between still as written): no insertion
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["kangqiao_zhen"])))
+    wb[TASKS]["B8"] = wb[TASKS]["B7"].value
+    wb[TASKS]["B10"] = wb[TASKS]["B9"].value
+    wb.save(tmp_path / "邻行.xlsx")
+    _sub, findings = check_one(plan, tmp_path / "邻行.xlsx", "2024H1")
+    e208 = [f for f in findings if f.code is Code.LABEL_CHANGED]
+    assert len(e208) == 2 and not any("行处" in f.message or "行之间" in f.message for f in e208)
 
 
 def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):

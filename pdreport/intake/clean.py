@@ -178,19 +178,22 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
         return unreadable
     typed = unicodedata.normalize("NFKC", str(value)).strip()
     text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed)) if len(typed) <= _DATE_AND_TIME_MAX_LEN else typed
-    if isinstance(value, str) and text:  # (what was typed, said back: the message is read alone)
-        unreadable = Parsed(error=f"日期无法识别：填的是“{typed[:30]}”", hint=hint)
+    # what was typed, said back as typed (the message is read alone)
+    shown = str(value).strip()
+    shown = shown if len(shown) <= 30 else shown[:30] + "…"
+    if isinstance(value, str) and text:
+        unreadable = Parsed(error=f"日期无法识别：填的是“{shown}”", hint=hint)
     squeezed = text.replace(" ", "")
     for pattern in _DATE_PATTERNS:
         m = pattern.match(squeezed)
         if m:
-            return _calendar_date(m[1], m[2], m[3], text, hint, compact=pattern is _DATE_PATTERNS[1])
+            return _calendar_date(m[1], m[2], m[3], shown, hint, compact=pattern is _DATE_PATTERNS[1])
     m = _DATE_AND_TIME.fullmatch(text) if len(text) <= _DATE_AND_TIME_MAX_LEN else None
     if m is None:
         return unreadable
     if m[1] is not None:
-        return _calendar_date(m[1], m[2], m[3], text, hint, compact=False)
-    return _calendar_date(m[4], m[5], m[6], text, hint, compact=True)
+        return _calendar_date(m[1], m[2], m[3], shown, hint, compact=False)
+    return _calendar_date(m[4], m[5], m[6], shown, hint, compact=True)
 
 
 def _calendar_date(year: str, month: str, day: str, text: str, hint: str, *, compact: bool) -> Parsed:
@@ -201,7 +204,7 @@ def _calendar_date(year: str, month: str, day: str, text: str, hint: str, *, com
     except ValueError:
         if compact and not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
             return Parsed(error="日期无法识别", hint=hint)  # 12345678: digits, not a date
-        return Parsed(error=f"日期“{text[:20]}”不存在", hint=hint)
+        return Parsed(error=f"日期“{text}”不存在", hint=hint)
     if compact and not DATE_MIN <= date <= DATE_MAX:
         return Parsed(error="日期无法识别", hint=hint)
     return Parsed(date)

@@ -227,7 +227,8 @@ def added_sheets(wb: Workbook, read_as_template: set[str]) -> list[Stray]:
 
 def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[Stray]:
     """The filled rows of ``grid`` after row index ``bottom``, except the template's own signature
-    line (a formula, so only filled once recalculated)."""
+    line (a formula, so only filled once recalculated; in an .xls LibreOffice saved from a blank
+    template its text result reads as a lone 0)."""
     found = []
     for r in range(bottom + 1, len(grid)):
         row = grid[r]
@@ -235,6 +236,8 @@ def rows_below(grid: list[list[Any]], sheet: str, bottom: int) -> list[Stray]:
         if isinstance(first, str) and first.startswith(SIGNATURE_LEAD):
             continue
         filled = [(c, v) for c, v in enumerate(row) if v != "" and not is_blank(v)]
+        if filled == [(0, 0.0)]:
+            continue
         if filled:
             found.append(_stray(sheet, r, filled, beside=False))
             if len(found) >= MAX_STRAY_ROWS:

@@ -145,6 +145,7 @@ def build_context(a: Assessment, report_date: dt.date | None = None, resubmit_by
         },
         "missing_names": [c.respondent.name for c in a.missing],
         "correction_names": [c.respondent.name for c in a.respondents if c.state == "需退回修改"],
+        "verify": _doubted_by_unit(a, names),
         "resubmit_by": chinese_date(resubmit_by or resubmit_deadline(period, date)),
         "headline": headline_rows(a, names),
         "headline_counts": _counts(Counter(h.result.status for h in a.headline)),
@@ -264,6 +265,18 @@ def _value_text(r: IndicatorResult, names: dict[str, str]) -> str:
             return f"{_figure_text(ind, doubted[0].value)}（待核实）"
         return ""
     return _figure_text(ind, r.value)
+
+
+def _doubted_by_unit(a: Assessment, names: dict[str, str]) -> list[dict]:
+    """Units whose figure was too large to be believed (W205, not judged): a warning, so no
+    退回修改 copy asks them to correct it; the report asks them to verify it, naming the items."""
+    items: dict[str, list[str]] = {}
+    for r in a.indicators.values():
+        for x in r.reports:
+            if x.state == "invalid" and x.value is not None:
+                items.setdefault(x.respondent, []).append(r.indicator.name)
+    order = {r.id: i for i, r in enumerate(a.plan.respondents)}
+    return [{"name": names[rid], "indicators": items[rid]} for rid in sorted(items, key=lambda rid: order.get(rid, -1))]
 
 
 def _doubted(r: IndicatorResult) -> bool:
