@@ -92,6 +92,11 @@ class Report:
     status: Status | None = None  # set where the respondent is assessed on its own (combine: each)
     reason: str = ""
 
+    @property
+    def doubted(self) -> bool:
+        """Taken in but too large to be believed (``Figure.doubt``, W205): kept, not judged."""
+        return self.state == "invalid" and self.value is not None
+
 
 @dataclass(frozen=True)
 class IndicatorResult:
@@ -117,6 +122,13 @@ class IndicatorResult:
     @property
     def cross_check_flagged(self) -> bool:
         return bool(self.cross_check)
+
+    @property
+    def doubted_lead(self) -> Report | None:
+        """The lead's figure, where it is the district figure but too large to be believed."""
+        if self.indicator.combine is not Combine.LEAD:
+            return None
+        return next((x for x in self.reports if x.role == "lead" and x.doubted), None)
 
     @property
     def reason(self) -> str:
@@ -516,9 +528,9 @@ def assess_indicator(ind: Indicator, period: Period, subs: dict[str, Submission]
 def invalid_reasons(invalid: Sequence[Report], name_of: Callable[[str], str]) -> list[str]:
     """Why the units' figures were not judged: typed but not taken in (an error at the cell), or
     taken in but not to be believed (ten times the target: each such unit said with its figure)."""
-    rejected = [name_of(r.respondent) for r in invalid if r.value is None]
+    rejected = [name_of(r.respondent) for r in invalid if not r.doubted]
     reasons = [f"{name_list(rejected)}填报数据有误（未采用）"] if rejected else []
-    reasons += [f"{name_of(r.respondent)}{r.reason}" for r in invalid if r.value is not None]
+    reasons += [f"{name_of(r.respondent)}{r.reason}" for r in invalid if r.doubted]
     return reasons
 
 

@@ -174,10 +174,10 @@ def render_problem_list(col: Collection) -> bytes:
     for o in col.outcomes:
         if o.guessed:
             named.setdefault(o.respondent, []).append(o.file)
+    blank = {o.file for o in col.outcomes if o.blank}
     for r, rid in enumerate(col.missing, HEADER_ROW + 1):
         resp = plan.respondent(rid)
         sent = sorted({x.file for x in mine_of.get(rid, ()) if x.file in rejected})
-        blank = {o.file for o in col.outcomes if o.blank}
         if sent and set(sent) <= blank:
             note = f"收到的是未填写的空白填报表：{'、'.join(sent)}"
         else:

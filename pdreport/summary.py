@@ -427,10 +427,8 @@ class _Writer:
             got = f"{format_number(r.value)}{ind.unit}"
         elif ind.combine is Combine.EACH and any(x.value is not None for x in r.reports):
             got = "分别考核"
-        elif ind.combine is Combine.LEAD and any(x.role == "lead" and x.state == "invalid" and x.value is not None
-                                                 for x in r.reports):  # (too large to be believed: W205)
-            lead = next(x for x in r.reports if x.role == "lead")
-            got = f"{format_number(lead.value)}{ind.unit}（待核实）"
+        elif r.doubted_lead is not None:  # (too large to be believed: W205)
+            got = f"{format_number(r.doubted_lead.value)}{ind.unit}（待核实）"
         else:
             got = r.status.label
         return f"{ind.name}：{got} / {stated_target(ind)}（{r.status.label}）"

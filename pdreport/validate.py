@@ -474,14 +474,27 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if indicator is not None and indicator.counted and not number.is_integer():
         ctx.report(Code.NOT_WHOLE, f, f"计量单位是“{indicator.unit}”，应为整数，填了 {format_plain(number)}",
                    f"请核实后填写整数（如 {format_plain(round(number))}）；已按所填数值采用", value)  # fmt: skip
-    if indicator is not None and indicator.accumulation is Accumulation.RATE:
-        check_rate(ctx, f, value, number, indicator)
-    elif indicator is not None and f.unit != "%":
-        doubt = magnitude_doubt(indicator, number)
-        if doubt:
-            ctx.report(Code.UNIT_MAGNITUDE, f, f"{doubt}，可能按其他单位填报或多打了数位",
-                       f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
     return number
+
+
+def check_magnitude(ctx: _Ctx, f: Field, value: Any, number: float, indicator: Indicator) -> str:
+    """W205 for a figure too large to be believed (``magnitude_doubt``), said as its kind asks;
+    the doubt, which the figure carries to the assessment, or ''."""
+    doubt = magnitude_doubt(indicator, number)
+    if not doubt:
+        return ""
+    if indicator.accumulation is not Accumulation.RATE:
+        ctx.report(Code.UNIT_MAGNITUDE, f, f"{doubt}，可能按其他单位填报或多打了数位",
+                   f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
+        return doubt
+    if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
+        example = "如下降 1.5% 填 1.5，上升 2% 填 -2"
+    else:
+        example = "如 1.5% 填 1.5"
+    ctx.report(Code.UNIT_MAGNITUDE, f,
+               f"{doubt}，一年内变化这么大不合常理，可能填成了能耗数值、完成比例等其他数，或小数点位置有误、多打了数位",
+               f"请核实：本格填同比变化率（%），{example}；数据确实如此的，请在情况说明中写明原因", value)  # fmt: skip
+    return doubt
 
 
 def magnitude_doubt(indicator: Indicator, number: float) -> str:
@@ -516,20 +529,6 @@ def rate_doubt(indicator: Indicator, number: float) -> str:
     return f"填报值{format_plain(number)}（即{meant}）是年度目标（{aim}）的{abs(number / target):.0f}倍"
 
 
-def check_rate(ctx: _Ctx, f: Field, value: Any, number: float, indicator: Indicator) -> None:
-    """A year-on-year rate far beyond its target (``rate_doubt``): W205, taken as typed."""
-    doubt = rate_doubt(indicator, number)
-    if not doubt:
-        return
-    if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
-        example = "如下降 1.5% 填 1.5，上升 2% 填 -2"
-    else:
-        example = "如 1.5% 填 1.5"
-    ctx.report(Code.UNIT_MAGNITUDE, f,
-               f"{doubt}，一年内变化这么大不合常理，可能填成了能耗数值、完成比例等其他数，或小数点位置有误、多打了数位",
-               f"请核实：本格填同比变化率（%），{example}；数据确实如此的，请在情况说明中写明原因", value)  # fmt: skip
-
-
 def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
     for key, rv in values.items():
         if not key.startswith("ind."):
@@ -544,8 +543,8 @@ def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
             number = read_number(ctx, rv.field, rv.value, ind)
             note = read_text(ctx, note_f, note_v) if note_f else ""
             if number is not None:
-                sub.figures.append(Figure(ctx.respondent, iid, number, note, ctx.source(rv.field),
-                                          magnitude_doubt(ind, number)))  # fmt: skip
+                doubt = check_magnitude(ctx, rv.field, rv.value, number, ind)
+                sub.figures.append(Figure(ctx.respondent, iid, number, note, ctx.source(rv.field), doubt))
         elif part == "done":
             done = _use(ctx, rv.field, rv.value, parse_yes_no(rv.value), Code.INVALID_CHOICE)
             date_f, date_v = _raw(values, f"ind.{iid}.date")

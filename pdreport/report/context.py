@@ -260,10 +260,8 @@ def _value_text(r: IndicatorResult, names: dict[str, str]) -> str:
         each = [x for x in r.reports if x.state == "ok"]
         if each and ind.combine is Combine.EACH:
             return "；".join(f"{names[x.respondent]}{number_text(x.value, ind.unit)}" for x in each)
-        doubted = [x for x in r.reports if x.role == "lead" and x.state == "invalid" and x.value is not None]
-        if doubted and ind.combine is Combine.LEAD:  # the lead's figure, too large to be believed
-            return f"{_figure_text(ind, doubted[0].value)}（待核实）"
-        return ""
+        lead = r.doubted_lead  # (too large to be believed: said, as what to verify)
+        return f"{_figure_text(ind, lead.value)}（待核实）" if lead is not None else ""
     return _figure_text(ind, r.value)
 
 
@@ -273,7 +271,7 @@ def _doubted_by_unit(a: Assessment, names: dict[str, str]) -> list[dict]:
     items: dict[str, list[str]] = {}
     for r in a.indicators.values():
         for x in r.reports:
-            if x.state == "invalid" and x.value is not None:
+            if x.doubted:
                 items.setdefault(x.respondent, []).append(r.indicator.name)
     order = {r.id: i for i, r in enumerate(a.plan.respondents)}
     return [{"name": names[rid], "indicators": items[rid]} for rid in sorted(items, key=lambda rid: order.get(rid, -1))]
@@ -281,7 +279,7 @@ def _doubted_by_unit(a: Assessment, names: dict[str, str]) -> list[dict]:
 
 def _doubted(r: IndicatorResult) -> bool:
     """A figure taken in but too large to be believed (``Figure.doubt``) makes ``r`` 数据有误."""
-    return any(x.state == "invalid" and x.value is not None for x in r.reports)
+    return any(x.doubted for x in r.reports)
 
 
 def _figure_text(ind, value: float) -> str:
