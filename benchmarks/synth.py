@@ -73,6 +73,12 @@ _PLAN: Plan | None = None
 def _init_worker(plan_bytes: bytes) -> None:
     global _PLAN
     _PLAN = pickle.loads(plan_bytes)
+    from pdreport.template import fastsheet
+
+    # The returns stand for files a spreadsheet program saved: zipped at zipfile's default level, as
+    # Excel and WPS zip theirs (and as every return measured before the fifteenth pass), not at the
+    # lighter level pdreport zips its own workbooks with.
+    fastsheet.ZIP_LEVEL = 6
 
 
 class _Recorder:

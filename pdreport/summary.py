@@ -278,6 +278,23 @@ class _Writer:
         ws.write_string(row, col, text, fmt if fmt is not None else self.text_fmt())
         self.fit(ws, row, col, text)
 
+    def cells(self, ws, row: int, col: int, values: Sequence[object], formats: Sequence[object]) -> None:
+        """A row of cells from (``row``, ``col``), each with its format: an ``int`` or ``float`` as
+        a number, a ``datetime`` as a date, anything else as ``text`` writes it (clipped, its row
+        fitted). The same cells as
+        one call a cell, in one call a row (the detail sheets hold hundreds of thousands)."""
+        clipped = self._clipped
+        out = []
+        for value in values:
+            kind = value.__class__
+            if kind is int or kind is float or kind is dt.datetime:
+                out.append(value)
+                continue
+            text = clipped.get(value) if kind is str else None  # self.clip, inlined
+            out.append(text if text is not None else self.clip(value))
+        ws.write_values(row, col, out, formats=formats)
+        self.rows.fit_row(ws, row, col, out)
+
     def number(
         self, ws, row: int, col: int, value: float | None, fmt=None, blank: str = ""
     ) -> None:
@@ -497,28 +514,35 @@ class _Writer:
                 Col("主要进展", 50), Col("存在问题", 30), Col("下一步工作", 30), Col("来源", 22)]  # fmt: skip
         ws = self.sheet(SHEET_PROGRESS, self.title("各单位重点任务进展明细"), cols,
                         "每个责任单位每项任务一行；“未报送”表示该单位未填写此项任务，“数据有误”表示填写了但未采用（原因见问题清单）。", freeze_col=3)  # fmt: skip
-        top = self.text_fmt(top=True)
+        top, plain, center = self.text_fmt(top=True), self.text_fmt(), self.text_fmt(center=True)
+        unreported = {st: ((st.label, "", "", "", ""), (center, plain, plain, self.status_fmt(st), plain, plain,
+                                                         plain, plain))
+                      for st in (Status.INVALID, Status.MISSING)}  # fmt: skip
+        reported = (center, plain, plain, None, top, top, top, plain)
+        widths = [cols[c].width for c in (4, 5, 6)]
         row = FIRST_ROW
         for t in self.a.tasks:
             said = {rep.respondent: rep for rep in t.reports}
             owed = set(t.owed_by)  # a task can have thousands of respondents: no tuple scans
             invalid = set(t.invalid_by)
+            head = (t.task.number, t.task.title)
             for rid in t.task.respondents:
                 rep = said.get(rid)
                 if rep is None and rid not in owed and rid not in invalid:
                     continue
-                ws.write_number(row, 0, t.task.number, self.text_fmt(center=True))
-                self.text(ws, row, 1, t.task.title)
-                self.text(ws, row, 2, self.names.get(rid, rid))
+                name = self.names.get(rid, rid)
                 if rep is None:
-                    self.status(ws, row, 3, Status.INVALID if rid in invalid else Status.MISSING)
-                    for c in range(4, 8):
-                        self.text(ws, row, c, "")
+                    rest, formats = unreported[Status.INVALID if rid in invalid else Status.MISSING]
+                    self.cells(ws, row, 0, (*head, name, *rest), formats)
                 else:
-                    self.status(ws, row, 3, REPORTED_STATUS.get(rep.status), rep.status)
-                    for c, text in ((4, rep.progress), (5, rep.problems), (6, rep.next_steps)):
-                        self.text(ws, row, c, within_row(self.clip(text), cols[c].width), top)
-                    self.text(ws, row, 7, str(rep.source) if rep.source else "")
+                    st = REPORTED_STATUS.get(rep.status)
+                    label = rep.status if rep.status is not None else (st.label if st else "")
+                    texts = [within_row(self.clip(text), width)
+                             for text, width in zip((rep.progress, rep.problems, rep.next_steps), widths, strict=True)]  # fmt: skip
+                    formats = list(reported)
+                    formats[3] = self.status_fmt(st)
+                    self.cells(ws, row, 0, (*head, name, label, *texts, str(rep.source) if rep.source else ""),
+                               formats)  # fmt: skip
                 row += 1
         self.finish(ws, row - 1, len(cols))
 
@@ -796,32 +820,22 @@ class _Writer:
                         "较早一份）中的问题，与报告附件2表3一致；各文件的问题数见“收到文件”。", freeze_col=2)  # fmt: skip
         center = self.text_fmt(center=True)
         found = findings_by_respondent(a)  # (as the report's 表3 and 问题清单's 按单位统计 count)
+        plain, number, behind = self.text_fmt(), self.num_fmt(), self.status_fmt(Status.BEHIND)
+        day = self.fmt(num_format="yyyy-mm-dd", align="center")
         row = FIRST_ROW
         for n, card in enumerate(a.respondents, 1):
             sub = card.submission
-            ws.write_number(row, 0, n, center)
-            self.text(ws, row, 1, card.respondent.name)
-            self.text(ws, row, 2, card.respondent.kind.label, center)
-            self.status(ws, row, 3, STATE_STATUS.get(card.state), card.state)
-            self.text(ws, row, 4, sub.file if sub else "")
-            if sub is not None and sub.filled_on is not None:
-                ws.write_datetime(row, 5, dt.datetime.combine(sub.filled_on, dt.time()),
-                                  self.fmt(num_format="yyyy-mm-dd", align="center"))  # fmt: skip
-            else:
-                self.text(ws, row, 5, "", center)
-            self.text(ws, row, 6, sub.filler if sub else "", center)
-            self.text(ws, row, 7, sub.phone if sub else "", center)
-            on_time = {True: "是", False: "否"}.get(card.on_time, "")
-            self.text(
-                ws,
-                row,
-                8,
-                on_time,
-                self.status_fmt(Status.BEHIND) if card.on_time is False else center,
-            )
+            dated = sub is not None and sub.filled_on is not None
+            st = STATE_STATUS.get(card.state)
+            label = card.state if card.state is not None else (st.label if st else "")
             errors, warnings = found.get(card.respondent.id, (0, 0))
-            self.number(ws, row, 9, errors)
-            self.number(ws, row, 10, warnings)
+            values = (n, card.respondent.name, card.respondent.kind.label, label, sub.file if sub else "",
+                      dt.datetime.combine(sub.filled_on, dt.time()) if dated else "",
+                      sub.filler if sub else "", sub.phone if sub else "",
+                      {True: "是", False: "否"}.get(card.on_time, ""), errors, warnings)  # fmt: skip
+            formats = (center, plain, center, self.status_fmt(st), plain, day if dated else center, center, center,
+                       behind if card.on_time is False else center, number, number)  # fmt: skip
+            self.cells(ws, row, 0, values, formats)
             row += 1
         self.finish(ws, row - 1, len(cols))
 
@@ -877,16 +891,12 @@ class _Writer:
                        REPLACED: Status.MISSING, OTHER_PERIOD: Status.MISSING, BLANK: Status.MISSING,
                        LISTING: Status.NOT_ASSESSED}  # fmt: skip
         row = FIRST_ROW
+        plain, number = self.text_fmt(), self.num_fmt()
         for n, o in enumerate(sorted(outcomes, key=lambda o: (o.file, o.status, o.respondent)), 1):
-            ws.write_number(row, 0, n, center)
-            self.text(ws, row, 1, o.file)
-            self.text(ws, row, 2, o.kind, center)
             st = Status.INVALID if o.status == ACCEPTED and o.errors else file_status.get(o.status)
             label = f"{o.status}（有错误）" if st is Status.INVALID else o.status
-            self.status(ws, row, 3, st, label)
-            self.text(ws, row, 4, o.owner(self.names))
-            ws.write_number(row, 5, o.errors, self.num_fmt())
-            ws.write_number(row, 6, o.warnings, self.num_fmt())
+            self.cells(ws, row, 0, (n, o.file, o.kind, label, o.owner(self.names), o.errors, o.warnings),
+                       (center, plain, center, self.status_fmt(st), plain, number, number))  # fmt: skip
             row += 1
         self.finish(ws, row - 1, len(cols))
 

@@ -272,6 +272,24 @@ def test_lean_writes_store_what_xlsxwriter_stores(ops, with_format):
     assert fast == slow, sheets_differ(fast, slow)
 
 
+def _cell_by_cell(ws, row: int, col: int, values, formats) -> None:
+    """What ``write_values`` stands for: one call a cell."""
+    for c, (v, f) in enumerate(zip(values, formats, strict=True), col):
+        if isinstance(v, str):
+            ws.write_string(row, c, v, f)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            ws.write_number(row, c, v, f)
+        else:
+            ws.write(row, c, v, f)
+
+
+def _written_both_ways(render) -> zipfile.ZipFile:
+    """The file ``render(False)`` writes (with ``write_values``), once it equals ``render(True)``'s."""
+    together = render(False)
+    assert together == render(True), sheets_differ(together, render(True))
+    return zipfile.ZipFile(io.BytesIO(together))
+
+
 def test_write_values_is_write_string_and_write_number_cell_by_cell():
     rows = [["甲", "", 1.5, 7, "=1+1", "-2"], ["乙", None, True, dt.date(2024, 6, 30)], [], ["丙"] * 3]
 
@@ -284,19 +302,11 @@ def test_write_values_is_write_string_and_write_number_cell_by_cell():
             if not one_by_one:
                 assert ws.write_values(r, 0, row) == 0
                 continue
-            for c, v in enumerate(row):
-                if isinstance(v, str):
-                    ws.write_string(r, c, v)
-                elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, v)
-                else:
-                    ws.write(r, c, v)
+            _cell_by_cell(ws, r, 0, row, [None] * len(row))
         wb.close()
         return buf.getvalue()
 
-    together = render(False)
-    assert together == render(True), sheets_differ(together, render(True))
-    with zipfile.ZipFile(io.BytesIO(together)) as z:
+    with _written_both_ways(render) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
         strings = z.read("xl/sharedStrings.xml").decode()
     assert "<f>" not in sheet and "=1+1" in strings  # text stays text
@@ -319,3 +329,50 @@ def test_shared_strings_fall_back_when_xlsxwriter_escapes_differently(monkeypatc
         fastsheet.usable_strings.cache_clear()
     assert fastsheet.usable_strings()
     assert type(new_workbook(io.BytesIO())._get_packager()) is fastsheet._Packager
+
+
+def test_write_values_with_a_format_for_each_cell():
+    row = ["甲", "", 1.5, 7, None, True, dt.date(2024, 6, 30), "=1+1"]
+
+    def render(one_by_one: bool) -> bytes:
+        buf = io.BytesIO()
+        wb = new_workbook(buf)
+        wb.set_properties({"created": dt.datetime(2024, 7, 15)})
+        ws = wb.add_worksheet("数据")
+        formats = [wb.add_format({"bold": i % 2 == 0, "num_format": "0.0" if i == 2 else "General"})
+                   for i in range(len(row))]  # fmt: skip
+        if one_by_one:
+            _cell_by_cell(ws, 1, 2, row, formats)
+        else:
+            assert ws.write_values(1, 2, row, formats=formats) == 0
+            with pytest.raises(ValueError, match="one format for each value"):
+                ws.write_values(2, 0, row, formats=formats[:-1])
+        wb.close()
+        return buf.getvalue()
+
+    with _written_both_ways(render) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert '<c r="C2" s="1" t="s">' in sheet and '<c r="D2" s="2" t="s">' in sheet  # each its own format
+    assert "<row r=\"3\"" not in sheet  # the refused row left nothing behind
+
+
+def test_parts_are_compressed_at_the_zip_level():
+    import zlib
+
+    from xlsxwriter import workbook as xlsx_workbook
+
+    buf = io.BytesIO()
+    wb = new_workbook(buf)
+    ws = wb.add_worksheet("数据")
+    for r in range(300):
+        ws.write_values(r, 0, [f"碳达峰{r}", r * 1.5, "节能" * (r % 7)])
+    wb.close()
+    assert xlsx_workbook.ZipFile is zipfile.ZipFile  # swapped back after the call
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        infos = z.infolist()
+        assert infos and all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
+        for info in infos:
+            packer = zlib.compressobj(fastsheet.ZIP_LEVEL, zlib.DEFLATED, -15)
+            expected = packer.compress(z.read(info)) + packer.flush()
+            assert info.compress_size == len(expected), info.filename
+    assert fastsheet.ZIP_LEVEL != 6  # (else the test above would not tell it from zipfile's default)

@@ -6,10 +6,13 @@ import math
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pdreport.template.fit import (
     LINE_HEIGHT,
     MAX_ROW_HEIGHT,
+    RowHeights,
     chars_per_line,
     display_width,
     header_width,
@@ -62,3 +65,45 @@ def test_header_width_keeps_a_title_on_one_line():
     for title in ("序号", "任务序号", "是否完成", "参与单位合计", "上年同期综合能耗（吨标准煤）"):
         w = header_width(title)
         assert wrapped_lines(title, w) == 1 and wrapped_lines(title + "长", w - 1) >= 2, title
+
+
+class _Sheet:
+    def __init__(self, name: str):
+        self.name = name
+        self.heights: dict[int, float] = {}
+
+    def set_column(self, *_args) -> None:
+        pass
+
+    def set_row(self, row: int, height: float) -> None:
+        self.heights[row] = height
+
+
+_TEXT = st.one_of(st.text(alphabet="碳达峰ab1 \n，", max_size=120), st.integers(0, 10), st.none())
+
+
+@given(rows=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.lists(_TEXT, max_size=6)), max_size=12),
+       font_size=st.sampled_from([10, 11]))  # fmt: skip
+def test_fit_row_is_fit_cell_by_cell(rows, font_size):
+    widths = {0: 6, 1: 14, 2: 30, 4: 8.5}  # (column 3 has no width set: never fitted)
+    heights = []
+    for by_row in (False, True):
+        fitted, ws = RowHeights(font_size), _Sheet("明细")
+        fitted.columns(ws, widths)
+        for row, col, values in rows:
+            if by_row:
+                fitted.fit_row(ws, row, col, values)
+            else:
+                for c, text in enumerate(values, col):
+                    if isinstance(text, str):
+                        fitted.fit(ws, row, c, text)
+        fitted.set_heights(ws)
+        heights.append(ws.heights)
+    assert heights[0] == heights[1]
+
+
+def test_fit_row_on_a_sheet_without_widths_records_nothing():
+    fitted, ws = RowHeights(), _Sheet("其他")
+    fitted.fit_row(ws, 0, 0, ["碳" * 500])
+    fitted.set_heights(ws)
+    assert ws.heights == {}

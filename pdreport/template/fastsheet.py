@@ -34,9 +34,11 @@ import dataclasses
 import functools
 import re
 import sys
+import zipfile
 
 import xlsxwriter
 from xlsxwriter import utility as _utility
+from xlsxwriter import workbook as _xlsx_workbook
 from xlsxwriter import worksheet as _ws
 from xlsxwriter import xmlwriter as _xml
 from xlsxwriter.packager import Packager
@@ -156,17 +158,22 @@ class FastWorksheet(_ws.Worksheet):
                 return 0
         return super().set_row(row, height, cell_format, options)
 
-    def write_values(self, row: int, col: int, values, cell_format=None) -> int:
+    def write_values(self, row: int, col: int, values, cell_format=None, formats=None) -> int:
         """Write ``values`` from (``row``, ``col``) rightwards: each ``str`` with ``write_string``,
         each ``int``/``float`` with ``write_number``, anything else with ``write``. The same cells
         and error codes as those calls (the first error is returned, and the rest still written).
+        Each cell takes ``cell_format``, or its own from ``formats`` (one for each value) if given.
 
         Unlike ``write_row`` (which calls ``write``), "" is an empty text cell, not a blank one."""
         values = values if isinstance(values, (list, tuple)) else list(values)
+        if formats is None:
+            formats = (cell_format,) * len(values)
+        elif len(formats) != len(values):
+            raise ValueError("write_values: one format for each value")
         last = col + len(values) - 1
         if not (row.__class__ is int and col.__class__ is int and 0 <= row < _ROWS and 0 <= col
                 and last < _COLS and self._lean and not self.constant_memory):  # fmt: skip
-            return self._write_each(row, col, values, cell_format)
+            return self._write_each(row, col, values, formats)
         if not values:
             return 0
         cells = self.table[row]
@@ -176,7 +183,7 @@ class FastWorksheet(_ws.Worksheet):
         first = last = None  # the columns stored here: their bounds widen the dimensions once
         counted = error = 0
         try:
-            for c, value in enumerate(values, col):
+            for c, value, fmt in zip(range(col, col + len(values)), values, formats, strict=True):
                 kind = value.__class__
                 if kind is str and len(value) <= _SHORT:
                     index = index_of.get(value)  # as in write_string
@@ -184,11 +191,11 @@ class FastWorksheet(_ws.Worksheet):
                         index = index_of[value] = strings.unique_count
                         strings.unique_count += 1
                     counted += 1
-                    cells[c] = new(as_string, (index, cell_format))
+                    cells[c] = new(as_string, (index, fmt))
                 elif (kind is float or kind is int) and -_FINITE <= value <= _FINITE:
-                    cells[c] = new(as_number, (value, cell_format))
+                    cells[c] = new(as_number, (value, fmt))
                 else:  # the cells before stay written if this raises, as with one call a cell
-                    error = self._write_each(row, c, (value,), cell_format) or error
+                    error = self._write_each(row, c, (value,), (fmt,)) or error
                     continue
                 if first is None:
                     first = c
@@ -201,9 +208,9 @@ class FastWorksheet(_ws.Worksheet):
                 del self.table[row]
         return error
 
-    def _write_each(self, row, col, values, cell_format) -> int:
+    def _write_each(self, row, col, values, formats) -> int:
         first = 0
-        for c, value in enumerate(values, col):
+        for c, value, cell_format in zip(range(col, col + len(values)), values, formats, strict=True):
             if isinstance(value, str):
                 error = self.write_string(row, c, value, cell_format)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -346,14 +353,42 @@ class _Packager(Packager):
         sst._assemble_xml_file()
 
 
+# zlib level of the parts of every workbook pdreport writes. xlsxwriter leaves zipfile's default
+# (6); 3 compresses 汇总表 at 10,000 units in 0.15 s instead of 0.38 s, into a file 14 % larger
+# (3.4 MB instead of 3.0 MB), and a template or Pudong's 汇总表 by a few kilobytes more.
+ZIP_LEVEL = 3
+
+
+class _LeveledZipFile(zipfile.ZipFile):
+    """``ZipFile`` compressing what xlsxwriter writes into it at ``ZIP_LEVEL`` (xlsxwriter passes
+    each part to ``writestr`` with a ``ZipInfo`` of its own, which carries no level)."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        level = ZIP_LEVEL if compresslevel is None else compresslevel
+        return super().writestr(zinfo_or_arcname, data, compress_type, level)
+
+
 class FastWorkbook(xlsxwriter.Workbook):
     """``Workbook`` with ``FastWorksheet`` sheets, packaged with a faster shared-strings writer
-    (xlsxwriter's ``_get_packager`` is there to be overridden)."""
+    (xlsxwriter's ``_get_packager`` is there to be overridden) into a zip of level ``ZIP_LEVEL``."""
 
     worksheet_class = FastWorksheet
 
     def _get_packager(self):
         return _Packager() if usable_strings() else super()._get_packager()
+
+    def _store_workbook(self) -> None:
+        # xlsxwriter opens the zip with the ZipFile its module imported: that name is swapped for
+        # the call. (Another thread storing a workbook meanwhile finds it swapped and leaves it:
+        # its parts get zipfile's level or this one, a valid file either way.)
+        if getattr(_xlsx_workbook, "ZipFile", None) is not zipfile.ZipFile:
+            super()._store_workbook()
+            return
+        _xlsx_workbook.ZipFile = _LeveledZipFile
+        try:
+            super()._store_workbook()
+        finally:
+            _xlsx_workbook.ZipFile = zipfile.ZipFile
 
 
 def _given(*args):

@@ -111,6 +111,29 @@ class RowHeights:
         if n > 1:
             self.need(ws, row, n)
 
+    def fit_row(self, ws, row: int, col: int, values) -> None:
+        """``fit`` for each text of ``values``, in the cells from (``row``, ``col``) rightwards, in
+        one call (a sheet of 10,000 respondents has hundreds of thousands of cells)."""
+        columns = self._columns.get(ws.name)
+        if not columns:
+            return
+        wraps = self._wraps
+        most = 1
+        for c, text in enumerate(values, col):
+            if not text or not isinstance(text, str):
+                continue
+            column = columns.get(c)
+            if column is None or (len(text) * 2 <= column[1] and "\n" not in text):  # as in fit
+                continue
+            key = (text, column[0])
+            n = wraps.get(key)
+            if n is None:
+                n = wraps[key] = wrapped_lines(text, column[0], self.font_size)
+            if n > most:
+                most = n
+        if most > 1:
+            self.need(ws, row, most)
+
     def need(self, ws, row: int, lines: int) -> None:
         """Row ``row`` needs at least ``lines`` lines."""
         if lines > 1:
