@@ -218,10 +218,24 @@ def test_consolidate_with_writers_in_children_is_identical(plan, demo_returns, t
     import pdreport.consolidate as C
 
     folder = demo_returns[0]
+    ahead: list[str] = []
+
+    def counted(name):
+        start = getattr(C, name)
+
+        def wrapper(*args):
+            ahead.append(name)
+            return start(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(C, "_summary_ahead", counted("_summary_ahead"))
     monkeypatch.setattr(C, "PARALLEL_MIN_FILES", 1)
     C.consolidate(plan, folder, tmp_path / "parallel", "2024H1", report_date=DATE)
+    assert ahead == ["_summary_ahead"]  # 汇总表 was rendered in its child
     monkeypatch.setattr(C, "PARALLEL_MIN_FILES", 10**9)
     C.consolidate(plan, folder, tmp_path / "serial", "2024H1", report_date=DATE)
+    assert len(ahead) == 1
     got, want = _digests(tmp_path / "parallel"), _digests(tmp_path / "serial")
     assert len(got) >= 6 and got == want
 

@@ -18,7 +18,8 @@ thousands of fitted rows) is stored, and its ``<row>`` tag written, without the 
 
 ``FastWorkbook`` packages the file with a faster sharedStrings.xml: xlsxwriter runs five regular
 expressions over each distinct text (汇总表 holds tens of thousands); the texts none of them would
-change are written joined.
+change are written joined. It zips the parts at zlib level 3 (``ZIP_LEVEL``), where xlsxwriter
+leaves zipfile's default of 6: the same parts, in less than half the time, in a file a seventh larger.
 
 xlsxwriter documents subclassing ``Worksheet`` through ``Workbook.worksheet_class`` and says
 ``Workbook._get_packager`` is there to be overridden; the other methods used here are internal,

@@ -78,7 +78,8 @@ class RowHeights:
     """The wrapped lines each row needs, per sheet; ``set_heights`` then sizes the rows.
 
     ``columns`` gives a sheet's column widths; ``fit`` records a cell's text (memoised by text and
-    width: a sheet of 10,000 respondents repeats the same names and file names in every row)."""
+    width: a sheet of 10,000 respondents repeats the same names and file names in every row), and
+    ``fit_row`` the texts of a row of cells at once."""
 
     def __init__(self, font_size: float = BASE_SIZE):
         self.font_size = font_size
