@@ -281,8 +281,8 @@ class _Writer:
     def cells(self, ws, row: int, col: int, values: Sequence[object], formats: Sequence[object]) -> None:
         """A row of cells from (``row``, ``col``), each with its format: an ``int`` or ``float`` as
         a number, a ``datetime`` as a date, anything else as ``text`` writes it (clipped, its row
-        fitted). The same cells as
-        one call a cell, in one call a row (the detail sheets hold hundreds of thousands)."""
+        fitted). The same cells as one call a cell, in one call a row (the detail sheets hold
+        hundreds of thousands of cells)."""
         clipped = self._clipped
         out = []
         for value in values:
