@@ -356,13 +356,17 @@ def test_write_values_with_a_format_for_each_cell():
     assert "<row r=\"3\"" not in sheet  # the refused row left nothing behind
 
 
-def test_parts_are_compressed_at_the_zip_level():
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_parts_are_compressed_at_the_zip_level(in_memory, tmp_path):
     import zlib
 
     from xlsxwriter import workbook as xlsx_workbook
 
+    from pdreport.template.formats import workbook_options
+
     buf = io.BytesIO()
-    wb = new_workbook(buf)
+    options = {**workbook_options(), "in_memory": in_memory, "tmpdir": str(tmp_path)}
+    wb = fastsheet.FastWorkbook(buf, options)  # (without in_memory xlsxwriter zips temporary files)
     ws = wb.add_worksheet("数据")
     for r in range(300):
         ws.write_values(r, 0, [f"碳达峰{r}", r * 1.5, "节能" * (r % 7)])

@@ -362,11 +362,16 @@ ZIP_LEVEL = 3
 
 class _LeveledZipFile(zipfile.ZipFile):
     """``ZipFile`` compressing what xlsxwriter writes into it at ``ZIP_LEVEL`` (xlsxwriter passes
-    each part to ``writestr`` with a ``ZipInfo`` of its own, which carries no level)."""
+    each part to ``writestr`` with a ``ZipInfo`` of its own, which carries no level; ``write`` is
+    what it calls for parts kept in temporary files, without ``in_memory``)."""
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
         level = ZIP_LEVEL if compresslevel is None else compresslevel
         return super().writestr(zinfo_or_arcname, data, compress_type, level)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        level = ZIP_LEVEL if compresslevel is None else compresslevel
+        return super().write(filename, arcname, compress_type, level)
 
 
 class FastWorkbook(xlsxwriter.Workbook):
