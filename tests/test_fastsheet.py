@@ -356,27 +356,64 @@ def test_write_values_with_a_format_for_each_cell():
     assert "<row r=\"3\"" not in sheet  # the refused row left nothing behind
 
 
-@pytest.mark.parametrize("in_memory", [True, False])
-def test_parts_are_compressed_at_the_zip_level(in_memory, tmp_path):
+def _deflated_at(data: bytes, level: int) -> bool:
+    """Whether every part of the .xlsx ``data`` is deflated exactly as zlib does at ``level``."""
     import zlib
 
-    from xlsxwriter import workbook as xlsx_workbook
-
-    from pdreport.template.formats import workbook_options
-
-    buf = io.BytesIO()
-    options = {**workbook_options(), "in_memory": in_memory, "tmpdir": str(tmp_path)}
-    wb = fastsheet.FastWorkbook(buf, options)  # (without in_memory xlsxwriter zips temporary files)
-    ws = wb.add_worksheet("数据")
-    for r in range(300):
-        ws.write_values(r, 0, [f"碳达峰{r}", r * 1.5, "节能" * (r % 7)])
-    wb.close()
-    assert xlsx_workbook.ZipFile is zipfile.ZipFile  # swapped back after the call
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
         infos = z.infolist()
         assert infos and all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
         for info in infos:
-            packer = zlib.compressobj(fastsheet.ZIP_LEVEL, zlib.DEFLATED, -15)
-            expected = packer.compress(z.read(info)) + packer.flush()
-            assert info.compress_size == len(expected), info.filename
-    assert fastsheet.ZIP_LEVEL != 6  # (else the test above would not tell it from zipfile's default)
+            packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+            if info.compress_size != len(packer.compress(z.read(info)) + packer.flush()):
+                return False
+    return True
+
+
+def _rows(wb) -> None:
+    ws = wb.add_worksheet("数据")
+    for r in range(300):
+        ws.write_row(r, 0, [f"碳达峰{r}", r * 1.5, "节能" * (r % 7)])
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_parts_are_compressed_at_the_zip_level(in_memory, tmp_path):
+    from pdreport.template.formats import workbook_options
+
+    assert fastsheet.ZIP_LEVEL != 6  # (else the tests below would not tell it from zipfile's default)
+    buf = io.BytesIO()
+    options = {**workbook_options(), "in_memory": in_memory, "tmpdir": str(tmp_path)}
+    wb = fastsheet.FastWorkbook(buf, options)  # (without in_memory xlsxwriter zips temporary files)
+    _rows(wb)
+    wb.close()
+    assert _deflated_at(buf.getvalue(), fastsheet.ZIP_LEVEL)
+
+
+def test_plain_xlsxwriter_workbooks_keep_zipfiles_level_in_any_thread():
+    import threading
+
+    from xlsxwriter import workbook as xlsx_workbook
+
+    def plain() -> bytes:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+        _rows(wb)
+        wb.close()
+        return buf.getvalue()
+
+    fast = io.BytesIO()
+    wb = new_workbook(fast)
+    _rows(wb)
+    wb.close()
+    assert xlsx_workbook.ZipFile is fastsheet._LeveledZipFile  # installed by the first FastWorkbook
+    assert _deflated_at(plain(), 6)  # in this thread, after it
+    # another thread's workbook, while this thread is storing a FastWorkbook (its level set)
+    fastsheet._STORING.level = fastsheet.ZIP_LEVEL
+    try:
+        out: list[bytes] = []
+        t = threading.Thread(target=lambda: out.append(plain()))
+        t.start()
+        t.join()
+    finally:
+        fastsheet._STORING.level = None
+    assert _deflated_at(out[0], 6)

@@ -710,3 +710,71 @@ def test_libreoffice_converts_to_pdf(fx, tmp_path):
     src.write_bytes(fx.data)
     pdf = soffice_convert(src, "pdf", tmp_path / "pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+def _fill(cell) -> str | None:
+    """The cell's solid fill as #RRGGBB, or None."""
+    return f"#{cell.fill.fgColor.rgb[-6:]}" if cell.fill.fill_type == "solid" else None
+
+
+def test_detail_sheets_cell_formats(fx):
+    """任务进展明细, 报送情况 and 收到文件 are written a row at a time, each cell with its own format:
+    numbers centred or right, texts wrapped (the three progress texts at the top), the status
+    coloured as on the other sheets, a date as a date."""
+    from pdreport.assess import REPORTED_STATUS
+    from pdreport.summary import STATE_STATUS, STATUS_STYLE
+
+    def fill_of(status) -> str | None:
+        return STATUS_STYLE[status][0] if status else None
+
+    ws = fx.wb[SHEET_PROGRESS]
+    unreported = {Status.MISSING.label: Status.MISSING, Status.INVALID.label: Status.INVALID}
+    seen = set()
+    for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(rows(ws))):
+        number, status = ws.cell(r, 1), ws.cell(r, 4)
+        assert isinstance(number.value, int) and number.alignment.horizontal == "center"
+        reported = status.value not in unreported
+        st = REPORTED_STATUS.get(status.value) if reported else unreported[status.value]
+        assert _fill(status) == fill_of(st) and status.alignment.horizontal == "center", (r, status.value)
+        for c in range(2, 9):
+            cell = ws.cell(r, c)
+            assert cell.alignment.wrap_text and cell.border.left.style == "thin"
+            top = reported and c in (5, 6, 7)
+            assert cell.alignment.vertical == ("top" if top else "center"), (r, c)
+        seen.add(reported)
+    assert seen == {True, False}  # both kinds of row were looked at
+
+    ws = fx.wb[SHEET_RESPONDENTS]
+    state, day, in_time = column(ws, "报送状态") + 1, column(ws, "填报日期") + 1, column(ws, "是否按时") + 1
+    dated = 0
+    for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(rows(ws))):
+        assert _fill(ws.cell(r, state)) == fill_of(STATE_STATUS.get(ws.cell(r, state).value))
+        cell = ws.cell(r, day)
+        if isinstance(cell.value, dt.datetime):
+            assert cell.number_format == "yyyy-mm-dd" and cell.alignment.horizontal == "center"
+            dated += 1
+        else:
+            assert cell.value in (None, "") and cell.number_format == "General"
+        late = ws.cell(r, in_time)
+        assert _fill(late) == (fill_of(Status.BEHIND) if late.value == "否" else None)
+        for c in (column(ws, "错误") + 1, column(ws, "提醒") + 1):
+            assert isinstance(ws.cell(r, c).value, int) and ws.cell(r, c).alignment.horizontal == "right"
+    assert dated == len(fx.a.submitted)
+
+    ws = fx.wb[SHEET_FILES]
+    result = column(ws, "处理结果") + 1
+    fills = {ws.cell(r, result).value: _fill(ws.cell(r, result)) for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(rows(ws)))}
+    assert fills[ACCEPTED] == fill_of(Status.DONE)
+    assert fills[REJECTED] == fill_of(Status.BEHIND) and fills[SUPERSEDED] == fill_of(Status.MISSING)
+    for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(fills)):
+        assert ws.cell(r, column(ws, "文件类型") + 1).alignment.horizontal == "center"
+        for c in (column(ws, "错误") + 1, column(ws, "提醒") + 1):
+            assert isinstance(ws.cell(r, c).value, int) and ws.cell(r, c).alignment.horizontal == "right"
+
+    # a late return: 是否按时 “否” coloured as 滞后 (the fixture's returns are all in time)
+    a = copy.copy(fx.a)
+    a.respondents = [dataclasses.replace(card, on_time=False) if card.submission else card for card in a.respondents]
+    ws = openpyxl.load_workbook(io.BytesIO(render_summary(a, fx.col.outcomes)))[SHEET_RESPONDENTS]
+    late = [ws.cell(r, in_time) for r in range(FIRST_ROW + 1, FIRST_ROW + 1 + len(rows(ws)))
+            if ws.cell(r, in_time).value == "否"]  # fmt: skip
+    assert len(late) == len(fx.a.submitted) and all(_fill(c) == fill_of(Status.BEHIND) for c in late)

@@ -19,7 +19,8 @@ thousands of fitted rows) is stored, and its ``<row>`` tag written, without the 
 ``FastWorkbook`` packages the file with a faster sharedStrings.xml: xlsxwriter runs five regular
 expressions over each distinct text (汇总表 holds tens of thousands); the texts none of them would
 change are written joined. It zips the parts at zlib level 3 (``ZIP_LEVEL``), where xlsxwriter
-leaves zipfile's default of 6: the same parts, in less than half the time, in a file a seventh larger.
+leaves zipfile's default of 6 (see ``_LeveledZipFile``): the same parts, in less than half the
+time, in a file a seventh larger.
 
 xlsxwriter documents subclassing ``Worksheet`` through ``Workbook.worksheet_class`` and says
 ``Workbook._get_packager`` is there to be overridden; the other methods used here are internal,
@@ -35,6 +36,7 @@ import dataclasses
 import functools
 import re
 import sys
+import threading
 import zipfile
 
 import xlsxwriter
@@ -196,7 +198,8 @@ class FastWorksheet(_ws.Worksheet):
                 elif (kind is float or kind is int) and -_FINITE <= value <= _FINITE:
                     cells[c] = new(as_number, (value, fmt))
                 else:  # the cells before stay written if this raises, as with one call a cell
-                    error = self._write_each(row, c, (value,), (fmt,)) or error
+                    this = self._write_each(row, c, (value,), (fmt,))
+                    error = error or this
                     continue
                 if first is None:
                     first = c
@@ -354,24 +357,45 @@ class _Packager(Packager):
         sst._assemble_xml_file()
 
 
-# zlib level of the parts of every workbook pdreport writes. xlsxwriter leaves zipfile's default
-# (6); 3 compresses 汇总表 at 10,000 units in 0.15 s instead of 0.38 s, into a file 14 % larger
-# (3.4 MB instead of 3.0 MB), and a template or Pudong's 汇总表 by a few kilobytes more.
+# zlib level of the parts of the workbooks pdreport builds with xlsxwriter (templates, 汇总表,
+# 问题清单, 数据明细; the feedback copies, saved by openpyxl, keep zipfile's default). xlsxwriter
+# leaves zipfile's default (6); 3 compresses 汇总表 at 10,000 units in 0.15 s instead of 0.38 s,
+# into a file 14 % larger (3.4 MB instead of 3.0 MB), and a template or Pudong's 汇总表 by a few
+# kilobytes more.
 ZIP_LEVEL = 3
+
+_STORING = threading.local()  # .level: the zip level of the workbook this thread is storing, if any
+_INSTALL = threading.Lock()
 
 
 class _LeveledZipFile(zipfile.ZipFile):
-    """``ZipFile`` compressing what xlsxwriter writes into it at ``ZIP_LEVEL`` (xlsxwriter passes
-    each part to ``writestr`` with a ``ZipInfo`` of its own, which carries no level; ``write`` is
-    what it calls for parts kept in temporary files, without ``in_memory``)."""
+    """``ZipFile`` for xlsxwriter's module: compresses at the level of the ``FastWorkbook`` this
+    thread is storing, if any; otherwise exactly as ``zipfile.ZipFile`` (a plain xlsxwriter workbook,
+    in this thread or another, gets zipfile's default as before). xlsxwriter passes each part to
+    ``writestr`` with a ``ZipInfo`` of its own, which carries no level, and calls ``write`` for
+    parts kept in temporary files (without ``in_memory``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._level = getattr(_STORING, "level", None)
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        level = ZIP_LEVEL if compresslevel is None else compresslevel
+        level = self._level if compresslevel is None else compresslevel
         return super().writestr(zinfo_or_arcname, data, compress_type, level)
 
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        level = ZIP_LEVEL if compresslevel is None else compresslevel
+        level = self._level if compresslevel is None else compresslevel
         return super().write(filename, arcname, compress_type, level)
+
+
+def _leveled_zip_installed() -> bool:
+    """Whether xlsxwriter's module opens its zips with ``_LeveledZipFile`` (installed on first use;
+    not over anything but zipfile's own class, which someone else may have replaced)."""
+    with _INSTALL:
+        current = getattr(_xlsx_workbook, "ZipFile", None)
+        if current is zipfile.ZipFile:
+            _xlsx_workbook.ZipFile = current = _LeveledZipFile
+        return current is _LeveledZipFile
 
 
 class FastWorkbook(xlsxwriter.Workbook):
@@ -384,17 +408,16 @@ class FastWorkbook(xlsxwriter.Workbook):
         return _Packager() if usable_strings() else super()._get_packager()
 
     def _store_workbook(self) -> None:
-        # xlsxwriter opens the zip with the ZipFile its module imported: that name is swapped for
-        # the call. (Another thread storing a workbook meanwhile finds it swapped and leaves it:
-        # its parts get zipfile's level or this one, a valid file either way.)
-        if getattr(_xlsx_workbook, "ZipFile", None) is not zipfile.ZipFile:
+        # xlsxwriter opens the zip with the ZipFile its module imported: ``_LeveledZipFile``, which
+        # takes this thread's level when it is opened.
+        if not _leveled_zip_installed():
             super()._store_workbook()
             return
-        _xlsx_workbook.ZipFile = _LeveledZipFile
+        _STORING.level = ZIP_LEVEL
         try:
             super()._store_workbook()
         finally:
-            _xlsx_workbook.ZipFile = zipfile.ZipFile
+            _STORING.level = None
 
 
 def _given(*args):
