@@ -99,18 +99,8 @@ class RowHeights:
         if not text:
             return
         column = self._columns.get(ws.name, _NO_COLUMNS).get(col)
-        if column is None:
-            return
-        # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
-        # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
-        if len(text) * 2 <= column[1] and "\n" not in text:
-            return
-        key = (text, column[0])
-        n = self._wraps.get(key)
-        if n is None:
-            n = self._wraps[key] = wrapped_lines(text, column[0], self.font_size)
-        if n > 1:
-            self.need(ws, row, n)
+        if column is not None:
+            self.need(ws, row, self._wrapped(text, column))
 
     def fit_row(self, ws, row: int, col: int, values) -> None:
         """``fit`` for each text of ``values``, in the cells from (``row``, ``col``) rightwards, in
@@ -118,22 +108,25 @@ class RowHeights:
         columns = self._columns.get(ws.name)
         if not columns:
             return
-        wraps = self._wraps
         most = 1
         for c, text in enumerate(values, col):
-            if not text or not isinstance(text, str):
-                continue
-            column = columns.get(c)
-            if column is None or (len(text) * 2 <= column[1] and "\n" not in text):  # as in fit
-                continue
-            key = (text, column[0])
-            n = wraps.get(key)
-            if n is None:
-                n = wraps[key] = wrapped_lines(text, column[0], self.font_size)
-            if n > most:
-                most = n
-        if most > 1:
-            self.need(ws, row, most)
+            if text and isinstance(text, str):
+                column = columns.get(c)
+                if column is not None:
+                    most = max(most, self._wrapped(text, column))
+        self.need(ws, row, most)
+
+    def _wrapped(self, text: str, column: tuple[float, float]) -> int:
+        """The lines ``text`` wraps to in a column (width, characters a line holds), memoised."""
+        # Most cells are one short line: a text of n characters is at most 2n wide, so when 2n fits
+        # wrapped_lines would say 1 and there is nothing to record (set_heights skips 1-line rows).
+        if len(text) * 2 <= column[1] and "\n" not in text:
+            return 1
+        key = (text, column[0])
+        n = self._wraps.get(key)
+        if n is None:
+            n = self._wraps[key] = wrapped_lines(text, column[0], self.font_size)
+        return n
 
     def need(self, ws, row: int, lines: int) -> None:
         """Row ``row`` needs at least ``lines`` lines."""
