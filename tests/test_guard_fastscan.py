@@ -116,7 +116,9 @@ _FAR_PIECES += [b"<c r=\"AA1000\">", b"<row r=\"0001\">", b"<c r=\"B0012\"/>", b
                 b"<c r=\"ZZ999999\">", b"<c r=\"Z9\" s=\"2\">", b"<row r='123456'>",
                 # a second r (calamine keeps the last), and r written with white space around "="
                 b"<c r=\"A1\" r=\"XFD99\">", b"<row r=\"1\" r=\"9999999\">", b" r=\"B88888\"", b"<c r =\"A1\">",
-                b"<c r= \"A1\">", b"<c r=\"A1\" r =\"XFD1\">", b"<c r=\"A1\"\tr=\"ZZ1\">"]  # fmt: skip
+                b"<c r= \"A1\">", b"<c r=\"A1\" r =\"XFD1\">", b"<c r=\"A1\"\tr=\"ZZ1\">",
+                # numbers calamine cannot turn into dates: read in a cell, not in a validation rule
+                b"<c r=\"B2\" s=\"3\"><v>-1E+300</v></c>", b"<formula1>-2E+11</formula1>"]  # fmt: skip
 
 
 @settings(max_examples=3000, deadline=None)
@@ -298,7 +300,7 @@ def test_guard_with_and_without_fastscan_agree_on_edited_returns(demo_returns, t
     fast = guard.guard_file(path)
     with monkeypatch.context() as m:  # (undone before the next example)
         m.setattr(zipcheck, "_fastscan", lambda: None)
-        m.setattr(zipcheck, "_sheet_bound", lambda data: None)
+        m.setattr(zipcheck, "_sheet_bound", lambda data, region=None: None)
         exact = guard.guard_file(path)
     assert (fast.kind, fast.findings, fast.dates_out_of_range) == (exact.kind, exact.findings, exact.dates_out_of_range)
 
@@ -321,6 +323,20 @@ def test_sheet_bound_reads_cells_where_calamine_does() -> None:
     assert _sheet_bound(sheet % (b"<sheetData>" + far)) is None
 
 
+def test_huge_negatives_count_where_calamine_reads_cells() -> None:
+    """A number calamine cannot turn into a date matters in a cell (it would panic reading the
+    sheet), not in a data validation rule after the cells, which it never reads as a value."""
+    from pdreport.intake.guard.xmlscan import _cell_region, _huge_negative
+
+    sheet = (b'<worksheet><sheetData><row r="1"><c r="A1" s="3"><v>%s</v></c></row></sheetData>'
+             b"<dataValidations><dataValidation><formula1>%s</formula1></dataValidation></dataValidations>"
+             b"</worksheet>")  # fmt: skip
+    for cell, rule, huge in ((b"-1E+300", b"0", True), (b"1", b"-1E+300", False), (b"-5", b"-5", False)):
+        part = sheet % (cell, rule)
+        assert _huge_negative(part, *_cell_region(part)) is huge
+        assert _huge_negative(part) is (huge or rule == b"-1E+300")  # (the whole part, as before)
+
+
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from([b"\xef\xbb\xbf", b" ", b"\n", b"\t", b'<?xml version="1.0"?>',
                                  b'<?xml encoding="UTF-16"?>', b"<?pi x?>", b"<!-- c -->", b"<x:", b"<",
@@ -334,3 +350,24 @@ def test_plain_prolog_finds_the_root_prolog_root_finds(head: bytes) -> None:
     m = _PLAIN_PROLOG.match(head)
     if m is not None:
         assert _prolog_root(head)[0] == m.group(1).decode("ascii")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([b"<", b"!", b"<!", b" ", b"\n", b"DOCTYPE", b"doctype", b"EnTiTy", b"ENT",
+                                 b"x", b"'s'!$C$13", b"<!--", b"\x00"]), max_size=90).map(b"".join))  # fmt: skip
+def test_declares_doctype_is_the_regex(head: bytes) -> None:
+    """The "!"-by-"!" look (and its fallback beyond ``_BANGS_MAX``) finds a DOCTYPE or ENTITY
+    declaration exactly where the one regex search does."""
+    from pdreport.intake.guard.xmlscan import _DANGER, _declares_doctype
+
+    assert _declares_doctype(head) == (_DANGER.search(head) is not None)
+
+
+def test_declares_doctype_beyond_many_bangs() -> None:
+    from pdreport.intake.guard import xmlscan
+
+    many = b"'s'!$A$1 " * (xmlscan._BANGS_MAX + 5)
+    assert not xmlscan._declares_doctype(many)
+    assert xmlscan._declares_doctype(many + b"<!DOCTYPE x>")
+    assert xmlscan._declares_doctype(b"<!DOCTYPE x>" + many)
+    assert xmlscan._declares_doctype(many[:40] + b"<! entity" + many)

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdreport.intake.guard as guard
+import pdreport.intake.guard.files as guard_files
 from pdreport.findings import Code
 from pdreport.intake.guard import KINDS, GuardResult, Limits, guard_file
 
@@ -519,6 +520,25 @@ def test_flipped_byte_inside_a_member(tmp_path):
     data[start + info.compress_size // 2] ^= 0x55
     path = tmp_path / "flipped.xlsx"
     path.write_bytes(bytes(data))
+    check(path, Code.CORRUPT)
+
+
+def test_member_that_does_not_match_its_crc(tmp_path, monkeypatch):
+    """Bytes changed inside a stored member (nothing to inflate, sizes unchanged): only the CRC
+    tells, on the one-pass path (file held in memory) and on the streamed one (the file is read
+    in chunks beyond ``_SLURP_MAX``)."""
+    src = xlsxwriter_book(tmp_path / "a.xlsx")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename), zipfile.ZIP_STORED)
+    data = bytearray(buf.getvalue())
+    at = data.find(b"<sheetData")
+    data[at + 1:at + 10] = b"SHEETDATA"  # (one part's text, same length: still well formed)
+    path = tmp_path / "crc.xlsx"
+    path.write_bytes(bytes(data))
+    check(path, Code.CORRUPT)
+    monkeypatch.setattr(guard_files, "_SLURP_MAX", 0)
     check(path, Code.CORRUPT)
 
 

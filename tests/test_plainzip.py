@@ -97,3 +97,14 @@ def test_inflate_never_gives_more_or_less_than_declared():
     assert plainzip.inflate(raw, len(body) + 1) is None
     assert plainzip.inflate(raw[:-5], len(body)) is None
     assert plainzip.inflate(b"not deflate", 10) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=5000), st.binary(max_size=300), st.integers(0, 2**32 - 1))
+def test_crc32_is_zlibs(a, b, start):
+    """The guard checks each member's CRC with libdeflate's crc32, chunk by chunk when streamed:
+    it must be zlib's function exactly (the CRC a zip records), running value included."""
+    assert plainzip.crc32(a) == zlib.crc32(a)
+    assert plainzip.crc32(b, plainzip.crc32(a)) == zlib.crc32(a + b)
+    assert plainzip.crc32(a, start) == zlib.crc32(a, start)
+    assert plainzip.crc32(bytearray(a)) == zlib.crc32(a)

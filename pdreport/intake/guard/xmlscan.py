@@ -167,12 +167,34 @@ class _PartState:
         self.ods_open = False
 
 
-def _huge_negative(buf: bytes) -> bool:
-    """Whether a value of -1e10 or below is in ``buf``: calamine panics (chrono's TimeDelta
-    overflows, from about -1.07e11) converting one that sits in a date-formatted cell."""
-    if b"-" not in buf or b">-" not in buf:  # ("-" alone is found at memchr speed)
+_BANGS_MAX = 64  # "!" looked at one by one in a part's head; beyond, one regex search
+
+
+def _declares_doctype(head: bytes) -> bool:
+    """Whether ``head`` holds ``<!DOCTYPE`` or ``<!ENTITY`` (any case, white space after "<!").
+    A worksheet's formulas hold "!" ('填报说明'!$C$13), so the regex, which tries every "<", would
+    run over most sheets: the few "!" are found at memchr speed instead, and the regex is tried
+    only where one follows a "<" (or over the whole head once there are many)."""
+    at = head.find(b"!")
+    seen = 0
+    while at >= 0:
+        if at and head[at - 1] == 0x3C and _DANGER.match(head, at - 1):  # (0x3C: "<")
+            return True
+        seen += 1
+        if seen > _BANGS_MAX:
+            return _DANGER.search(head, max(at - 1, 0)) is not None
+        at = head.find(b"!", at + 1)
+    return False
+
+
+def _huge_negative(buf: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether a value of -1e10 or below is in ``buf`` (between ``start`` and ``end``: a
+    worksheet's cells, ``_cell_region``): calamine panics (chrono's TimeDelta overflows, from
+    about -1.07e11) converting one that sits in a date-formatted cell."""
+    end = len(buf) if end is None else end
+    if buf.find(b"-", start, end) < 0 or buf.find(b">-", start, end) < 0:  # ("-" alone: memchr speed)
         return False
-    for text in _NEGATIVE.findall(buf):
+    for text in _NEGATIVE.findall(buf, start, end):
         try:
             if float(text) >= 1e10:
                 return True
@@ -222,11 +244,11 @@ _SHEET_ROOTS = ("worksheet", "dialogsheet")
 _SHEET_DATA = re.compile(rb"sheetData[\s/>]")
 
 
-def _sheet_bound(data: bytes) -> tuple[int, int] | None:
+def _sheet_bound(data: bytes, region: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """(rows, columns) that no ``<c>``/``<row>`` reference the exact scan reads goes beyond (an
     upper bound: 999 rows when no reference has 4 digits, Z or ZZ columns by the letters used), or
-    ``None`` when the exact scan must decide."""
-    start, end = _cell_region(data)
+    ``None`` when the exact scan must decide. ``region``: ``_cell_region(data)``, when known."""
+    start, end = region or _cell_region(data)
     if _PREFIXED_CELL_OR_ROW.search(data, start, end):
         return None
     if not _R_NOT_SMALL.search(data, start, end) and not _CELL_OR_ROW_NOT_R_FIRST.search(data, start, end):

@@ -34,7 +34,6 @@ from .xmlscan import (
     _ATTR_PARTNAME,
     _ATTR_REF,
     _ATTR_UNIQUE,
-    _DANGER,
     _DIMENSION,
     _NOT_PLAIN_CELL_OR_ROW,
     _OVERRIDE,
@@ -49,6 +48,7 @@ from .xmlscan import (
     _cell_region,
     _col_letters,
     _col_number,
+    _declares_doctype,
     _huge_negative,
     _int,
     _looks_like_xml,
@@ -225,7 +225,7 @@ class _Zip:
             start = self._starts[info.filename]
             raw = data[start:start + info.compress_size]
             out = raw if info.compress_type == zipfile.ZIP_STORED else plainzip.inflate(raw, info.file_size)
-            if out is None or len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+            if out is None or len(out) != info.file_size or plainzip.crc32(out) != info.CRC:
                 return False
             parts.append((info, out))
         head_max = lim.xml_head_bytes
@@ -245,17 +245,18 @@ class _Zip:
                 root, _at = _prolog_root(head)
                 if root is None:
                     return False
-            if _WIDE_ENCODING.match(head) or (b"!" in head and _DANGER.search(head)):
+            if _WIDE_ENCODING.match(head) or _declares_doctype(head):
                 return False
             if root in _SHEET_ROOTS or _SHEET_DATA.search(part):
-                bound = _sheet_bound(part)
+                region = _cell_region(part)
+                bound = _sheet_bound(part, region)
                 if bound is None or _over(bound[0], bound[1], lim):
                     return False
                 m = _DIMENSION.search(head) if root in _SHEET_ROOTS else None
                 ref = _ATTR_REF.search(m.group(0)) if m else None
                 if ref and _over(*_ref_extent(ref.group(1)), lim):
                     return False
-                dates = dates or _huge_negative(part)
+                dates = dates or _huge_negative(part, *region)
             elif root == "sst":
                 m = _SST.search(head)
                 declared = max((_int(a.group(1)) for pat in (_ATTR_COUNT, _ATTR_UNIQUE)
@@ -414,7 +415,7 @@ class _Zip:
                 remaining -= n
                 produced += n
                 g.inflated += n
-                crc = zlib.crc32(data, crc)
+                crc = plainzip.crc32(data, crc)
                 yield data
                 if limit is not None and produced >= limit:
                     return
@@ -442,7 +443,7 @@ class _Zip:
                     if produced > info.file_size:
                         raise g.unsafe_zip(f"文件内部部件 {info.filename} 解压后比记录的大小更大（记录 {info.file_size} 字节），"
                                            "可能是“压缩炸弹”")  # fmt: skip
-                    crc = zlib.crc32(out, crc)
+                    crc = plainzip.crc32(out, crc)
                     yield out
                     if limit is not None and produced >= limit:
                         return
@@ -474,7 +475,7 @@ class _Zip:
         if len(raw) < info.compress_size:
             return None
         out = raw if info.compress_type == zipfile.ZIP_STORED else plainzip.inflate(raw, info.file_size)
-        if out is None or len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        if out is None or len(out) != info.file_size or plainzip.crc32(out) != info.CRC:
             return None
         self.g.inflated += len(out)
         self._keep(info, out)
@@ -506,15 +507,15 @@ class _Zip:
         self._check_head(state, head, info.file_size <= lim.xml_head_bytes, deferred)
         cleared = False
         if state.root in _SHEET_ROOTS or _SHEET_DATA.search(data):
-            bound = _sheet_bound(data)
+            start, end = _cell_region(data)  # (the cells calamine reads: _sheet_bound's, the exact scan's)
+            bound = _sheet_bound(data, (start, end))
             cleared = bound is not None and not _over(bound[0], bound[1], lim)
             if cleared:
                 state.sheetish = True
-            else:  # (the same cells _sheet_bound looks at: those calamine reads)
-                start, end = _cell_region(data)
+                if _huge_negative(data, start, end):
+                    self.g.dates_out_of_range = True
+            else:  # (the handler looks for such numbers too)
                 self._sheet_handler(state)(data[start:end] if end - start < len(data) else data)
-            if _huge_negative(data):
-                self.g.dates_out_of_range = True
         # (any part: openpyxl reads a worksheet's merged ranges whatever its root element is)
         if self.g.for_openpyxl and span_cells(data, lim.max_openpyxl_span_cells) > lim.max_openpyxl_span_cells:
             raise self.g.stop(Code.XML_UNSAFE,
@@ -578,7 +579,7 @@ class _Zip:
         )
         if unusual or _WIDE_ENCODING.match(head):
             raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 使用了不常见的文字编码（UTF-16/32）", TAMPERED)
-        if b"!" in head and _DANGER.search(head):  # ("!" alone is found at memchr speed, "<!" is not)
+        if _declares_doctype(head):
             raise g.stop(Code.XML_UNSAFE, "文件中含有文档类型声明（DOCTYPE/ENTITY），正常的表格不会有，可能是恶意构造",
                          RESAVE, value=name)  # fmt: skip
         root, root_at = _prolog_root(head)
