@@ -86,6 +86,7 @@ class Code(Enum):
     ANNEX_UNIT_MIXED = ("E223", "能耗或产值与上年同期相差百倍以上（计量单位填错）", Severity.ERROR)
     ANNEX_CHANGE_DOUBTFUL = ("W224", "能耗或产值与上年同期相差五倍以上", Severity.WARNING)
     ANNEX_INTENSITY_LOW = ("W225", "万元产值能耗过低（计量单位可能填错）", Severity.WARNING)
+    WEEKDAY_MISMATCH = ("W226", "日期与所填星期不符", Severity.WARNING)
 
     def __init__(self, code: str, title: str, severity: Severity):
         self.code = code

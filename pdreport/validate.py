@@ -378,6 +378,17 @@ def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRO
     return parsed.value
 
 
+def read_date(ctx: _Ctx, f: Field, value: Any):
+    """A date cell: read as ``parse_date`` reads it (the period's end as the example of the
+    format); a weekday written after it that names another day is said (W226), the date kept."""
+    parsed = parse_date(value, ctx.period.end.isoformat())
+    date = _use(ctx, f, value, parsed, Code.BAD_DATE)
+    if date is not None and parsed.doubt:
+        ctx.report(Code.WEEKDAY_MISMATCH, f, f"“{f.label}”{parsed.doubt}，已按所填日期采用",
+                   "请单位核对日期；日期填错的，改正后重新报送", value)  # fmt: skip
+    return date
+
+
 def _raw(values: dict, key: str) -> tuple[Field | None, Any]:
     rv = values.get(key)
     return (rv.field, rv.value) if rv else (None, None)
@@ -394,8 +405,7 @@ def read_header(ctx: _Ctx, sub: Submission, values: dict) -> None:
             setattr(sub, attr, read_text(ctx, f, v))
     f, v = _raw(values, "header.date")
     if f is not None:
-        parsed = parse_date(v, ctx.period.end.isoformat())
-        sub.filled_on = _use(ctx, f, v, parsed, Code.BAD_DATE)
+        sub.filled_on = read_date(ctx, f, v)
         if sub.filled_on is not None and not _plausible_filled_on(sub.filled_on, ctx.period):
             p = ctx.period
             ctx.report(Code.FILLED_ON_IMPLAUSIBLE, f,
@@ -548,7 +558,7 @@ def read_indicators(ctx: _Ctx, sub: Submission, values: dict) -> None:
         elif part == "done":
             done = _use(ctx, rv.field, rv.value, parse_yes_no(rv.value), Code.INVALID_CHOICE)
             date_f, date_v = _raw(values, f"ind.{iid}.date")
-            date = _use(ctx, date_f, date_v, parse_date(date_v, ctx.period.end.isoformat()), Code.BAD_DATE) if date_f else None
+            date = read_date(ctx, date_f, date_v) if date_f else None
             note = read_text(ctx, note_f, note_v) if note_f else ""
             if done is not None and date_f is not None:
                 check_milestone_date(ctx, date_f, date_v, done, date)

@@ -69,6 +69,9 @@ def test_blank_number(raw):
         ("2024年10月8号", dt.date(2024, 10, 8)), ("2024年10月8日上午", dt.date(2024, 10, 8)),
         ("2024/10/8 星期二", dt.date(2024, 10, 8)), ("2024年10月8号（周二）", dt.date(2024, 10, 8)),
         ("2024-10-08。", dt.date(2024, 10, 8)), ("2024年10月8号下午3点", dt.date(2024, 10, 8)),
+        # the weekday between the date and the time
+        ("2024-10-08 周二 14:30", dt.date(2024, 10, 8)), ("2024年10月8日（星期二）上午9点", dt.date(2024, 10, 8)),
+        ("2024/10/8(周二)14:30", dt.date(2024, 10, 8)),
     ],
 )  # fmt: skip
 def test_dates(raw, date):
@@ -281,3 +284,28 @@ def test_yes_no(text, b):
     p = parse_yes_no(text)
     assert p.value in (True, False) and not p.error
     assert parse_yes_no(b).value is b
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+@given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)), st.integers(0, 6),
+       st.sampled_from(["{d.year}-{d.month}-{d.day}", "{d.year}/{d.month:02d}/{d.day:02d}", "{d.year}年{d.month}月{d.day}日",
+                        "{d.year}年{d.month}月{d.day}号", "{d:%Y%m%d}"]),
+       st.sampled_from([" 星期{w}", "（周{w}）", "(礼拜{w})", "周{w}", " 周{w} "]),
+       st.sampled_from(["", " 14:30", "上午9点", " 下午3点半", "。"]))  # fmt: skip
+def test_a_weekday_after_the_date_is_checked_against_it(d, weekday, date_form, weekday_form, after):
+    """Wherever the weekday stands after the date (before a time of day too), the date is read; a
+    weekday that is not the date's is said, with the day the date really is."""
+    named = WEEKDAYS[weekday] if weekday < 6 else "日"
+    text = date_form.format(d=d) + weekday_form.format(w=named) + after
+    p = parse_date(text)
+    assert p.value == d and not p.error, text
+    if weekday == d.weekday():
+        assert p.doubt == "", text
+    else:
+        assert f"{d.isoformat()} 是星期{WEEKDAYS[d.weekday()]}，不是星期{WEEKDAYS[weekday]}" in p.doubt, text
+        assert f"填的是“{text.strip()}”" in p.doubt
+    if weekday == 6:  # (周日, 周天: the same day)
+        assert parse_date(text.replace("周日", "周天").replace("期日", "期天").replace("拜日", "拜天")).doubt == p.doubt.replace(
+            text.strip(), text.strip().replace("周日", "周天").replace("期日", "期天").replace("拜日", "拜天"))

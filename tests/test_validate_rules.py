@@ -83,12 +83,28 @@ def test_plausible_filled_on_is_kept(plan, demo, tmp_path, day):
     assert sub.filled_on == day.date()
 
 
-@pytest.mark.parametrize("typed", [20240710, "20240710", "2024-7-10 14:30", "2024/7/10 14:30:00", "2024年7月10日 14时"])
+@pytest.mark.parametrize("typed", [20240710, "20240710", "2024-7-10 14:30", "2024/7/10 14:30:00", "2024年7月10日 14时",
+                                   "2024-07-10 周三 14:30", "2024年7月10日（星期三）上午"])
 def test_filled_on_typed_as_digits_or_with_a_time_is_read(plan, demo, tmp_path, typed):
     """A clerk's yyyymmdd (the cell holds the number 20240710.0) and a date with a time of day."""
     p = write_return(tmp_path, "x.xlsx", demo["jjw"], **{"header.date": typed})
     sub, findings = check_one(plan, p, "2024H1")
     assert [f for f in findings if f.field == "header.date"] == []
+    assert sub.filled_on == dt.date(2024, 7, 10) and not sub.has_errors
+
+
+@pytest.mark.parametrize("typed", ["2024-07-10（星期二）", "2024年7月10日 周日 9:00"])
+def test_filled_on_with_another_weekday_is_kept_and_questioned(plan, demo, tmp_path, typed):
+    """2024-07-10 is a Wednesday: the date or the weekday is mistyped, and nothing tells which.
+    The date is kept as written (it still decides between duplicates) and the doubt said at the cell."""
+    filled = demo["jjw"]
+    p = write_return(tmp_path, "x.xlsx", filled, **{"header.date": typed})
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.field == "header.date"]
+    assert w.code is Code.WEEKDAY_MISMATCH and w.level is Severity.WARNING
+    assert (w.sheet, w.cell) == cell_of(filled, "header.date") and w.value == typed
+    assert w.message.startswith("“填报日期”填的是") and "2024-07-10 是星期三" in w.message
+    assert "核对日期" in w.hint
     assert sub.filled_on == dt.date(2024, 7, 10) and not sub.has_errors
 
 
@@ -391,6 +407,20 @@ def test_unreadable_date_is_reported_once(plan, demo, tmp_path):
     p = write_return(tmp_path, "康桥镇.xlsx", filled, **{done: "是", date: "六月底"})
     _, findings = check_one(plan, p, "2024H1")
     assert [(f.code, f.hint) for f in findings if f.field == date] == [(Code.BAD_DATE, "请按 2024-06-30 的格式填写日期")]
+
+
+def test_milestone_date_with_another_weekday(plan, demo, tmp_path):
+    """完成日期 "2024-06-28（周五）" is right (a Friday); "2024-06-27（周五）" is questioned, and used."""
+    filled = demo["fgw"]
+    changes = {"ind.T03-M1.done": "是", "ind.T03-M1.date": "2024-06-28（周五）",
+               "ind.T03-M3.done": "是", "ind.T03-M3.date": "2024-06-27（周五）"}  # fmt: skip
+    p = write_return(tmp_path, "区发改委.xlsx", filled, **changes)
+    sub, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.code is Code.WEEKDAY_MISMATCH]
+    assert (w.sheet, w.cell, w.field) == (*cell_of(filled, "ind.T03-M3.date"), "ind.T03-M3.date")
+    assert "2024-06-27 是星期四，不是星期五" in w.message
+    dates = {m.indicator: m.date for m in sub.milestones}
+    assert dates["T03-M1"] == dt.date(2024, 6, 28) and dates["T03-M3"] == dt.date(2024, 6, 27)
 
 
 def test_milestone_findings_in_collect(plan, demo, tmp_path):

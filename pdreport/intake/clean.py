@@ -41,6 +41,11 @@ _DATE_AND_TIME_MAX_LEN = 60  # longer text is no date someone typed; never scann
 _DATE_TAIL = re.compile(r"(?:\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?"
                         r"|\s*(?:上午|下午|中午|晚上|凌晨|早上)|\s*[。.,，;；!！])+$")  # fmt: skip
 _DAY_HAO = re.compile(r"(?<=月)(\s*\d{1,2}\s*)号")
+# the weekday written right after the date ("2024-07-01 周一 14:30", "2024年7月1日（星期一）上午"):
+# taken out wherever it stands after the day, so that a time after it is read too, and compared
+# with the date (which day of the week it names: group 1)
+_WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号])\s*[(（]?\s*(?:星期|礼拜|周)([一二三四五六日天])\s*[)）]?")
+_WEEKDAY_NAMES = "一二三四五六日"
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Excel serials the parser takes: 1 (1900-01-01 in Excel's reckoning) up to 9999-12-31
 _SERIAL_MAX = 2958466
@@ -52,6 +57,7 @@ class Parsed:
     error: str = ""  # Chinese reason when the input could not be used
     note: str = ""  # Chinese note when the input was read with an adjustment
     hint: str = ""  # Chinese advice on how to write it, with an error
+    doubt: str = ""  # Chinese note when the input was read but contradicts itself (a wrong weekday)
 
     @property
     def empty(self) -> bool:
@@ -177,7 +183,15 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
             return _calendar_date(digits[:4], digits[4:6], digits[6:], digits, hint, compact=True)
         return unreadable
     typed = unicodedata.normalize("NFKC", str(value)).strip()
-    text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed)) if len(typed) <= _DATE_AND_TIME_MAX_LEN else typed
+    weekday = None
+    if len(typed) <= _DATE_AND_TIME_MAX_LEN:
+        named = _WEEKDAY_AFTER_DATE.search(typed)
+        if named is not None:
+            weekday = _WEEKDAY_NAMES.index(named[1].replace("天", "日"))
+            typed = f"{typed[:named.start()]} {typed[named.end():]}".strip()
+        text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed))
+    else:
+        text = typed
     # what was typed, said back as typed (the message is read alone)
     shown = str(value).strip()
     shown = shown if len(shown) <= 30 else shown[:30] + "…"
@@ -187,13 +201,24 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
     for pattern in _DATE_PATTERNS:
         m = pattern.match(squeezed)
         if m:
-            return _calendar_date(m[1], m[2], m[3], shown, hint, compact=pattern is _DATE_PATTERNS[1])
+            parsed = _calendar_date(m[1], m[2], m[3], shown, hint, compact=pattern is _DATE_PATTERNS[1])
+            return _check_weekday(parsed, weekday, shown)
     m = _DATE_AND_TIME.fullmatch(text) if len(text) <= _DATE_AND_TIME_MAX_LEN else None
     if m is None:
         return unreadable
     if m[1] is not None:
-        return _calendar_date(m[1], m[2], m[3], shown, hint, compact=False)
-    return _calendar_date(m[4], m[5], m[6], shown, hint, compact=True)
+        return _check_weekday(_calendar_date(m[1], m[2], m[3], shown, hint, compact=False), weekday, shown)
+    return _check_weekday(_calendar_date(m[4], m[5], m[6], shown, hint, compact=True), weekday, shown)
+
+
+def _check_weekday(parsed: Parsed, weekday: int | None, shown: str) -> Parsed:
+    """A date read with the weekday written after it: when the two disagree, one of them is
+    mistyped and nothing tells which; the date is kept as written, and the doubt said."""
+    if weekday is None or parsed.value is None or parsed.value.weekday() == weekday:
+        return parsed
+    actual = _WEEKDAY_NAMES[parsed.value.weekday()]
+    return Parsed(parsed.value, doubt=f"填的是“{shown}”，但 {parsed.value.isoformat()} 是星期{actual}，"
+                                      f"不是星期{_WEEKDAY_NAMES[weekday]}")  # fmt: skip
 
 
 def _calendar_date(year: str, month: str, day: str, text: str, hint: str, *, compact: bool) -> Parsed:
