@@ -378,7 +378,7 @@ def _use(ctx: _Ctx, f: Field, value: Any, parsed: Parsed, wrong: Code = Code.WRO
     return parsed.value
 
 
-def read_date(ctx: _Ctx, f: Field, value: Any):
+def read_date(ctx: _Ctx, f: Field, value: Any) -> dt.date | None:
     """A date cell: read as ``parse_date`` reads it (the period's end as the example of the
     format); a weekday written after it that names another day is said (W226), the date kept."""
     parsed = parse_date(value, ctx.period.end.isoformat())
