@@ -71,7 +71,9 @@ def test_blank_number(raw):
         ("2024-10-08。", dt.date(2024, 10, 8)), ("2024年10月8号下午3点", dt.date(2024, 10, 8)),
         # the weekday between the date and the time
         ("2024-10-08 周二 14:30", dt.date(2024, 10, 8)), ("2024年10月8日（星期二）上午9点", dt.date(2024, 10, 8)),
-        ("2024/10/8(周二)14:30", dt.date(2024, 10, 8)),
+        ("2024/10/8(周二)14:30", dt.date(2024, 10, 8)), ("2024-10-08 下午2点（周二）", dt.date(2024, 10, 8)),
+        ("2024-10-08 14:30 周二", dt.date(2024, 10, 8)), ("2024 10 08", dt.date(2024, 10, 8)),
+        ("2024 年 10 月 8 日", dt.date(2024, 10, 8)),
     ],
 )  # fmt: skip
 def test_dates(raw, date):
@@ -84,6 +86,8 @@ def test_dates(raw, date):
     20240230, 12345678, 20240710.5, 19991231, "19991231", 21000101,  # eight digits: a real date 2000–2099 only
     "2024-7-10 25:00", "2024-7-10 14:75", "2024-7-10 第二季度", "2024-7-10 14", "2024年7月1014时",
     "2024年10号", "2024年10月星期二", "星期二", "上午",
+    # a digit after the day, with or without a weekday between: no day 19, 18 or 15
+    "2024-7-1 9", "2024-7-1 周一 9", "2024.7.1（周一）8", "2024/7/1 星期一 5", "2024070 周一 1", "2024周二2024",
 ])  # fmt: skip
 def test_bad_dates(raw):
     p = parse_date(raw, "2024-06-30")
@@ -309,3 +313,14 @@ def test_a_weekday_after_the_date_is_checked_against_it(d, weekday, date_form, w
     if weekday == 6:  # (周日, 周天: the same day)
         assert parse_date(text.replace("周日", "周天").replace("期日", "期天").replace("拜日", "拜天")).doubt == p.doubt.replace(
             text.strip(), text.strip().replace("周日", "周天").replace("期日", "期天").replace("拜日", "拜天"))
+
+
+@pytest.mark.parametrize("raw, named", [
+    ("2024-07-01（周一）周二", "二"), ("2024-07-01 14点 周二", "二"), ("2024-07-01 下午2点（周二）", "二"),
+    ("2024-07-01 上午 周日", "日"), ("2024-07-01（周二）周一", "二"),
+])  # fmt: skip
+def test_every_weekday_after_the_date_is_compared(raw, named):
+    """After the time too, and each of two: one that is not the date's day is said."""
+    p = parse_date(raw)
+    assert p.value == dt.date(2024, 7, 1) and not p.error
+    assert p.doubt == f"填的是“{raw}”，但 2024-07-01 是星期一，不是星期{named}"

@@ -41,11 +41,15 @@ _DATE_AND_TIME_MAX_LEN = 60  # longer text is no date someone typed; never scann
 _DATE_TAIL = re.compile(r"(?:\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?"
                         r"|\s*(?:上午|下午|中午|晚上|凌晨|早上)|\s*[。.,，;；!！])+$")  # fmt: skip
 _DAY_HAO = re.compile(r"(?<=月)(\s*\d{1,2}\s*)号")
-# the weekday written right after the date ("2024-07-01 周一 14:30", "2024年7月1日（星期一）上午"):
-# taken out wherever it stands after the day, so that a time after it is read too, and compared
-# with the date (which day of the week it names: group 1)
-_WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号])\s*[(（]?\s*(?:星期|礼拜|周)([一二三四五六日天])\s*[)）]?")
+# the weekday written after the date ("2024-07-01 周一 14:30", "2024年7月1日（星期一）上午", after the
+# time too: "2024-07-01 下午2点（周一）"): taken out wherever it stands, so that a time after it is
+# read too, and compared with the date (each weekday named from there on: _WEEKDAY, group 1)
+_WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号点时分秒午])\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?")
+_WEEKDAY = re.compile(r"(?:星期|礼拜|周)([一二三四五六日天])")
 _WEEKDAY_NAMES = "一二三四五六日"
+# the spaces a date written with separators may hold ("2024 年 7 月 1 日"): all but those between two
+# digits, which would join a day to what follows it ("2024-7-1 9" is no 2024-07-19)
+_LOOSE_SPACE = re.compile(r"(?<!\d) +| +(?!\d)")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Excel serials the parser takes: 1 (1900-01-01 in Excel's reckoning) up to 9999-12-31
 _SERIAL_MAX = 2958466
@@ -183,13 +187,15 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
             return _calendar_date(digits[:4], digits[4:6], digits[6:], digits, hint, compact=True)
         return unreadable
     typed = unicodedata.normalize("NFKC", str(value)).strip()
-    weekday = None
+    weekdays: list[int] = []
+    timed = False  # a weekday was taken out with more than tail words after it: only a time may follow
     if len(typed) <= _DATE_AND_TIME_MAX_LEN:
         named = _WEEKDAY_AFTER_DATE.search(typed)
         if named is not None:
-            weekday = _WEEKDAY_NAMES.index(named[1].replace("天", "日"))
+            weekdays = [_WEEKDAY_NAMES.index(w.replace("天", "日")) for w in _WEEKDAY.findall(typed, named.start())]
             typed = f"{typed[:named.start()]} {typed[named.end():]}".strip()
-        text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed))
+        text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed))  # (号 → 日: the length is kept)
+        timed = named is not None and len(text) > named.start()
     else:
         text = typed
     # what was typed, said back as typed (the message is read alone)
@@ -197,28 +203,33 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
     shown = shown if len(shown) <= 30 else shown[:30] + "…"
     if isinstance(value, str) and text:
         unreadable = Parsed(error=f"日期无法识别：填的是“{shown}”", hint=hint)
-    squeezed = text.replace(" ", "")
-    for pattern in _DATE_PATTERNS:
+    # a date alone: with separators (spaces dropped, but not between digits), or eight digits
+    # (2024 07 01 too); never where a weekday taken out had more after it than tail words
+    forms = () if timed else ((_DATE_PATTERNS[0], _LOOSE_SPACE.sub("", text)), (_DATE_PATTERNS[1], text.replace(" ", "")))
+    for pattern, squeezed in forms:
         m = pattern.match(squeezed)
         if m:
             parsed = _calendar_date(m[1], m[2], m[3], shown, hint, compact=pattern is _DATE_PATTERNS[1])
-            return _check_weekday(parsed, weekday, shown)
+            return _check_weekday(parsed, weekdays, shown)
     m = _DATE_AND_TIME.fullmatch(text) if len(text) <= _DATE_AND_TIME_MAX_LEN else None
     if m is None:
         return unreadable
     if m[1] is not None:
-        return _check_weekday(_calendar_date(m[1], m[2], m[3], shown, hint, compact=False), weekday, shown)
-    return _check_weekday(_calendar_date(m[4], m[5], m[6], shown, hint, compact=True), weekday, shown)
+        return _check_weekday(_calendar_date(m[1], m[2], m[3], shown, hint, compact=False), weekdays, shown)
+    return _check_weekday(_calendar_date(m[4], m[5], m[6], shown, hint, compact=True), weekdays, shown)
 
 
-def _check_weekday(parsed: Parsed, weekday: int | None, shown: str) -> Parsed:
-    """A date read with the weekday written after it: when the two disagree, one of them is
+def _check_weekday(parsed: Parsed, weekdays: list[int], shown: str) -> Parsed:
+    """A date read with weekdays written after it: when one disagrees, the date or the weekday is
     mistyped and nothing tells which; the date is kept as written, and the doubt said."""
-    if weekday is None or parsed.value is None or parsed.value.weekday() == weekday:
+    if parsed.value is None:
         return parsed
-    actual = _WEEKDAY_NAMES[parsed.value.weekday()]
-    return Parsed(parsed.value, doubt=f"填的是“{shown}”，但 {parsed.value.isoformat()} 是星期{actual}，"
-                                      f"不是星期{_WEEKDAY_NAMES[weekday]}")  # fmt: skip
+    actual = parsed.value.weekday()
+    wrong = next((w for w in weekdays if w != actual), None)
+    if wrong is None:
+        return parsed
+    return Parsed(parsed.value, doubt=f"填的是“{shown}”，但 {parsed.value.isoformat()} 是星期{_WEEKDAY_NAMES[actual]}，"
+                                      f"不是星期{_WEEKDAY_NAMES[wrong]}")  # fmt: skip
 
 
 def _calendar_date(year: str, month: str, day: str, text: str, hint: str, *, compact: bool) -> Parsed:
