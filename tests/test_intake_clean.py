@@ -317,7 +317,8 @@ def test_a_weekday_after_the_date_is_checked_against_it(d, weekday, date_form, w
 
 @pytest.mark.parametrize("raw, named", [
     ("2024-07-01（周一）周二", "二"), ("2024-07-01 14点 周二", "二"), ("2024-07-01 下午2点（周二）", "二"),
-    ("2024-07-01 上午 周日", "日"), ("2024-07-01（周二）周一", "二"),
+    ("2024-07-01 上午 周日", "日"), ("2024-07-01（周二）周一", "二"), ("2024-07-01。星期二", "二"),
+    ("2024年7月1日，周三", "三"),
 ])  # fmt: skip
 def test_every_weekday_after_the_date_is_compared(raw, named):
     """After the time too, and each of two: one that is not the date's day is said."""

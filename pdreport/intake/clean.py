@@ -44,7 +44,7 @@ _DAY_HAO = re.compile(r"(?<=月)(\s*\d{1,2}\s*)号")
 # the weekday written after the date ("2024-07-01 周一 14:30", "2024年7月1日（星期一）上午", after the
 # time too: "2024-07-01 下午2点（周一）"): taken out wherever it stands, so that a time after it is
 # read too, and compared with the date (each weekday named from there on: _WEEKDAY, group 1)
-_WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号点时分秒午])\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?")
+_WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号点时分秒午。.,;])\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?")
 _WEEKDAY = re.compile(r"(?:星期|礼拜|周)([一二三四五六日天])")
 _WEEKDAY_NAMES = "一二三四五六日"
 # the spaces a date written with separators may hold ("2024 年 7 月 1 日"): all but those between two
