@@ -43,7 +43,8 @@ _DATE_TAIL = re.compile(r"(?:\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五�
 _DAY_HAO = re.compile(r"(?<=月)(\s*\d{1,2}\s*)号")
 # the weekday written after the date ("2024-07-01 周一 14:30", "2024年7月1日（星期一）上午", after the
 # time too: "2024-07-01 下午2点（周一）"): taken out wherever it stands, so that a time after it is
-# read too, and compared with the date (each weekday named from there on: _WEEKDAY, group 1)
+# read too. Every weekday a date cell names (_WEEKDAY, group 1) is compared with the date, wherever
+# it stands and whichever regex takes it out (_DATE_TAIL takes the last ones)
 _WEEKDAY_AFTER_DATE = re.compile(r"(?<=[\d日号点时分秒午。.,;])\s*[(（]?\s*(?:星期|礼拜|周)[一二三四五六日天]\s*[)）]?")
 _WEEKDAY = re.compile(r"(?:星期|礼拜|周)([一二三四五六日天])")
 _WEEKDAY_NAMES = "一二三四五六日"
@@ -190,9 +191,9 @@ def parse_date(value: Any, example: str = "2024-06-30") -> Parsed:
     weekdays: list[int] = []
     timed = False  # a weekday was taken out with more than tail words after it: only a time may follow
     if len(typed) <= _DATE_AND_TIME_MAX_LEN:
+        weekdays = [_WEEKDAY_NAMES.index(w.replace("天", "日")) for w in _WEEKDAY.findall(typed)]
         named = _WEEKDAY_AFTER_DATE.search(typed)
         if named is not None:
-            weekdays = [_WEEKDAY_NAMES.index(w.replace("天", "日")) for w in _WEEKDAY.findall(typed, named.start())]
             typed = f"{typed[:named.start()]} {typed[named.end():]}".strip()
         text = _DAY_HAO.sub(r"\1日", _DATE_TAIL.sub("", typed))  # (号 → 日: the length is kept)
         timed = named is not None and len(text) > named.start()
