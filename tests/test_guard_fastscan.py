@@ -52,7 +52,7 @@ def test_depth_deep_and_long() -> None:
 _SHEET_PIECES = [b"<c r=\"A1\">", b"<c r='ZZ99' s=\"1\"/>", b"<x:c r=\"B2\">", b"<row r=\"5\">",
                  b"<row r=\"70\"/>", b"<row spans=\"1:2\" r=\"9\" >", b"<c s=\"1\" r=\"AB12", b"<c>",
                  b"<row:c r=\"Q3\">", b"<crow r=\"1\">", b"</c>", b"<v>1</v>", b"<", b">", b" ", b"r=\"4\"",
-                 b"<row r=\"\"/>", b"<c r=\"12\">", b"<c\tr = 'x7'>", b"</row>"]  # fmt: skip
+                 b"<row r=\"\"/>", b"<c r=\"12\">", b"<c\tr = 'x7'>", b"</row>", b"</x:row >", b"</row \n>"]  # fmt: skip
 
 
 @settings(max_examples=2000, deadline=None)
@@ -62,10 +62,10 @@ def test_sheet_refs_match_the_two_scans(buf: bytes) -> None:
 
     refs = _CELL_REF.findall(buf)
     want_cols = {letters for letters, _ in refs if letters}
-    want_rows = {d for _, d in refs} | {d for d, closed in _ROW_REF.findall(buf) if not closed}
+    want_rows = {d for _, d in refs} | {d for d, end in _ROW_REF.findall(buf) if end == b">"}
     both = _SHEET_REFS.findall(buf)
     got_cols = {t[0] for t in both if t[0]}
-    got_rows = {t[1] for t in both} | {t[2] for t in both if not t[3]}
+    got_rows = {t[1] for t in both} | {t[2] for t in both if t[3] == b">"}
     assert got_cols == want_cols
     assert got_rows - {b""} == want_rows - {b""}
 
@@ -371,3 +371,21 @@ def test_declares_doctype_beyond_many_bangs() -> None:
     assert xmlscan._declares_doctype(many + b"<!DOCTYPE x>")
     assert xmlscan._declares_doctype(b"<!DOCTYPE x>" + many)
     assert xmlscan._declares_doctype(many[:40] + b"<! entity" + many)
+
+
+def test_a_row_start_at_a_chunks_end_waits_for_what_follows_it() -> None:
+    # (whether the row is empty, <row …></row>, and so places nothing, is in the next chunk)
+    from pdreport.intake.guard.xmlscan import _ROW_REF, _Scan
+
+    seen: list[bytes] = []
+    scan = _Scan(seen.append)
+    scan.feed(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576" ht="12.8">')
+    scan.feed(b"</row></sheetData>")
+    scan.close()
+    joined = b"".join(seen)
+    assert joined.endswith(b'<row r="1048576" ht="12.8"></row></sheetData>')
+    assert [end for _d, end in _ROW_REF.findall(b"".join(seen[1:]))] == [b"></row>"]
+    # a self-closing row, or one with its cells in the same chunk, is scanned at once
+    seen.clear()
+    scan.feed(b'<row r="2"/>')
+    assert seen == [b'<row r="2"/>']

@@ -26,6 +26,7 @@ import pdreport.intake.guard as guard
 import pdreport.intake.guard.files as guard_files
 from pdreport.findings import Code
 from pdreport.intake.guard import KINDS, GuardResult, Limits, guard_file
+from pdreport.intake.read import open_workbook
 
 MiB = 1024 * 1024
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -803,20 +804,37 @@ def test_the_reader_gets_exactly_the_checked_parts(book):
         assert sorted(z.namelist()) == sorted(o.namelist())
 
 
-def test_sheet_declaring_a_million_rows(tmp_path, book):
+@pytest.mark.parametrize("declared", [b"A1:C1048576", b"A1:XFD2", b"A1:XFD1048576"])
+@pytest.mark.parametrize("for_openpyxl", [False, True])
+def test_a_declared_dimension_is_no_limit_the_cells_are(tmp_path, book, declared, for_openpyxl):
+    # LibreOffice declares A1:J1048576 (and writes an empty row 1048576) once a row has been
+    # deleted: calamine reserves room by a dimension only below 100,000 cells and builds its range
+    # from the cells, openpyxl sizes a sheet by its cells (read only, pdreport reads 5,000 × 200)
     xml = member(book, "xl/worksheets/sheet1.xml")
     assert b'<dimension ref="A1:C2"/>' in xml
-    path = rezip(book, tmp_path / "dim.xlsx",
-                 {"xl/worksheets/sheet1.xml": xml.replace(b"A1:C2", b"A1:C1048576")})  # fmt: skip
-    result = check(path, Code.XML_UNSAFE)
-    assert "1048576 行" in result.findings[0].message
+    xml = xml.replace(b"A1:C2", declared).replace(b"</sheetData>", b'<row r="1048576" ht="12.8"></row></sheetData>')
+    path = rezip(book, tmp_path / "dim.xlsx", {"xl/worksheets/sheet1.xml": xml})
+    result = guard_file(path, for_openpyxl=for_openpyxl)
+    assert result.findings == []
+    wb = open_workbook(path, result.data)
+    assert len(wb.grid(wb.sheet_names[0])) == 2
+    # the same row with a cell in it is the far cell it is
+    far = xml.replace(b'<row r="1048576" ht="12.8"></row>', b'<row r="1048576" ht="12.8"><c r="A1048576"><v>1</v></c></row>')
+    check(rezip(book, tmp_path / "far.xlsx", {"xl/worksheets/sheet1.xml": far}), Code.XML_UNSAFE)
 
 
-def test_sheet_declaring_too_many_columns(tmp_path, book):
+@pytest.mark.parametrize("row", [b'<row r="1048576"></row>', b'<row r="1048576" spans="1:3" ></row >',
+                                 b'<row r="1048576"/>', b'<row r="1048576">\n  </row>'])  # fmt: skip
+def test_an_empty_row_places_nothing(tmp_path, book, row):
+    xml = member(book, "xl/worksheets/sheet1.xml").replace(b"</sheetData>", row + b"</sheetData>")
+    assert guard_file(rezip(book, tmp_path / "row.xlsx", {"xl/worksheets/sheet1.xml": xml})).findings == []
+
+
+def test_a_row_whose_end_is_not_right_after_it_counts(tmp_path, book):
+    # (anything between a row's start and its end tag may be a cell: the row counts, as before)
     xml = member(book, "xl/worksheets/sheet1.xml")
-    path = rezip(book, tmp_path / "wide.xlsx",
-                 {"xl/worksheets/sheet1.xml": xml.replace(b"A1:C2", b"A1:XFD2")})  # fmt: skip
-    check(path, Code.XML_UNSAFE)
+    xml = xml.replace(b"</sheetData>", b'<row r="1048576"><!-- --></row></sheetData>')
+    check(rezip(book, tmp_path / "row.xlsx", {"xl/worksheets/sheet1.xml": xml}), Code.XML_UNSAFE)
 
 
 def test_one_far_away_cell(tmp_path, book):
@@ -841,8 +859,8 @@ def test_far_cell_after_the_head(tmp_path, book):
 
 def test_area_cap(tmp_path, book):
     xml = member(book, "xl/worksheets/sheet1.xml")
-    path = rezip(book, tmp_path / "area.xlsx",
-                 {"xl/worksheets/sheet1.xml": xml.replace(b"A1:C2", b"A1:ALL90000")})  # fmt: skip
+    far = b'<row r="90000"><c r="ALL90000"><v>1</v></c></row></sheetData>'
+    path = rezip(book, tmp_path / "area.xlsx", {"xl/worksheets/sheet1.xml": xml.replace(b"</sheetData>", far)})
     check(path, Code.XML_UNSAFE)  # 90,000 rows and 1,000 columns are each allowed, not together
 
 

@@ -19,18 +19,21 @@ def _attr(name: str) -> re.Pattern[bytes]:
     return re.compile(_ATTR.format(re.escape(name)).encode())
 
 
-_ATTR_REF = _attr("ref")
 _ATTR_COUNT = _attr("count")
 _ATTR_UNIQUE = _attr("uniqueCount")
 _ATTR_PARTNAME = _attr("PartName")
 _ATTR_CTYPE = _attr("ContentType")
 _CELL_REF = re.compile(rb"<" + _PREFIX + rb"""c\s[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)""")
-_ROW_REF = re.compile(rb"<" + _PREFIX + rb"""row\s[^<>]*?\br\s*=\s*["']([0-9]*)["'][^<>]*?(/?)>""")
+# A row's end: ">" for a row that may hold cells; "/>" or ">" with its end tag right after it for an
+# empty one (LibreOffice writes <row r="1048576" …></row> after a row is deleted), which places
+# nothing: every cell carries its own r (one without is refused, _NOT_PLAIN_CELL_OR_ROW)
+_ROW_END = rb"""[^<>]*?(/>|>(?:\s*</""" + _PREFIX + rb"""row\s*>)?)"""
+_ROW_REF = re.compile(rb"<" + _PREFIX + rb"""row\s[^<>]*?\br\s*=\s*["']([0-9]*)["']""" + _ROW_END)
 # _CELL_REF and _ROW_REF in one scan (at most one of them matches at a "<", and neither match
-# reaches past the tag it starts): (letters, digits, "", "") for a cell, ("", "", digits, "/"?) a row
+# reaches past the row it starts): (letters, digits, "", "") for a cell, ("", "", digits, end) a row
 _SHEET_REFS = re.compile(
     rb"<" + _PREFIX + rb"""(?:c\s[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)"""
-    rb"""|row\s[^<>]*?\br\s*=\s*["']([0-9]*)["'][^<>]*?(/?)>)"""
+    rb"""|row\s[^<>]*?\br\s*=\s*["']([0-9]*)["']""" + _ROW_END + rb")"
 )
 _SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"sheet[\s/>]")
 _SI_TAG = re.compile(rb"<" + _PREFIX + rb"si[\s/>]")
@@ -65,12 +68,10 @@ _DANGER = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # a negative number as calamine reads a cell value (Rust's float syntax, "inf" included)
 _NEGATIVE = re.compile(rb">-(inf(?:inity)?|[\d.]+(?:[eE][+-]?\d+)?)", re.IGNORECASE)
 _WIDE_ENCODING = re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']\s*(utf-?16|utf-?32|ucs)", re.I)
-_DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^<>]*")
 _SST = re.compile(rb"<" + _PREFIX + rb"sst\b[^<>]*")
 # the usual start of an XML part: an optional UTF-8 BOM and XML declaration, then the root element
 # (what _prolog_root finds there, in one match; anything else is read by _prolog_root)
 _PLAIN_PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(?:<\?xml[^<>]*\?>[ \t\r\n]*)?<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
-_REF_END = re.compile(rb"([A-Za-z]*)([0-9]*)")
 # merged ranges and hyperlinks: openpyxl (feedback copies) makes an object for every cell they span
 _SPAN_REF = re.compile(rb"<" + _PREFIX + rb"""(?:mergeCell|hyperlink)\b[^<>]*?\bref\s*=\s*["']([^"']*)["']""")
 _SPAN_CORNER = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
@@ -116,6 +117,9 @@ def _int(b: bytes, default: int = 0) -> int:
     return int(b[:19]) if len(b) <= 19 else 1 << 62
 
 
+_ROW_START_AT_END = re.compile(rb"<" + _PREFIX + rb"row\s[^<>]*[^/<>]>\s*\Z")
+
+
 class _Scan:
     """Feeds a part's decompressed chunks to byte regexes without keeping more than one chunk
     (plus an unfinished tag) in memory. ``handle(buf)`` sees complete tags only."""
@@ -131,6 +135,10 @@ class _Scan:
         cut = buf.rfind(b"<")
         if cut >= 0 and buf.find(b">", cut) < 0 and len(buf) - cut <= self.CARRY_MAX:
             self.carry, buf = buf[cut:], buf[:cut]  # an unfinished tag: wait for the rest
+        elif cut >= 0 and len(buf) - cut <= self.CARRY_MAX and _ROW_START_AT_END.match(buf, cut):
+            # a row's start tag last: whether its end tag follows right after (an empty row, which
+            # places nothing) is in the next chunk
+            self.carry, buf = buf[cut:], buf[:cut]
         else:
             self.carry = b""  # (a tag longer than CARRY_MAX is scanned as far as it goes)
         if buf:
@@ -151,8 +159,6 @@ class _PartState:
         self.sheetish = False  # read as a worksheet: its root says so, or it holds <sheetData>
         self.max_row = 0
         self.max_col = 0
-        self.declared_rows = 0
-        self.declared_cols = 0
         self.sheets = 0
         self.strings = 0
         self.declared_strings = 0
@@ -351,15 +357,6 @@ def _prolog_root(head: bytes) -> tuple[str | None, int]:
             return None, 0
         return m.group(1).decode("ascii", "replace"), i
     return None, 0
-
-
-def _ref_extent(ref: bytes) -> tuple[int, int]:
-    """(rows, cols) up to the bottom-right corner of a ref like ``A1:XFD1048576``."""
-    end = ref.split(b":")[-1].replace(b"$", b"").strip()
-    m = _REF_END.fullmatch(end)
-    if not m:
-        return 0, 0
-    return _int(m.group(2)), (_col_number(m.group(1)) if m.group(1) else 0)
 
 
 def _ods_walk(state: _PartState, buf: bytes) -> None:

@@ -32,9 +32,7 @@ from .xmlscan import (
     _ATTR_COUNT,
     _ATTR_CTYPE,
     _ATTR_PARTNAME,
-    _ATTR_REF,
     _ATTR_UNIQUE,
-    _DIMENSION,
     _NOT_PLAIN_CELL_OR_ROW,
     _OVERRIDE,
     _PLAIN_PROLOG,
@@ -58,7 +56,6 @@ from .xmlscan import (
     _over,
     _PartState,
     _prolog_root,
-    _ref_extent,
     _Scan,
     _sheet_bound,
     span_cells,
@@ -212,8 +209,8 @@ class _Zip:
     def _clear_plainly(self, members: list[zipfile.ZipInfo]) -> bool:
         """True when every member is plainly fine for calamine, decided in one pass with as little
         per-part work as possible: each inflated whole as declared; each XML part in UTF-8 with a
-        root in its head and no DOCTYPE; each worksheet bounded by ``_sheet_bound`` (and its declared
-        dimension) within the limits; shared strings and sheets too few to count by the part's
+        root in its head and no DOCTYPE; each worksheet bounded by ``_sheet_bound`` within the
+        limits; shared strings and sheets too few to count by the part's
         size. False (nothing recorded) at the first thing that is not: the members are then scanned
         one by one, exactly (``_scan_member``), which finds and names whatever is wrong. An .ods
         always goes there."""
@@ -251,10 +248,6 @@ class _Zip:
                 region = _cell_region(part)
                 bound = _sheet_bound(part, region)
                 if bound is None or _over(bound[0], bound[1], lim):
-                    return False
-                m = _DIMENSION.search(head) if root in _SHEET_ROOTS else None
-                ref = _ATTR_REF.search(m.group(0)) if m else None
-                if ref and _over(*_ref_extent(ref.group(1)), lim):
                     return False
                 dates = dates or _huge_negative(part, *region)
             elif root == "sst":
@@ -597,13 +590,11 @@ class _Zip:
         elif head.count(b"<", root_at) > lim.max_xml_depth and _max_depth(head, root_at) > lim.max_xml_depth:
             raise g.stop(Code.XML_UNSAFE, f"文件内部部件 {name} 的层级嵌套过深（超过 {lim.max_xml_depth} 层）",
                          TAMPERED, value=name)  # fmt: skip
-        if root in ("worksheet", "dialogsheet"):
-            m = _DIMENSION.search(head)
-            if m:
-                ref = _ATTR_REF.search(m.group(0))
-                if ref:
-                    state.declared_rows, state.declared_cols = _ref_extent(ref.group(1))
-        elif root == "sst":
+        # (a worksheet's <dimension> is not looked at: calamine reserves room by it only below
+        # 100,000 cells and builds its range from the cells; openpyxl sizes a sheet by its cells, and
+        # read only, pdreport reads at most MAX_GRID_ROWS × MAX_GRID_COLS. LibreOffice declares
+        # A1:J1048576 once a row has been deleted.)
+        if root == "sst":
             m = _SST.search(head)
             if m:
                 for pat in (_ATTR_COUNT, _ATTR_UNIQUE):
@@ -638,7 +629,7 @@ class _Zip:
                     if c > state.max_col:
                         state.max_col = c
             rows = set(digits_)
-            rows.update(digits for digits, end in set(zip(row_digits, closed, strict=True)) if not end)
+            rows.update(digits for digits, end in set(zip(row_digits, closed, strict=True)) if end == b">")
             for digits in rows:
                 if digits:
                     n = _int(digits)
@@ -701,10 +692,8 @@ class _Zip:
     def _finish_part(self, state: _PartState, used_range: bool = True) -> None:
         g, lim = self.g, self.lim
         name = state.name
-        if state.sheetish:
-            self._check_extent(name, state.declared_rows, state.declared_cols, "声明的范围")
-            if used_range:
-                self._check_extent(name, state.max_row, state.max_col, "实际使用的范围")
+        if state.sheetish and used_range:
+            self._check_extent(name, state.max_row, state.max_col, "实际使用的范围")
         if state.root == "workbook" and state.sheets > lim.max_sheets:
             raise g.stop(Code.XML_UNSAFE, f"工作簿包含 {state.sheets} 个工作表，超过上限 {lim.max_sheets} 个",
                          "请删除多余的工作表后另存为 .xlsx 再发送", value=str(state.sheets))  # fmt: skip
