@@ -205,6 +205,9 @@ def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = N
             p = root_path / d
             if d.startswith(".") or p.resolve() in skip:
                 continue
+            if not _can_list(p):  # reported by the guard (a folder it cannot open), not passed over
+                out.append((prefix + d, p))
+                continue
             if is_output_folder(p):  # (an earlier run's outputs: its 退回修改 copies are not returns)
                 if skipped is not None:
                     skipped.append(display_name(prefix + d))
@@ -219,6 +222,15 @@ def _walk(folder: Path, exclude: tuple[Path, ...], skipped: list[str] | None = N
                 continue  # Office lock files, macOS resource forks, hidden files (our temp files)
             out.append((prefix + name, Path(root, name)))
     return sorted(out)
+
+
+def _can_list(folder: Path) -> bool:
+    """Whether the files of ``folder`` can be listed and opened (os.walk would pass over one that
+    cannot, and its returns with it; a folder that is a symlink is not looked into anyway)."""
+    try:
+        return folder.is_symlink() or os.access(folder, os.R_OK | os.X_OK)
+    except (OSError, ValueError):
+        return False
 
 
 def _hidden_workbook(name: str) -> bool:
@@ -662,7 +674,11 @@ def check_one(plan: Plan, path: Path, period_id: str | None = None) -> tuple[Sub
     path = Path(path)
     if period_id:
         period_id = plan.period(period_id).id  # an unknown period fails before reading
-    if not path.exists() and not path.is_symlink():
+    try:
+        missing = not path.exists() and not path.is_symlink()
+    except PermissionError:  # (a folder on the way that cannot be opened: reported by the guard, below)
+        missing = False
+    if missing:
         raise UsageError(f"找不到文件：{path}")
     r = _read_one(display_name(path.name), path, plan, period_id)
     if r.listing:  # (in a folder of returns no problem; checked on its own, not a return either)

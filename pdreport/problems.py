@@ -147,8 +147,8 @@ def render_problem_list(col: Collection) -> bytes:
     known = {r.id for r in plan.respondents}
     unknown = [x for x in col.findings if x.respondent not in known]
     by = s.sheet("按单位统计", f"填报问题按单位统计（{label}）",
-                 f"应报单位 {len(plan.respondents)} 个：已报送 {counted['已报送']} 个，"
-                 f"需退回修改 {counted['需退回修改']} 个，未报送 {counted['未报送']} 个。"
+                 f"应报单位 {len(plan.respondents)} 个：已报送 {counted['已报送'] + counted['需退回修改']} 个"
+                 f"（其中需退回修改 {counted['需退回修改']} 个），未报送 {counted['未报送']} 个。"
                  f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条，按问题所属单位统计，含该单位未采用的文件"
                  "（如重复报送的较早一份）中的问题，与报告附件2表3一致；“报送情况”按采用的文件判断"
                  + (f"；{unknown_files_note(plan, _guesses(col, unknown))}" if unknown else "") + "。",

@@ -377,6 +377,8 @@ def test_counts_by_unit_include_the_units_other_files(plan, demo, tmp_path):
     errors = sum(f.is_error for f in col.findings)
     assert (sum(r[4] for r in rows), sum(r[5] for r in rows)) == (errors, len(col.findings) - errors)
     assert f"错误 {errors} 条，提醒 {len(col.findings) - errors} 条" in wb["按单位统计"]["A2"].value
+    # counted as the report's 附件2 says them: a return sent back for correction was still sent
+    assert "应报单位 58 个：已报送 1 个（其中需退回修改 0 个），未报送 57 个。" in wb["按单位统计"]["A2"].value
     outcome = next(o for o in col.outcomes if o.respondent == "kjw" and o.status == ACCEPTED)
     assert (outcome.errors, outcome.warnings) == (0, 0)
 
@@ -581,3 +583,31 @@ def test_scan_names_files_in_sub_folders_relative_to_the_folder(tmp_path):
         assert path == root / rel and isinstance(path, Path)
     assert skipped == ["旧结果"]
     assert [rel for rel, _ in scan(root / "浦东")] == ["b.xlsx", f"镇{sep}c.xls"]
+
+
+def test_a_sub_folder_that_cannot_be_opened_is_reported_not_passed_over(plan, h1, demo, tmp_path, monkeypatch):
+    # (os.walk passes over a folder it cannot list, and every return in it, without a word; as
+    # root every folder opens, so the permission is taken away where collect and the guard ask)
+    import os
+
+    returns(plan, demo, tmp_path / "in", names=["康桥镇"])
+    returns(plan, demo, tmp_path / "in" / "锁住的文件夹", names=["金桥镇"])
+    locked = tmp_path / "in" / "锁住的文件夹"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked and real_access(p, mode, **kw))
+    col = collect(plan, tmp_path / "in", h1.id)
+    [f] = [f for f in col.findings if f.file == "锁住的文件夹"]
+    assert f.code is Code.UNREADABLE and "打不开的子文件夹" in f.message and "权限" in f.hint
+    assert [o.file for o in col.outcomes if o.status == ACCEPTED] == ["康桥镇.xlsx"]
+
+
+def test_check_one_through_a_folder_that_cannot_be_opened_says_so(plan, tmp_path, monkeypatch):
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "exists", denied)
+    monkeypatch.setattr(Path, "is_symlink", denied)
+    # (not a traceback: the guard looks itself, and says what it finds; as a user without the
+    # permission that is E006 "没有读取该文件的权限", here, as root, that nothing is there)
+    _sub, found = check_one(plan, tmp_path / "锁住的文件夹" / "x.xlsx")
+    assert [f.code for f in found] == [Code.NOT_A_FILE] and "不存在" in found[0].message

@@ -168,6 +168,10 @@ class _Guard:
         if stat.S_ISLNK(mode):
             raise self.stop(Code.NOT_A_FILE, "这是一个快捷方式（符号链接），为安全起见不予读取",
                             "请放入填报表文件本身，而不是快捷方式")  # fmt: skip
+        if stat.S_ISDIR(mode) and not os.access(self.path, os.R_OK | os.X_OK):
+            raise self.stop(Code.UNREADABLE, "这是一个打不开的子文件夹（没有读取权限），其中的文件都没有读取",
+                            "请检查该文件夹的权限（或请管理员开放读取权限），或把其中的填报表拷出来放入收集目录，"
+                            "然后重新汇总")  # fmt: skip
         if stat.S_ISDIR(mode):
             raise self.stop(Code.NOT_A_FILE, "这是一个文件夹，不是表格文件",
                             "请把文件夹中的填报表取出，单独放入收集目录")  # fmt: skip
