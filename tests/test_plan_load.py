@@ -282,3 +282,17 @@ def test_a_period_id_or_label_naming_another_year(plan_text):
     assert h1.line == _line_of(broken, "{id: 2024H1")
     fixed = re.sub(r"\{id: 2024(\w\w), label: 2024年", r"{id: 2025\1, label: 2025年", broken)
     assert parse_plan(fixed).period("2025H1").label == "2025年上半年"
+
+
+def test_a_key_written_twice_is_a_problem_not_the_last_value(plan_text):
+    # YAML itself keeps the last value: a second "target:" line would change the target unseen
+    needle = "      target: 15\n      unit: 万千瓦"
+    assert needle in plan_text
+    broken = plan_text.replace(needle, "      target: 15\n      target: 150\n      unit: 万千瓦", 1)
+    (p,) = _problems(broken)[0]
+    assert p.line == _line_of(broken, "target: 150") and p.path.endswith(".indicators[0].target")
+    assert f"第 {_line_of(broken, 'target: 15')} 行已有" in p.message and "写了两次" in p.message
+    # merge keys (<<), twice even, are YAML's way of sharing keys: not a repetition (the keys
+    # written beside them win)
+    merged = plan_text.replace("plan:\n", "plan:\n  <<: {id: x}\n  <<: {id: y}\n", 1)
+    assert parse_plan(merged).id == "pudong-2024"

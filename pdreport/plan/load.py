@@ -187,19 +187,22 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         words = "用了 Tab 键，请改用空格缩进" if _char_at(text, mark) == "\t" else _yaml_in_words(detail)
         raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{where}{words}；原文：{detail}）")]) from None
     lines: dict[str, int] = {}
+    repeated: list[PlanProblem] = []
     if node is not None:
-        _index_lines(node, "", lines)
+        _index_lines(node, "", lines, repeated)
     builder = _Builder(lines)
     plan = builder.build(data)
-    if builder.problems or plan is None:
-        raise PlanError(source, builder.problems)
+    if repeated or builder.problems or plan is None:
+        raise PlanError(source, repeated + builder.problems)
     return plan
 
 
-def _index_lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
+def _index_lines(node: yaml.Node, path: str, out: dict[str, int], repeated: list[PlanProblem] | None = None) -> None:
     """Every YAML path → its line. Iterative, and each node's contents indexed once: an alias may
     refer to a node that contains it (``a: &x [*x]``), and nesting may be deep. (Paths under an
-    alias's use are not indexed: a problem there is located at the alias.)"""
+    alias's use are not indexed: a problem there is located at the alias.) ``repeated`` receives
+    a problem for each key written twice in one mapping: YAML keeps the last value without a
+    word (a second ``target:`` line would silently change the target)."""
     todo = [(node, path)]
     seen: set[int] = set()
     while todo:
@@ -210,9 +213,16 @@ def _index_lines(node: yaml.Node, path: str, out: dict[str, int]) -> None:
         seen.add(id(node))
         children = []
         if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
             for key, value in node.value:
                 sub = f"{path}.{key.value}" if path else str(key.value)
-                out[sub] = key.start_mark.line + 1
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in first and repeated is not None:
+                        repeated.append(PlanProblem(sub, line, f"“{key.value}”写了两次（第 {first[key.value]} 行已有）；"
+                                                               "只会采用后写的一个，请删除多余的一行"))  # fmt: skip
+                    first.setdefault(key.value, line)
+                out[sub] = line
                 children.append((value, sub))
         elif isinstance(node, yaml.SequenceNode):
             children = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
