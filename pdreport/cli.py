@@ -458,17 +458,18 @@ def _which(col, n: int) -> str:
     return "这些文件" if n == len(col.outcomes) else f"收到的文件中有 {n} 份"
 
 
-def _nothing_usable(col, problems: str = "各文件的问题见问题清单") -> str:
-    """Why no summary and no report were made, and what to do (``problems``: where to find the
-    files' problems)."""
+def _nothing_usable(col, problems: str = "各文件的问题见问题清单", not_made: str = "未生成汇总表和报告") -> str:
+    """Why no return could be used (so ``not_made`` was not made), and what to do (``problems``:
+    where to find the files' problems)."""
     from .collect import no_files_message
 
     if not col.outcomes:
-        return no_files_message(col.folder, col.skipped, explain=False) + "。未生成汇总表和报告"
+        return no_files_message(col.folder, col.skipped, explain=False) + (f"。{not_made}" if not_made else "")
+    lead = f"没有可采用的填报表，{not_made}" if not_made else "没有可采用的填报表"
     other = _other_text(col)
     if other is not None:
-        return f"没有可采用的填报表，未生成汇总表和报告：{other}"
-    return f"没有可采用的填报表，未生成汇总表和报告；{problems}。"
+        return f"{lead}：{other}"
+    return f"{lead}；{problems}。"
 
 
 @cli.command("intake", context_settings=CONTEXT)
@@ -488,6 +489,9 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by, overwri
       退回修改/           有错误的单位各一份标注了问题单元格的副本
       数据明细.csv/.xlsx   所有采用的数据，一行一项
     \b
+    退出码：0 表示输出已全部生成（发现的问题写在问题清单中，不算失败）；
+            2 表示没有任何可采用的填报表（问题清单照常生成）、参数有误，或输出目录不能使用；
+            3 表示输出无法写入（之前的输出保持原样）。
     退回修改表写明重新报送期限：默认为本期报送截止日后 7 天，可用 --resubmit-by 指定。
     示例：
       pdreport intake 回收表 --period 2024H1 -o 汇总结果
@@ -503,9 +507,11 @@ def intake_cmd(plan_file, folder: Path, period_id, out_dir, resubmit_by, overwri
         with _progress_bar(plan, folder, out_dir) as bar:
             col = collect(plan, folder, period_id, exclude=(out_dir,), progress=lambda _f: bar.update(1))
         write_intake_outputs(col, out_dir, outputs, resubmit_by=resubmit_by)
-    click.echo(_summary(col))
+    click.echo(_summary(col, hint=bool(col.submissions)))  # (else said once, in the error below)
     _written(outputs)
     _say_not_updated(outputs)
+    if not col.submissions:  # (as consolidate: the problem list is written, and the run says why)
+        raise PdreportError(_nothing_usable(col, not_made=""))
 
 
 @cli.command("check", context_settings=CONTEXT)

@@ -450,7 +450,7 @@ def test_returns_under_an_output_folders_marker_are_said_not_skipped_silently(sm
     shutil.copytree(small["2024H1"], root / "上半年")
     (root / "上半年" / ".pdreport-output").write_text(MARKER_TEXT, encoding="utf-8")  # an older run's marker
     r = run("intake", root, "--period", "2024H1", "-o", tmp_path / "a")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 2 and f"错误：文件夹 {root} 中除 pdreport 的输出文件夹外没有文件" in r.stderr, r.stderr
     said = [line for line in r.stdout.splitlines() if "没有读取子文件夹" in line]
     assert said == ["  没有读取子文件夹 上半年：其中有标记文件 .pdreport-output，是 pdreport 的输出文件夹；"
                     "如果其中确实是收回的填报表，删除该标记文件后重新运行"]  # fmt: skip
@@ -497,8 +497,10 @@ def test_a_wrong_period_is_named(small, tmp_path):
     assert r.returncode == 2
     assert r.stderr.endswith("错误：没有可采用的填报表，未生成汇总表和报告：这些文件是2024年上半年的填报表，"
                              "不是2024年一季度的；--period 是否应为 2024H1？\n"), r.stderr  # fmt: skip
-    r = run("intake", small["2024H1"], "--period", "2024Q1", "-o", out)
-    assert r.returncode == 0 and "  提醒：这些文件是2024年上半年的填报表，不是2024年一季度的；--period 是否应为 2024H1？" in r.stdout
+    r = run("intake", small["2024H1"], "--period", "2024Q1", "-o", out)  # (the problem list is written)
+    assert r.returncode == 2 and r.stderr.endswith("错误：没有可采用的填报表：这些文件是2024年上半年的填报表，"
+                                                   "不是2024年一季度的；--period 是否应为 2024H1？\n"), r.stderr  # fmt: skip
+    assert "提醒：" not in r.stdout and (out / "问题清单.xlsx").is_file()
     for command in ("assess", "report"):  # neither writes an all-未报送 summary or report (as consolidate)
         r = run(command, small["2024H1"], "--period", "2024Q1", "-o", tmp_path / command)
         assert r.returncode == 2 and r.stderr.endswith("--period 是否应为 2024H1？\n"), (command, r.stderr)
@@ -532,7 +534,7 @@ def test_returns_of_another_plan_suggest_a_forgotten_plan_option(tmp_path):
     r = run("consolidate", returns, "--period", "2024H1", "-o", tmp_path / "out")
     assert r.returncode == 2 and r.stderr.endswith(f"错误：没有可采用的填报表，未生成汇总表和报告：{said}\n"), r.stderr
     r = run("intake", returns, "--period", "2024H1", "-o", tmp_path / "out2")
-    assert r.returncode == 0 and f"  提醒：{said}" in r.stdout, r.stdout
+    assert r.returncode == 2 and r.stderr.endswith(f"错误：没有可采用的填报表：{said}\n"), r.stderr
     plan_file = tmp_path / "2025.yaml"
     plan_file.write_text(text, encoding="utf-8")
     r = run("consolidate", returns, "--plan", plan_file, "--period", "2024H1", "-o", tmp_path / "out3")
@@ -547,6 +549,9 @@ def test_an_empty_folder_is_said_to_be_empty(tmp_path):
         assert r.returncode == 2, r.stderr
         assert f"错误：文件夹 {empty} 中没有文件；请把收回的填报表放进这个文件夹" in r.stderr, r.stderr
         assert "--period 指定" not in r.stderr and "问题清单" not in r.stderr
+    r = run("intake", empty, "--period", "2024H1", "-o", tmp_path / "intake")  # (it wrote its problem list)
+    assert r.returncode == 2 and r.stderr.endswith(f"错误：文件夹 {empty} 中没有文件；请把收回的填报表放进这个文件夹"
+                                                   "（可以放在子文件夹中）\n"), r.stderr  # fmt: skip
 
 
 # -- dates that cannot be meant ----------------------------------------------------------------
