@@ -367,3 +367,47 @@ def test_libreoffice_renders_page_numbers_and_chinese(tmp_path, sample_bytes):
     # The header row is repeated on the table's second page.
     pages = text.split("\f")
     assert sum("任务名称" in page for page in pages) >= 2
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice (soffice) or poppler (pdftotext) not installed",
+)
+def test_libreoffice_keeps_punctuation_at_the_end_of_a_full_line(tmp_path):
+    # left to its own default LibreOffice dropped a "、" or "，" that fell at the end of a full line
+    # of the condensed body text (overflowPunct is now said explicitly): one of these lands there
+    doc = fmt.new_document("t", CREATED)
+    texts = ["2024年新区碳达峰碳中和及节能降碳计划目标是：力争完成市下达的新区单位增加值能耗（考核口径①）同比下降"
+             "5.3%的目标任务，完成市下达的产业结构调整、节能技改、建筑节能、公共机构节能等重点领域工作任务。"]  # (the report's)
+    texts += ["节" * k + "、公共机构节能，" + "等重点领域工作任务" * 3 for k in range(20, 36)]
+    for text in texts:
+        fmt.para(doc, text)
+    source = tmp_path / "punct.docx"
+    source.write_bytes(fmt.save_bytes(doc))
+    env = dict(os.environ, FONTCONFIG_FILE=str(ROOT / "docs" / "fonts.conf"))
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+                   check=True, capture_output=True, timeout=180, env=env)  # fmt: skip
+    text = subprocess.run(["pdftotext", str(tmp_path / "punct.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+    assert [text.count(ch) for ch in "、，"] == [sum(t.count(ch) for t in texts) for ch in "、，"]
+
+
+def test_the_signature_never_stands_on_a_page_without_body_text():
+    # the body's last paragraph, the 附件说明 and the office's name are each kept on the page of
+    # what follows them: the 落款 page always carries the end of the body
+    doc = fmt.new_document("t", CREATED)
+    last = fmt.para(doc, "下一步工作。" * 20)
+    note = fmt.attachment_note(doc, ["甲表", "乙表"])
+    sign, date = fmt.signature(doc, "区发改委", "2024年12月31日")
+    assert [p.paragraph_format.keep_with_next for p in (last, *note, sign)] == [True] * 4
+    assert not date.paragraph_format.keep_with_next
+    # without a 附件说明 the body's last paragraph goes with the 落款; after a table nothing is kept
+    doc = fmt.new_document("t", CREATED)
+    last = fmt.para(doc, "正文。")
+    fmt.signature(doc, "区发改委", "2024年12月31日")
+    assert last.paragraph_format.keep_with_next
+    doc = fmt.new_document("t", CREATED)
+    fmt.table(doc, ["单位"], [["甲"]], [60])
+    sign, _date = fmt.signature(doc, "区发改委", "2024年12月31日")
+    assert sign.paragraph_format.keep_with_next

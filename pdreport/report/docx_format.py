@@ -327,9 +327,20 @@ def attachment(doc: Document, number: int, title: str) -> Paragraph:
     return para(doc, title, style="附件标题")
 
 
+def _keep_last_with_next(doc: Document) -> None:
+    """The body's last paragraph kept on the page of what comes next (the 附件说明 or 落款): a page
+    holding only the 落款 and 成文日期, with no text of the body, is what GB/T 9704 practice avoids
+    (the last lines of the body move over with it)."""
+    last = next((el for el in reversed(doc.element.body) if el.tag in (qn("w:p"), qn("w:tbl"))), None)
+    if last is not None and last.tag == qn("w:p"):
+        Paragraph(last, doc).paragraph_format.keep_with_next = True
+
+
 def attachment_note(doc: Document, titles: Sequence[str]) -> list[Paragraph]:
     """附件说明 (GB/T 9704 §7.3.4): one blank line below the body, "附件：1. 名称" two characters
-    in; further attachments on their own lines, aligned under the first name (after "附件：")."""
+    in; further attachments on their own lines, aligned under the first name (after "附件：").
+    It stays on one page with the body's last paragraph and the 落款 after it."""
+    _keep_last_with_next(doc)
     out = []
     for i, name in enumerate(titles, 1):
         number = f"{i}. " if len(titles) > 1 else ""
@@ -339,6 +350,7 @@ def attachment_note(doc: Document, titles: Sequence[str]) -> list[Paragraph]:
         else:
             _set_spacing(p._p.get_or_add_pPr(), line_exact_pt=BODY_LINE_PT, before_lines=100, after_lines=0,
                          line_pt_for_lines=BODY_LINE_PT)  # (the blank line)  # fmt: skip
+        p.paragraph_format.keep_with_next = True
         out.append(p)
     return out
 
@@ -351,7 +363,9 @@ def signature(doc: Document, issuer: str, date_text: str) -> tuple[Paragraph, Pa
     office moves left to keep its first character two before the date's."""
     office, date = _text_chars(issuer), _text_chars(date_text)
     start = max(2 + office, 4 + date)  # the office's first character, in characters from the right
+    _keep_last_with_next(doc)  # (never a page of 落款 alone)
     sign, when = para(doc, issuer, style="署名"), para(doc, date_text, style="日期")
+    sign.paragraph_format.keep_with_next = True
     _set_indent_chars(sign._p.get_or_add_pPr(), SIZE_3HAO, right=round((start - office) * 100))
     _set_indent_chars(when._p.get_or_add_pPr(), SIZE_3HAO, right=round((start - 2 - date) * 100))
     return sign, when
@@ -485,6 +499,14 @@ _RPR_ORDER = (
     "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz",
     "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign",
     "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath",
+)
+_PPR_ORDER = (
+    "w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl",
+    "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens",
+    "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN",
+    "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+    "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+    "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
 )
 _TBLPR_ORDER = (
     "w:tblStyle", "w:tblpPr", "w:tblOverlap", "w:bidiVisual", "w:tblStyleRowBandSize",
@@ -650,6 +672,10 @@ def _define_styles(doc: Document) -> None:
         spacing.set(qn("w:after"), "0")
         spacing.set(qn("w:line"), "240")
         spacing.set(qn("w:lineRule"), "auto")
+    # Punctuation may hang past the line's end (Word's default, said explicitly): LibreOffice, left
+    # to its own default, drops a "、" or "，" that falls at the end of a full line of the
+    # condensed body text, in print and PDF alike
+    _child(p_pr_default, "w:overflowPunct", _PPR_ORDER).set(qn("w:val"), "1")
     for r_fonts in root.iter(qn("w:rFonts")):
         strip_theme_fonts(r_fonts)
         if not r_fonts.attrib:

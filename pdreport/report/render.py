@@ -211,8 +211,10 @@ def _annex_table(doc, a: Assessment, caption: str = "") -> None:
         rate = "—" if u.rate is None else f"{u.rate:.{rate_places(u)}f}"
         rows.append([str(u.unit.seq), names[u.unit.respondent], format_number(u.unit.target),
                      _intensity(u.intensity_base), _intensity(u.intensity_current), rate, u.status.label])  # fmt: skip
-    fmt.table(doc, header, rows, [13, 30, 20, 26, 26, 18, 22], align=["center", "left", "center", "right", "right", "right", "center"],
-              status_col=6, caption=caption)  # fmt: skip
+    # the two 万元产值能耗 columns hold a figure of up to nine characters (0.0889607) on one line: a
+    # figure broken across two lines reads as another figure (0.088960 / 7)
+    fmt.table(doc, header, rows, [11, 28, 18, 30, 30, 16, 22], align=["center", "left", "center", "right", "right", "right", "center"],
+              status_col=6, caption=caption, cell_margin_mm=1.0)  # fmt: skip
 
 
 def _intensity(value: float | None) -> str:
