@@ -9,6 +9,7 @@ import io
 from .collect import Collection
 from .outputs import close_workbook, gc_paused
 from .template.fastsheet import new_workbook
+from .template.fit import a4_print
 from .template.formats import make_formats
 from .template.layout import ANNEX, ANNEX_FIELDS, ANNEX_FIRST_ROW, TEMPLATE_VERSION, cell
 
@@ -91,6 +92,10 @@ def render_xlsx(col: Collection, rows: list[list] | None = None) -> bytes:
         ws.set_column(i, i, w)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
+    ws.repeat_rows(0)  # printed (it is read by programs mostly): A4 landscape, all columns on a page
+    # (a footer of ASCII only: one Chinese character in it would widen the whole sheet's XML, a
+    # string of tens of megabytes at city scale, to two bytes a character while it is written)
+    a4_print(ws, footer="&L&A&R&P / &N")
     close_workbook(wb)
     return buf.getvalue()
 

@@ -227,6 +227,11 @@ def test_data_table(plan, folder, demo):
     assert texts == []  # defused for spreadsheets opening the CSV
     xl = openpyxl.load_workbook(io.BytesIO(render_xlsx(col)))
     assert xl.active.max_row == len(rows)
+    ws = xl.active  # printable: A4 landscape, every column on one page, the header on each page
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize, ws.page_setup.fitToHeight) == ("landscape", 9, 0)
+    assert ws.page_setup.fitToWidth in (None, 1)  # (1 is the default, left out)
+    assert ws.oddFooter.right.text == "&P / &N"  # (ASCII: a Chinese one doubles the sheet XML's memory)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows.replace("$", "") == "1:1"
     # every row names its source cell, the annex figures included (where the template puts them)
     lay = build_layout(plan, plan.respondent("kangqiao_zhen"), col.period)
     annex = {r[3]: r for r in rows[1:] if r[2] == "附件指标" and r[0] == "kangqiao_zhen"}
