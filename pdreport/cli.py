@@ -50,6 +50,19 @@ _CLICK_ZH = {
     "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
     "Error: {message}": "错误：{message}",
     "Aborted!": "已取消。",
+    "Did you mean {possibility}?": "是否应为 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是否应为其中之一：{possibilities}？）",
+    "Option {name!r} requires an argument.": "选项 {name!r} 后面需要写一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 后面需要写 {nargs} 个值。",
+    "Argument {name!r} takes {nargs} values.": "参数 {name!r} 需要 {nargs} 个值。",
+    "{name} {filename!r} is not readable.": "{name} {filename!r} 没有读取权限。",
+    "{name} {filename!r} is not writable.": "{name} {filename!r} 没有写入权限。",
+    "{name} {filename!r} is not executable.": "{name} {filename!r} 不能执行。",
+    "Could not open file {filename!r}: {message}": "无法打开文件 {filename!r}：{message}",
+    "unknown error": "未知错误",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+    "text": "文字",
 }
 
 
@@ -72,6 +85,7 @@ def _speak_chinese() -> None:
             module._ = zh
         if hasattr(module, "ngettext"):
             module.ngettext = nzh
+    click.types.StringParamType.name = zh("text")  # ("--period TEXT" in every --help)
 
 
 _speak_chinese()
@@ -702,6 +716,12 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     from .outputs import OUTPUT_MARKER, is_output_folder
 
     plan = _load(plan_file)
+    if plan_file is not None and period_id not in {p.id for p in plan.periods} and (
+        click.get_current_context().get_parameter_source("period_id") is click.core.ParameterSource.DEFAULT
+    ):  # (another plan: the default period, which nobody typed, is not one of its periods)
+        known = "、".join(p.id for p in plan.periods)
+        raise UsageError(f"没有指定 --period，默认的报送期 {period_id} 不在计划 {plan_file} 中；"
+                         f"请用 --period 指定，可选：{known}")  # fmt: skip
     _check_out_name(out_dir)
     if is_output_folder(out_dir) or results_held(out_dir) is not None:
         raise UsageError(f"{out_dir} 是 pdreport 的输出文件夹（其中有标记文件 {OUTPUT_MARKER} 或 {SNAPSHOT_FILE}），不是回收表文件夹："
@@ -741,6 +761,10 @@ def _status_line(a) -> str:
 
     return "\n".join(["", "评估结果：", line("总体目标", [h.result for h in a.headline]),
                       line("重点任务", a.tasks), line("附件单位", [u for u in a.annex if u.unit.assessed])])  # fmt: skip
+
+
+for _command in (cli, *cli.commands.values()):  # ("用法：pdreport consolidate [选项] FOLDER")
+    _command.options_metavar = "[选项]"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .assess import Assessment, assess, snapshot
 from .collect import WORKBOOK_SUFFIXES, Collection, check_input_folder, collect, default_report_date
-from .errors import UsageError
+from .errors import UsageError, os_error_text
 from .outputs import (
     OUTPUT_MARKER,
     OutputStage,
@@ -257,16 +257,20 @@ def load_snapshot(path: Path, plan: Plan) -> dict:
     path = Path(path)
     if path.is_dir():
         path = path / SNAPSHOT_FILE
+    hint = "--previous 应指向上期的输出文件夹（其中有 评估结果.json）"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"找不到上期评估结果：{path}（--previous 应指向上期的输出文件夹）") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise UsageError(f"上期评估结果无法读取：{path}") from None
+        raise UsageError(f"找不到上期评估结果：{path}（{hint}）") from None
+    except OSError as exc:
+        raise UsageError(f"上期评估结果无法读取：{path}（{os_error_text(exc)}）；{hint}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(f"上期评估结果无法读取：{path} 不是 pdreport 生成的评估结果文件；{hint}") from None
     if not isinstance(data, dict) or "pdreport_snapshot" not in data:
-        raise UsageError(f"{path} 不是 pdreport 生成的评估结果文件")
+        raise UsageError(f"{path} 不是 pdreport 生成的评估结果文件；{hint}")
     if data.get("plan_id") != plan.id:
-        raise UsageError(f"上期评估结果属于计划“{data.get('plan_id')}”，与本次的“{plan.id}”不同")
+        raise UsageError(f"上期评估结果属于计划“{data.get('plan_id')}”，与本次的“{plan.id}”不同；较上期只在同一计划"
+                         "（同一年度）的报送期之间比较：请指向本计划更早报送期的输出文件夹，或去掉 --previous")  # fmt: skip
     return data
 
 

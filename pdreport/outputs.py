@@ -402,7 +402,7 @@ def output_lock(out_dir: Path) -> Iterator[Path]:
         else:
             raise OutputLockedError(_locked_message(out_dir, _read_lock(path) or {}))
     except OSError as exc:
-        raise OutputError(_message(out_dir, exc)) from None
+        raise OutputError(_message(out_dir, exc, folder=True)) from None
     try:
         remove_temp_files(out_dir)
         yield path
@@ -512,9 +512,13 @@ def _commit_message(path: Path, how: str, exc: OSError, lost: list[tuple[Path, s
             "或重新运行生成全部输出。输入文件未受影响。")  # fmt: skip
 
 
-def _message(path: Path, exc: OSError) -> str:
-    return (f"无法写入输出文件 {path}：{write_failure(exc)}。没有留下不完整的文件，输入文件未受影响。"
-            "请换一个输出目录（-o）或清理空间后重试。")
+def _message(path: Path, exc: OSError, folder: bool = False) -> str:
+    """Why ``path`` (an output file, or the output ``folder`` itself) could not be written, and what
+    to do: room is asked for only when the disk is full."""
+    full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    what = "输出目录" if folder else "输出文件"
+    return (f"无法写入{what} {path}：{write_failure(exc)}。没有留下不完整的文件，输入文件未受影响。"
+            + ("请清理磁盘空间或换一个输出目录（-o）后重试。" if full else "请换一个输出目录（-o）后重试。"))
 
 
 # -- what the workbook writers share ---------------------------------------------------------------

@@ -650,3 +650,37 @@ def test_demo_data_overwrite_deletes_only_spreadsheets(tmp_path):
     assert (out / "会议纪要.docx").read_bytes() == b"somebody's Word file" and (out / "说明.txt").exists()
     assert (out / "区统计局_情况说明.docx").read_bytes()[:2] == b"PK"  # the sample's own, written again
     assert "表格文件（.xlsx、.xls、.ods）" in run("demo-data", "--help").stdout
+
+
+def test_demo_data_for_another_plan_asks_for_one_of_its_periods(tmp_path):
+    from pdreport.plan.load import default_plan_path
+
+    text = default_plan_path().read_text(encoding="utf-8")
+    plan_file = tmp_path / "无上半年.yaml"
+    plan_file.write_text("".join(line for line in text.splitlines(keepends=True) if "{id: 2024H1" not in line),
+                         encoding="utf-8")  # fmt: skip
+    r = run("demo-data", "--plan", plan_file, "-o", tmp_path / "示例")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"错误：没有指定 --period，默认的报送期 2024H1 不在计划 {plan_file} 中；请用 --period 指定，可选：" \
+           "2024Q1、2024Q3、2024FY" in r.stderr, r.stderr  # fmt: skip
+    r = run("demo-data", "--plan", plan_file, "--period", "2024Q3", "-o", tmp_path / "示例")
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_wrong_previous_says_what_to_point_it_at(tmp_path):
+    import json
+
+    from pdreport.consolidate import load_snapshot
+    from pdreport.errors import UsageError
+    from pdreport.plan.load import load_plan
+
+    plan = load_plan(None)
+    book = tmp_path / "汇总表.xlsx"
+    book.write_bytes(b"PK\x03\x04\xff\xfe")
+    other = tmp_path / "评估结果.json"
+    other.write_text(json.dumps({"pdreport_snapshot": 1, "plan_id": "pudong-2025"}), encoding="utf-8")
+    for where, said in ((book, "不是 pdreport 生成的评估结果文件；--previous 应指向上期的输出文件夹"),
+                        (other, "请指向本计划更早报送期的输出文件夹，或去掉 --previous")):  # fmt: skip
+        with pytest.raises(UsageError) as info:
+            load_snapshot(where, plan)
+        assert said in str(info.value), str(info.value)

@@ -562,3 +562,15 @@ def test_unexpected_error_on_one_file_becomes_a_finding(plan, demo, tmp_path, mo
     monkeypatch.setattr(collect_mod, "_RAISE_UNEXPECTED", True)  # tests see the bug itself
     with pytest.raises(KeyError):
         collect_mod.collect(plan, folder, "2024H1")
+
+
+def test_an_unwritable_output_says_what_it_is_and_asks_for_room_only_when_the_disk_is_full():
+    import errno
+
+    from pdreport import outputs
+
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    said = outputs._message(Path("汇总结果"), denied, folder=True)
+    assert said.startswith("无法写入输出目录 汇总结果：没有写入权限。") and "空间" not in said
+    full = outputs._message(Path("汇总结果/汇总表.xlsx"), OSError(errno.ENOSPC, "No space left on device"))
+    assert full.startswith("无法写入输出文件 汇总结果/汇总表.xlsx：") and "请清理磁盘空间" in full
