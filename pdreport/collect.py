@@ -26,7 +26,7 @@ from .intake.records import RawSubmission, Submission, cell_rowcol, extract, new
 from .outputs import OUTPUT_MARKER, gc_paused, is_output_folder
 from .plan.model import Period, Plan
 from .template.layout import DISTRIBUTION_SHEET
-from .validate import validate_submission
+from .validate import field_unit, validate_submission
 from .workers import Forked, die_with_parent, discard_stderr
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xltx", ".xlsb"}
@@ -345,14 +345,18 @@ def _explain_merged(raw: RawSubmission, wb) -> None:
 
 
 def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:
-    """% figures that read as a fraction (0 < |v| ≤ 1): whether the cell shows a percentage is
+    """% figures that read as a fraction (0 < |v| ≤ 1), and amounts up to 2 (50%, 100% or 120%
+    typed into a 万平方米 cell is saved as 0.5, 1, 1.2): whether the cell shows a percentage is
     looked up only then (an .xlsx or .ods)."""
     if guarded.data is None or guarded.kind not in ("xlsx", "xlsm", "ods"):
         return
     wanted: dict[str, set[str]] = {}
     for rv in raw.values:
         v = rv.value
-        if rv.field.unit == "%" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < abs(v) <= 1:
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < abs(v) <= 2:
+            continue
+        if (rv.field.unit == "%" and abs(v) <= 1) or (rv.field.kind == "number" and rv.field.unit != "%"
+                                                      and field_unit(rv.field)):  # fmt: skip
             wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
     if wanted:
         from .intake.cellformat import percent_cells

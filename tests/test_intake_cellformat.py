@@ -73,15 +73,36 @@ def test_a_large_share_in_a_percentage_cell_is_not_multiplied_twice(plan, demo, 
     assert figures["T17-2"] == 96 and (Code.PERCENT_NORMALISED, "H13") in codes
 
 
+def test_a_percentage_typed_where_an_amount_belongs_is_not_taken(plan, demo, tmp_path):
+    """"50%" typed in Excel into 建筑节能改造面积 (万平方米) is saved as 0.5 in a cell showing 50%:
+    not 0.5 万平方米 without a word, but E202, as the text "50%" is."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
+    cells = {"H5": (0.5, "0%"), "H6": (0.5, "General"), "H7": (1, "0%")}  # (H6: a real half, as typed; H7: 100%)
+    for ref, (value, fmt) in cells.items():
+        wb["指标"][ref].value, wb["指标"][ref].number_format = value, fmt
+    wb.save(tmp_path / "jjw.xlsx")
+    sub, findings = check_one(plan, tmp_path / "jjw.xlsx", "2024H1")
+    [wrong] = [f for f in findings if f.cell == "H5"]
+    assert wrong.code is Code.WRONG_TYPE and "单元格却显示为百分数 50%（存为 0.5），无法采用" in wrong.message
+    assert "格式改为“常规”或“数值”" in wrong.hint
+    assert not [f for f in findings if f.cell == "H6"]
+    [whole] = [f for f in findings if f.cell == "H7"]
+    assert whole.code is Code.WRONG_TYPE and "显示为百分数 100%（存为 1）" in whole.message
+    read = {f.source.cell: f.value for f in sub.figures if f.source.sheet == "指标"}
+    assert "H5" not in read and read["H6"] == 0.5
+
+
 def test_formats_are_looked_up_only_for_fractions(plan, demo, tmp_path, monkeypatch):
     import pdreport.intake.cellformat as cf
 
     asked = []
     monkeypatch.setattr(cf, "percent_cells", lambda *a: asked.append(a) or set())
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jgj"])))
+    assert 0 < wb["指标"]["H7"].value < 1  # an amount below 1 in jgj's demo return ("50%" would be 0.5)
     _read(plan, _return(tmp_path, demo, "plain.xlsx", {"H7": 1.5, "H8": 2.0}, "0.00%"))
-    assert asked == []  # 150 % and 200 % shown: not a fraction of a share, read as typed
+    assert [a[2] for a in asked] == [{"指标": {"H7"}}]  # 150 % and 200 % shown: read as typed
     _read(plan, _return(tmp_path, demo, "frac.xlsx", {"H7": 0.025, "H8": 2.0}, "0.00%"))
-    assert [a[2] for a in asked] == [{"指标": {"H5"}}]
+    assert [a[2] for a in asked[1:]] == [{"指标": {"H5", "H7"}}]
 
 
 def test_unreadable_styles_give_no_answer():
