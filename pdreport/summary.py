@@ -373,7 +373,7 @@ class _Writer:
             self.text(ws, row, 1, h.row.field, self.text_fmt(center=True))
             self.text(ws, row, 2, label)
             self.text(ws, row, 3, h.row.target_text)
-            self.text(ws, row, 4, h.row.departments_text)
+            self.text(ws, row, 4, self.plan.departments_as_named(h.row.departments_text, h.row.departments))
             if ind.combine is Combine.EACH and r.value is None:
                 self.text(ws, row, 5, "分别考核", self.text_fmt(center=True))
             else:
@@ -422,7 +422,7 @@ class _Writer:
             ws.write_number(row, 0, task.number, self.text_fmt(center=True))
             self.text(ws, row, 1, sections.get(task.section, task.section))
             self.text(ws, row, 2, task.title)
-            self.text(ws, row, 3, task.departments_text)
+            self.text(ws, row, 3, self.plan.departments_as_named(task.departments_text, task.departments))
             self.status(ws, row, 4, t.status)
             self.text(ws, row, 5, t.reason)
             self.text(ws, row, 6, "\n".join(self.indicator_line(r) for r in t.indicators))

@@ -192,8 +192,11 @@ def test_tasks_in_order(fx):
     assert [r[0] for r in data] == list(range(1, 35))
     status, progress, owed = column(ws, "状态"), column(ws, "各单位进展"), column(ws, "未报送单位")
     missing = fx.plan.respondent(MISSING).name
+    departments = column(ws, "责任部门")
     for row, t in zip(data, fx.a.tasks, strict=True):
         assert row[2] == t.task.title
+        # (the notice's 区机管局 by the name every other table gives it, as the report does)
+        assert row[departments] == t.task.departments_text.replace("区机管局", "区府办（机管局）")
         assert row[status] == t.status.label
         assert len(row[progress] or "") <= CELL_LIMIT
         if MISSING in t.owed_by:

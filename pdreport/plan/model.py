@@ -8,6 +8,8 @@ respondent ids at load time, so later stages only deal with ids.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -348,6 +350,17 @@ class Plan:
 
             known = "、".join(p.id for p in self.periods)
             raise UsageError(f"报送期“{period_id}”不在计划中，可选：{known}") from None
+
+    def departments_as_named(self, text: str, departments: Sequence[str]) -> str:
+        """The notice's 责任部门 ``text`` with each unit of ``departments`` by its own name, as every
+        output names it: the notice writes 区机管局 where the tables say 区府办（机管局）, which reads
+        as two departments (and a filter on one misses the other). Groups (各街镇) and departments
+        that report nothing stay as written."""
+        for name in sorted(set(departments), key=len, reverse=True):
+            r = self.find_respondent(name)
+            if r is not None and r.name != name.strip():
+                text = re.sub(rf"(?<![\w（]){re.escape(name.strip())}(?![\w）])", r.name, text)
+        return text
 
     def find_respondent(self, name: str) -> Respondent | None:
         """By id, name or alias (exact, after trimming)."""

@@ -220,17 +220,6 @@ def _counts(counter) -> dict[str, int]:
     return {s.label: counter.get(s, 0) for s in Status}
 
 
-def departments_text(plan, text: str, departments: Sequence[str]) -> str:
-    """The notice's 责任部门 with each unit by the name the rest of the report gives it: the notice
-    writes 区机管局 where the sentence after it (and 表3) says 区府办（机管局）, which reads as two
-    departments. Groups (各街镇) and departments that report nothing stay as written."""
-    for name in sorted(set(departments), key=len, reverse=True):
-        r = plan.find_respondent(name)
-        if r is not None and r.name != name.strip():
-            text = re.sub(rf"(?<![\w（]){re.escape(name.strip())}(?![\w）])", r.name, text)
-    return text
-
-
 def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
     r = h.result
     return {
@@ -241,7 +230,7 @@ def _headline(a: Assessment, n: int, h, names: dict[str, str]) -> dict:
         "summary": _summary(r, names),
         "by_unit": r.indicator.combine is Combine.EACH,
         "target": h.row.target_text,
-        "departments": departments_text(a.plan, h.row.departments_text, h.row.departments),
+        "departments": a.plan.departments_as_named(h.row.departments_text, h.row.departments),
         "value": _value_text(r, names),
         "status": r.status.label,
         "reason": _reason(r, names),
@@ -489,7 +478,7 @@ def _task(a: Assessment, t: TaskResult, names: dict[str, str]) -> dict:
     return {
         "number": task.number,
         "title": task.title,
-        "departments": departments_text(a.plan, task.departments_text, task.departments),
+        "departments": a.plan.departments_as_named(task.departments_text, task.departments),
         "status": t.status.label,
         "reason": t.reason,
         "indicators": [_indicator(a, r, names) for r in t.indicators],
