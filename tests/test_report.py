@@ -350,7 +350,11 @@ def test_levels_are_said_to_be_held_not_completed_by_a_ratio(sample_report, samp
 
 def test_an_indicator_without_a_figure_states_its_status_once(sample_report):
     line = _indicator_line(sample_report, "开展清洁生产相关工作的企业数")
-    assert line == "开展清洁生产相关工作的企业数：数据有误，待核实，年度目标不少于10家，序时目标5家。"
+    # (and why: what the lead typed, the problem's name, and that the copy went back)
+    assert line == ("开展清洁生产相关工作的企业数：数据有误（区科经委填报“约6家”，格式不对，已退回修改），待核实，"
+                    "年度目标不少于10家，序时目标5家。")  # fmt: skip
+    [annex] = [t for t in texts(sample_report) if t.startswith("附件所列")]
+    assert annex.endswith("数据有误1个（康桥镇：表格标题或项目名称被改动，已退回修改）。")
 
 
 def test_attention_paragraph_names_units_and_nests_no_brackets(sample_report):
@@ -888,3 +892,20 @@ def test_without_a_date_a_late_return_dates_the_report_and_the_resubmission(samp
     # on time (the latest 填报日期 before the deadline) or a date given: as before
     assert build_context(sample_assessment)["date"] == "2024年7月15日"
     assert build_context(a, dt.date(2024, 7, 20))["date"] == "2024年7月20日"
+
+
+def test_why_a_figure_is_invalid_quotes_words_briefly_and_never_a_stored_number():
+    from types import SimpleNamespace
+
+    from pdreport.findings import Code, Finding
+    from pdreport.report.context import _invalid_why
+
+    def why(value, code=Code.WRONG_TYPE):
+        a = SimpleNamespace(findings=[Finding(code, "…", respondent="kjw", field="ind.T07-1.value", value=value)])
+        return _invalid_why(a, {"kjw": "区科经委"}, "kjw", "ind.T07-1.")
+
+    assert why("约6家") == "区科经委填报“约6家”，格式不对，已退回修改"
+    assert why("约6家，其中包括某某企业和某某某企业") == "区科经委填报“约6家，其中包括某某企业……”，格式不对，已退回修改"
+    # what the reader stored, not what was typed (50% reads 0.5, 12 in a date cell 1900-01-12)
+    assert why("0.5") == why("1900-01-12 00:00:00") == "区科经委：格式不对，已退回修改"
+    assert why("", Code.REQUIRED_MISSING) == "区科经委：缺少必填项，已退回修改"

@@ -28,7 +28,9 @@ from ..assess import (
     stated_target,
     unit_change,
 )
+from ..findings import Code
 from ..plan.model import Accumulation, Combine, Comparison, chinese_date, format_number
+from ..template.layout import ANNEX
 
 # Towns and streets are many: past this many reports on one task, the report names those behind
 # and summarises the rest (every text is in 汇总表.xlsx).
@@ -167,6 +169,8 @@ def build_context(a: Assessment, report_date: dt.date | None = None, resubmit_by
             "assessed": len(assessed_units),
             "counts": _counts(Counter(u.status for u in assessed_units)),
             "behind_names": [names[u.unit.respondent] for u in assessed_units if u.status is Status.BEHIND],
+            "invalid": [why for u in assessed_units if u.status is Status.INVALID
+                        and (why := _invalid_why(a, names, u.unit.respondent, "annex.", ANNEX))],  # fmt: skip
         },
         "findings_by_code": findings_by_code(a),
     }
@@ -301,7 +305,30 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         # the lead's figure and the contributors' sum differ beyond tolerance, or the lead's figure
         # is too large to be believed: said where it is read
         "check": next((x for x in r.reasons if x.endswith("请核对")), "") if r.cross_check_flagged or _doubted(r) else "",
+        "invalid": _invalid_why(a, names, ind.lead, f"ind.{ind.id}.") if r.status is Status.INVALID else "",
     }
+
+
+def _invalid_why(a: Assessment, names: dict[str, str], respondent: str | None, field_prefix: str,
+                 sheet: str = "") -> str:  # fmt: skip
+    """Why a figure is 数据有误, in a clause ("区科经委填报“约6家”，格式不对，已退回修改"): the first
+    error on ``respondent``'s fields starting ``field_prefix`` (or anywhere on ``sheet``: a label
+    changed there is no field's); "" when there is none (a figure doubted for its size says so in
+    ``check``)."""
+    found = next((f for f in a.findings if f.respondent == respondent and f.is_error
+                  and (f.field.startswith(field_prefix) or (sheet and f.sheet == sheet))), None)  # fmt: skip
+    if found is None or respondent is None:
+        return ""
+    who = names.get(respondent, respondent)
+    value = found.value.strip()
+    # quoted only when it is words ("约6家"), at most 12 characters of them: a bare number or date
+    # is what the reader stored (50% typed reads 0.5, 12 in a date cell 1900-01-12), not what was typed
+    said = _QUOTABLE.search(value) is not None and found.code is Code.WRONG_TYPE
+    typed = f"填报“{value[:12]}{'……' if len(value) > 12 else ''}”，" if said else "："
+    return f"{who}{typed}{found.code.title}，已退回修改"
+
+
+_QUOTABLE = re.compile(r"[^\d\s.,:/+\-%]")
 
 
 def _reason(r: IndicatorResult, names: dict[str, str]) -> str:
