@@ -110,6 +110,9 @@ class Outputs:
         汇总表 …: left, they would pass for this period's)."""
         if self.stage is None:
             return
+        if not self.stage.pending() and not is_output_folder(self.folder):
+            return  # nothing written (assess or report with no usable return): no marker either, and
+            # a folder this run created is removed again
         if self.period is None:  # told nothing about its outputs: the folder's marker stays as it is
             if not is_output_folder(self.folder):
                 self.stage.write(self.folder / OUTPUT_MARKER, marker_text().encode("utf-8"))

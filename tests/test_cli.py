@@ -505,7 +505,7 @@ def test_a_wrong_period_is_named(small, tmp_path):
         r = run(command, small["2024H1"], "--period", "2024Q1", "-o", tmp_path / command)
         assert r.returncode == 2 and r.stderr.endswith("--period 是否应为 2024H1？\n"), (command, r.stderr)
         assert "提醒：" not in r.stdout  # (said once, in the error)
-        assert not [p for p in (tmp_path / command).iterdir() if not p.name.startswith(".")], command
+        assert not (tmp_path / command).exists(), command  # (nothing written: no folder left behind)
     r = run("consolidate", small["2024H1"], "--period", "2024H1", "-o", out)  # corrected: same -o is fine
     assert r.returncode == 0, r.stderr
     mixed = tmp_path / "回收表"
@@ -684,3 +684,14 @@ def test_a_wrong_previous_says_what_to_point_it_at(tmp_path):
         with pytest.raises(UsageError) as info:
             load_snapshot(where, plan)
         assert said in str(info.value), str(info.value)
+
+
+def test_assess_or_report_with_nothing_usable_leave_no_new_folder(tmp_path):
+    returns = tmp_path / "回收表"
+    returns.mkdir()
+    (returns / "说明.docx").write_bytes(b"not a workbook")
+    for command in ("assess", "report"):
+        out = tmp_path / command
+        r = run(command, returns, "--period", "2024H1", "-o", out)
+        assert r.returncode == 2 and "没有可采用的填报表" in r.stderr, r.stderr
+        assert not out.exists()  # (it held nothing but the hidden marker)
