@@ -296,3 +296,29 @@ def test_a_key_written_twice_is_a_problem_not_the_last_value(plan_text):
     # written beside them win)
     merged = plan_text.replace("plan:\n", "plan:\n  <<: {id: x}\n  <<: {id: y}\n", 1)
     assert parse_plan(merged).id == "pudong-2024"
+
+
+def test_full_width_spaces_and_an_open_quote_are_named_on_their_own_line(plan_text):
+    # (PyYAML notices both a line or more later, as "mapping values are not allowed" and the like)
+    assert "\n  year: 2024\n" in plan_text
+    broken = plan_text.replace("\n  year: 2024\n", "\n\u3000\u3000year: 2024\n", 1)
+    (p,) = _problems(broken)[0]
+    assert p.line == _line_of(broken, "\u3000\u3000year") and "全角空格" in p.message
+    version = re.search(r"\n  version: '([^'\n]*)'\n", plan_text)
+    assert version
+    broken = plan_text.replace(version.group(0), f"\n  version: '{version.group(1)}\n", 1)
+    (p,) = _problems(broken)[0]
+    assert p.line == _line_of(broken, "  version: '") and "引号没有配对" in p.message
+
+
+def test_a_paragraph_indented_with_full_width_spaces_is_not_blamed_for_an_error_elsewhere(plan_text):
+    # (a paragraph of text begins with two full-width spaces, as Chinese paragraphs do: that is no
+    # indent of a key, nor near the error, which is said where PyYAML found it)
+    paragraph = "notes: |\n  \u3000\u3000第一段：说明文字。\n  第二段\n"
+    broken = paragraph + plan_text.replace("\n  year: 2024\n", "\n  year: [2024\n", 1)
+    (p,) = _problems(broken)[0]
+    assert "全角空格" not in p.message and p.line > 10
+    # a quoted text over two lines, before the mapping PyYAML was reading, is not blamed either
+    quoted = "notes: '第一行\n  第二行'\n"
+    (p,) = _problems(quoted + plan_text.replace("\n  year: 2024\n", "\n  year: [2024\n", 1))[0]
+    assert "引号没有配对" not in p.message

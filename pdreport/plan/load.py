@@ -167,6 +167,33 @@ def _char_at(text: str, mark) -> str:
     return lines[mark.line][mark.column:mark.column + 1]
 
 
+# full-width spaces (a Chinese input method's) as the indent of a key or list item; a paragraph of
+# text indented so (一段话开头空两格) is no key
+_FULL_WIDTH_INDENT = re.compile(r"""^[ \t\u3000]*\u3000[ \t\u3000]*(?:-[ \t\u3000]+)?[^\s:#'"][^:：]*:(?:\s|$)""")
+# a value that opens a quote its line does not close (the plan writes no multi-line quoted text)
+_OPEN_QUOTE = re.compile(r"""^\s*(?:-\s+)?[^\s#'"][^:#]*:\s+(['"])(?:(?!\1).)*$""")
+_CAUSE_REACH = 10  # lines before PyYAML's position looked at, when it gives no start of its context
+
+
+def _likely_cause(text: str, line: int | None, context: int | None = None) -> tuple[int, str] | None:
+    """(line, words) of what most likely broke the YAML, when PyYAML's own position ``line`` is a
+    line or more after it: an indent typed with full-width spaces just before it, or a quote not
+    closed on its line since the start of the mapping PyYAML was reading (``context``). None when
+    neither is found there."""
+    if line is None:
+        return None
+    lines = text.splitlines()
+    for n in range(max(1, line - 2), min(line, len(lines)) + 1):
+        if _FULL_WIDTH_INDENT.match(lines[n - 1]):
+            return n, "行首用了全角空格（中文输入法下的空格），请改用半角空格缩进"
+    first = context if context is not None and context <= line else max(1, line - _CAUSE_REACH)
+    for n in range(min(line, len(lines)), first - 1, -1):
+        m = _OPEN_QUOTE.match(lines[n - 1])
+        if m:
+            return n, f"引号没有配对：以 {m.group(1)} 开头的文字在本行没有以 {m.group(1)} 结束，请补上或删去引号"
+    return None
+
+
 def _yaml_in_words(problem: str) -> str:
     return next((words for needle, words in _YAML_WORDS if needle in problem), "格式不符合 YAML 规则")
 
@@ -183,6 +210,10 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         detail = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context_mark", None)
+        cause = _likely_cause(text, line, context.line + 1 if context else None)
+        if cause is not None:  # (PyYAML notices these a line or more later, in its own terms)
+            raise PlanError(source, [PlanProblem("", cause[0], f"YAML 格式错误（{cause[1]}；原文：{detail}）")]) from None
         where = f"第 {mark.column + 1} 列，" if mark else ""
         words = "用了 Tab 键，请改用空格缩进" if _char_at(text, mark) == "\t" else _yaml_in_words(detail)
         raise PlanError(source, [PlanProblem("", line, f"YAML 格式错误（{where}{words}；原文：{detail}）")]) from None
