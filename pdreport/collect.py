@@ -307,8 +307,9 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
 
 
 def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
-    """Required inputs that read as empty may hold a formula: looked up only then (an .xlsx)."""
-    if guarded.kind not in ("xlsx", "xlsm") or guarded.data is None:
+    """Required inputs that read as empty may hold a formula: looked up only then (an .xlsx or
+    .ods; an .xls does not say)."""
+    if guarded.kind not in ("xlsx", "xlsm", "ods") or guarded.data is None:
         return
     wanted: dict[str, set[str]] = {}
     for rv in raw.values:
@@ -316,10 +317,10 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
             wanted.setdefault(rv.field.sheet, set()).add(rv.field.cell)
     if wanted:
         if raw.renamed:  # (looked up by the names the workbook gives the sheets)
-            found = computed_cells(guarded.data, _by_book_name(raw, wanted))
+            found = computed_cells(guarded.data, _by_book_name(raw, wanted), guarded.kind)
             raw.computed = {(_template_name(raw, sheet), cell): c for (sheet, cell), c in found.items()}
         else:
-            raw.computed = computed_cells(guarded.data, wanted)
+            raw.computed = computed_cells(guarded.data, wanted, guarded.kind)
 
 
 def _explain_merged(raw: RawSubmission, wb) -> None:

@@ -192,3 +192,39 @@ def test_a_sheet_only_glanced_at_is_read_from_its_first_cell_and_not_kept(tmp_pa
     assert wb.first_filled_row("两格") == (2, [(1, "第一行")])
     assert wb.first_filled_row("空") is None
     assert wb._grids == {}
+
+
+def _ods(content: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+    return buf.getvalue()
+
+
+_ODS_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+             b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+             b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+             b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>')  # fmt: skip
+
+
+def test_ods_cells_counts_repeats_and_stops_past_the_last_row_wanted():
+    from pdreport.intake.read import ods_cells
+
+    def row(*cells, repeat=1):
+        tds = b"".join(b'<table:table-cell table:number-columns-repeated="%d"><text:p>%s</text:p></table:table-cell>'
+                       % (n, t.encode()) for n, t in cells)  # fmt: skip
+        return b'<table:table-row table:number-rows-repeated="%d">%s</table:table-row>' % (repeat, tds)
+
+    first = b'<table:table table:name="A">' + row((1, "x"), repeat=3) + b"</table:table>"
+    second = (b'<table:table table:name="B"><table:table-header-rows>' + row((2, "h"))
+              + b"</table:table-header-rows>" + row((1, "a"), (3, "b"), repeat=2) + row((1, "c")))  # fmt: skip
+    # (past B's last wanted row come 10,000 rows, then the stream is cut off mid-tag: it is never
+    # read that far)
+    data = _ods(_ODS_HEAD + first + second + row((1, "never read")) * 10_000 + b"<table:table-row <broken")
+    found = ods_cells(data, {"B": {"A1", "D3", "A4"}, "A": {"A3"}})
+    text = {k: "".join(v.itertext()) for k, v in found.items()}
+    assert text == {("A", "A3"): "x", ("B", "A1"): "h", ("B", "D3"): "b", ("B", "A4"): "c"}

@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 
-from .read import _ATTR, cell_tag, sheet_parts
+from .read import _ATTR, OFFICE_NS, cell_tag, ods_cells, sheet_parts
 
 _PERCENT_BUILTIN = {9, 10}  # 0%, 0.00% (ECMA-376 Part 1, 18.8.30)
 _CELL_XFS = re.compile(rb"<(?:[\w.-]+:)?cellXfs\b[^>]*>(.*?)</(?:[\w.-]+:)?cellXfs>", re.S)
@@ -70,37 +70,5 @@ def _unescape(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_CELLS = (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
-_MAX_REPEAT = 1_048_576  # (a repeat count past the last row or column a sheet can have is not)
-
-
 def _ods(data: bytes, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
-    from defusedxml import ElementTree
-    from xlsxwriter.utility import xl_cell_to_rowcol
-
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        root = ElementTree.fromstring(z.read("content.xml"))
-    found = set()
-    for table in root.iter(f"{{{_TABLE}}}table"):
-        name = table.get(f"{{{_TABLE}}}name")
-        if name not in wanted:
-            continue
-        targets = {xl_cell_to_rowcol(c): c for c in wanted[name]}
-        last_row = max(r for r, _ in targets)
-        row = 0
-        for tr in table.iter(f"{{{_TABLE}}}table-row"):
-            rows = min(int(tr.get(f"{{{_TABLE}}}number-rows-repeated", "1")), _MAX_REPEAT)
-            col = 0
-            for td in tr:
-                if td.tag not in _CELLS:
-                    continue
-                cols = min(int(td.get(f"{{{_TABLE}}}number-columns-repeated", "1")), _MAX_REPEAT)
-                if td.get(f"{{{_OFFICE}}}value-type") == "percentage":
-                    found |= {(name, c) for (r, k), c in targets.items() if row <= r < row + rows and col <= k < col + cols}
-                col += cols
-            row += rows
-            if row > last_row:
-                break
-    return found
+    return {key for key, td in ods_cells(data, wanted).items() if td.get(f"{{{OFFICE_NS}}}value-type") == "percentage"}

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -191,16 +192,20 @@ class Computed(NamedTuple):
     formula: str  # the formula's text, without "=" ("" if it has none of its own, e.g. shared)
 
 
-def computed_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Computed]:
+def computed_cells(data: bytes, wanted: dict[str, set[str]], kind: str = "xlsx") -> dict[tuple[str, str], Computed]:
     """For cells that read as empty: which of ``wanted`` ({sheet name: {"H5", …}}) hold a formula
     with no saved result or an error value, so that the finding can say so instead of "not filled
     in" (and a text typed as "-完成3场培训", which Excel takes for a formula showing #NAME?, can be
-    read as typed). ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags). Best
-    effort: anything unexpected gives no answer, never an error."""
+    read as typed). ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags), or an .ods
+    (``kind``). Best effort: anything unexpected gives no answer, never an error."""
     import html
-    import zipfile
 
     out: dict[tuple[str, str], Computed] = {}
+    if kind == "ods":
+        try:
+            return _ods_computed(data, wanted)
+        except Exception:  # noqa: BLE001 - only a better message is at stake
+            return {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             for name, xml in sheet_parts(z, set(wanted)).items():
@@ -220,6 +225,87 @@ def computed_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, 
                         out[(name, cell)] = Computed("", formula)
     except Exception:  # noqa: BLE001 - only a better message is at stake
         return {}
+    return out
+
+
+OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_CALCEXT_NS = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODS_CELLS = (f"{{{_TABLE_NS}}}table-cell", f"{{{_TABLE_NS}}}covered-table-cell")
+_MAX_REPEAT = 1_048_576  # (a repeat count past the last row or column a sheet can have is not)
+
+
+def ods_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Any]:
+    """{(sheet, "H5"): its ``table:table-cell`` element} for the cells of ``wanted`` an .ods (one
+    the guard has passed) has, rows and columns counted with their repeats as calamine counts
+    them. Read as a stream: each element is dropped once looked at (a content.xml of 150 MB of
+    empty cells, which a 3 MB file can hold, costs no more than its largest cell), and reading
+    stops past the last row wanted. Raises on anything unexpected (callers only want a better
+    message: they give none)."""
+    from defusedxml import ElementTree
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
+    targets_of = {name: {xl_cell_to_rowcol(c): c for c in cells} for name, cells in wanted.items() if cells}
+    last_row = {name: max(r for r, _ in t) for name, t in targets_of.items()}
+    left = set(targets_of)
+    found: dict[tuple[str, str], Any] = {}
+    table_tag, row_tag, ns = f"{{{_TABLE_NS}}}table", f"{{{_TABLE_NS}}}table-row", f"{{{_TABLE_NS}}}"
+    open_: list[Any] = []  # the elements started and not yet ended (each one's parent is the one before)
+    tables = cells = 0  # how deep inside tables and cells the parser is
+    name, targets, row, rows, col = None, None, 0, 1, 0
+    with zipfile.ZipFile(io.BytesIO(data)) as z, z.open("content.xml") as fh:
+        for event, elem in ElementTree.iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if event == "start":
+                open_.append(elem)
+                if tag == table_tag:
+                    tables += 1
+                    if tables == 1:
+                        name, row = elem.get(f"{ns}name"), 0
+                        targets = targets_of.get(name) if name in left else None
+                elif tables == 1 and tag == row_tag:
+                    rows, col = min(int(elem.get(f"{ns}number-rows-repeated", "1")), _MAX_REPEAT), 0
+                elif tables == 1 and tag in _ODS_CELLS:
+                    cells += 1
+                continue
+            open_.pop()
+            if tables == 1 and tag in _ODS_CELLS:
+                cells -= 1
+                span = min(int(elem.get(f"{ns}number-columns-repeated", "1")), _MAX_REPEAT)
+                for (r, k), c in (targets or {}).items():
+                    if row <= r < row + rows and col <= k < col + span:
+                        found[(name, c)] = elem
+                col += span
+            elif tables == 1 and tag == row_tag:
+                row += rows
+                if targets is not None and row > last_row[name]:
+                    left.discard(name)  # (nothing more wanted from this table)
+                    targets = None
+                    if not left:
+                        break
+            elif tag == table_tag:
+                tables -= 1
+            if cells == 0 and open_:  # (a cell's content is kept until the cell has been looked at)
+                open_[-1].remove(elem)
+    return found
+
+
+def _ods_computed(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Computed]:
+    """``computed_cells`` of an .ods: LibreOffice saves a formula's error as the text it shows
+    (#DIV/0!) with ``calcext:value-type="error"``, which calamine reads as an empty cell."""
+    out = {}
+    for key, td in ods_cells(data, wanted).items():
+        formula = td.get(f"{{{_TABLE_NS}}}formula")
+        if formula is None:
+            continue
+        text = formula.split(":", 1)[1] if formula.startswith("of:") else formula
+        formula = text[1:] if text.startswith("=") else text
+        if td.get(f"{{{_CALCEXT_NS}}}value-type") == "error":
+            shown = "".join("".join(p.itertext()) for p in td.iter(f"{{{_TEXT_NS}}}p")).strip()
+            out[key] = Computed(shown or "#N/A", formula)
+        elif td.get(f"{{{OFFICE_NS}}}value-type") is None:  # a formula with no result saved
+            out[key] = Computed("", formula)
     return out
 
 
