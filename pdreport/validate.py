@@ -501,8 +501,12 @@ def check_magnitude(ctx: _Ctx, f: Field, value: Any, number: float, indicator: I
     if not doubt:
         return ""
     if indicator.accumulation is not Accumulation.RATE:
+        unit = indicator.unit
+        # (an example in the indicator's own unit: "15万平方米填 15，而不是 150000" only where the
+        # unit counts in 万, as the commonest slip is typing the figure in the unit without it)
+        example = f"（如 15{unit}应填 15，而不是 150000）" if unit.startswith("万") and len(unit) > 1 else ""
         ctx.report(Code.UNIT_MAGNITUDE, f, f"{doubt}，可能按其他单位填报或多打了数位",
-                   f"请确认计量单位为“{indicator.unit}”（如 15万千瓦应填 15，而不是 150000）", value)  # fmt: skip
+                   f"请确认计量单位为“{unit}”{example}，并核对是否多打了数位", value)  # fmt: skip
         return doubt
     if indicator.comparison is Comparison.REDUCTION_AT_LEAST:
         example = "如下降 1.5% 填 1.5，上升 2% 填 -2"

@@ -755,7 +755,13 @@ def test_a_figure_ten_times_the_target_is_questioned(plan, demo, tmp_path):
     sub, findings = check_one(plan, p, "2024H1")
     (w,) = [f for f in findings if f.code is Code.UNIT_MAGNITUDE]
     assert w.field == "ind.T18-3.value" and "10倍" in w.message
+    # (its example is in the indicator's own unit, and only where the unit counts in 万)
+    assert w.hint == "请确认计量单位为“个”，并核对是否多打了数位"
     assert {f.indicator: f.value for f in sub.figures}["T18-3"] == 26000  # taken as typed
+    p = write_return(tmp_path, "z.xlsx", demo["jjw"], **{"ind.H5.value": 1000})  # 建筑节能改造, 10 万平方米
+    _, findings = check_one(plan, p, "2024H1")
+    (w,) = [f for f in findings if f.code is Code.UNIT_MAGNITUDE]
+    assert w.hint == "请确认计量单位为“万平方米”（如 15万平方米应填 15，而不是 150000），并核对是否多打了数位"
     p = write_return(tmp_path, "y.xlsx", demo["jjw"], **{"ind.T18-3.value": 25000})
     _, findings = check_one(plan, p, "2024H1")
     assert Code.UNIT_MAGNITUDE not in {f.code for f in findings}
