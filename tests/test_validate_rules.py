@@ -1052,6 +1052,15 @@ def test_the_duplicate_note_says_file_time_decided_for_the_whole_group(plan, dem
     ("25万", "万元", "计量单位已是“万元”，只填数字 25"),
     ("12,345.6吨", "吨标准煤", "计量单位已是“吨标准煤”，只填数字 12345.6"),
     ("2万", "", "请换算后只填数字（2万填 20000）"),  # no unit known: no guess at one
+    # square metres as typed (the "2" of ㎡, m² and m2 is no second number), 平米, and a decimal
+    # point typed with a 句号
+    ("150000㎡", "万平方米", "本格以“万平方米”计，请换算后只填数字（150000平方米填 15）"),
+    ("15万m²", "万平方米", "计量单位已是“万平方米”，只填数字 15"),
+    ("150000M2", "万平方米", "本格以“万平方米”计，请换算后只填数字（150000平方米填 15）"),
+    ("3000平米", "平方米", "计量单位已是“平方米”，只填数字 3000"),
+    ("１２。５", "万平方米", "小数点请用“.”，只填数字 12.5"),
+    ("12。5万平方米", "万平方米", "计量单位已是“万平方米”，只填数字 12.5"),
+    ("建成。5个", "个", "计量单位已是“个”，只填数字 5"),  # (a 句号 not between digits is no point)
 ])  # fmt: skip
 def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
     from pdreport.intake.number_hint import number_hint

@@ -26,6 +26,9 @@ _ROUGHLY = re.compile("左右|上下|以上|以内|多|余|约|近")  # "1300多
 _ASIDE = tuple("（(，,；;。、：:")  # what may follow the number and its unit: a remark (not ".": kW.h)
 _RISE, _FALL = ("上升", "增长", "增加", "提高"), ("下降", "减少", "降低")
 ONE_NUMBER = "只填一个数字（以本格的计量单位计）；文字说明写在“情况说明”中"
+# square metres as typed: ㎡ and m² (both "m2" once normalised), m2, 平米 — the "2" is no number
+_SQUARE_METRES = re.compile(r"(?<=[0-9万千])(?:m2|平米)(?![0-9])", re.IGNORECASE)
+_FULL_STOP_POINT = re.compile(r"(?<=[0-9])。(?=[0-9])")  # "12。5": a decimal point typed with a 句号
 
 
 def number_hint(value: Any, unit: str, decline: bool = False) -> str:
@@ -36,6 +39,9 @@ def number_hint(value: Any, unit: str, decline: bool = False) -> str:
     个 is asked), or a rise or fall it cannot sign, it says what to type without a figure.
     ``decline``: the cell holds a decline rate (下降 typed positive, 上升 negative)."""
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "").replace("\u2212", "-")
+    text = _SQUARE_METRES.sub("平方米", text)
+    point = _FULL_STOP_POINT.search(text) is not None
+    text = _FULL_STOP_POINT.sub(".", text)
     numbers = _NUMBERS.findall(text)
     if len(numbers) != 1:
         return ONE_NUMBER
@@ -59,6 +65,8 @@ def number_hint(value: Any, unit: str, decline: bool = False) -> str:
         return f"本格填下降率，下降填正数、上升填负数：只填数字 {format_plain(-number if rise else number)}"
     factor, typed = scale
     shown = format_plain(number)
+    if point and not typed and text == run:
+        return f"小数点请用“.”，只填数字 {shown}"
     if not typed:
         return f"只填数字（如 {shown}）；“{text[:12]}”中的文字说明请写在“情况说明”中"
     if factor == 1:
