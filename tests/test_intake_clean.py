@@ -45,6 +45,23 @@ def test_not_numbers(raw):
     assert p.value is None and p.error
 
 
+@pytest.mark.parametrize(("raw", "error", "hint"), [
+    # a number typed into a cell formatted as a date or time: the number it stores, counted in days
+    # as Excel and LibreOffice count them from 1 March 1900 (before it they differ by a day)
+    (dt.datetime(1900, 3, 1), "单元格设成了日期或时间格式，显示为 1900/3/1", "如本意是数字 61："),
+    (dt.datetime(1900, 3, 12, 12), "显示为 1900/3/12 12:00", "如本意是数字 72.5："),
+    (dt.time(3, 7, 12), "显示为 3:07:12", "如本意是数字 0.13："),
+    (dt.datetime(1905, 5, 5), "显示为 1905/5/5", "如本意是数字 1952："),
+    (dt.datetime(1900, 1, 12), "显示为 1900/1/12", "请把该格的格式改为“常规”或“数值”后重新填写数字"),
+    # a date typed where a number belongs: no number is suggested
+    (dt.date(2024, 7, 1), "单元格中填的是日期（2024/7/1）", "此处只填数字"),
+    (dt.datetime(2024, 7, 1, 9, 30), "单元格中填的是日期（2024/7/1 09:30）", "此处只填数字"),
+])  # fmt: skip
+def test_a_date_where_a_number_belongs_says_which_it_may_be(raw, error, hint):
+    p = parse_number(raw)
+    assert p.value is None and error in p.error and p.hint.startswith(hint)
+
+
 @pytest.mark.parametrize("raw", [None, "", "   "])
 def test_blank_number(raw):
     assert parse_number(raw).empty

@@ -129,6 +129,32 @@ def _normalise_name(text: Any) -> str:
     return name
 
 
+def _date_for_a_number(value: dt.date | dt.time) -> Parsed:
+    """A date or time where a number belongs: a date typed there, or a number typed into a cell
+    formatted as a date or time (12 shows as 1900/1/12, 12.5 as 1900/1/12 12:00, 0.13 as 3:07:12).
+    Then the number it stores is said, as Excel and LibreOffice count days: only from 1 March 1900,
+    where the two agree (Excel counts a 29 February 1900, LibreOffice does not)."""
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        serial: float | None = seconds / 86400
+        shown = f"{value.hour}:{value.minute:02d}:{value.second:02d}"
+    else:
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        shown = f"{moment.year}/{moment.month}/{moment.day}" + (f" {moment:%H:%M}" if moment.time() != dt.time() else "")
+        serial = (moment - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+        if moment.year >= 1910:  # (no number anyone reports is shown so: a date typed there)
+            return Parsed(error=f"应填写数字，单元格中填的是日期（{shown}）",
+                          hint="此处只填数字（以本格的计量单位计），日期等说明写在“情况说明”中")  # fmt: skip
+        if moment < dt.datetime(1900, 3, 1):
+            serial = None
+    if serial is None or serial <= 0:
+        return Parsed(error=f"应填写数字，单元格设成了日期或时间格式，显示为 {shown}",
+                      hint="请把该格的格式改为“常规”或“数值”后重新填写数字")  # fmt: skip
+    number = format_plain(round(serial, 6))
+    return Parsed(error=f"应填写数字，单元格设成了日期或时间格式，显示为 {shown}",
+                  hint=f"如本意是数字 {number}：请把该格的格式改为“常规”或“数值”后重新填写 {number}")  # fmt: skip
+
+
 def parse_number(value: Any) -> Parsed:
     """A cell value → float. Accepts thousands separators, full-width digits and a % sign."""
     if is_blank(value):
@@ -140,8 +166,10 @@ def parse_number(value: Any) -> Parsed:
         if math.isnan(number) or math.isinf(number):
             return Parsed(error="数字无效")
         return Parsed(number)
-    if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        return Parsed(error="应填写数字，单元格中是日期或时间")
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return _date_for_a_number(value)
+    if isinstance(value, dt.timedelta):
+        return Parsed(error="应填写数字，单元格中是时长", hint="请把该格的格式改为“常规”或“数值”后重新填写数字")
     text = unicodedata.normalize("NFKC", str(value)).strip()
     text = text.replace("\u2212", "-").replace(" ", "")
     percent = text.endswith("%")
