@@ -324,13 +324,17 @@ def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
 
 
 def _explain_merged(raw: RawSubmission, wb) -> None:
-    """Required inputs that read as empty may lie in cells the office merged (E5:E8 showing
-    "推进中": only E5 holds it): looked up only then, so that the finding can say so."""
+    """Required inputs and labels that read as empty may lie in cells the office merged (E5:E8
+    showing "推进中": only E5 holds it; an item's name merged into the one above): looked up only
+    then, so that the finding can say so."""
     wanted: dict[str, list[str]] = {}
     for rv in raw.values:
         f = rv.field
         if f.required and is_blank(rv.value) and (f.sheet, f.cell) not in raw.computed:
             wanted.setdefault(f.sheet, []).append(f.cell)
+    for lb, seen in raw.labels_seen:
+        if is_blank(seen) and lb.text.strip():
+            wanted.setdefault(lb.sheet, []).append(lb.cell)
     if not wanted:
         return
     from xlsxwriter.utility import xl_rowcol_to_cell

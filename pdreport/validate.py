@@ -231,7 +231,12 @@ def check_structure(ctx: _Ctx) -> set[str]:
             why, hint = "表格可能被插入/删除行列或改动", "请使用下发的填报表重新填写，不要增删行列或修改项目名称"
             if shifts is None:
                 shifts = _row_shifts(ctx.raw.labels_seen, missing_sheets)
-            if lb.sheet in shifts:
+            merged = ctx.raw.merged.get((lb.sheet, lb.cell)) if not shown else None
+            if merged:  # (its row's cells may well be as typed, but nothing says which: not taken in)
+                now = f"现为空（{lb.cell} 被合并进了 {merged}）"
+                why = "合并后只显示左上角一格的内容"
+                hint = f"请取消合并 {merged}，恢复各格原有的内容（或使用下发的填报表重新填写）"
+            elif lb.sheet in shifts:
                 why, hint = shifts[lb.sheet]
             ctx.findings.append(Finding(
                 Code.LABEL_CHANGED, f"此处应为“{lb.text}”，{now}；{why}，{dropped}", hint,

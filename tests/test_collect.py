@@ -140,6 +140,11 @@ def test_a_required_cell_merged_into_the_one_above_is_said_to_be_merged(plan, h1
     assert sorted(found) == ["E6", "E7", "E8"]
     assert found["E7"].message.endswith("为必填项：E7 被合并进了 E5:E8，合并后只有 E5 有内容，本格读作未填写")
     assert found["E7"].hint == "请取消合并单元格，在 E7 中单独填写；与 E5 相同的，复制过去即可"
+    # an item's name merged into the one above: said so too, not "现为空" with rows inserted
+    _edit(paths["区建交委"], lambda wb: wb[INDICATORS].merge_cells("C5:C6"))
+    [named] = [f for f in codes_at(collect(plan, tmp_path, "2024H1"), Code.LABEL_CHANGED) if f.cell == "C6"]
+    assert "现为空（C6 被合并进了 C5:C6）；合并后只显示左上角一格的内容，本行填报内容未采用" in named.message
+    assert named.hint.startswith("请取消合并 C5:C6")
     # a required cell left empty, not merged: as ever
     returns(plan, demo, tmp_path / "plain", ["区建交委"], {"区建交委": {"task.5.status": None}})
     (plain,) = codes_at(collect(plan, tmp_path / "plain", "2024H1"), Code.REQUIRED_MISSING)
