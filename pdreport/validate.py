@@ -198,6 +198,12 @@ def check_structure(ctx: _Ctx) -> set[str]:
                        f"工作表“{sheet}”被改名为“{renamed[0]}”，其中的表格也与下发时不同（项目名称、表头多数对不上），"
                        "内容无法读取",
                        "请使用下发的填报表重新填写，不要增删行列、修改项目名称或重命名工作表", sheet=sheet)  # fmt: skip
+        elif renamed:  # (copies of the sheet, each renamed: either may be the one filled in)
+            shown = "".join(f"“{n}”" for n in renamed[:4]) + ("等" if len(renamed) > 4 else "这")
+            ctx.report(Code.SHEET_MISSING, None,
+                       f"工作表“{sheet}”不在了：{shown}{len(renamed)}个工作表都像是它改名后的副本，无法确定以哪个为准，"
+                       "内容无法读取",
+                       f"请只保留填好的一份，把名称改回“{sheet}”，删去其余的副本后重新报送", sheet=sheet)  # fmt: skip
         else:
             ctx.report(Code.SHEET_MISSING, None, f"工作表“{sheet}”被删除或改名，其中的内容无法读取",
                        "请使用下发的填报表重新填写，不要删除或重命名工作表", sheet=sheet)  # fmt: skip
