@@ -198,7 +198,8 @@ def _headline_table(doc, a: Assessment, caption: str = "") -> None:
     rows = [[str(h["seq"]), h["field"], h["target"], h["departments"], h["value"] or "—", h["status"],
              h["change_short"].replace("，", "\n") if h["change_each"] else h["change_short"]]
             for h in headline_rows(a)]  # fmt: skip
-    fmt.table(doc, header, rows, [11, 12, 32, 25, 29, 20, 27], align=["center", "center", "left", "left", "left", "center", "center"],
+    # (完成情况 keeps a figure and its unit on one line: 6.45万平方米; the 目标 text wraps anyway)
+    fmt.table(doc, header, rows, [11, 12, 28, 25, 33, 20, 27], align=["center", "center", "left", "left", "left", "center", "center"],
               status_col=5, caption=caption, cell_margin_mm=1.0)  # fmt: skip
 
 
