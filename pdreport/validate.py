@@ -200,8 +200,9 @@ def check_structure(ctx: _Ctx) -> set[str]:
                        "请使用下发的填报表重新填写，不要增删行列、修改项目名称或重命名工作表", sheet=sheet)  # fmt: skip
         elif renamed:  # (copies of the sheet, each renamed: either may be the one filled in)
             shown = "".join(f"“{n}”" for n in renamed[:4]) + ("等" if len(renamed) > 4 else "这")
+            count = {2: "两", 3: "三", 4: "四"}.get(len(renamed), str(len(renamed)))
             ctx.report(Code.SHEET_MISSING, None,
-                       f"工作表“{sheet}”不在了：{shown}{len(renamed)}个工作表都像是它改名后的副本，无法确定以哪个为准，"
+                       f"工作表“{sheet}”不在了：{shown}{count}个工作表都像是它改名后的副本，无法确定以哪个为准，"
                        "内容无法读取",
                        f"请只保留填好的一份，把名称改回“{sheet}”，删去其余的副本后重新报送", sheet=sheet)  # fmt: skip
         else:

@@ -613,6 +613,6 @@ def test_check_one_through_a_folder_that_cannot_be_opened_says_so(plan, tmp_path
     monkeypatch.setattr(Path, "exists", denied)
     monkeypatch.setattr(Path, "is_symlink", denied)
     # (not a traceback: the guard looks itself, and says what it finds; as a user without the
-    # permission that is E006 "没有读取该文件的权限", here, as root, that nothing is there)
+    # permission that is E006 "没有打开该文件所在文件夹的权限", here, as root, that nothing is there)
     _sub, found = check_one(plan, tmp_path / "锁住的文件夹" / "x.xlsx")
     assert [f.code for f in found] == [Code.NOT_A_FILE] and "不存在" in found[0].message

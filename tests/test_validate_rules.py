@@ -836,7 +836,7 @@ def test_two_renamed_copies_of_a_sheet_are_named_and_neither_is_read(plan, demo,
     path = renamed_return(tmp_path, demo["jjw"], {"指标": "指标-新"}, edit=copy)
     _sub, findings = check_one(plan, path, "2024H1")
     [e109] = [f for f in findings if f.code is Code.SHEET_MISSING]
-    assert e109.sheet == "指标" and "“指标-新”“指标-旧”这2个工作表都像是它改名后的副本，无法确定以哪个为准" in e109.message
+    assert e109.sheet == "指标" and "“指标-新”“指标-旧”这两个工作表都像是它改名后的副本，无法确定以哪个为准" in e109.message
     assert e109.hint == "请只保留填好的一份，把名称改回“指标”，删去其余的副本后重新报送"
 
 

@@ -136,8 +136,9 @@ class _Guard:
             st = os.lstat(self.path)
         except FileNotFoundError:
             raise self.stop(Code.NOT_A_FILE, "文件不存在（可能已被移动或删除）", "请确认文件位置后重试") from None
-        except PermissionError:
-            raise self.stop(Code.UNREADABLE, "没有读取该文件的权限", "请检查文件权限（或请管理员开放读取权限）后重试") from None
+        except PermissionError:  # (looking a file up fails so only for a folder on its way)
+            raise self.stop(Code.UNREADABLE, "没有打开该文件所在文件夹的权限",
+                            "请检查文件夹权限（或请管理员开放读取权限），或把文件拷到能打开的文件夹后重试") from None  # fmt: skip
         except (OSError, ValueError) as exc:
             raise self.stop(Code.UNREADABLE, f"无法访问该文件（{type(exc).__name__}）", "请检查文件名和位置后重试") from None
         self._check_stat(st)
