@@ -458,16 +458,14 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
     if parsed.note and typed_percent:
         shown = format_plain(number)
         ctx.report(Code.PERCENT_NORMALISED, f, parsed.note, f"本表百分数只填数字（如 {shown}% 填 {shown}），今后请不带百分号", value)
-    if (f.sheet, f.cell) in ctx.raw.percent and not isinstance(value, str) and unit and unit != "%":
-        # "50%" typed where an amount belongs, saved as 0.5 in a cell that shows 50%
-        shown = format_plain(round(number * 100, 10))
-        ctx.report(Code.WRONG_TYPE, f, f"此处应填{unit}数，单元格却显示为百分数 {shown}%（存为 {format_plain(number)}），无法采用",
-                   f"请把该格的格式改为“常规”或“数值”，填写以{unit}计的数值（只填数字）；完成比例等可写在情况说明中",
-                   value)  # fmt: skip
-        return None
     if (f.sheet, f.cell) in ctx.raw.percent and not isinstance(value, str):
         # "2.5%" typed into the cell: saved as 0.025 in a cell that shows 2.5%, as the clerk saw it
         shown = format_plain(round(number * 100, 10))
+        if unit and unit != "%":  # ("50%" typed where an amount belongs: no amount at all)
+            ctx.report(Code.WRONG_TYPE, f, f"此处应填{unit}数，单元格却显示为百分数 {shown}%（存为 {format_plain(number)}），无法采用",
+                       f"请把该格的格式改为“常规”或“数值”，填写以{unit}计的数值（只填数字）；完成比例等可写在情况说明中",
+                       value)  # fmt: skip
+            return None
         ctx.report(Code.PERCENT_NORMALISED, f,
                    f"单元格设成了百分比格式，显示为 {shown}%（存为 {format_plain(number)}），已按 {shown} 读取",
                    f"本表百分数只填数字（如 {shown}% 填 {shown}）", value)  # fmt: skip
