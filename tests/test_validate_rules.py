@@ -1072,6 +1072,9 @@ def test_the_duplicate_note_says_file_time_decided_for_the_whole_group(plan, dem
     ("１２。５", "万平方米", "小数点请用“.”，只填数字 12.5"),
     ("12。5万平方米", "万平方米", "计量单位已是“万平方米”，只填数字 12.5"),
     ("建成。5个", "个", "计量单位已是“个”，只填数字 5"),  # (a 句号 not between digits is no point)
+    # words are quoted as typed, not as read (full-width digits, a 句号 for the point)
+    ("约12。5", "万平方米", "只填数字（如 12.5）；“约12。5”中的文字说明"),
+    ("上升３．２％", "%", "只填数字，以本格的计量单位“%”计；“上升３．２％”中的升降"),
 ])  # fmt: skip
 def test_hints_convert_to_the_cells_unit_and_do_not_guess(typed, unit, hint):
     from pdreport.intake.number_hint import number_hint

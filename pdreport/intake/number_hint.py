@@ -38,6 +38,7 @@ def number_hint(value: Any, unit: str, decline: bool = False) -> str:
     separator ("56,5"), a unit or word after the number it cannot convert ("8000kWh", "1300辆" where
     个 is asked), or a rise or fall it cannot sign, it says what to type without a figure.
     ``decline``: the cell holds a decline rate (下降 typed positive, 上升 negative)."""
+    typed_text = str(value).strip()[:12]  # quoted as typed, not as normalised below
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "").replace("\u2212", "-")
     text = _SQUARE_METRES.sub("平方米", text)
     point = _FULL_STOP_POINT.search(text) is not None
@@ -56,11 +57,11 @@ def number_hint(value: Any, unit: str, decline: bool = False) -> str:
     rise, fall = any(w in text for w in _RISE), any(w in text for w in _FALL)
     signed = unit == "%" and (rise or fall)  # (上升 3.2% is -3.2 in a decline rate's cell)
     if signed and (not decline or (rise and fall) or number < 0):
-        return f"只填数字，{cell}；“{text[:12]}”中的升降请按本格要求用正负数表示，文字说明写在“情况说明”中"
+        return f"只填数字，{cell}；“{typed_text}”中的升降请按本格要求用正负数表示，文字说明写在“情况说明”中"
     rest = _ROUGHLY.sub("", text[at + len(run):])
     scale = _typed_scale(rest, unit)
     if scale is None or (signed and scale[0] != 1):
-        return f"只填数字，{cell}；“{text[:12]}”中的单位或文字无法换算，请核实后填写，文字说明写在“情况说明”中"
+        return f"只填数字，{cell}；“{typed_text}”中的单位或文字无法换算，请核实后填写，文字说明写在“情况说明”中"
     if signed:
         return f"本格填下降率，下降填正数、上升填负数：只填数字 {format_plain(-number if rise else number)}"
     factor, typed = scale
@@ -68,7 +69,7 @@ def number_hint(value: Any, unit: str, decline: bool = False) -> str:
     if point and not typed and text == run:
         return f"小数点请用“.”，只填数字 {shown}"
     if not typed:
-        return f"只填数字（如 {shown}）；“{text[:12]}”中的文字说明请写在“情况说明”中"
+        return f"只填数字（如 {shown}）；“{typed_text}”中的文字说明请写在“情况说明”中"
     if factor == 1:
         return f"计量单位已是“{unit}”，只填数字 {shown}"
     measured = f"本格以“{unit}”计，" if unit else ""
