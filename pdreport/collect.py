@@ -307,9 +307,8 @@ def _read_guarded(rel: str, path: Path, guarded: GuardResult, plan: Plan, period
 
 
 def _explain_blanks(raw: RawSubmission, guarded: GuardResult) -> None:
-    """Required inputs that read as empty may hold a formula: looked up only then (an .xlsx or
-    .ods; an .xls does not say)."""
-    if guarded.kind not in ("xlsx", "xlsm", "ods") or guarded.data is None:
+    """Required inputs that read as empty may hold a formula: looked up only then."""
+    if guarded.kind not in ("xlsx", "xlsm", "ods", "xls") or guarded.data is None:
         return
     wanted: dict[str, set[str]] = {}
     for rv in raw.values:
@@ -352,8 +351,8 @@ def _explain_merged(raw: RawSubmission, wb) -> None:
 def _find_percent_cells(raw: RawSubmission, guarded: GuardResult) -> None:
     """% figures that read as a fraction (0 < |v| ≤ 1), and amounts up to 2 (50%, 100% or 120%
     typed into a 万平方米 cell is saved as 0.5, 1, 1.2): whether the cell shows a percentage is
-    looked up only then (an .xlsx or .ods)."""
-    if guarded.data is None or guarded.kind not in ("xlsx", "xlsm", "ods"):
+    looked up only then."""
+    if guarded.data is None or guarded.kind not in ("xlsx", "xlsm", "ods", "xls"):
         return
     wanted: dict[str, set[str]] = {}
     for rv in raw.values:

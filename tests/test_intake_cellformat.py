@@ -109,21 +109,33 @@ def test_unreadable_styles_give_no_answer():
     assert percent_cells(b"not a zip", "xlsx", {"指标": {"H5"}}) == set()
     assert percent_cells(b"not a zip", "ods", {"指标": {"H5"}}) == set()
     assert percent_cells(b"", "xls", {"指标": {"H5"}}) == set()
+    assert percent_cells(b"\xd0\xcf\x11\xe0" + bytes(600), "xls", {"指标": {"H5"}}) == set()
 
 
 @needs_soffice
 def test_percentage_cells_saved_by_libreoffice(plan, demo, tmp_path):
-    """.ods keeps the percentage (read as shown); .xls does not say, so the fraction is questioned."""
+    """.ods, .xls and .xlsx as LibreOffice saves them all keep the percentage: read as shown."""
     src = _return(tmp_path, demo, "pct.xlsx", {"H7": 0.025, "H8": 0.012}, "0.00%")
-    ods, xls, xlsx = soffice_convert_many([src], "ods", tmp_path / "ods") + \
-        soffice_convert_many([src], "xls", tmp_path / "xls") + \
-        soffice_convert_many([src], "xlsx", tmp_path / "xlsx")  # fmt: skip
-    for path in (ods, xlsx):
+    for kind in ("ods", "xls", "xlsx"):
+        [path] = soffice_convert_many([src], kind, tmp_path / kind)
         figures, codes, _ = _read(plan, path)
-        assert figures["H7"] == 2.5 and (Code.PERCENT_NORMALISED, "H5") in codes, path.name
-    figures, codes, _ = _read(plan, xls)
-    assert figures["H7"] == 0.025 and (Code.PERCENT_MAYBE_FRACTION, "H5") in codes
-    assert figures["H8"] == 1.2  # far below anything plausible: taken as a fraction either way
+        assert figures["H7"] == 2.5 and figures["H8"] == 1.2, path.name
+        assert (Code.PERCENT_NORMALISED, "H5") in codes, path.name
+
+
+@needs_soffice
+def test_a_percentage_typed_where_an_amount_belongs_in_an_xls(plan, demo, tmp_path):
+    """"50%" in a 万平方米 cell of an .xls (WPS and Excel save its format in the XF records)."""
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["jjw"])))
+    for ref, (value, fmt) in {"H5": (0.5, "0%"), "H6": (0.5, "General")}.items():
+        wb["指标"][ref].value, wb["指标"][ref].number_format = value, fmt
+    (tmp_path / "src").mkdir()
+    wb.save(tmp_path / "src" / "jjw.xlsx")
+    [xls] = soffice_convert_many([tmp_path / "src" / "jjw.xlsx"], "xls", tmp_path / "xls")
+    _, findings = check_one(plan, xls, "2024H1")
+    [wrong] = [f for f in findings if f.cell == "H5"]
+    assert wrong.code is Code.WRONG_TYPE and "单元格却显示为百分数 50%（存为 0.5）" in wrong.message
+    assert not [f for f in findings if f.cell == "H6"]
 
 
 # -- a text Excel took for a formula ---------------------------------------------------------

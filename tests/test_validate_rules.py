@@ -483,9 +483,9 @@ def test_a_formula_showing_an_error_value_is_said_to_be_one(plan, demo, tmp_path
     src.parent.mkdir()
     src.write_bytes(fill_template(filled, values={k: v for k, v in filled.values.items() if k != f.key},
                                   edits={(f.sheet, f.cell): "=1/0"}))  # fmt: skip
-    # LibreOffice saves the result, #DIV/0!, in an .xlsx and (as text calamine reads as empty) in
-    # an .ods: both are said to be the error they show, not "未填写"; an .xls does not say
-    for kind in ("xlsx", "ods"):
+    # LibreOffice saves the result, #DIV/0!, in an .xlsx and (as what calamine reads as empty) in
+    # an .ods and an .xls: each is said to be the error it shows, not "未填写"
+    for kind in ("xlsx", "ods", "xls"):
         [p] = soffice_convert_many([src], kind, tmp_path / kind)
         _, findings = check_one(plan, p, "2024H1")
         (e,) = [x for x in findings if (x.sheet, x.cell) == (f.sheet, f.cell)]

@@ -2,7 +2,7 @@
 cell formatted as a percentage, and the reader gives 0.025. The format is the only sign of what
 the clerk saw, so for the few cells where it matters (a % figure between 0 and 1) it is looked
 up in the file itself: .xlsx styles (``s`` → ``numFmtId`` → format code), .ods value types
-(``office:value-type="percentage"``). An .xls says nothing here (BIFF records are not read).
+(``office:value-type="percentage"``), .xls XF records (through xlrd, ``xls.py``).
 
 Best effort on files the guard has passed: anything unexpected gives no answer, never an error.
 """
@@ -36,6 +36,10 @@ def percent_cells(data: bytes, kind: str, wanted: dict[str, set[str]]) -> set[tu
             return _xlsx(data, wanted)
         if kind == "ods":
             return _ods(data, wanted)
+        if kind == "xls":
+            from .xls import percent_cells as xls_percent_cells
+
+            return xls_percent_cells(data, wanted, is_percent_code)
     except Exception:  # noqa: BLE001 - only a better reading of a rare cell is at stake
         return set()
     return set()

@@ -196,8 +196,8 @@ def computed_cells(data: bytes, wanted: dict[str, set[str]], kind: str = "xlsx")
     """For cells that read as empty: which of ``wanted`` ({sheet name: {"H5", …}}) hold a formula
     with no saved result or an error value, so that the finding can say so instead of "not filled
     in" (and a text typed as "-完成3场培训", which Excel takes for a formula showing #NAME?, can be
-    read as typed). ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags), or an .ods
-    (``kind``). Best effort: anything unexpected gives no answer, never an error."""
+    read as typed). ``data`` is an .xlsx the guard has passed (plain ``<c r=…>`` tags), an .ods or
+    an .xls (``kind``). Best effort: anything unexpected gives no answer, never an error."""
     import html
 
     out: dict[tuple[str, str], Computed] = {}
@@ -206,6 +206,10 @@ def computed_cells(data: bytes, wanted: dict[str, set[str]], kind: str = "xlsx")
             return _ods_computed(data, wanted)
         except Exception:  # noqa: BLE001 - only a better message is at stake
             return {}
+    if kind == "xls":  # (BIFF keeps no formula text that xlrd decodes: the error value is said)
+        from .xls import error_cells
+
+        return {key: Computed(shown, "") for key, shown in error_cells(data, wanted).items()}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             for name, xml in sheet_parts(z, set(wanted)).items():
