@@ -400,6 +400,26 @@ def templates_cmd(plan_file, period_id, only, out_dir, overwrite, more_names) ->
     click.echo(f"报送截止：{period.deadline:%Y-%m-%d}。工作表保护密码（仅供汇总人员）：pdreport")
     if not plan.contact.details:
         click.echo(_no_contact_reminder(plan, plan_file), err=True)
+    presumed = _presumed_groups_reminder(plan, {f.respondent.id for f in files})
+    if presumed:
+        click.echo(presumed, err=True)
+
+
+def _presumed_groups_reminder(plan, generated: set[str]) -> str:
+    """The lists the notice leaves to someone else ("相关镇": no names given) and the plan fills in
+    with a note saying so: who got those forms, to be confirmed before they go out."""
+    lines = []
+    for g in plan.groups:
+        members = [plan.respondent(m).name for m in g.members]
+        uses = plan.group_uses(g)
+        if not g.note or not uses or not generated & set(g.members):
+            continue
+        shown = "、".join(members) if len(members) <= 8 else f"{'、'.join(members[:3])}等 {len(members)} 个单位"
+        lines.append(f"  {g.name}（{'、'.join(uses)}）：{shown}")
+    if not lines:
+        return ""
+    return ("提醒：通知没有列出以下名单，计划中的名单是推定的，相关单位据此收到了这些任务，下发前请与牵头部门核对"
+            "（调整时修改计划文件中 groups 的 members，再重新生成填报表）：\n" + "\n".join(lines))
 
 
 def _no_contact_reminder(plan, plan_file: Path | None) -> str:

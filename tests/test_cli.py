@@ -85,6 +85,17 @@ def test_templates_never_replace_a_file_without_overwrite(tmp_path):
     assert (out / TANG).read_bytes()[:2] == b"PK"
 
 
+def test_templates_name_the_lists_the_plan_presumed(tmp_path):
+    """The notice gives tasks to "相关镇" and "相关管理局（管委会）" without naming them: the plan's
+    lists are presumed, so `templates` names who got which task, for whose forms it wrote."""
+    r = run("templates", "--period", "2024H1", "--only", "高桥镇", "唐镇", "-o", str(tmp_path / "a"))
+    assert r.returncode == 0 and "提醒：通知没有列出以下名单" in r.stderr, r.stderr
+    assert "  相关镇（任务6）：高桥镇、高东镇、老港镇、书院镇、南汇新城镇、泥城镇" in r.stderr.splitlines()
+    assert "相关管理局" not in r.stderr  # (no form for one of its members was written)
+    r = run("templates", "--period", "2024H1", "--only", "唐镇", "-o", str(tmp_path / "b"))
+    assert r.returncode == 0 and "通知没有列出" not in r.stderr
+
+
 def test_templates_remind_the_coordinator_when_the_plan_gives_no_contact(tmp_path):
     """The notice names no contact person, phone or e-mail, so the bundled plan has none and the
     forms only say where to send them: `templates` says so, and how to add them."""

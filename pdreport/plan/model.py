@@ -398,6 +398,13 @@ class Plan:
                 return g.members
         return ()
 
+    def group_uses(self, group: Group) -> list[str]:
+        """Where the notice names ``group`` as responsible, as the forms number them ("总体目标第1项",
+        "任务6")."""
+        names = {group.name, *group.aliases}
+        uses = [f"总体目标第{i}项" for i, h in enumerate(self.headline, 1) if names & set(h.departments)]
+        return uses + [f"任务{t.number}" for t in self.tasks if names & set(t.departments)]
+
     # -- who reports what --------------------------------------------------------
     def indicators_for(self, respondent_id: str) -> tuple[Indicator, ...]:
         """The indicators ``respondent_id`` reports, in plan order."""

@@ -230,7 +230,7 @@ class _Renderer:
         out = [
             f"本表用于报送《{p.title}》（{chinese_date(p.date)}印发）中由本单位负责的指标和重点任务的落实情况，"
             f"汇总后形成全区推进情况报告。",
-            f"填报范围：只列出通知中明确由{self.r.name}负责或参与的内容，共 {len(self.lay.sheets) - 1} 张表：{sheets}。",
+            f"填报范围：只列出通知中由{self.r.name}负责或参与的内容，共 {len(self.lay.sheets) - 1} 张表：{sheets}。",
             f"报送期为{period.label}（{period_span(period)}），请于{chinese_date(period.deadline)}前报送。",
             "黄色单元格为填报项，橙色表示必填但尚未填写；灰色、蓝色单元格为说明或自动计算，不需填写。"
             "本页“填报检查”会实时显示尚未填写的必填项数量。",
