@@ -235,6 +235,19 @@ def test_zero_in_a_merged_unit_is_only_a_warning(plan, demo, tmp_path):
     assert "金桥管理局" in w.message and not sub.has_errors
 
 
+def test_an_unassessed_annex_unit_may_leave_its_figures_blank(plan, demo, tmp_path):
+    """陆家嘴管理局 has "/" in the annex: its figures are asked for but count nowhere, so a blank is
+    no error to send back. 金桥镇 has "/" too, but its figures count in 金桥管理局's: still needed."""
+    keys = ("annex.energy_base", "annex.energy_current", "annex.output_base", "annex.output_current")
+    blank = dict.fromkeys(keys)
+    sub, findings = check_one(plan, write_return(tmp_path, "陆家嘴.xlsx", demo["lujiazui_glj"], **blank), "2024H1")
+    assert not [f for f in findings if f.sheet == ANNEX] and not sub.has_errors
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["lujiazui_glj"])))
+    assert "不考核，可不填" in wb[ANNEX]["A4"].value
+    sub, findings = check_one(plan, write_return(tmp_path, "金桥镇.xlsx", demo["jinqiao_zhen"], **blank), "2024H1")
+    assert {f.code for f in findings if f.sheet == ANNEX} == {Code.REQUIRED_MISSING} and sub.has_errors
+
+
 def _annex_with(filled, key: str, times: float) -> dict:
     """``key`` set to ``times`` the other figure of its pair (本期 against 上年同期 and back): 1/10000
     for 本期产值 is 亿元 typed where 万元 belongs."""

@@ -203,8 +203,11 @@ def build_layout(plan: Plan, respondent: Respondent, period: Period) -> Layout:
     if unit is not None:
         lay.has_annex = True
         lay.annex_target = unit.target
+        # a unit the annex does not assess ("/") need not report, unless its figures count in
+        # another's (金桥镇 in 金桥管理局): a blank is no error to send back
+        needed = unit.assessed or plan.annex.rolls_into(respondent.id) is not None
         for key, text, offset, col in ANNEX_FIELDS:
-            add(Field(key, ANNEX, cell(ANNEX_FIRST_ROW + offset, col), text, "number", True,
+            add(Field(key, ANNEX, cell(ANNEX_FIRST_ROW + offset, col), text, "number", needed,
                       "annex", unit=ANNEX_UNITS[key], minimum=0.0))  # fmt: skip
         add(Field("annex.note", ANNEX, cell(ANNEX_FIRST_ROW + 4, 2), "附件指标·情况说明", "text",
                   False, "annex"))  # fmt: skip

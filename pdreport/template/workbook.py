@@ -351,7 +351,8 @@ class _Renderer:
             notes.append(f"本镇数据汇总时并入{self.p.respondent(into).name}合并考核，仍请如实填报。")
         self.heading(ws, f"附件指标：{annex.indicator_name}", 4, "".join(notes))
         target = (f"年度目标：下降{format_number(unit.target)}%" if unit.assessed
-                  else "年度目标：/（不考核，仍请填报数据）")  # fmt: skip
+                  else "年度目标：/（不考核，仍请填报数据）" if into
+                  else "年度目标：/（不考核，可不填；有数据的请填报，供参考）")  # fmt: skip
         ws.merge_range(3, 0, 3, 4, target, f.section)
         months = f"{period.start.month}—{period.end.month}月"
         head = ["序号", "项目", f"上年同期（{period.start.year - 1}年{months}）",
