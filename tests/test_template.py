@@ -87,6 +87,9 @@ def test_visible_content_matches_the_plan(plan, h1_files):
             rows = wb.get_sheet_by_name(INDICATORS).to_python()
             shown = [r[2] for r in rows[4:4 + len(numeric)]]
             assert shown == [i.name for i in numeric]
+            # the plan's 口径说明 (who reports the district's figure, a year-end target …) is on the form
+            bases = [r[6] for r in rows[4:4 + len(numeric)]]
+            assert all(b.endswith(f"。{i.note}") for b, i in zip(bases, numeric) if i.note)
         tasks = plan.tasks_for(rid)
         if tasks:
             rows = wb.get_sheet_by_name(TASKS).to_python()

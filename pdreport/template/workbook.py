@@ -301,6 +301,8 @@ class _Renderer:
             basis = reporting_basis(ind, self.period)
             if row.role == "contributor":
                 basis += "；填本单位（区域）数"
+            if ind.note:  # (the plan's 口径说明: who reports what, a year-end target …)
+                basis += f"。{ind.note}"
             ws.write_string(r, 6, basis, f.label)
             self.input(ws, self.fields[f"ind.{ind.id}.value"], f.input_number)
             self.ratio(ws, row, r)
