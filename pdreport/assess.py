@@ -650,7 +650,7 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
             invalid.append(rid)
         else:
             owed.append(rid)
-    indicators = tuple(results[i] for i in task.indicators)
+    indicators = tuple(results[i] for i in plan.task_indicators(task))
     assessed = [r for r in indicators if r.status not in (Status.MISSING, Status.NOT_ASSESSED)]
     said = [REPORTED_STATUS.get(r.status, Status.ON_TRACK) for r in reports]
     not_started = [r for r in reports if r.status == "未启动"]

@@ -1139,23 +1139,33 @@ def test_task_in_progress_at_year_end_is_not_finished(plan):
 def test_task_in_progress_at_year_end_with_every_indicator_done_is_done(plan):
     """Every indicator of the task has reached its annual target (the notice's measure of the
     year's work): a unit's 推进中 is continuing work, the task is 已完成 and the reason says so."""
-    # task 13: 区建交委, T13-1 既有建筑节能改造面积 100 万平方米
-    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113}, tasks={13: "推进中"})).task(13)
+    # task 13: 区建交委, T13-1 既有建筑节能改造面积 100 万平方米, and H5 (其中公共建筑 10 万平方米)
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113, "H5": 11}, tasks={13: "推进中"})).task(13)
     assert t.status is Status.DONE
     assert t.reason == "各项指标均已完成年度目标，区建交委报告相关工作仍在持续推进"
     # an indicator short of its target: not finished, and the reason names both
-    t = run(plan, "2024FY", sub("jjw", {"T13-1": 90}, tasks={13: "推进中"})).task(13)
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 90, "H5": 11}, tasks={13: "推进中"})).task(13)
     assert t.status is Status.BEHIND
     assert t.reason == "未完成年度目标：既有建筑节能改造面积；区建交委年末仍在推进中"
     # in the year the same indicator is 未达到序时要求 (and 推进中 is on track)
-    t = run(plan, "2024H1", sub("jjw", {"T13-1": 40}, tasks={13: "推进中"})).task(13)
+    t = run(plan, "2024H1", sub("jjw", {"T13-1": 40, "H5": 5}, tasks={13: "推进中"})).task(13)
     assert t.status is Status.BEHIND and t.reason == "未达到序时要求：既有建筑节能改造面积"
     # the indicator not reported: nothing settles it, so 推进中 is not finished
     t = run(plan, "2024FY", sub("jjw", tasks={13: "推进中"})).task(13)
     assert t.status is Status.BEHIND and "区建交委年末仍在推进中" in t.reason
     # a unit that says 已滞后 is behind whatever the figures say
-    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113}, tasks={13: "已滞后"})).task(13)
+    t = run(plan, "2024FY", sub("jjw", {"T13-1": 113, "H5": 11}, tasks={13: "已滞后"})).task(13)
     assert t.status is Status.BEHIND and t.reason == "区建交委报告进度滞后"
+
+
+def test_a_task_is_measured_by_the_target_it_states_again(plan):
+    """Task 13's "其中…公共建筑节能改造不少于10万平方米" is the headline's H5 (``same_as``, reported
+    once): short of it, the task is not done, whatever its own T13-1 says."""
+    a = run(plan, "2024FY", sub("jjw", {"T13-1": 100, "H5": 9.99}, tasks={13: "已完成"}))
+    t = a.task(13)
+    assert [r.indicator.id for r in t.indicators] == ["T13-1", "H5"]
+    assert t.status is Status.BEHIND and t.reason == f"未完成年度目标：{plan.indicator('H5').name}"
+    assert a.task(13).indicators[1] is a.indicators["H5"]  # (one figure, one result)
 
 
 def test_a_task_with_an_indicator_in_error_says_so_whatever_its_status(plan):

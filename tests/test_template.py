@@ -89,7 +89,7 @@ def test_visible_content_matches_the_plan(plan, h1_files):
             assert shown == [i.name for i in numeric]
             # the plan's 口径说明 (who reports the district's figure, a year-end target …) is on the form
             bases = [r[6] for r in rows[4:4 + len(numeric)]]
-            assert all(b.endswith(f"。{i.note}") for b, i in zip(bases, numeric) if i.note)
+            assert all(b.endswith(f"。{i.note}") for b, i in zip(bases, numeric, strict=True) if i.note)
         tasks = plan.tasks_for(rid)
         if tasks:
             rows = wb.get_sheet_by_name(TASKS).to_python()

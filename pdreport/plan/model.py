@@ -340,6 +340,12 @@ class Plan:
     def task(self, number: int) -> Task:
         return self._index["task"][number]
 
+    def task_indicators(self, task: Task) -> tuple[str, ...]:
+        """The ids of the indicators ``task`` is measured by: its own, then those it states again
+        (task 13's "其中…公共建筑节能改造不少于10万平方米" is the headline's H5, ``same_as``)."""
+        again = tuple(a.same_as for a in self.aliases if a.id in task.aliases)
+        return tuple(dict.fromkeys((*task.indicators, *again)))
+
     def period(self, period_id: str) -> Period:
         """By id; "2024h1" and " 2024H1 " are taken for 2024H1."""
         periods = self._index["period"]
