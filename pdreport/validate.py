@@ -472,11 +472,13 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
         number = round(number * 100, 10)
     elif indicator is not None and f.unit == "%" and indicator.target and not typed_percent:
         # A share with a large target (占比 94%) typed as 0.969 is plainly a fraction. Against a
-        # small target (a 5.3 % decline, a 1 % share) 0.9 is a real 0.9 %, so only a value far below
-        # anything plausible (5.3 % typed into a cell Excel made a percentage cell, read back as
-        # 0.053) is taken so.
+        # small target (a 1 % share) 0.9 is a real 0.9 %, so only a value far below anything
+        # plausible (1 % typed into a cell Excel made a percentage cell, read back as 0.01) is taken
+        # so. A year-on-year rate never is: a fall of 0.1 % is as real as one of 10 %, and reading
+        # it as 10 % would turn 滞后 into 序时推进 (it is taken as typed, with W220 below).
         window = FRACTION_WINDOW if abs(indicator.target) >= FRACTION_LARGE_TARGET else FRACTION_WINDOW_SMALL
-        if 0 < abs(number) <= 1 and abs(number) < abs(indicator.target) * window:
+        if (0 < abs(number) <= 1 and abs(number) < abs(indicator.target) * window
+                and indicator.accumulation is not Accumulation.RATE):  # fmt: skip
             ctx.report(Code.PERCENT_NORMALISED, f,
                        f"填报值 {format_plain(number)}（设为百分比格式的单元格会显示为 {format_plain(number * 100)}%）"
                        f"像是小数形式的百分比，已按 {format_plain(number * 100)}% 读取",

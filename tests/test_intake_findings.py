@@ -66,7 +66,7 @@ def case(plan, plan_text, tmp_path_factory):
         "header.date": "六月底",               # E210 not a date
     }))  # fmt: skip
     fgw = filled("fgw", **{
-        "ind.H1.value": 0.053,                # W204 fraction for 5.3%
+        "ind.H1.value": 0.053,                # W220 a rate: taken as 0.053 %, perhaps 5.3 %
         "ind.T05-1.value": 150000,            # W205 千瓦 where 万千瓦 is asked: 15 万千瓦 → 150000
         "task.1.progress": "进展CTRL顺利",      # W211 control character (injected below)
         "task.2.progress": "字" * 2100,        # W212 longer than 2000 characters
@@ -125,7 +125,7 @@ EXPECTED = {
     "wrong type": (Code.WRONG_TYPE, "区建交委.xlsx", ("jjw", "ind.T18-3.value")),
     "out of range": (Code.OUT_OF_RANGE, "区建交委.xlsx", ("jjw", "ind.T12-1.value")),
     "percent as '5.3%'": (Code.PERCENT_NORMALISED, "区建交委.xlsx", ("jjw", "ind.H6.value")),
-    "percent as fraction 0.053": (Code.PERCENT_NORMALISED, "区发改委.xlsx", ("fgw", "ind.H1.value")),
+    "rate maybe a fraction 0.053": (Code.PERCENT_MAYBE_FRACTION, "区发改委.xlsx", ("fgw", "ind.H1.value")),
     "unit magnitude 150000 for 15 万千瓦": (Code.UNIT_MAGNITUDE, "区发改委.xlsx", ("fgw", "ind.T05-1.value")),
     "已完成 below target": (Code.DONE_BELOW_TARGET, "区建交委.xlsx", ("jjw", "task.15.status")),
     "figure > 0 but 未启动": (Code.PROGRESS_NOT_STARTED, "区建交委.xlsx", ("jjw", "task.17.status")),
@@ -192,7 +192,7 @@ def test_normalised_values_are_taken_in(case):
     col, _ = case
     jjw = {f.indicator: f.value for f in col.submissions["jjw"].figures}
     fgw = {f.indicator: f.value for f in col.submissions["fgw"].figures}
-    assert jjw["H6"] == 5.3 and fgw["H1"] == pytest.approx(5.3)
+    assert jjw["H6"] == 5.3 and fgw["H1"] == pytest.approx(0.053)  # (a rate: as typed, W220)
     assert fgw["T05-1"] == 150000  # kept, with a warning to check the unit
     assert "H5" not in jjw and "T18-3" not in jjw and "T12-1" not in jjw
     assert col.submissions["jjw"].has_errors and not col.submissions["fgw"].has_errors

@@ -694,7 +694,9 @@ def test_many_stray_rows_are_capped(plan, demo, tmp_path):
     ("fgw", "ind.H1.value", 0.9, 0.9, False),      # a real 0.9 % fall (target 5.3 %), not 90 %
     ("kjw", "ind.H2.value", 0.6, 0.6, False),
     ("fgw", "ind.H1.value", -0.5, -0.5, False),    # a 0.5 % rise
-    ("fgw", "ind.H1.value", 0.053, 5.3, True),     # 5.3 % typed into a cell Excel made a % cell
+    ("fgw", "ind.H1.value", 0.053, 0.053, False),  # a rate: a real 0.053 % fall is possible (W220)
+    ("fgw", "ind.H1.value", 0.1, 0.1, False),      # … and 0.1 % is no 10 % (滞后, not 序时推进)
+    ("sww", "ind.H4.value", 0.006, 0.6, True),     # 0.6 % typed into a cell Excel made a % cell
     ("jjw", "ind.T17-2.value", 0.969, 96.9, True),  # a share: 0.969 can only be 96.9 %
     ("jjw", "ind.T17-2.value", 96.9, 96.9, False),
     ("jjw", "ind.T17-2.value", "0.969", 96.9, True),  # the same as text (a cell formatted as 文本)
@@ -712,6 +714,9 @@ def test_a_fraction_is_read_as_a_percentage_only_where_nothing_else_is_plausible
     w204 = [f for f in findings if f.code is Code.PERCENT_NORMALISED and f.field == key
             and "小数形式的百分比" in f.message]  # (not the W204 of a typed "%")
     assert bool(w204) is converted
+    if key == "ind.H1.value" and isinstance(typed, float) and 0 < typed < 0.53:  # (within 10 targets ×100)
+        (w220,) = [f for f in findings if f.code is Code.PERCENT_MAYBE_FRACTION]
+        assert f"已按 {typed}% 采用；如本意是 {typed * 100:g}%" in w220.message
 
 
 def test_a_task_row_rejected_for_an_edit_is_data_error_not_missing(plan, h1, demo, tmp_path):
