@@ -123,6 +123,17 @@ class IndicatorResult:
     def cross_check_flagged(self) -> bool:
         return bool(self.cross_check)
 
+    def ratio_places(self) -> int:
+        """Decimal places of the completion percentage (report, 汇总表): one, or as many more as keep
+        a figure short of its 序时目标 or annual target from showing that target's share (24.96 %
+        beside 滞后, not 25.0 %, for 649 of 2600 against a quarter's 650)."""
+        if self.ratio is None:
+            return 1
+        pct = self.ratio * 100
+        bars = [100.0] + ([self.sequential / self.target * 100] if self.sequential and self.target else [])
+        below = min((b for b in bars if pct < b), default=None)
+        return places(pct, 1, below) if below is not None else 1
+
     @property
     def doubted_lead(self) -> Report | None:
         """The lead's figure, where it is the district figure but too large to be believed."""

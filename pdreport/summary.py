@@ -381,7 +381,7 @@ class _Writer:
             self.text(ws, row, 6, ind.unit, self.text_fmt(center=True))
             self.number(ws, row, 7, r.sequential)
             ratio = r.ratio if r.value is not None else None
-            self.number(ws, row, 8, ratio, self.num_fmt("0.0%"))
+            self.number(ws, row, 8, ratio, self.num_fmt(f"0.{'0' * r.ratio_places()}%"))
             self.status(ws, row, 9, r.status)
             lines = [r.reason] + self.each_lines(r)
             self.text(ws, row, 10, "\n".join(x for x in lines if x))

@@ -1540,3 +1540,21 @@ def test_whole_things_are_asked_for_whole(plan, ind_id, expected):
     got = [sequential_target(ind, plan.period(p)) for p in ("2024Q1", "2024H1", "2024Q3", "2024FY")]
     assert got == pytest.approx(expected)
     assert sequential_target(ind, plan.period("2024Q1"), whole=False) == pytest.approx(ind.target / 4)
+
+
+def test_a_completion_share_short_of_its_bar_never_rounds_onto_it(plan):
+    """649 of 2600 charging points against a quarter's 650 is 滞后: its share reads 24.96 %, not the
+    25.0 % the 序时目标 stands for (report and 汇总表 both use ``ratio_places``)."""
+    from pdreport.assess import IndicatorResult
+    from pdreport.report.context import percent_text
+
+    ind = plan.indicator("T18-3")
+    assert ind.target == 2600
+
+    def shown(value, sequential):
+        r = IndicatorResult(ind, Status.BEHIND, value, sequential, value / ind.target, ())
+        return percent_text(r.ratio, r.ratio_places())
+
+    assert shown(649, 650) == "24.96%"
+    assert shown(2599.9, 1300) == "99.996%"  # short of the year's target itself
+    assert shown(1000, 650) == "38.5%" and shown(650, 650) == "25.0%"

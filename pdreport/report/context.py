@@ -69,8 +69,8 @@ def number_text(value: float | None, unit: str) -> str:
     return f"{format_number(round(value, 4))}{unit}"
 
 
-def percent_text(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{ratio * 100:.1f}%"
+def percent_text(ratio: float | None, decimals: int = 1) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.{decimals}f}%"
 
 
 class LazyList(Sequence):
@@ -292,7 +292,7 @@ def _indicator(a: Assessment, r: IndicatorResult, names: dict[str, str]) -> dict
         "sequential": number_text(r.sequential, ind.unit) if r.sequential and
         ind.accumulation.value == "cumulative" else "",
         "value": _value_text(r, names),
-        "ratio": percent_text(r.ratio),
+        "ratio": percent_text(r.ratio, r.ratio_places()),
         "level": not ind.is_milestone and ind.accumulation is not Accumulation.CUMULATIVE,
         "shortfall": _shortfall(r),
         "over": r.indicator.comparison is Comparison.AT_MOST,  # (its shortfall is an excess: 超出)
