@@ -980,12 +980,16 @@ def change_text(a: Assessment, kind: str, key: str, value: float | None = None, 
     diff = round(value - old, 2)  # as the figures themselves are shown
     if diff == 0:
         return "与上期持平"
-    return f"较上期{'+' if diff > 0 else ''}{format_number(diff)}" + (FELL_BACK if _fell_back(a, kind, key, diff) else "")
+    # (a change of a percentage is in points: "+1.09" beside a rate of 3.5 % would read as 1.09 %)
+    points = POINTS if kind == "annex" or (res is not None and res.indicator.unit == "%") else ""
+    return (f"较上期{'+' if diff > 0 else ''}{format_number(diff)}{points}"
+            + (FELL_BACK if _fell_back(a, kind, key, diff) else ""))  # fmt: skip
 
 
 # added to the change of a cumulative figure that fell: a clause, not a bracket, since the change
 # itself is often written in brackets (滞后（较上期减少2万平方米，累计数比上期少，请核对）)
 FELL_BACK = "，累计数比上期少，请核对"
+POINTS = "个百分点"
 UNDONE = "上期报已完成，本期报未完成，请核对"  # a milestone reported done last period and not done now
 
 
@@ -999,11 +1003,13 @@ def unit_change(a: Assessment, indicator_id: str, respondent: str, value: float 
 
 
 def unit_change_text(a: Assessment, indicator_id: str, respondent: str, value: float | None) -> str:
-    """'较上期+3', '与上期持平', or '' (see ``unit_change``)."""
+    """'较上期+3个百分点', '与上期持平', or '' (see ``unit_change``)."""
     diff = unit_change(a, indicator_id, respondent, value)
     if diff is None:
         return ""
-    return "与上期持平" if diff == 0 else f"较上期{'+' if diff > 0 else ''}{format_number(diff)}"
+    ind = a.indicators.get(indicator_id)
+    points = POINTS if ind is not None and ind.indicator.unit == "%" else ""
+    return "与上期持平" if diff == 0 else f"较上期{'+' if diff > 0 else ''}{format_number(diff)}{points}"
 
 
 def _fell_back(a: Assessment, kind: str, key: str, diff: float) -> bool:

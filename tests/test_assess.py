@@ -1303,15 +1303,15 @@ def test_snapshot_is_json_and_change_text(plan):
     assert change_text(second, "indicators", "T05-1", 10.0) == ""  # no previous period given
     second.previous = prev
     assert change_text(second, "indicators", "T05-1", 10.0) == "较上期+2.5"
-    assert change_text(second, "indicators", "H1", 4.8) == "较上期-0.2"
-    assert change_text(second, "indicators", "H1", 4.9083) == "较上期-0.09"  # two decimals, as shown
+    assert change_text(second, "indicators", "H1", 4.8) == "较上期-0.2个百分点"
+    assert change_text(second, "indicators", "H1", 4.9083) == "较上期-0.09个百分点"  # two decimals, as shown
     assert change_text(second, "indicators", "H1", 5.0004) == "与上期持平"
     assert change_text(second, "indicators", "T05-1", 7.5) == "与上期持平"
     # a count since 1 January cannot fall: flagged (a rate may)
     assert change_text(second, "indicators", "T05-1", 7.0) == "较上期-0.5，累计数比上期少，请核对"
     assert change_text(second, "tasks", "5", status=Status.BEHIND) == "上期：序时推进"
     assert change_text(second, "tasks", "5", status=Status.ON_TRACK) == ""
-    assert change_text(second, "annex", "baoshuiqu_glj", second.unit("baoshuiqu_glj").rate) == "较上期+1"
+    assert change_text(second, "annex", "baoshuiqu_glj", second.unit("baoshuiqu_glj").rate) == "较上期+1个百分点"
     # the previous period had no figure: its status is shown instead
     assert change_text(second, "indicators", "T17-2", 94) == "上期：未报送"
     assert change_text(second, "indicators", "no-such-id", 1.0) == ""
@@ -1349,7 +1349,7 @@ def test_each_units_own_change_since_the_previous_period(plan):
     assert prev["each"]["H3"] == {"jyj": 92, "sww": 95}
     second = run(plan, "2024Q3", sub("jyj", {"H3": 95}), sub("sww", {"H3": 95}), sub("wtlyj", {"H3": 91}))
     second.previous = prev
-    assert unit_change_text(second, "H3", "jyj", 95) == "较上期+3"
+    assert unit_change_text(second, "H3", "jyj", 95) == "较上期+3个百分点"
     assert unit_change_text(second, "H3", "sww", 95) == "与上期持平"
     assert unit_change_text(second, "H3", "wtlyj", 91) == ""  # nothing last period
     del prev["each"]  # a snapshot written before units' own figures were kept

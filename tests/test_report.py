@@ -444,6 +444,14 @@ def test_change_since_the_previous_period_carries_its_unit(demo_assessment):
     assert table.rows[1].cells[-1].text == "降幅扩大0.5个百分点"
     prev["indicators"]["H1"]["value"] = demo_assessment.indicators["H1"].value + 1.04
     assert build_context(a, DATE)["headline"][0]["change"] == "较上期降幅收窄1.04个百分点"
+    # a fall that became a rise did not narrow by more than itself (nor a rise that became a fall)
+    from pdreport.report.context import _change
+
+    h1 = a.indicators["H1"]
+    prev["indicators"]["H1"]["value"] = 1.14
+    assert _change(a, dataclasses.replace(h1, value=-0.5)) == "较上期由下降1.14%转为上升0.5%"
+    prev["indicators"]["H1"]["value"] = -0.5
+    assert _change(a, dataclasses.replace(h1, value=4.3), short=True) == "由上升0.5%转为下降4.3%"
     body = "\n".join(texts(doc))
     assert "（较上期增加2.5万千瓦）。" in body
     # written in brackets, the flag is a clause of the change, never a bracket in a bracket

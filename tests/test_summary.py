@@ -581,7 +581,7 @@ def test_previous_period_column(fx):
         assert "较上期" in [c.value for c in wb[name][FIRST_ROW]], name
     head = wb[SHEET_HEADLINE]
     h1_row = next(r for r in rows(head) if r[2] == fx.a.headline[0].row.label)
-    assert h1_row[column(head, "较上期")] == "较上期+1.5"
+    assert h1_row[column(head, "较上期")] == "较上期+1.5个百分点"
     tasks = rows(wb[SHEET_TASKS])
     if fx.a.tasks[0].status is not Status.DONE:
         assert tasks[0][column(wb[SHEET_TASKS], "较上期")] == "上期：已完成"
@@ -592,7 +592,7 @@ def test_previous_period_column(fx):
     assert district[column(ind, "较上期")] == "上期报已完成，本期报未完成，请核对"
     annex = wb[SHEET_ANNEX]
     row = next(r for r in rows(annex) if r[0] == unit.unit.seq)
-    assert row[column(annex, "较上期")] == "较上期+0.5"
+    assert row[column(annex, "较上期")] == "较上期+0.5个百分点"
     assert "2024年一季度" in head["A2"].value
     prev["period"] = "2024Q1"
     del prev["period_label"]  # (a snapshot without its label: the plan's name of its period, as the report)

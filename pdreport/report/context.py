@@ -420,6 +420,11 @@ def _change(a: Assessment, r: IndicatorResult, short: bool = False) -> str:
     unit = r.indicator.unit
     up, down = _change_words(r.indicator)
     words = f"{up if diff > 0 else down}{format_number(abs(diff))}{_unit_word(unit)}"
+    was, now = round(entry["value"], 2), round(r.value, 2)
+    if r.indicator.comparison is Comparison.REDUCTION_AT_LEAST and was * now < 0:
+        # a fall that became a rise did not "narrow" by more than its own size
+        words = (f"由下降{format_number(was)}%转为上升{format_number(-now)}%" if was > 0
+                 else f"由上升{format_number(-was)}%转为下降{format_number(now)}%")  # fmt: skip
     if text.endswith(FELL_BACK):
         words += FELL_BACK
     return words if short else "较上期" + words
