@@ -621,11 +621,14 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
     keys = ("annex.energy_base", "annex.energy_current", "annex.output_base", "annex.output_current")
     if not any(k in values for k in keys):
         return
-    numbers = []
+    numbers, typed = [], []
     for key in keys:
         f, v = _raw(values, key)
-        numbers.append(read_number(ctx, f, v) if f else None)
-    check_annex_divisors(ctx, values, keys, numbers)
+        n = read_number(ctx, f, v) if f else None
+        typed.append(n)
+        # as the assessment adds them up (six decimals): 0.0000004 or 1e-320 is 0 there, so here too
+        numbers.append(None if n is None else round(n, ANNEX_DECIMALS) + 0.0)
+    check_annex_divisors(ctx, values, keys, numbers, typed)
     check_annex_changes(ctx, values, keys, numbers)
     check_annex_intensity(ctx, values, keys, numbers)
     note_f, note_v = _raw(values, "annex.note")
@@ -634,8 +637,12 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
     sub.annex = AnnexReport(ctx.respondent, *numbers, note, ctx.source(first))
 
 
-def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list) -> None:
-    """A zero (or negative) base energy, base output or current output leaves no decline rate.
+ANNEX_DECIMALS = 6  # (assess._total rounds the annex figures so)
+
+
+def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list, typed: list) -> None:
+    """A zero (or negative) base energy, base output or current output leaves no decline rate
+    (``typed``: the figures as typed, where ``numbers`` are rounded as the assessment rounds them).
 
     A unit whose figures are added up with another's (通知附件注释) is judged on the sum, so its
     own zero is only a warning there."""
@@ -647,11 +654,14 @@ def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers
         f, v = _raw(values, keys[i])
         if f is None or numbers[i] is None or numbers[i] > 0:
             continue
-        message = f"{what}为 {format_plain(numbers[i])}，无法计算下降率"
+        shown = f"为 {format_plain(typed[i])}"
+        if typed[i] != numbers[i]:  # (not 0 as typed, but too small to count)
+            shown = f"不足 {format_plain(10 ** -ANNEX_DECIMALS)}（按 0 计）"
+        message = f"{what}{shown}，无法计算下降率"
         code = Code.ANNEX_ZERO_BASE
         if merged:  # (a code of its own: an "E" code said to be a reminder reads as an error)
             names = "、".join(ctx.plan.respondent(r).name for r in merged)
-            message = f"{what}为 {format_plain(numbers[i])}（本单位与{names}合并计算，合计仍为 0 时无法计算下降率）"
+            message = f"{what}{shown}（本单位与{names}合并计算，合计仍为 0 时无法计算下降率）"
             code = Code.ANNEX_ZERO_MERGED
         ctx.report(code, f, message,
                    f"请填写实际的{what}（{unit_name}）；确实为 0 的，请在情况说明中写明原因", v)  # fmt: skip
@@ -674,7 +684,7 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
         base, current = numbers[base_i], numbers[current_i]
         if base is None or current is None or base <= 0 or current <= 0:
             continue  # not filled in, unusable or 0: said elsewhere (E201, E202, E203, E214, W222)
-        ratio = current / base
+        ratio = min(max(current / base, 1e-300), 1e300)  # (absurd figures: no inf, no 0 to divide by)
         fold = max(ratio, 1 / ratio)
         if fold < ANNEX_CHANGE_DOUBTFUL:
             continue
@@ -683,6 +693,8 @@ def check_annex_changes(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers:
         times = f"{fold:.0f}" if fold >= 10 else f"{fold:.1f}"
         relation = f"是上年同期{what}" if ratio > 1 else f"只有上年同期{what}"
         share = f" {times} 倍" if ratio > 1 else f" 1/{times}"
+        if fold >= 1e6:  # (a number of twenty digits says nothing more)
+            share = "一百万倍以上" if ratio > 1 else "百万分之一都不到"
         shown = (f"本期{what} {format_plain(current)}{unit}{relation}（{base_f.cell} 格，{format_plain(base)}{unit}）"
                  f"的{share}")  # fmt: skip
         decade = round(math.log10(fold))

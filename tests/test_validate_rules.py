@@ -1267,3 +1267,27 @@ def test_annex_figures_are_hinted_in_their_own_units(plan, demo, tmp_path):
 
     f = next(f for f in filled.layout.fields if f.key == "annex.output_base")
     assert f.unit == "万元" and field_unit(dataclasses.replace(f, unit="")) == "万元"
+
+
+@pytest.mark.parametrize(("base_energy", "energy", "base_output", "output"), [
+    (1e-320, 1000.0, 5000.0, 5000.0),   # subnormal: 1 / (energy / it) overflowed
+    (1000.0, 1e-320, 5000.0, 5000.0),   # … and energy / it underflowed to 0
+    (1000.0, 1000.0, 1e-300, 1e10),     # a ratio past any float
+    (1e300, 1e-5, 1.7e308, 1e-5),
+    (1000.0, 1000.0, 4e-7, 4e-7),       # 0 to the assessment's six decimals
+])  # fmt: skip
+def test_absurd_annex_figures_are_findings_not_a_crash(plan, demo, tmp_path, base_energy, energy, base_output, output):
+    """Figures no form holds (1e-320, 1.7e308) are said at their cells, and the rest of the return
+    is taken in: before, the fivefold check raised OverflowError or ZeroDivisionError (``check``
+    showed a traceback; ``consolidate`` rejected the whole file as E005)."""
+    typed = {"annex.energy_base": base_energy, "annex.energy_current": energy,
+             "annex.output_base": base_output, "annex.output_current": output}  # fmt: skip
+    filled = demo["chuansha_zhen"]
+    sub, findings = check_one(plan, write_return(tmp_path, "川沙新镇.xlsx", filled, **typed), "2024H1")
+    assert sub is not None and sub.figures and Code.CORRUPT not in {f.code for f in findings}
+    annex = [f for f in findings if f.sheet == ANNEX]
+    assert all(f.cell for f in annex)
+    for key, value in typed.items():
+        if 0 < value < 1e-6 and key != "annex.energy_current":  # (no energy is a full reduction)
+            (zero,) = [f for f in annex if f.field == key and f.code is Code.ANNEX_ZERO_BASE]
+            assert "不足 0.000001（按 0 计）" in zero.message
