@@ -1291,3 +1291,30 @@ def test_absurd_annex_figures_are_findings_not_a_crash(plan, demo, tmp_path, bas
         if 0 < value < 1e-6 and key != "annex.energy_current":  # (no energy is a full reduction)
             (zero,) = [f for f in annex if f.field == key and f.code is Code.ANNEX_ZERO_BASE]
             assert "不足 0.000001（按 0 计）" in zero.message
+
+
+def test_bidirectional_controls_never_reach_an_output(plan, h1, demo, tmp_path):
+    """A right-to-left override (U+202E) in a cell or a sheet name would show the rest of the
+    sentence quoting it reversed, in the terminal, 问题清单, 汇总表 and the report: typed text loses
+    it (W211), and a finding quoting what was typed shows it as �."""
+    import zipfile
+
+    from pdreport.problems import render_problem_list
+    from pdreport.summary import render_summary
+
+    rlo = "\u202e"
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["fgw"], values={
+        **demo["fgw"].values, "task.1.status": f"推进中{rlo}", "task.2.progress": f"本单位{rlo}已完成全部工作"})))  # fmt: skip
+    wb[TASKS].title = f"{rlo}重点任务"
+    wb.save(tmp_path / "区发改委.xlsx")
+    col = collect(plan, tmp_path, "2024H1", workers=1)
+    codes = {f.code for f in col.findings}
+    assert {Code.TEXT_CLEANED, Code.INVALID_CHOICE} <= codes
+    assert not any(rlo in str(getattr(f, k)) for f in col.findings for k in ("message", "hint", "value", "sheet"))
+    assert any("推进中\ufffd" in f.message for f in col.findings if f.code is Code.INVALID_CHOICE)
+    progress = next(t.progress for t in col.submissions["fgw"].tasks if t.task == 2)
+    assert progress == "本单位已完成全部工作"
+    a = assess(plan, h1, col.submissions, col.findings)
+    for data in (render_problem_list(col), render_summary(a, col.outcomes)):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert not any(rlo.encode() in z.read(n) for n in z.namelist())

@@ -18,7 +18,10 @@ from typing import Any
 from ..template.workbook import DATE_MAX, DATE_MIN
 
 # XML 1.0 allows \t \n \r and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# (and the bidirectional formatting characters: a U+202E in a cell would reverse the rest of the
+# sentence 汇总表 or the report quotes it in; Chinese text never needs them)
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+                          "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 _DATE_PATTERNS = (
