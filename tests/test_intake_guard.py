@@ -845,6 +845,21 @@ def test_one_far_away_cell(tmp_path, book):
     path = rezip(book, tmp_path / "far.xlsx", {"xl/worksheets/sheet1.xml": xml})
     result = check(path, Code.XML_UNSAFE)
     assert result.findings[0].cell == "XFD1048576"
+    # named as the clerk knows it: the sheet's name, not the part's (openpyxl, LibreOffice and
+    # xlsxwriter write workbook.xml after the worksheets: it is looked up once the error is known)
+    sheet = guard_file(path).findings[0]
+    assert sheet.sheet == "指标" and "工作表“指标”实际使用的范围" in sheet.message, sheet.message
+
+
+def test_a_far_cell_names_its_sheet_in_an_openpyxl_book(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "填报说明"
+    wb.create_sheet("重点任务")["C100001"] = "x"
+    wb.save(tmp_path / "far.xlsx")
+    (f,) = check(tmp_path / "far.xlsx", Code.XML_UNSAFE).findings
+    assert f.sheet == "重点任务" and f.message.startswith("工作表“重点任务”实际使用的范围达 100001 行")
 
 
 def test_far_cell_after_the_head(tmp_path, book):

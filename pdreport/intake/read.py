@@ -316,20 +316,27 @@ def _ods_computed(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, s
 def sheet_parts(z, names: set[str]) -> dict[str, bytes]:
     """{sheet name: its worksheet XML} for the sheets of ``names`` an .xlsx (``zipfile.ZipFile``,
     one the guard has passed) has, found the way calamine finds them (workbook.xml → its rels)."""
+    found = sheet_targets(z.read("xl/workbook.xml"), z.read("xl/_rels/workbook.xml.rels"))
+    return {name: z.read(part) for name, part in found.items() if name in names}
+
+
+def sheet_targets(workbook_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+    """{sheet name: its part ("xl/worksheets/sheet3.xml")}, from an .xlsx's workbook.xml and its
+    rels (the first sheet of a name, as calamine takes it)."""
     import html
 
     targets = {}
-    for attrs in _REL_TAG.findall(z.read("xl/_rels/workbook.xml.rels")):
+    for attrs in _REL_TAG.findall(rels_xml):
         a = dict(_ATTR.findall(attrs))
         targets[a.get(b"Id")] = a.get(b"Target", b"").decode("utf-8", "replace")
-    parts = {}
-    for attrs in _SHEET_TAG.findall(z.read("xl/workbook.xml")):
+    parts: dict[str, str] = {}
+    for attrs in _SHEET_TAG.findall(workbook_xml):
         a = {k.split(b":")[-1] if k.endswith(b":id") else k: v for k, v in _ATTR.findall(attrs)}
         name = html.unescape(a.get(b"name", b"").decode("utf-8", "replace"))
-        if name not in names or a.get(b"id") not in targets or name in parts:
+        if a.get(b"id") not in targets or name in parts:
             continue
         target = targets[a[b"id"]]
-        parts[name] = z.read(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+        parts[name] = target.lstrip("/") if target.startswith("/") else "xl/" + target
     return parts
 
 

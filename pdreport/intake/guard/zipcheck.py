@@ -91,6 +91,9 @@ _OTHER_MAIN = (
 _ODF_SHEET = ("application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.spreadsheet-template")
 
 
+_TITLE_BYTES = 256 * 1024  # of workbook.xml and its rels, to name a sheet in a message
+
+
 @dataclass
 class _Deferred:
     """What ``_scan_whole`` leaves for one pass over the whole file: XML heads whose depth must be
@@ -132,7 +135,7 @@ class _Zip:
         else:
             infos, start_dir = self._zipfile_directory()
         names = {i.filename for i in infos}
-        by_name = {i.filename: i for i in infos}
+        by_name = self._by_name = {i.filename: i for i in infos}
 
         if "mimetype" in names:
             mime = self._read_small(by_name["mimetype"], 256).decode("ascii", "replace").strip()
@@ -715,10 +718,27 @@ class _Zip:
         if _over(rows, cols, lim):
             size = f"{rows} 行 × {cols} 列" if cols <= 16384 * 26 else f"{rows} 行 × 超长列号"
             end = f"{_col_letters(cols) or 'A'}{rows}" if cols <= 16384 * 26 else ""
+            title = self._sheet_title(name)
+            sheet = f"工作表“{title}”" if title else f"某个工作表（文件内部部件 {name}）"
             raise self.g.stop(Code.XML_UNSAFE,
-                              f"某个工作表（文件内部部件 {name}）{what}达 {size}，超过上限"
+                              f"{sheet}{what}达 {size}，超过上限"
                               f"（{lim.max_rows} 行、{lim.max_cols} 列、共 {lim.max_cells} 格）",
-                              TRIM, cell=end if len(end) <= 16 else "", value=name)  # fmt: skip
+                              TRIM, sheet=title, cell=end if len(end) <= 16 else "", value=name)  # fmt: skip
+
+    def _sheet_title(self, part: str) -> str:
+        """The name the workbook gives worksheet ``part``, for a message; "" when it cannot be told
+        from the first 256 KB of workbook.xml and its rels (read only on the way to an error)."""
+        from ..read import sheet_targets
+
+        infos = getattr(self, "_by_name", {})
+        wb, rels = infos.get("xl/workbook.xml"), infos.get("xl/_rels/workbook.xml.rels")
+        if wb is None or rels is None:
+            return ""
+        try:
+            found = sheet_targets(self._read_small(wb, _TITLE_BYTES), self._read_small(rels, _TITLE_BYTES))
+        except Exception:  # noqa: BLE001 - only a better message is at stake; the error stands
+            return ""
+        return next((name for name, target in found.items() if target == part), "")
 
     def _ooxml_kind(self, types: _PartState | None, names: set[str]) -> str:
         g = self.g
