@@ -691,9 +691,13 @@ def assess_task(plan: Plan, task: Task, period: Period, subs: dict[str, Submissi
         late = [plan.respondent(r.respondent).name for r in reports if r.status == "已滞后"]
         if late:  # (every unit's own status is in 汇总表: a reason names the first ten)
             reasons.append(f"{name_list(late, 10)}报告进度滞后")
-        behind = [r.indicator.name for r in indicators if r.status is Status.BEHIND]
-        if behind:
-            reasons.append(f"{'未完成年度目标' if year_end else '未达到序时要求'}：{'、'.join(behind)}")
+        behind = [r.indicator for r in indicators if r.status is Status.BEHIND]
+        short = [i.name for i in behind if i.comparison is not Comparison.AT_MOST]
+        over = [i.name for i in behind if i.comparison is Comparison.AT_MOST]  # (a cap exceeded)
+        if short:
+            reasons.append(f"{'未完成年度目标' if year_end else '未达到序时要求'}：{'、'.join(short)}")
+        if over:
+            reasons.append(f"{'超出年度目标' if year_end else '超出序时目标'}：{'、'.join(over)}")
         if not_started:
             reasons.append(f"{len(not_started)}个单位尚未启动")
         if year_end and continuing:

@@ -732,6 +732,29 @@ def test_a_cap_exceeded_reads_as_an_excess_in_the_report(plan):
     assert "超出1亩" in text and "尚差" not in text
 
 
+def test_a_cumulative_cap_exceeded_in_the_year_says_by_how_much_over_the_sequential_target(plan):
+    """A cap on an amount counted since January, over its 序时目标 mid-year: the report says
+    超出序时目标100亩 (no 完成率 of a cap), and the task's reason 超出序时目标, not 未达到序时要求."""
+    from dataclasses import replace as dc_replace
+
+    from jinja2 import Environment
+
+    from pdreport.assess import assess_task
+    from pdreport.report.context import _indicator
+
+    ind = _capped(plan, Accumulation.CUMULATIVE)
+    r = assess_indicator(ind, plan.period("2024H1"), {"sthjj": sub("sthjj", {"T20-1": 2600})}, {})
+    ctx = _indicator(run(plan, "2024H1"), r, {x.id: x.name for x in plan.respondents})
+    assert ctx["over"] and ctx["shortfall"] == "100亩"
+    lines = (Path(__file__).parents[1] / "templates" / "03_tasks.md.j2").read_text(encoding="utf-8").splitlines()
+    line = next(ln for ln in lines if "完成年度目标的" in ln)
+    text = Environment().from_string(line).render(i=ctx, period={"year_end": False})
+    assert "序时目标2500亩，超出序时目标100亩，滞后" in text and "完成年度目标的" not in text
+    capped = dc_replace(plan, indicators=tuple(ind if i.id == ind.id else i for i in plan.indicators))
+    t = assess_task(capped, plan.task(20), plan.period("2024H1"), {}, {**{i: r for i in plan.task(20).indicators}})
+    assert "超出序时目标：" in t.reason and "未达到序时要求" not in t.reason
+
+
 @pytest.mark.parametrize(
     ("period_id", "value", "status", "said"),
     [

@@ -383,6 +383,8 @@ def _shortfall(r: IndicatorResult) -> str:
     if r.value is None or r.status is not Status.BEHIND or ind.target is None or ind.is_milestone:
         return ""
     floor = ind.target - (ind.tolerance or 0.0) if ind.comparison is Comparison.AROUND else ind.target
+    if ind.comparison is Comparison.AT_MOST and ind.accumulation is Accumulation.CUMULATIVE and r.sequential:
+        floor = r.sequential  # (a cap on an amount counted since January: the period's share of it)
     gap = r.value - floor if ind.comparison is Comparison.AT_MOST else floor - r.value
     return f"{num_text(gap)}{_unit_word(ind.unit)}" if gap > 0 else ""  # (never "0": see num_text)
 
