@@ -82,7 +82,7 @@ def test_value_problems_are_located(plan, h1, demo, tmp_path):
         "ind.T18-3.value": "约1300个",           # E202 text in a number cell
         "ind.T12-1.value": -3,                  # E203 below 0
         "ind.T17-2.value": "92.5%",             # W204 percent sign
-        "ind.H6.value": 0.011,                  # W204 fraction for a rate of 1%
+        "ind.H6.value": 0.011,                  # W220 a rate of 1% typed as a fraction: taken as typed
         "ind.T13-1.value": 750000,              # W205 平方米 instead of 万平方米
         "task.17.status": "未启动",              # W207: figures reported
         "task.15.status": "已完成",              # W206: 10栋 not reached
@@ -104,11 +104,14 @@ def test_value_problems_are_located(plan, h1, demo, tmp_path):
         assert (f.sheet, f.cell) == (lay.field(key).sheet, lay.field(key).cell), code
         assert f.file == "区建交委.xlsx" and f.message and f.hint
     pct = {f.field: f for f in codes_at(col, Code.PERCENT_NORMALISED)}
-    assert set(pct) == {"ind.T17-2.value", "ind.H6.value"}
+    assert set(pct) == {"ind.T17-2.value"}
+    (maybe,) = codes_at(col, Code.PERCENT_MAYBE_FRACTION)
+    assert (maybe.field, maybe.sheet, maybe.cell) == ("ind.H6.value", lay.field("ind.H6.value").sheet,
+                                                      lay.field("ind.H6.value").cell)  # fmt: skip
     for f in pct.values():  # one bracket each, not "…读取（本表百分数只填数字）（今后请只填数字）"
         assert "）（" not in f.render() and "只填数字" in f.hint
     figures = {f.indicator: f.value for f in col.submissions["jjw"].figures}
-    assert figures["T17-2"] == 92.5 and figures["H6"] == pytest.approx(1.1)
+    assert figures["T17-2"] == 92.5 and figures["H6"] == pytest.approx(0.011)
     assert "T17-1" not in figures and "T18-3" not in figures and "T12-1" not in figures
     assert figures["T13-1"] == 750000  # taken in, with a warning
     assert col.submissions["jjw"].has_errors
