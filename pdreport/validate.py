@@ -634,7 +634,8 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
     note_f, note_v = _raw(values, "annex.note")
     note = read_text(ctx, note_f, note_v) if note_f else ""
     first = next(rv.field for k, rv in values.items() if k in keys)
-    sub.annex = AnnexReport(ctx.respondent, *numbers, note, ctx.source(first))
+    kept = [t if n is not None else None for t, n in zip(typed, numbers, strict=True)]  # (as typed, unless not used)
+    sub.annex = AnnexReport(ctx.respondent, *kept, note, ctx.source(first))
 
 
 ANNEX_DECIMALS = 6  # (assess._total rounds the annex figures so)
