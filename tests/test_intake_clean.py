@@ -142,6 +142,16 @@ def test_names_normalise_full_width():
     assert normalise_name("区府办(机管局) ") == normalise_name("区府办（机管局）")
 
 
+def test_names_and_choices_ignore_what_shows_nothing():
+    """A zero-width space, a BOM or a bidirectional mark pasted in with "推进中" shows nothing:
+    the choice is 推进中, and a label or a name compares as it reads."""
+    from pdreport.intake.clean import parse_choice
+
+    for typed in ("推进中\u200b", "\ufeff推进中", "推进\u200d中\u202e", "推进中\u00ad"):
+        assert parse_choice(typed, ("推进中", "已完成")).value == "推进中", repr(typed)
+    assert normalise_name("区建交委\u2060") == normalise_name("区建交委")
+
+
 @given(CELL_VALUES)
 def test_parsers_never_raise(value):
     for parse in (parse_number, parse_date, parse_yes_no):

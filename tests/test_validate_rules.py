@@ -1304,16 +1304,19 @@ def test_bidirectional_controls_never_reach_an_output(plan, h1, demo, tmp_path):
 
     rlo = "\u202e"
     wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["fgw"], values={
-        **demo["fgw"].values, "task.1.status": f"推进中{rlo}", "task.2.progress": f"本单位{rlo}已完成全部工作"})))  # fmt: skip
+        **demo["fgw"].values, "task.1.status": f"推进中{rlo}", "task.2.status": f"进行中{rlo}",
+        "task.2.progress": f"本单位{rlo}已完成全部工作"})))  # fmt: skip
     wb[TASKS].title = f"{rlo}重点任务"
     wb.save(tmp_path / "区发改委.xlsx")
     col = collect(plan, tmp_path, "2024H1", workers=1)
     codes = {f.code for f in col.findings}
-    assert {Code.TEXT_CLEANED, Code.INVALID_CHOICE} <= codes
+    assert {Code.TEXT_CLEANED, Code.INVALID_CHOICE, Code.SHEET_RENAMED} <= codes
     assert not any(rlo in str(getattr(f, k)) for f in col.findings for k in ("message", "hint", "value", "sheet"))
-    assert any("推进中\ufffd" in f.message for f in col.findings if f.code is Code.INVALID_CHOICE)
-    progress = next(t.progress for t in col.submissions["fgw"].tasks if t.task == 2)
-    assert progress == "本单位已完成全部工作"
+    assert any("\ufffd重点任务" in f.message for f in col.findings if f.code is Code.SHEET_RENAMED)
+    (wrong,) = [f for f in col.findings if f.code is Code.INVALID_CHOICE]
+    assert "填的是“进行中”" in wrong.message  # (what shows nothing is no part of a choice)
+    tasks = {t.task: t for t in col.submissions["fgw"].tasks}
+    assert tasks[1].status == "推进中" and tasks[2].progress == "本单位已完成全部工作"
     a = assess(plan, h1, col.submissions, col.findings)
     for data in (render_problem_list(col), render_summary(a, col.outcomes)):
         with zipfile.ZipFile(io.BytesIO(data)) as z:

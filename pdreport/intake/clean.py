@@ -102,7 +102,8 @@ def clean_text(value: Any, limit: int) -> CleanText:
 
 
 def normalise_name(text: Any) -> str:
-    """Names compare after NFKC (full-width brackets, digits) and without spaces.
+    """Names compare after NFKC (full-width brackets, digits), without spaces and without the
+    characters that show nothing (zero-width spaces, bidirectional marks).
 
     Any cell value is accepted (a number or date where a name was expected compares as its text).
     """
@@ -116,12 +117,17 @@ def _normalise_str(text: str) -> str:
     return _normalise_name(text)
 
 
+# characters that show nothing: a soft hyphen, zero-width spaces and joiners, a BOM, bidirectional
+# marks (copied in from a web page or a chat with the text): "推进中" + U+200B is 推进中
+_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
 def _normalise_name(text: Any) -> str:
     if is_blank(text):
         return ""
     if isinstance(text, float) and text.is_integer():
         text = int(text)
-    name = str(text)
+    name = _INVISIBLE.sub("", str(text))
     # removing a space can bring a combining mark next to a letter that NFKC then composes
     # (K + U+0327 → Ķ), so repeat until nothing changes: equal names must compare equal
     for _ in range(4):
