@@ -51,6 +51,7 @@ def _import_openpyxl():
 
 
 openpyxl = _import_openpyxl()
+from openpyxl.cell.cell import MergedCell  # noqa: E402
 from openpyxl.comments import Comment  # noqa: E402
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # noqa: E402
 from openpyxl.utils import get_column_letter  # noqa: E402
@@ -245,12 +246,23 @@ def _mark(wb, findings: list[Finding]) -> None:
         for ref in (f.cell, f.also):
             if not ref:
                 continue
-            cell = wb[f.sheet][ref]
+            cell = _writable(wb[f.sheet], ref)
             cell.fill = ERROR_FILL if f.is_error else WARNING_FILL
             text = f"[{f.code.code}] {f.message}" + (f"\n{_HINT}{f.hint}" if f.hint else "")
             if cell.comment is not None:
                 text = cell.comment.text + "\n" + text
             cell.comment = Comment(_text(text), COMMENT_AUTHOR, width=320, height=140)
+
+
+def _writable(ws, ref: str):
+    """The cell ``ref`` names, or, when the office merged it into another (E5:E6 merged: E6 is
+    covered, and openpyxl cannot give it a comment), the merged range's first cell, which shows."""
+    cell = ws[ref]
+    if isinstance(cell, MergedCell):
+        for rng in ws.merged_cells.ranges:
+            if cell.coordinate in rng:
+                return ws.cell(rng.min_row, rng.min_col)
+    return cell
 
 
 _HINT = "处理："  # starts the line of a comment after the problem's, saying what to do
@@ -273,7 +285,8 @@ def _clear_marks(wb, col: Collection, raw: RawSubmission, books: dict[str, str])
             continue  # (replaced by _note)
         for cell in list(ws._cells.values()):  # (the cells there are: iter_rows would add empty ones)
             comment = cell.comment
-            if comment is not None and comment.author == COMMENT_AUTHOR:
+            # (ours by its author, or by its lines: LibreOffice saves a comment without its author)
+            if comment is not None and (comment.author == COMMENT_AUTHOR or _PROBLEM_LINE.search(comment.text)):
                 kept = _office_part(comment.text)
                 cell.comment = Comment(kept, "", comment.height, comment.width) if kept else None
             if not _marked(cell.fill):

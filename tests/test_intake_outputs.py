@@ -149,6 +149,53 @@ def test_feedback_of_a_corrected_copy_marks_only_this_rounds_problems(plan, demo
     assert sorted(marked) == sorted([(wrong.sheet, wrong.cell), (other.sheet, other.cell)])
 
 
+def test_marks_saved_without_their_author_are_still_taken_off(plan, demo, folder, tmp_path):
+    """LibreOffice saves a comment without its author: the next copy still knows pdreport's own
+    lines by their "[E202] …" / "处理：…" form, so a cell put right loses its old comment and a
+    cell still wrong has this round's comment once, not twice."""
+    col = collect(plan, folder, "2024H1")
+    (copy,) = write_feedback(col, tmp_path / "out")
+    lay = build_layout(plan, plan.find_respondent("区建交委"), col.period)
+    fixed, wrong = (lay.field(k) for k in ("ind.T17-1.value", "ind.T18-3.value"))
+    fb = openpyxl.load_workbook(copy)
+    for ws in fb.worksheets:
+        for c in list(ws._cells.values()):
+            if c.comment is not None:
+                c.comment = openpyxl.comments.Comment(c.comment.text, "")  # (as LibreOffice saves it)
+    fb[fixed.sheet][fixed.cell] = demo["jjw"].values["ind.T17-1.value"]
+    again = tmp_path / "again"
+    again.mkdir()
+    fb.save(again / "jjw_退回修改.xlsx")
+    (copy2,) = write_feedback(collect(plan, again, "2024H1"), tmp_path / "out2")
+    fb2 = openpyxl.load_workbook(copy2)
+    assert fb2[fixed.sheet][fixed.cell].comment is None
+    assert fb2[wrong.sheet][wrong.cell].comment.text.count("[E202]") == 1
+
+
+def test_a_problem_in_a_merged_cell_is_marked_where_it_shows(plan, demo, tmp_path):
+    """The office merged E5:E6 (two tasks' statuses): E6 is covered and openpyxl cannot give it a
+    comment, which had made the copy a rebuilt blank template (the office's own comments and
+    sheets lost). The mark goes on E5, which shows, and the copy is the office's workbook."""
+    values = dict(demo["xinchang_zhen"].values)
+    wb = openpyxl.load_workbook(io.BytesIO(fill_template(demo["xinchang_zhen"], values=values)))
+    ws = wb[TASKS]
+    ws["E6"] = None
+    ws.merge_cells("E5:E6")
+    ws.merge_cells("B7:B8")  # (a task's name merged into the one above: E208)
+    wb.create_sheet("补充说明")["A1"] = "本镇补充材料"
+    d = tmp_path / "回收"
+    d.mkdir()
+    wb.save(d / "新场镇.xlsx")
+    col = collect(plan, d, "2024H1")
+    assert any(f.cell == "E6" and f.is_error for f in col.findings)
+    (copy,) = write_feedback(col, tmp_path / "out")
+    fb = openpyxl.load_workbook(copy)
+    assert "补充说明" in fb.sheetnames and "E5:E6" in {str(r) for r in fb[TASKS].merged_cells.ranges}
+    assert "[E201]" in fb[TASKS]["E5"].comment.text and fb[TASKS]["E5"].fill.fgColor.rgb.endswith(_RED)
+    # a task's name merged away: its finding (请取消合并 B7:B8) is on the merged cell that shows
+    assert "[E208]" in fb[TASKS]["B7"].comment.text and "B7:B8" in fb[TASKS]["B7"].comment.text
+
+
 def test_feedback_copy_rows_show_long_text(plan, demo, tmp_path):
     # 主要进展 takes 2,000 characters: the copy's row grows to show the text (at most Excel's
     # 409 pt); a row with a few lines keeps the height the template gave it
