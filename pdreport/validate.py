@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
@@ -93,7 +93,9 @@ class _Ctx:
     def missing(self, f: Field) -> None:
         """A required input that reads as empty: not filled in, or a formula without a value."""
         computed = self.raw.computed.get((f.sheet, f.cell))
-        what = "文字" if f.kind == "text" else "数值"
+        # what goes in this cell instead of a formula (not "本表各项只填文字": the sheet has numbers)
+        instead = {"text": "直接填写文字（不用公式）", "choice": "从下拉列表中选择（不用公式）",
+                   "date": "直接填写日期（如 2024-06-30，不用公式）"}.get(f.kind, "直接填写数值（不用公式）")  # fmt: skip
         merged = self.raw.merged.get((f.sheet, f.cell))
         if merged:  # what shows there is the merged range's first cell
             first = merged.split(":")[0]
@@ -104,10 +106,10 @@ class _Ctx:
             self.report(Code.REQUIRED_MISSING, f, f"“{f.label}”为必填项，未填写", "请补充填写")
         elif computed.shown:
             self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，结果为错误值 {computed.shown}，无法读取",
-                        f"请改正公式，或直接填写{what}（本表各项只填{what}，不用公式）", computed.shown)  # fmt: skip
+                        f"请改正公式，或{instead}", computed.shown)  # fmt: skip
         else:
             self.report(Code.WRONG_TYPE, f, f"“{f.label}”处是公式，文件中没有保存计算结果，无法读取",
-                        f"请直接填写{what}（本表各项只填{what}，不用公式），或用 Excel/WPS 打开后保存再发送")  # fmt: skip
+                        f"请{instead}，或用 Excel/WPS 打开后保存再发送")  # fmt: skip
 
     def typed_as_formula(self, f: Field) -> str:
         """The text of a text cell that Excel took for a formula ("-完成3场培训" → #NAME?), else "":
@@ -218,6 +220,7 @@ def check_structure(ctx: _Ctx) -> set[str]:
     changed_rows: dict[str, set[int]] = {}  # sheet → rows with an edited label
     changed_cols: dict[str, set[int]] = {}  # sheet → columns with an edited label
     shifts = None  # (looked for once a label is found edited: most returns have none)
+    edited: dict[str, list[tuple[int, str]]] = {}  # sheet → (finding index, what to check) of plain edits
     for lb, seen in ctx.raw.labels_seen:
         if lb.sheet in missing_sheets or _as_written(seen, lb.text):
             continue
@@ -245,11 +248,19 @@ def check_structure(ctx: _Ctx) -> set[str]:
                 hint = f"请取消合并 {merged}，恢复各格原有的内容（或使用下发的填报表重新填写）"
             elif lb.sheet in shifts:
                 why, hint = shifts[lb.sheet]
+            else:
+                edited.setdefault(lb.sheet, []).append((len(ctx.findings), "和".join(heads)))
             ctx.findings.append(Finding(
                 Code.LABEL_CHANGED, f"此处应为“{lb.text}”，{now}；{why}，{dropped}", hint,
                 file=ctx.raw.file, sheet=lb.sheet, cell=lb.cell, respondent=ctx.respondent,
                 label=lb.text, value=clean_text(seen, 200).text,
             ))  # fmt: skip
+    for [(i, heads)] in (v for v in edited.values() if len(v) == 1):
+        # one name or title edited, nothing moved: put it back (the 退回修改 copy does), not a new form
+        f = ctx.findings[i]
+        check = f"核对{heads}数据后" if heads else ""
+        ctx.findings[i] = replace(f, hint=f"请把此处改回下发时的“{f.label}”（退回修改表中会改回并标出），{check}重新报送；"
+                                          "今后不要修改项目名称和表头")  # fmt: skip
     report_stray_rows(ctx, _moved_down(ctx, changed_rows), _moved_right(ctx, changed_cols))
     usable = set()
     for rv in ctx.raw.values:
@@ -468,7 +479,8 @@ def read_number(ctx: _Ctx, f: Field, value: Any, indicator: Indicator | None = N
             return None
         ctx.report(Code.PERCENT_NORMALISED, f,
                    f"单元格设成了百分比格式，显示为 {shown}%（存为 {format_plain(number)}），已按 {shown} 读取",
-                   f"本表百分数只填数字（如 {shown}% 填 {shown}）", value)  # fmt: skip
+                   f"本表百分数只填数字（如 {shown}% 填 {shown}），并把该格的格式改为“常规”（否则 {shown} 会显示为 {format_plain(round(number * 10000, 8))}%）",
+                   value)  # fmt: skip
         number = round(number * 100, 10)
     elif indicator is not None and f.unit == "%" and indicator.target and not typed_percent:
         # A share with a large target (占比 94%) typed as 0.969 is plainly a fraction. Against a
@@ -598,7 +610,7 @@ def check_milestone_date(ctx: _Ctx, f: Field, value: Any, done: bool, date) -> N
         ctx.report(Code.MILESTONE_DATE_AFTER_PERIOD, f,
                    f"完成日期 {date.isoformat()} 晚于本期截止日 {p.end.isoformat()}（{p.label}），"
                    "本期报送的事项不应在此之后完成",
-                   "请核实完成日期；如尚未完成，“是否完成”请选“否”，预计完成时间写在情况说明中",
+                   "请核实完成日期；如尚未完成，“是否完成”请选“否”并清空完成日期，预计完成时间写在情况说明中",
                    value)  # fmt: skip
     elif done and date is None and not unparsed:
         ctx.report(Code.MILESTONE_DATE_MISSING, f, "“是否完成”填为“是”，但未填写完成日期",

@@ -50,7 +50,8 @@ def test_a_percentage_cell_is_read_as_it_shows(plan, demo, tmp_path):
     assert figures["H7"] == 2.5 and figures["H8"] == 1.2
     assert {(Code.PERCENT_NORMALISED, "H5"), (Code.PERCENT_NORMALISED, "H6")} <= codes
     note = next(f for f in findings if f.cell == "H5" and f.code is Code.PERCENT_NORMALISED)
-    assert "百分比格式，显示为 2.5%" in note.message and note.hint == "本表百分数只填数字（如 2.5% 填 2.5）"
+    assert "百分比格式，显示为 2.5%" in note.message
+    assert note.hint == "本表百分数只填数字（如 2.5% 填 2.5），并把该格的格式改为“常规”（否则 2.5 会显示为 250%）"
 
 
 def test_a_fraction_in_a_number_cell_that_could_be_the_share_is_questioned(plan, demo, tmp_path):

@@ -150,6 +150,7 @@ def test_names_and_choices_ignore_what_shows_nothing():
     for typed in ("推进中\u200b", "\ufeff推进中", "推进\u200d中\u202e", "推进中\u00ad"):
         assert parse_choice(typed, ("推进中", "已完成")).value == "推进中", repr(typed)
     assert normalise_name("区建交委\u2060") == normalise_name("区建交委")
+    assert "填的是“1”" in parse_choice(1.0, ("推进中",)).error  # (a whole number as it shows, not "1.0")
 
 
 @given(CELL_VALUES)

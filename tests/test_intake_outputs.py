@@ -377,7 +377,7 @@ def test_feedback_restores_an_edited_item_name_and_marks_its_row(plan, demo, tmp
                                       "规上工业能耗（万吨）")  # fmt: skip
     col = collect(plan, folder, "2024H1")
     (e208,) = [f for f in col.findings if f.code is Code.LABEL_CHANGED]
-    assert "请使用下发的填报表重新填写" in e208.hint  # the 问题清单 keeps the general advice
+    assert e208.hint.startswith("请把此处改回下发时的“规上工业综合能耗（吨标准煤）”（退回修改表中会改回并标出），核对本行数据后重新报送")
     (copy,) = write_feedback(col, tmp_path / "out")
     fb = openpyxl.load_workbook(copy)
     ws = fb["附件指标"]

@@ -485,6 +485,22 @@ def test_a_formula_without_a_saved_result_is_said_to_be_one(plan, demo, tmp_path
     assert not [x for x in findings if x.code is Code.REQUIRED_MISSING and x.cell == f.cell]
 
 
+def test_a_formula_in_a_list_cell_is_told_to_be_chosen_from_the_list(plan, demo, tmp_path):
+    """The hint says what the cell takes instead: a status is chosen from the list (typing "1", as
+    "直接填写数值" said, is E209), a text is typed; never "本表各项只填数值" of a sheet that has both."""
+    filled = demo["jjw"]
+    edits = {("重点任务", filled.layout.field("task.1.status").cell): "=1/0",
+             ("重点任务", filled.layout.field("task.1.progress").cell): "=A1"}  # fmt: skip
+    p = tmp_path / "区建交委.xlsx"
+    p.write_bytes(fill_template(filled, values={k: v for k, v in filled.values.items()
+                                                if k not in ("task.1.status", "task.1.progress")}, edits=edits))  # fmt: skip
+    _, findings = check_one(plan, p, "2024H1")
+    hints = {f.field: f.hint for f in findings if f.code is Code.WRONG_TYPE}
+    assert hints["task.1.status"].startswith("请从下拉列表中选择（不用公式）")
+    assert hints["task.1.progress"].startswith("请直接填写文字（不用公式）")
+    assert not any("本表各项" in h for h in hints.values())
+
+
 def test_a_formula_showing_an_error_value_is_said_to_be_one(plan, demo, tmp_path):
     from helpers import SOFFICE, soffice_convert_many
 

@@ -304,7 +304,7 @@ def parse_yes_no(value: Any) -> Parsed:
 def parse_choice(value: Any, choices: tuple[str, ...]) -> Parsed:
     if is_blank(value):
         return Parsed()
-    text = normalise_name(str(value))
+    text = normalise_name(value)  # (1.0 from a cell reads "1", as it shows)
     if text in choices:
         return Parsed(text)
     return Parsed(error=f"填的是“{_shown(text)}”，只能从下拉列表中选择：{'、'.join(choices)}")
