@@ -676,9 +676,10 @@ class _Writer:
                 Col("下降率（%）", 10.5), Col("状态", 8), Col("说明", 46)]  # fmt: skip
         if self.has_previous:
             cols.append(Col(CHANGE, 12))
+        based = f"；考核基数为{base}年" if base else ""  # (base_year is optional in a plan)
         ws = self.sheet(SHEET_ANNEX, self.title(annex.title), cols,
                         f"{annex.indicator_name}＝（1－本期万元产值能耗÷上年同期万元产值能耗）×100；"
-                        f"“/”为通知未下达目标、不考核；考核基数为{base}年。", freeze_col=2)  # fmt: skip
+                        f"“/”为通知未下达目标、不考核{based}。", freeze_col=2)  # fmt: skip
         row = FIRST_ROW
         for u in self.a.annex:
             self.unit_row(ws, row, u)

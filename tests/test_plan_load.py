@@ -322,3 +322,36 @@ def test_a_paragraph_indented_with_full_width_spaces_is_not_blamed_for_an_error_
     quoted = "notes: '第一行\n  第二行'\n"
     (p,) = _problems(quoted + plan_text.replace("\n  year: 2024\n", "\n  year: [2024\n", 1))[0]
     assert "引号没有配对" not in p.message
+
+
+def test_what_a_plan_for_another_year_may_leave_out(plan_text):
+    """From writing a 2025 plan by the docs alone: a task without ``departments_text`` shows its
+    departments (not a blank 责任部门 everywhere); a headline without rows is refused (it gave an
+    empty 表1); an annex without ``base_year`` says no "考核基数为0年"."""
+    from pdreport.errors import UsageError
+
+    needle = "    departments_text: 区发改委、区规划资源局、区科经委、区生态环境局\n"
+    assert plan_text.count(needle) == 1
+    plan = parse_plan(plan_text.replace(needle, ""))
+    assert plan.task(22).departments_text == "区发改委、区规划资源局、区科经委、区生态环境局"
+    start, end = plan_text.index("headline:\n"), plan_text.index("\nsections:")
+    with pytest.raises(PlanError, match=r"headline\.rows：至少需要一项总体目标"):
+        parse_plan(plan_text[:start] + "headline:\n  title: 主要目标\n  rows: []\n" + plan_text[end:])
+    with pytest.raises(UsageError, match="这是 2024 年的计划，2025 年的报送期请用 --plan 指定"):
+        plan.period("2025H1")
+
+
+def test_an_annex_without_a_base_year_names_none(plan_text):
+    import io
+
+    import openpyxl
+
+    from pdreport.assess import assess
+    from pdreport.summary import render_summary
+
+    assert re.search(r"\n  base_year: \d+\n", plan_text)
+    plan = parse_plan(re.sub(r"\n  base_year: \d+\n", "\n", plan_text, count=1))
+    a = assess(plan, plan.period("2024H1"), {}, [])
+    ws = openpyxl.load_workbook(io.BytesIO(render_summary(a)))["附件-镇管理局"]
+    note = ws["A2"].value
+    assert "不考核。" in note and "考核基数" not in note

@@ -658,6 +658,8 @@ class _Builder:
         rows: list[HeadlineTarget] = []
         if d is None:
             return "", rows
+        if not isinstance(d.get("rows"), list) or not d.get("rows"):  # (an empty 表1 otherwise)
+            self.problem(f"{path}.rows", "至少需要一项总体目标（rows）")
         for i, r in enumerate(d.get("rows") or []):
             rp = f"{path}.rows[{i}]"
             keys = {"id", "field", "label", "target_text", "departments_text", "departments", "indicator"}
@@ -758,7 +760,8 @@ class _Builder:
             section=section,
             title=self.text(t, "title", path),
             text=self.text(t, "text", path),
-            departments_text=self.text(t, "departments_text", path),
+            # (optional: by default the departments as listed, so that no 责任部门 shows blank)
+            departments_text=self.text(t, "departments_text", path) or "、".join(n for n, _ in departments),
             departments=tuple(n for n, _ in departments),
             respondents=self.resolve_all(departments),
             indicators=tuple(own),

@@ -355,7 +355,10 @@ class Plan:
             from ..errors import UsageError
 
             known = "、".join(p.id for p in self.periods)
-            raise UsageError(f"报送期“{period_id}”不在计划中，可选：{known}") from None
+            year = period_id.strip()[:4]
+            other = (f"；这是 {self.year} 年的计划，{year} 年的报送期请用 --plan 指定该年度的计划文件"
+                     if year.isdigit() and int(year) != self.year else "")  # fmt: skip
+            raise UsageError(f"报送期“{period_id}”不在计划中，可选：{known}{other}") from None
 
     def departments_as_named(self, text: str, departments: Sequence[str]) -> str:
         """The notice's 责任部门 ``text`` with each unit of ``departments`` by its own name, as every
