@@ -355,3 +355,11 @@ def test_an_annex_without_a_base_year_names_none(plan_text):
     ws = openpyxl.load_workbook(io.BytesIO(render_summary(a)))["附件-镇管理局"]
     note = ws["A2"].value
     assert "不考核。" in note and "考核基数" not in note
+
+
+def test_an_annex_without_units_is_refused(plan_text):
+    """An empty annex passed the check and printed an empty 附件1 (表2, chart, "附件所列0个考核单位")."""
+    start = plan_text.index("\n  units:\n")
+    assert all(line.startswith("  - ") for line in plan_text[start:].splitlines()[2:])  # (units: the file's end)
+    with pytest.raises(PlanError, match=r"annex\.units：附件至少需要一个单位"):
+        parse_plan(plan_text[:start] + "\n  units: []\n")

@@ -783,6 +783,10 @@ class _Builder:
             self.problem(f"{path}.indicator.comparison",
                          f"附件指标按下降率考核，comparison 只能是 reduction_at_least，实际为“{ind['comparison']}”")  # fmt: skip
         units: list[AnnexUnit] = []
+        if not isinstance(d.get("units"), list) or not d.get("units"):
+            # (the report's 附件1, 汇总表 and forms are built around it: an empty one printed an empty
+            # 表2 and chart; a notice without such an annex is not yet supported)
+            self.problem(f"{path}.units", "附件至少需要一个单位（units）；通知没有分解到各单位的附件指标时，本程序暂不支持")
         for i, u in enumerate(d.get("units") or []):
             up = f"{path}.units[{i}]"
             u = self.mapping(u, up, {"seq", "unit", "target", "includes"}, {"unit"})
