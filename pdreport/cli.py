@@ -755,7 +755,7 @@ def demo_data_cmd(plan_file, period_id, out_dir: Path, overwrite: bool) -> None:
     click.echo(f"已生成示例回收表 {len(samples.files)} 份：{out_dir}")
     if samples.skipped:
         names = "、".join(dict.fromkeys(d.respondent for d in samples.skipped))
-        click.echo(f"（本计划中没有{names}或其相应填报项，docs/sample-workbooks.md 中这些单位的示例问题未设置）")
+        click.echo(f"（docs/sample-workbooks.md 中{names}的示例问题未设置：本计划中没有这些单位，或没有这些问题所在的填报项）")
 
 
 @contextmanager
