@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .findings import Code, Finding
-from .intake.records import AnnexReport, Source, Submission, TaskReport, newest_last
+from .intake.records import SUM_DECIMALS, AnnexReport, Source, Submission, TaskReport, newest_last
 from .periods import sequential_target
 from .plan.model import (
     Accumulation,
@@ -868,7 +868,7 @@ def _sum(values: Iterable[float | None]) -> float | None:
 
 def _total(values: Iterable[float]) -> float | None:
     """The rounded sum, or None when absurdly large figures overflow it (never inf in a result)."""
-    total = round(sum(values), 6)
+    total = round(sum(values), SUM_DECIMALS)
     return total if math.isfinite(total) else None
 
 

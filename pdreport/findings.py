@@ -14,18 +14,19 @@ from enum import Enum
 # Characters no XML writer accepts (XML 1.0: C0 controls except tab/newline/CR, surrogates,
 # U+FFFE/U+FFFF). Text from returned workbooks is cleaned in intake; a finding cleans its own text
 # once more, so that no writer (openpyxl, xlsxwriter, python-docx, a terminal) can fail on it.
-# characters illegal in XML, and the bidirectional formatting characters (marks, embeddings,
-# overrides, isolates): a U+202E quoted from a cell or a sheet name would show the rest of the
-# program's own sentence reversed, in the terminal, 问题清单 and the report alike
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
-                          "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# The bidirectional formatting characters (marks, embeddings, overrides, isolates) are taken out
+# too: a U+202E quoted from a cell or a sheet name would show the rest of the sentence it is quoted
+# in reversed, in the terminal, 问题清单, 汇总表 and the report alike. One definition for every
+# writer (intake's cleaning, 汇总表's clip).
+BIDI_CONTROLS = "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"  # (a regex character class's inside)
+UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff{BIDI_CONTROLS}]")
 TEXT_CAP = 4000  # characters per text field of a finding (a cell holds 32,767)
 
 
 def safe_text(text: str, cap: int = TEXT_CAP) -> str:
     """``text`` without characters illegal in XML or bidirectional controls (each shown as �), at
     most ``cap`` characters."""
-    text = _ILLEGAL_XML.sub("\ufffd", text) if _ILLEGAL_XML.search(text) else text
+    text = UNSAFE_TEXT.sub("\ufffd", text) if UNSAFE_TEXT.search(text) else text
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 

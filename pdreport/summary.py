@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -51,7 +50,7 @@ from .collect import (
     SUPERSEDED,
     FileOutcome,
 )
-from .findings import Severity
+from .findings import UNSAFE_TEXT, Severity
 from .outputs import close_workbook, gc_paused
 from .plan.model import Combine, chinese_date, format_number
 from .template.fastsheet import new_workbook
@@ -110,7 +109,6 @@ COMBINE_LABEL = {
 DISTRICT_FILL = "#F2F2F2"
 CHANGE = "较上期"
 
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 CUT_NOTE = "……（全文超出一行可显示的长度，见原表，位置见“来源”列）"
@@ -142,7 +140,7 @@ def _surely_fits(width: float) -> int:
 def clip(value: object, limit: int = CELL_LIMIT) -> str:
     """Any value → text a cell can hold: no XML-illegal characters, trimmed, at most ``limit``."""
     text = "" if value is None else str(value)
-    text = _ILLEGAL_XML.sub("", text).replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = UNSAFE_TEXT.sub("", text).replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > limit:
         text = text[: limit - len(TRUNCATED)] + TRUNCATED
     return text

@@ -30,6 +30,7 @@ from .intake.clean import (
 from .intake.identify import other_office_named
 from .intake.number_hint import number_hint
 from .intake.records import (
+    SUM_DECIMALS,
     AnnexReport,
     Figure,
     MilestoneReport,
@@ -639,7 +640,7 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
         n = read_number(ctx, f, v) if f else None
         typed.append(n)
         # as the assessment adds them up (six decimals): 0.0000004 or 1e-320 is 0 there, so here too
-        numbers.append(None if n is None else round(n, ANNEX_DECIMALS) + 0.0)
+        numbers.append(None if n is None else round(n, SUM_DECIMALS) + 0.0)
     check_annex_divisors(ctx, values, keys, numbers, typed)
     check_annex_changes(ctx, values, keys, numbers)
     check_annex_intensity(ctx, values, keys, numbers)
@@ -648,9 +649,6 @@ def read_annex(ctx: _Ctx, sub: Submission, values: dict) -> None:
     first = next(rv.field for k, rv in values.items() if k in keys)
     kept = [t if n is not None else None for t, n in zip(typed, numbers, strict=True)]  # (as typed, unless not used)
     sub.annex = AnnexReport(ctx.respondent, *kept, note, ctx.source(first))
-
-
-ANNEX_DECIMALS = 6  # (assess._total rounds the annex figures so)
 
 
 def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers: list, typed: list) -> None:
@@ -669,7 +667,7 @@ def check_annex_divisors(ctx: _Ctx, values: dict, keys: tuple[str, ...], numbers
             continue
         shown = f"为 {format_plain(typed[i])}"
         if typed[i] != numbers[i]:  # (not 0 as typed, but too small to count)
-            shown = f"不足 {format_plain(10 ** -ANNEX_DECIMALS)}（按 0 计）"
+            shown = f"不足 {format_plain(10 ** -SUM_DECIMALS)}（按 0 计）"
         message = f"{what}{shown}，无法计算下降率"
         code = Code.ANNEX_ZERO_BASE
         if merged:  # (a code of its own: an "E" code said to be a reminder reads as an error)

@@ -39,7 +39,7 @@ def percent_cells(data: bytes, kind: str, wanted: dict[str, set[str]]) -> set[tu
         if kind == "xls":
             from .xls import percent_cells as xls_percent_cells
 
-            return xls_percent_cells(data, wanted, is_percent_code)
+            return xls_percent_cells(data, wanted)
     except Exception:  # noqa: BLE001 - only a better reading of a rare cell is at stake
         return set()
     return set()

@@ -15,13 +15,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..findings import BIDI_CONTROLS, UNSAFE_TEXT
 from ..template.workbook import DATE_MAX, DATE_MIN
 
-# XML 1.0 allows \t \n \r and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
-# (and the bidirectional formatting characters: a U+202E in a cell would reverse the rest of the
-# sentence 汇总表 or the report quotes it in; Chinese text never needs them)
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
-                          "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# (what XML 1.0 does not allow, and the bidirectional controls: findings.UNSAFE_TEXT)
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 _DATE_PATTERNS = (
@@ -93,7 +90,7 @@ def clean_text(value: Any, limit: int) -> CleanText:
         text = value.isoformat()[:10]
     else:
         text = str(value)
-    text, removed = _ILLEGAL_XML.subn("", text)
+    text, removed = UNSAFE_TEXT.subn("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     truncated = len(text) > limit
     if truncated:
@@ -119,7 +116,7 @@ def _normalise_str(text: str) -> str:
 
 # characters that show nothing: a soft hyphen, zero-width spaces and joiners, a BOM, bidirectional
 # marks (copied in from a web page or a chat with the text): "推进中" + U+200B is 推进中
-_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE = re.compile(f"[\u00ad\u200b-\u200d\u2060-\u2065\ufeff{BIDI_CONTROLS}]")
 
 
 def _normalise_name(text: Any) -> str:

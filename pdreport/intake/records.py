@@ -361,6 +361,9 @@ class TaskReport:
         return "状态填写有误" if self.status_invalid else "未选状态"
 
 
+SUM_DECIMALS = 6  # figures are added up to this many places (assess), and annex figures checked so (validate)
+
+
 @dataclass(frozen=True)
 class AnnexReport:
     respondent: str

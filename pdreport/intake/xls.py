@@ -30,8 +30,10 @@ def error_cells(data: bytes, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         return {}
 
 
-def percent_cells(data: bytes, wanted: dict[str, set[str]], is_percent_code) -> set[tuple[str, str]]:
-    """(sheet, cell) of each of ``wanted`` whose number format ``is_percent_code``."""
+def percent_cells(data: bytes, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """(sheet, cell) of each of ``wanted`` whose number format shows a percentage."""
+    from .cellformat import is_percent_code
+
     try:
         with _book(data, formatting=True) as book:
             found = set()

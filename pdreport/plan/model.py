@@ -407,12 +407,19 @@ class Plan:
                 return g.members
         return ()
 
+    def owner_name(self, owner: str, sep: str = "") -> str:
+        """A headline row or a task ("H5", "T12": an indicator's ``owner``) as the notice numbers it
+        and the forms print it: "总体目标第5项", "任务12" (``sep`` goes between 总体目标 and 第5项)."""
+        if owner.startswith("T") and owner[1:].isdigit():
+            return f"任务{int(owner[1:])}"
+        ids = [h.id for h in self.headline]
+        return f"总体目标{sep}第{ids.index(owner) + 1}项" if owner in ids else "总体目标"
+
     def group_uses(self, group: Group) -> list[str]:
-        """Where the notice names ``group`` as responsible, as the forms number them ("总体目标第1项",
-        "任务6")."""
+        """Where the notice names ``group`` as responsible ("总体目标第1项", "任务6")."""
         names = {group.name, *group.aliases}
-        uses = [f"总体目标第{i}项" for i, h in enumerate(self.headline, 1) if names & set(h.departments)]
-        return uses + [f"任务{t.number}" for t in self.tasks if names & set(t.departments)]
+        owners = [h.id for h in self.headline if names & set(h.departments)]
+        return [self.owner_name(o) for o in owners + [t.code for t in self.tasks if names & set(t.departments)]]
 
     # -- who reports what --------------------------------------------------------
     def indicators_for(self, respondent_id: str) -> tuple[Indicator, ...]:

@@ -263,10 +263,7 @@ def indicator_columns(period: Period) -> tuple[str, ...]:
 def owner_text(plan: Plan, ind: Indicator, sep: str = "") -> str:
     """What an indicator belongs to, as the notice numbers it and the sheet prints it: “总体目标第5项”
     or “任务12” (``sep`` goes between 总体目标 and 第5项, a line break in a narrow column)."""
-    if ind.task_number:
-        return f"任务{ind.task_number}"
-    ids = [h.id for h in plan.headline]
-    return f"总体目标{sep}第{ids.index(ind.owner) + 1}项" if ind.owner in ids else "总体目标"
+    return plan.owner_name(ind.owner, sep)
 
 
 def indicator_label(plan: Plan, ind: Indicator) -> str:

@@ -123,6 +123,7 @@ class _Zip:
         self.lim = g.limits
         self._parts: dict[str, bytes] | None = {}  # name -> inflated part, for the container
         self._kept = 0
+        self._by_name: dict[str, zipfile.ZipInfo] = {}  # the directory, by member name (set by run)
 
     def run(self) -> str:
         g, lim = self.g, self.lim
@@ -730,8 +731,7 @@ class _Zip:
         from the first 256 KB of workbook.xml and its rels (read only on the way to an error)."""
         from ..read import sheet_targets
 
-        infos = getattr(self, "_by_name", {})
-        wb, rels = infos.get("xl/workbook.xml"), infos.get("xl/_rels/workbook.xml.rels")
+        wb, rels = self._by_name.get("xl/workbook.xml"), self._by_name.get("xl/_rels/workbook.xml.rels")
         if wb is None or rels is None:
             return ""
         try:
